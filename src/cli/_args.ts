@@ -1,0 +1,52 @@
+/** Strict argument parsing on top of node:util parseArgs, turning its errors into UsageErrors. */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "./usage_error.ts";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Parses `args` for `command`; unknown options and missing values are usage errors. */
+export function parseCommandArgs<T extends Options>(command: string, args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split("\n")[0] ?? "" : String(error);
+    throw new UsageError(
+      message.replace(/\. To specify a positional.*$/, ""),
+      `run "flowctl ${command} --help"`,
+      { cause: error },
+    );
+  }
+}
+
+/** Reads `--output text|json`. */
+export function outputFormat(command: string, value: string | undefined): "text" | "json" {
+  if (value === undefined || value === "text" || value === "json") return value ?? "text";
+  throw new UsageError(
+    `invalid --output "${value}": use "text" or "json"`,
+    `run "flowctl ${command} --help"`,
+  );
+}
+
+/** Reads `--orchestrator process|container`. */
+export function orchestratorKind(
+  command: string,
+  value: string | undefined,
+): "process" | "container" | undefined {
+  if (value === undefined || value === "process" || value === "container") return value;
+  throw new UsageError(
+    `invalid --orchestrator "${value}": use "process" or "container"`,
+    `run "flowctl ${command} --help"`,
+  );
+}
+
+/** Exactly one positional: the pipeline file. */
+export function singleFile(command: string, positionals: string[]): string {
+  if (positionals.length === 1) return positionals[0] ?? "";
+  const problem = positionals.length === 0
+    ? "missing pipeline file"
+    : `unexpected argument "${positionals[1]}"`;
+  throw new UsageError(
+    problem,
+    `usage: flowctl ${command} <file|-> (see "flowctl ${command} --help")`,
+  );
+}

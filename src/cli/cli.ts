@@ -1,0 +1,140 @@
+/** The command dispatcher: picks the command, maps errors to exit codes and one-line messages. */
+import { ConfigError, formatIssue } from "../config/mod.ts";
+import { type Command, wantsHelp } from "./command.ts";
+import { createOutput } from "./output.ts";
+import { schemaCommand } from "./schema.ts";
+import { UsageError } from "./usage_error.ts";
+import { validateCommand } from "./validate.ts";
+import { VERSION, versionCommand } from "./version.ts";
+
+/** Exit codes, DESIGN §8. */
+export const ExitCode = { ok: 0, failure: 1, usage: 2, forced: 130 } as const;
+
+/** Errors that are the user's or the environment's, printed as one line without a stack. */
+export type KnownErrorCheck = (error: Error) => boolean;
+
+export interface CliOptions {
+  /** Sets the level of flowctl's own diagnostics on stderr. */
+  configureLogging(level: LogLevel): Promise<void>;
+  /** Extra commands (kept open so later commands register here). */
+  commands?: Command[];
+  /** Recognises error classes printed as one line. */
+  isKnownError?: KnownErrorCheck;
+}
+
+export type LogLevel = "debug" | "info" | "warning" | "error";
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
+
+function helpText(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return `flowctl ${VERSION}: run data pipelines (sources -> processors -> sinks) as processes or containers
+
+Usage: flowctl <command> [options]
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
+
+Global options:
+  --log-level debug|info|warning|error   flowctl's own diagnostics on stderr (default: warning)
+  --verbose                              show error causes and stacks
+  -h, --help                             help for flowctl or a command
+
+Exit codes: 0 success, 1 runtime or component failure, 2 usage or configuration error,
+130 stopped by a second Ctrl+C.`;
+}
+
+/**
+ * Runs flowctl with `args` and returns the exit code. Never throws.
+ */
+export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
+  const commands = [validateCommand, schemaCommand, versionCommand, ...(options.commands ?? [])]
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const out = createOutput("text");
+  let verbose = false;
+  try {
+    const { args, level, verbose: wantsVerbose } = takeGlobalOptions(argv);
+    verbose = wantsVerbose;
+    await options.configureLogging(level ?? (verbose ? "debug" : "warning"));
+    const [name, ...rest] = args;
+    if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+      const topic = name === "help" ? commands.find((c) => c.name === rest[0]) : undefined;
+      out.line(topic ? topic.help : helpText(commands));
+      return name === undefined ? ExitCode.usage : ExitCode.ok;
+    }
+    if (name === "--version" || name === "-V") return await versionCommand.run([]);
+    const command = commands.find((c) => c.name === name);
+    if (!command) {
+      const suggestion = commands.find((c) => c.name.startsWith(name.slice(0, 2)));
+      throw new UsageError(
+        `unknown command "${name}"`,
+        suggestion
+          ? `did you mean "flowctl ${suggestion.name}"? run "flowctl --help" for the list`
+          : `run "flowctl --help" for the list of commands`,
+      );
+    }
+    if (wantsHelp(rest)) {
+      out.line(command.help);
+      return ExitCode.ok;
+    }
+    return await command.run(rest);
+  } catch (error) {
+    return reportError(error, { verbose, isKnownError: options.isKnownError });
+  }
+}
+
+function takeGlobalOptions(argv: readonly string[]) {
+  const args: string[] = [];
+  let level: LogLevel | undefined;
+  let verbose = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--verbose") verbose = true;
+    else if (arg === "--log-level" || arg.startsWith("--log-level=")) {
+      const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[++i];
+      if (!LOG_LEVELS.includes(value as LogLevel)) {
+        throw new UsageError(
+          `invalid --log-level "${value ?? ""}": use debug, info, warning or error`,
+          `run "flowctl --help"`,
+        );
+      }
+      level = value as LogLevel;
+    } else args.push(arg);
+  }
+  return { args, level, verbose };
+}
+
+function reportError(
+  error: unknown,
+  { verbose, isKnownError }: { verbose: boolean; isKnownError: KnownErrorCheck | undefined },
+): number {
+  const out = createOutput("text");
+  if (error instanceof UsageError) {
+    out.error(`flowctl: ${error.message}`);
+    out.error(error.hint);
+    return ExitCode.usage;
+  }
+  if (error instanceof ConfigError) {
+    for (const issue of error.issues) out.error(formatIssue(issue));
+    return ExitCode.usage;
+  }
+  if (error instanceof Error && isKnownError?.(error)) {
+    out.error(`flowctl: ${error.message}`);
+    if (verbose) printCauses(out.error, error);
+    return ExitCode.failure;
+  }
+  out.error(
+    `flowctl: unexpected error: ${
+      error instanceof Error ? error.stack ?? error.message : String(error)
+    }`,
+  );
+  if (verbose && error instanceof Error) printCauses(out.error, error);
+  return ExitCode.failure;
+}
+
+function printCauses(write: (line: string) => void, error: Error): void {
+  let cause = error.cause;
+  while (cause !== undefined) {
+    write(`  caused by: ${cause instanceof Error ? cause.stack ?? cause.message : String(cause)}`);
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+}

@@ -1,0 +1,7 @@
+/** Public surface of the pipeline configuration: loading, validating and the model. */
+export * from "./config_error.ts";
+export * from "./duration.ts";
+export * from "./parse_pipeline.ts";
+export * from "./pipeline.ts";
+export { PipelineFileSchema } from "./schema.ts";
+export { parseDotenv } from "./dotenv.ts";

@@ -1,0 +1,199 @@
+import { assertEquals, assertThrows } from "../../tests/assert.ts";
+import { ConfigError } from "./config_error.ts";
+import { parsePipeline, type ParsePipelineOptions } from "./parse_pipeline.ts";
+
+const base: ParsePipelineOptions = { file: "p.yaml", dir: "/work", env: {} };
+
+function issuesOf(text: string, options: Partial<ParsePipelineOptions> = {}) {
+  try {
+    parsePipeline(text, { ...base, ...options });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      return error.issues.map((i) => `${i.line}:${i.column} ${i.path} ${i.message}`);
+    }
+    throw error;
+  }
+  return [];
+}
+
+const header = "apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: demo\nspec:\n";
+
+Deno.test("parsePipeline() builds the model with defaults and levels", () => {
+  const { pipeline } = parsePipeline(
+    header + `  sources:
+    - id: src
+      command: "./bin/source --flag 'a b'"
+      ports: [{ name: grpc, containerPort: 50051 }]
+  processors:
+    - id: proc
+      inputs: [src]
+      command: [proc]
+      args: [--x]
+      working_dir: sub
+      env: { SRC: "\${components.src.endpoint}", N: 5 }
+      health_check: /health
+      health_port: 8089
+`,
+    base,
+  );
+  assertEquals(pipeline.levels, [["src"], ["proc"]]);
+  const [src, proc] = pipeline.components;
+  assertEquals(src?.argv, ["./bin/source", "--flag", "a b"]);
+  assertEquals(proc?.argv, ["proc", "--x"]);
+  assertEquals(proc?.workingDir, "/work/sub");
+  assertEquals(proc?.env, { SRC: "127.0.0.1:50051", N: "5" });
+  assertEquals(proc?.health?.probe, { type: "http", path: "/health", port: 8089 });
+  assertEquals(proc?.restart, "no");
+  assertEquals(proc?.stopGraceMs, 10_000);
+});
+
+Deno.test("parsePipeline() locates each problem by line, column and path", async (t) => {
+  const cases: [string, string, string][] = [
+    [
+      "unknown key with a suggestion",
+      "  sources:\n    - id: a\n      comand: [x]\n",
+      '8:7 spec.sources[0].comand unknown key "comand" (did you mean "command"?)',
+    ],
+    [
+      "wrong type",
+      "  sources:\n    - id: a\n      command: [x]\n      max_restarts: lots\n",
+      '9:21 spec.sources[0].max_restarts expected a restart count, got "lots"',
+    ],
+    [
+      "missing required field",
+      "  sources:\n    - command: [x]\n",
+      '7:7 spec.sources[0].id missing required key "id"',
+    ],
+    [
+      "bad id",
+      "  sources:\n    - id: Big_Source\n      command: [x]\n",
+      '7:11 spec.sources[0].id invalid id "Big_Source": use lowercase letters, digits, "-", "_" and "." and start with a letter or digit',
+    ],
+    [
+      "bad duration",
+      "  sources:\n    - id: a\n      command: [x]\n      stop_grace_period: 10x\n",
+      '9:26 spec.sources[0].stop_grace_period invalid duration "10x": use a number with a unit (ms, s, m, h), like "10s"',
+    ],
+    [
+      "bad port",
+      "  sources:\n    - id: a\n      command: [x]\n      ports: [{ containerPort: 70000 }]\n",
+      "9:32 spec.sources[0].ports[0].containerPort a port number (1-65535) must be at most 65535, got 70000",
+    ],
+    [
+      "duplicate id",
+      "  sources:\n    - id: a\n      command: [x]\n    - id: a\n      command: [x]\n",
+      '9:11 spec.sources[1].id duplicate id "a" (first used at spec.sources[0])',
+    ],
+    [
+      "unknown input",
+      "  sources:\n    - id: alpha\n      command: [x]\n  sinks:\n    - id: b\n      command: [x]\n      inputs: [alpah]\n",
+      '12:16 spec.sinks[0].inputs[0] unknown input "alpah" (did you mean "alpha"?)',
+    ],
+    [
+      "cycle",
+      "  processors:\n    - id: a\n      command: [x]\n      inputs: [b]\n    - id: b\n      command: [x]\n      inputs: [a]\n",
+      "9:15 spec.processors[0].inputs dependency cycle: a -> b -> a",
+    ],
+    [
+      "process mode needs command",
+      "  sources:\n    - id: a\n      image: x\n",
+      '7:7 spec.sources[0] component "a" needs a "command" to run as a process',
+    ],
+    [
+      "same host port",
+      "  sources:\n    - id: a\n      command: [x]\n      ports: [{ containerPort: 80 }]\n    - id: b\n      command: [x]\n      ports: [{ containerPort: 81, hostPort: 80 }]\n",
+      '12:15 spec.sources[1].ports[0] host port 80 is already claimed by component "a"',
+    ],
+    [
+      "tab indentation",
+      "  sources:\n\t- id: a\n",
+      "7:1  YAML syntax error: Tabs are not allowed as indentation",
+    ],
+    [
+      "unclosed quote",
+      "  sources:\n    - id: 'a\n",
+      "8:1  YAML syntax error: Missing closing 'quote",
+    ],
+    [
+      "bad indent",
+      "  sources:\n   - id: a\n     command: y\n    env: {}\n",
+      "9:1  YAML syntax error: Sequence item without - indicator",
+    ],
+    [
+      "required variable",
+      '  sources:\n    - id: a\n      command: [x]\n      env: { A: "${NEED:?set NEED first}" }\n',
+      '9:17 spec.sources[0].env.A required variable "NEED" is unset or empty: set NEED first',
+    ],
+    [
+      "unknown component reference",
+      '  sources:\n    - id: a\n      command: [x]\n      env: { A: "${components.b.host}" }\n',
+      '9:17 spec.sources[0].env.A unknown component "b" in ${components.b.host}',
+    ],
+  ];
+  for (const [name, body, expected] of cases) {
+    await t.step(name, () => assertEquals(issuesOf(header + body)[0], expected));
+  }
+});
+
+Deno.test("parsePipeline() reports every unknown key, not just the first", () => {
+  const issues = issuesOf(
+    header + "  sources:\n    - id: a\n      command: [x]\n      foo: 1\n      bar: 2\n",
+  );
+  assertEquals(issues.length, 2);
+});
+
+Deno.test("parsePipeline() requires an image in container mode", () => {
+  assertEquals(
+    issuesOf(header + "  sources:\n    - id: a\n      command: [x]\n", {
+      orchestrator: "container",
+    }),
+    [
+      '7:7 spec.sources[0] component "a" needs an "image" to run as a container',
+    ],
+  );
+});
+
+Deno.test("parsePipeline() refuses alias bombs and oversized files", () => {
+  const bomb = header +
+    'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n';
+  assertEquals(
+    issuesOf(bomb)[0],
+    "1:1  too many alias expansions (more than 100); alias bombs are refused",
+  );
+  const huge = header + "#" + "x".repeat(1024 * 1024);
+  assertThrows(() => parsePipeline(huge, base), ConfigError, "pipeline files are limited");
+});
+
+Deno.test("parsePipeline() resolves component references per orchestrator", () => {
+  const text = header + `  sources:
+    - id: src
+      command: [x]
+      image: img
+      ports: [{ name: admin, containerPort: 9000 }, { name: grpc, containerPort: 50051, hostPort: 6000 }]
+  sinks:
+    - id: sink
+      inputs: [src]
+      command: [x]
+      image: img
+      env: { E: "\${components.src.endpoint}", H: "\${components.src.host}", P: "\${components.src.ports.admin}" }
+`;
+  const processEnv = parsePipeline(text, base).pipeline.components[1]?.env;
+  assertEquals(processEnv, { E: "127.0.0.1:50051", H: "127.0.0.1", P: "9000" });
+  const containerEnv = parsePipeline(text, { ...base, orchestrator: "container" }).pipeline
+    .components[1]?.env;
+  assertEquals(containerEnv, { E: "src:50051", H: "src", P: "9000" });
+});
+
+Deno.test("parsePipeline() takes the environment over .env and warns about unset variables", () => {
+  const text = header +
+    '  sources:\n    - id: a\n      command: [x]\n      env: { A: "${FROM_ENV}", B: "${FROM_DOTENV}", C: "${UNSET}" }\n';
+  const { pipeline, warnings } = parsePipeline(text, {
+    ...base,
+    env: { FROM_ENV: "env" },
+    dotenv: { FROM_ENV: "dotenv", FROM_DOTENV: "dotenv" },
+  });
+  assertEquals(pipeline.components[0]?.env, { A: "env", B: "dotenv", C: "" });
+  assertEquals(warnings.map((w) => `${w.line}:${w.column} ${w.message}`), [
+    '9:56 variable "UNSET" is not set; using an empty string',
+  ]);
+});

@@ -1,0 +1,200 @@
+/**
+ * The valibot schema of a pipeline file as written (before interpolation and defaults).
+ * `flowctl schema` turns it into JSON Schema, so only JSON-Schema-expressible checks live here;
+ * relations between fields are checked in parse_pipeline.ts.
+ */
+import * as v from "valibot";
+import { didYouMean } from "./_suggest.ts";
+import { DURATION_PATTERN } from "./duration.ts";
+
+export const ID_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/;
+export const PIPELINE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+
+const UNKNOWN_KEY = "\u0000unknown-key:";
+
+/**
+ * A closed mapping. Every unknown key is reported (strictObject stops at the first), with the
+ * closest known key suggested; see `issueMessage`.
+ */
+function strict<const T extends v.ObjectEntries>(
+  what: string,
+  entries: T,
+  hints: Record<string, string> = {},
+) {
+  const candidates = JSON.stringify({ keys: Object.keys(entries), hints });
+  return v.objectWithRest(
+    entries,
+    v.never(() => UNKNOWN_KEY + candidates),
+    (issue: v.ObjectWithRestIssue) =>
+      issue.input === undefined
+        ? `missing required key ${issue.expected}`
+        : `expected ${what} (a mapping), got ${issue.received}`,
+  );
+}
+
+/** The user-facing message of a schema issue (unknown keys get their "did you mean" here). */
+export function issueMessage(issue: v.BaseIssue<unknown>): string {
+  if (!issue.message.startsWith(UNKNOWN_KEY)) return issue.message;
+  const { keys, hints } = JSON.parse(issue.message.slice(UNKNOWN_KEY.length)) as {
+    keys: string[];
+    hints: Record<string, string>;
+  };
+  const key = String(issue.path?.at(-1)?.key ?? "");
+  return `unknown key "${key}"${hints[key] ?? didYouMean(key, keys)}`;
+}
+
+const text = (what = "a string") => v.string((issue) => `expected ${what}, got ${issue.received}`);
+
+const durationText = v.pipe(
+  text('a duration such as "10s"'),
+  v.regex(
+    DURATION_PATTERN,
+    (issue) =>
+      `invalid duration ${issue.received}: use a number with a unit (ms, s, m, h), like "10s"`,
+  ),
+);
+
+const integerIn = (what: string, min: number, max: number) =>
+  v.pipe(
+    v.number((issue) => `expected ${what}, got ${issue.received}`),
+    v.integer((issue) => `expected ${what}, got ${issue.received}`),
+    v.minValue(min, (issue) => `${what} must be at least ${min}, got ${issue.received}`),
+    v.maxValue(max, (issue) => `${what} must be at most ${max}, got ${issue.received}`),
+  );
+
+const port = integerIn("a port number (1-65535)", 1, 65535);
+
+const stringList = v.array(text(), (issue) => `expected a list of strings, got ${issue.received}`);
+
+const componentId = v.pipe(
+  text("an id"),
+  v.maxLength(63, (issue) => `id is too long (${issue.received} characters, at most 63)`),
+  v.regex(
+    ID_PATTERN,
+    (issue) =>
+      `invalid id ${issue.received}: use lowercase letters, digits, "-", "_" and "." and start with a letter or digit`,
+  ),
+);
+
+const envValue = v.union(
+  [v.string(), v.number(), v.boolean()],
+  (issue) => `expected a string, number or boolean, got ${issue.received}`,
+);
+
+const portSpec = strict("a port", {
+  name: v.optional(text()),
+  containerPort: port,
+  hostPort: v.optional(port),
+  hostIp: v.optional(text("an IP address")),
+  protocol: v.optional(
+    v.picklist(["tcp"], (issue) => `only "tcp" ports are supported, got ${issue.received}`),
+  ),
+});
+
+const healthSpec = strict("a health check", {
+  http: v.optional(strict("an http check", { path: v.optional(text("a path")), port })),
+  tcp: v.optional(strict("a tcp check", { port })),
+  registered: v.optional(v.boolean((issue) => `expected true or false, got ${issue.received}`)),
+  interval: v.optional(durationText),
+  timeout: v.optional(durationText),
+  retries: v.optional(integerIn("a retry count", 1, 1000)),
+  start_period: v.optional(durationText),
+});
+
+const restartPolicy = v.picklist(
+  ["no", "on-failure", "always"],
+  (issue) => `invalid restart policy ${issue.received}: use "no", "on-failure" or "always"`,
+);
+
+const componentEntries = {
+  id: componentId,
+  name: v.optional(text()),
+  description: v.optional(text()),
+  command: v.optional(
+    v.union(
+      [text(), stringList],
+      (issue) => `expected a command (a string or a list of strings), got ${issue.received}`,
+    ),
+  ),
+  args: v.optional(stringList),
+  working_dir: v.optional(text("a folder path")),
+  image: v.optional(text("an image reference")),
+  pull_policy: v.optional(
+    v.picklist(
+      ["missing", "always", "never"],
+      (issue) => `invalid pull_policy ${issue.received}: use "missing", "always" or "never"`,
+    ),
+  ),
+  env: v.optional(
+    v.record(text(), envValue, (issue) => `expected a mapping of variables, got ${issue.received}`),
+  ),
+  ports: v.optional(
+    v.array(portSpec, (issue) => `expected a list of ports, got ${issue.received}`),
+  ),
+  health_check: v.optional(text('a health check path such as "/health"')),
+  health_port: v.optional(port),
+  health: v.optional(healthSpec),
+  restart: v.optional(restartPolicy),
+  max_restarts: v.optional(integerIn("a restart count", 0, 1_000_000)),
+  stop_grace_period: v.optional(durationText),
+  privileged: v.optional(v.boolean((issue) => `expected true or false, got ${issue.received}`)),
+  network_mode: v.optional(
+    v.picklist(
+      ["bridge", "host"],
+      (issue) => `invalid network_mode ${issue.received}: use "bridge" or "host"`,
+    ),
+  ),
+};
+
+const sourceSpec = strict("a component", componentEntries, {
+  inputs: " (sources have no inputs; make it a processor or a sink)",
+});
+const consumerSpec = strict("a component", {
+  ...componentEntries,
+  inputs: v.optional(
+    v.array(componentId, (issue) => `expected a list of component ids, got ${issue.received}`),
+  ),
+});
+
+const componentList = <T extends v.GenericSchema>(item: T) =>
+  v.optional(
+    v.nullable(v.array(item, (issue) => `expected a list of components, got ${issue.received}`)),
+  );
+
+/** Schema of a whole pipeline file. */
+export const PipelineFileSchema = strict("a pipeline", {
+  apiVersion: v.literal(
+    "flowctl/v1",
+    (issue) => `unsupported apiVersion ${issue.received}: use "flowctl/v1"`,
+  ),
+  kind: v.literal("Pipeline", (issue) => `unsupported kind ${issue.received}: use "Pipeline"`),
+  metadata: strict("metadata", {
+    name: v.pipe(
+      text("a pipeline name"),
+      v.maxLength(63, (issue) => `name is too long (${issue.received} characters, at most 63)`),
+      v.regex(
+        PIPELINE_NAME_PATTERN,
+        (issue) =>
+          `invalid name ${issue.received}: use lowercase letters, digits and "-", starting with a letter or digit`,
+      ),
+    ),
+    description: v.optional(text()),
+    labels: v.optional(v.record(text(), text())),
+  }),
+  spec: strict("spec", {
+    driver: v.optional(
+      v.picklist(
+        ["process", "container"],
+        (issue) => `invalid driver ${issue.received}: use "process" or "container"`,
+      ),
+    ),
+    sources: componentList(sourceSpec),
+    processors: componentList(consumerSpec),
+    sinks: componentList(consumerSpec),
+  }),
+});
+
+export type PipelineFile = v.InferOutput<typeof PipelineFileSchema>;
+export type ComponentSpec = v.InferOutput<typeof consumerSpec>;
+export type PortSpec = v.InferOutput<typeof portSpec>;
+export type HealthSpec = v.InferOutput<typeof healthSpec>;

@@ -1,0 +1,125 @@
+import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
+import { Ajv } from "ajv";
+import { parse } from "yaml";
+import { ROOT, runFlowctl, writeTemp } from "./_helpers.ts";
+
+const EXAMPLE = `${ROOT}examples/ttp-pipeline.yaml`;
+
+Deno.test("flowctl validate accepts the example for both orchestrators", async () => {
+  for (const orchestrator of ["process", "container"]) {
+    const result = await runFlowctl(["validate", EXAMPLE, "--orchestrator", orchestrator]);
+    assertEquals(result.code, 0, result.stderr);
+    assertStringIncludes(
+      result.stdout,
+      `is valid: pipeline "ttp-processing-pipeline", 3 components in 3 levels (${orchestrator})`,
+    );
+  }
+});
+
+Deno.test("flowctl validate exits 2 with file:line:col for a cycle, a misspelt key and a bad indent", async () => {
+  const header = "apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: demo\nspec:\n";
+  const cycle = await writeTemp(
+    "cycle.yaml",
+    header +
+      "  processors:\n    - id: a\n      command: [x]\n      inputs: [b]\n    - id: b\n      command: [x]\n      inputs: [a]\n",
+  );
+  const typo = await writeTemp(
+    "typo.yaml",
+    header + "  sources:\n    - id: a\n      comand: [x]\n",
+  );
+  const indent = await writeTemp(
+    "indent.yaml",
+    header + "  sources:\n   - id: a\n     command: y\n    env: {}\n",
+  );
+  const expected: [string, RegExp][] = [
+    [cycle, /cycle\.yaml:9:15: spec\.processors\[0\]\.inputs: dependency cycle: a -> b -> a/],
+    [
+      typo,
+      /typo\.yaml:8:7: spec\.sources\[0\]\.comand: unknown key "comand" \(did you mean "command"\?\)/,
+    ],
+    [indent, /indent\.yaml:9:1: YAML syntax error/],
+  ];
+  for (const [file, pattern] of expected) {
+    const result = await runFlowctl(["validate", file]);
+    assertEquals(result.code, 2);
+    assertMatch(result.stderr, pattern);
+    assertEquals(result.stderr.includes("    at "), false, "no stack trace");
+  }
+});
+
+Deno.test("flowctl validate --output json lists the issues", async () => {
+  const file = await writeTemp(
+    "bad.yaml",
+    "apiVersion: flowctl/v2\nkind: Pipeline\nmetadata: { name: x }\nspec: {}\n",
+  );
+  const result = await runFlowctl(["validate", file, "--output", "json"]);
+  assertEquals(result.code, 2);
+  const report = JSON.parse(result.stdout);
+  assertEquals(report.valid, false);
+  assertEquals(report.issues[0], {
+    file,
+    line: 1,
+    column: 13,
+    path: "apiVersion",
+    message: 'unsupported apiVersion "flowctl/v2": use "flowctl/v1"',
+  });
+});
+
+Deno.test("flowctl validate reads standard input and the .env beside a file", async () => {
+  const text =
+    'apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: demo\nspec:\n  sources:\n    - id: a\n      command: [x]\n      env: { A: "${REQUIRED:?set it in .env}" }\n';
+  const fromStdin = await runFlowctl(["validate", "-"], { stdin: text });
+  assertEquals(fromStdin.code, 2);
+  assertStringIncludes(
+    fromStdin.stderr,
+    '-:9:17: spec.sources[0].env.A: required variable "REQUIRED" is unset or empty: set it in .env',
+  );
+  const file = await writeTemp("pipeline.yaml", text);
+  await Deno.writeTextFile(file.replace("pipeline.yaml", ".env"), "REQUIRED=yes\n");
+  assertEquals((await runFlowctl(["validate", file])).code, 0);
+});
+
+Deno.test("flowctl reports usage errors in one line with a hint, exit 2", async () => {
+  const cases: [string[], string][] = [
+    [["frobnicate"], 'flowctl: unknown command "frobnicate"'],
+    [["validate"], "flowctl: missing pipeline file"],
+    [["validate", "a.yaml", "--bogus"], "flowctl: Unknown option '--bogus'"],
+    [["validate", "a.yaml", "--orchestrator", "k8s"], 'flowctl: invalid --orchestrator "k8s"'],
+    [
+      ["validate", "/nonexistent/p.yaml"],
+      "/nonexistent/p.yaml: cannot read pipeline file: no such file",
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const result = await runFlowctl(args);
+    assertEquals(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+    assertStringIncludes(result.stderr, message);
+  }
+});
+
+Deno.test("flowctl --help, version and per-command help exit 0", async () => {
+  const help = await runFlowctl(["--help"]);
+  assertEquals(help.code, 0);
+  assertStringIncludes(help.stdout, "validate");
+  const validateHelp = await runFlowctl(["validate", "--help"]);
+  assertStringIncludes(validateHelp.stdout, "Usage: flowctl validate");
+  const version = await runFlowctl(["version", "--output", "json"]);
+  assertMatch(JSON.parse(version.stdout).version, /^\d+\.\d+\.\d+$/);
+});
+
+Deno.test("flowctl schema prints a JSON Schema that describes the example", async () => {
+  const result = await runFlowctl(["schema"]);
+  assertEquals(result.code, 0);
+  const schema = JSON.parse(result.stdout);
+  assertEquals(schema.$schema, "http://json-schema.org/draft-07/schema#");
+  assertEquals(schema.required, ["apiVersion", "kind", "metadata", "spec"]);
+  const component = schema.properties.spec.properties.processors.anyOf[0].items;
+  assertEquals(component.additionalProperties, { not: {} });
+  for (const key of ["id", "command", "image", "env", "ports", "health", "inputs", "restart"]) {
+    assertEquals(key in component.properties, true, key);
+  }
+  const validate = new Ajv({ strict: false }).compile(schema);
+  const example = parse(await Deno.readTextFile(EXAMPLE));
+  assertEquals(validate(example), true, JSON.stringify(validate.errors));
+  assertEquals(validate({ ...example, spec: { ...example.spec, sorces: [] } }), false);
+});
