@@ -62,3 +62,113 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** A flowctl process running in the background, with its output collected line by line. */
+export class FlowctlProcess {
+  readonly child: Deno.ChildProcess;
+  stdout = "";
+  stderr = "";
+  readonly #done: Promise<[void, void]>;
+
+  constructor(args: string[], options: RunOptions = {}) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", MAIN, ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...options.env },
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    }).spawn();
+    this.#done = Promise.all([
+      collect(this.child.stdout, (text) => (this.stdout += text)),
+      collect(this.child.stderr, (text) => (this.stderr += text)),
+    ]);
+  }
+
+  /** Waits until stdout has a line containing `text`. */
+  async waitForOutput(text: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(
+      () => this.stdout.includes(text),
+      `"${text}" in flowctl output:\n${this.stdout}\n${this.stderr}`,
+      timeoutMs,
+    );
+  }
+
+  kill(signal: Deno.Signal = "SIGINT"): void {
+    this.child.kill(signal);
+  }
+
+  /** Waits for flowctl to exit and returns its result. */
+  async result(): Promise<RunResult> {
+    const status = await this.child.status;
+    await this.#done;
+    return { code: status.code, stdout: this.stdout, stderr: this.stderr };
+  }
+}
+
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  add: (text: string) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) add(decoder.decode(chunk, { stream: true }));
+}
+
+/** A TCP port that was free a moment ago. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Live (non-zombie) processes whose command line contains `token`. */
+export function processesWith(token: string): number[] {
+  const found: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    const pid = Number(entry.name);
+    if (!Number.isInteger(pid) || pid === Deno.pid) continue;
+    try {
+      const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      if (cmdline.includes(token) && state !== "Z") found.push(pid);
+    } catch {
+      // gone while we looked
+    }
+  }
+  return found;
+}
+
+/** Whether process `pid` is alive (and not a zombie). */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Reads the fixture events file: `[component, kind, value]` rows. */
+export function readEvents(path: string): [string, string, number][] {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return [];
+  }
+  return text.trim().split("\n").filter(Boolean).map((line) => {
+    const [id = "", kind = "", value = "0"] = line.split(" ");
+    return [id, kind, Number(value)];
+  });
+}
+
+export const FIXTURE_COMMAND = `[${JSON.stringify(Deno.execPath())}, run, -A, --quiet, ${
+  JSON.stringify(`${ROOT}tests/fixtures/component.ts`)
+}]`;
+
+/** A pipeline file header for tests. */
+export function pipelineYaml(name: string, body: string): string {
+  return `apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: ${name}\nspec:\n${body}`;
+}

@@ -1,14 +1,12 @@
 /** The command dispatcher: picks the command, maps errors to exit codes and one-line messages. */
 import { ConfigError, formatIssue } from "../config/mod.ts";
 import { type Command, wantsHelp } from "./command.ts";
+import { ExitCode } from "./exit_code.ts";
 import { createOutput } from "./output.ts";
 import { schemaCommand } from "./schema.ts";
 import { UsageError } from "./usage_error.ts";
 import { validateCommand } from "./validate.ts";
 import { VERSION, versionCommand } from "./version.ts";
-
-/** Exit codes, DESIGN §8. */
-export const ExitCode = { ok: 0, failure: 1, usage: 2, forced: 130 } as const;
 
 /** Errors that are the user's or the environment's, printed as one line without a stack. */
 export type KnownErrorCheck = (error: Error) => boolean;

@@ -1,0 +1,72 @@
+/** Renders runner events for people (DESIGN §8 lines) or scripts (one JSON object per line). */
+import type { RunnerEvent } from "../runner/events.ts";
+import { describeExit } from "../orchestrator/orchestrator.ts";
+import type { Output } from "./output.ts";
+
+/** Renders one event on `out`. */
+export function renderEvent(out: Output, event: RunnerEvent): void {
+  if (out.format === "json") {
+    const { type, ...fields } = event;
+    out.json({ time: new Date().toISOString(), event: type, ...fields });
+    return;
+  }
+  const line = textLine(event);
+  if (line === undefined) return;
+  if (event.type === "pipeline_failed") {
+    out.error(line);
+    if (event.logTail.length > 0) {
+      out.error(`Last lines of ${event.logFile}:`);
+      for (const tail of event.logTail) out.error(`  ${tail}`);
+    }
+  } else {
+    out.line(line);
+  }
+}
+
+function textLine(event: RunnerEvent): string | undefined {
+  switch (event.type) {
+    case "pipeline_starting":
+      return `Starting pipeline: ${event.pipeline}`;
+    case "component_starting":
+      return event.attempt > 1
+        ? `Starting component: ${event.component} (attempt ${event.attempt})`
+        : `Starting component: ${event.component}`;
+    case "component_healthy":
+      if (event.recovered) return `Component ${event.component} is healthy again`;
+      return event.checked
+        ? `Component ${event.component} health check passed`
+        : `Component ${event.component} started (no health check)`;
+    case "component_unhealthy":
+      return `Component ${event.component} is unhealthy: ${event.reason}`;
+    case "component_exited":
+      return `Component ${event.component} ${describeExit(event.exit)}`;
+    case "component_restarting":
+      return `Restarting component ${event.component} in ${
+        Math.round(event.delayMs / 100) / 10
+      }s (restart ${event.restart})`;
+    case "component_stopping":
+      return `Stopping component: ${event.component}`;
+    case "component_stopped":
+      return `Component ${event.component} stopped`;
+    case "component_registered":
+      return `Component ${event.component} registered with the control plane (${event.via})`;
+    case "component_stale":
+      return `Component ${event.component} missed its heartbeats (last one ${
+        Math.round(event.lastHeartbeatMs / 1000)
+      }s ago)`;
+    case "component_heartbeat_resumed":
+      return `Component ${event.component} is sending heartbeats again`;
+    case "pipeline_started":
+      return "Pipeline started successfully";
+    case "pipeline_stopping":
+      return event.reason === "completed" ? "All sinks finished; stopping pipeline" : undefined;
+    case "pipeline_stopped":
+      return "Pipeline stopped successfully";
+    case "pipeline_completed":
+      return "Pipeline completed successfully";
+    case "pipeline_failed":
+      return `Pipeline failed: ${event.reason}`;
+    case "component_started":
+      return undefined;
+  }
+}

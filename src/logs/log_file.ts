@@ -1,0 +1,69 @@
+/** Per-component log files: `<dir>/<id>.log`, the previous run's kept as `<id>.log.1`. */
+import { join } from "node:path";
+
+/** An append-only log file written in whole lines; writes are queued so they never interleave. */
+export class LogFile {
+  readonly path: string;
+  readonly #file: Deno.FsFile;
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  private constructor(path: string, file: Deno.FsFile) {
+    this.path = path;
+    this.#file = file;
+  }
+
+  /**
+   * Opens `<dir>/<id>.log` for a new run, keeping an existing one as `<id>.log.1`. The folder is
+   * created 0700 and the file 0600: logs may hold secrets.
+   */
+  static async open(dir: string, id: string): Promise<LogFile> {
+    await ensureLogDir(dir);
+    const path = logPath(dir, id);
+    try {
+      await Deno.rename(path, `${path}.1`);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const file = await Deno.open(path, { create: true, write: true, append: true, mode: 0o600 });
+    return new LogFile(path, file);
+  }
+
+  /** Appends bytes that end at a line boundary; resolves when they are written. */
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#queue = this.#queue.then(() => writeFully(this.#file, bytes));
+    return this.#queue;
+  }
+
+  /** Waits for pending writes, then closes the file. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#queue.catch(() => {});
+    this.#file.close();
+  }
+}
+
+async function writeFully(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+}
+
+/** Creates the log folder with mode 0700 (and tightens an existing one we own). */
+export async function ensureLogDir(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await Deno.chmod(dir, 0o700).catch(() => {});
+}
+
+/**
+ * The log file of component `id` in `dir`. Ids are validated by the pipeline schema, and this
+ * refuses anything that could leave the folder anyway.
+ * @throws {RangeError} for an id that is not a plain file name.
+ */
+export function logPath(dir: string, id: string): string {
+  if (!/^[a-z0-9][a-z0-9_.-]*$/.test(id) || id.includes("..")) {
+    throw new RangeError(`component id "${id}" cannot be used as a log file name`);
+  }
+  return join(dir, `${id}.log`);
+}
