@@ -1,19 +1,26 @@
 /** `flowctl run`: starts a pipeline and keeps it running until Ctrl+C, a failure, or completion. */
 import { resolve } from "node:path";
+import { formatIssue, parseDuration, type Pipeline } from "../config/mod.ts";
+import { startControlPlane } from "../controlplane/control_plane_server.ts";
+import { Registry, type RegistryEvent } from "../controlplane/registry.ts";
+import type { Orchestrator } from "../orchestrator/orchestrator.ts";
 import { PreflightError } from "../orchestrator/orchestrator.ts";
+import { readProcStat } from "../orchestrator/process_group.ts";
 import { ProcessOrchestrator } from "../orchestrator/process.ts";
 import { componentEnv } from "../runner/component_env.ts";
+import type { RunnerEvent } from "../runner/events.ts";
 import { PipelineRunner } from "../runner/pipeline_runner.ts";
+import { removeRunState, type RunState } from "../state/state_file.ts";
+import { StateWriter } from "../state/state_writer.ts";
 import { orchestratorKind, outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { Command } from "./command.ts";
-import { ExitCode } from "./exit_code.ts";
-import { formatIssue } from "../config/mod.ts";
 import { ComponentConsole } from "./component_console.ts";
+import { ExitCode } from "./exit_code.ts";
 import { createOutput } from "./output.ts";
 import { renderEvent } from "./run_renderer.ts";
-import { UsageError } from "./usage_error.ts";
 import { installShutdownSignals } from "./shutdown_signals.ts";
+import { UsageError } from "./usage_error.ts";
 
 const HELP = `Usage: flowctl run <file|-> [options]
 
@@ -25,6 +32,8 @@ Options:
   --orchestrator process|container  overrides spec.driver
   --log-dir DIR                     component log files (default: logs)
   --control-plane-port N            control plane port (default: 8080; 0 picks a free one)
+  --heartbeat-interval D            FLOWCTL_HEARTBEAT_INTERVAL given to components (default: 10s);
+                                    a component is stale after three missed intervals
   --quiet                           do not show component output (it still goes to the log files)
   --output text|json                json: one event per line on stdout, for scripts
 
@@ -40,6 +49,7 @@ export const runCommand: Command = {
       orchestrator: { type: "string" },
       "log-dir": { type: "string" },
       "control-plane-port": { type: "string" },
+      "heartbeat-interval": { type: "string" },
       quiet: { type: "boolean" },
       output: { type: "string" },
     });
@@ -47,7 +57,10 @@ export const runCommand: Command = {
     const orchestrator = orchestratorKind("run", values.orchestrator);
     const file = singleFile("run", positionals);
     const controlPlanePort = parsePort(values["control-plane-port"] ?? "8080");
+    const heartbeatInterval = values["heartbeat-interval"] ?? "10s";
+    const heartbeatMs = parseHeartbeat(heartbeatInterval);
     const logDir = resolve(values["log-dir"] ?? "logs");
+    const emit = (event: RunnerEvent) => renderEvent(out, event);
 
     // Signal handlers go in before anything starts, so nothing can be orphaned.
     using signals = installShutdownSignals({
@@ -71,52 +84,138 @@ export const runCommand: Command = {
     const runId = crypto.randomUUID();
     const hostEnv = Deno.env.toObject();
 
-    await using backend = new ProcessOrchestrator();
+    await using backend = createOrchestrator(pipeline);
     try {
-      await backend.preflight(pipeline);
+      await backend.preflight(pipeline, { signal: signals.stop });
     } catch (error) {
       if (!(error instanceof PreflightError)) throw error;
-      renderEvent(out, {
-        type: "pipeline_failed",
-        component: "",
-        reason: error.message,
-        logTail: [],
-      });
+      emit({ type: "pipeline_failed", component: "", reason: error.message, logTail: [] });
       return ExitCode.failure;
     }
+
+    const registry = new Registry({
+      components: pipeline.components.map((c) => ({ id: c.id, healthPorts: healthPorts(c) })),
+      heartbeatIntervalMs: heartbeatMs,
+      onEvent: (event) => {
+        const runnerEvent = registryEvent(event);
+        if (runnerEvent) emit(runnerEvent);
+        stateWriter?.changed();
+      },
+    });
+    await using controlPlane = await startControlPlane({
+      registry,
+      hosts: backend.controlPlaneListenHosts(),
+      port: controlPlanePort,
+    });
+    const stalenessTimer = setInterval(
+      () => registry.checkStaleness(),
+      Math.max(50, heartbeatMs / 2),
+    );
 
     const consoleOut = values.quiet || out.format === "json"
       ? undefined
       : new ComponentConsole(pipeline.components.map((c) => c.id), out);
+    let stateWriter: StateWriter | undefined;
     const runner = new PipelineRunner(pipeline, {
       orchestrator: backend,
       logDir,
       envFor: (component) =>
         componentEnv(pipeline, component, {
-          controlPlaneEndpoint: `${backend.controlPlaneHost}:${controlPlanePort}`,
-          heartbeatInterval: "10s",
+          controlPlaneEndpoint: `${backend.controlPlaneHost}:${controlPlane.port}`,
+          heartbeatInterval,
           runId,
           hostEnv,
         }),
       stop: signals.stop,
       force: signals.force,
-      onEvent: (event) => renderEvent(out, event),
+      onEvent: (event) => {
+        emit(event);
+        stateWriter?.changed();
+      },
       ...(consoleOut
         ? { onOutput: (id: string, lines: Uint8Array) => consoleOut.write(id, lines) }
         : {}),
+      registrations: registry,
+      onHandlesChanged: () => stateWriter?.flush(),
     });
-    renderEvent(out, {
+    const flowctlStart = readProcStat(Deno.pid)?.startTime;
+    stateWriter = new StateWriter((): RunState => ({
+      version: 1,
+      pipeline: pipeline.name,
+      file: pipeline.file === "-" ? "-" : resolve(pipeline.file),
+      runId,
+      orchestrator: pipeline.orchestrator,
+      flowctl: {
+        pid: Deno.pid,
+        ...(flowctlStart !== undefined ? { startTime: flowctlStart } : {}),
+      },
+      controlPlane: {
+        host: backend.controlPlaneListenHosts()[0] ?? "127.0.0.1",
+        port: controlPlane.port,
+      },
+      logDir,
+      updatedAt: Date.now(),
+      components: runner.snapshot().map((c) => ({
+        ...c,
+        ...(c.pid !== undefined ? { pidStartTime: readProcStat(c.pid)?.startTime } : {}),
+      })),
+    }));
+    await stateWriter.flush();
+
+    emit({
       type: "pipeline_starting",
       pipeline: pipeline.name,
       orchestrator: pipeline.orchestrator,
       runId,
       components: pipeline.components.length,
     });
-    const outcome = await runner.run();
-    if (signals.force.aborted) return ExitCode.forced;
-    return outcome.result === "failed" ? ExitCode.failure : ExitCode.ok;
+    try {
+      const outcome = await runner.run();
+      if (signals.force.aborted) return ExitCode.forced;
+      return outcome.result === "failed" ? ExitCode.failure : ExitCode.ok;
+    } finally {
+      clearInterval(stalenessTimer);
+      await stateWriter.close();
+      await removeRunState(pipeline.name);
+    }
   },
 };
+
+function createOrchestrator(_pipeline: Pipeline): Orchestrator {
+  return new ProcessOrchestrator();
+}
+
+/** Ports an older component may name in its health_endpoint: probe ports, and published ones. */
+function healthPorts(component: Pipeline["components"][number]): number[] {
+  const ports: number[] = [];
+  const probe = component.health?.probe;
+  if (probe && probe.type !== "registered") ports.push(probe.port);
+  for (const port of component.ports) {
+    if (ports.includes(port.containerPort)) ports.push(port.hostPort ?? port.containerPort);
+  }
+  return ports;
+}
+
+function registryEvent(event: RegistryEvent): RunnerEvent | undefined {
+  const component = event.registration.componentId ??
+    `(unknown service "${event.registration.serviceId}")`;
+  switch (event.type) {
+    case "registered":
+      return {
+        type: "component_registered",
+        component,
+        via: `${event.registration.request.protocol}${
+          event.registration.matchedBy ? `, matched by ${event.registration.matchedBy}` : ""
+        }`,
+      };
+    case "stale":
+      return { type: "component_stale", component, lastHeartbeatMs: event.silentMs };
+    case "resumed":
+      return { type: "component_heartbeat_resumed", component };
+    case "unregistered":
+      return undefined;
+  }
+}
 
 function parsePort(text: string): number {
   const port = Number(text);
@@ -127,4 +226,15 @@ function parsePort(text: string): number {
     );
   }
   return port;
+}
+
+function parseHeartbeat(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    throw new UsageError(
+      `invalid --heartbeat-interval "${text}": use a duration like "10s"`,
+      `run "flowctl run --help"`,
+    );
+  }
 }

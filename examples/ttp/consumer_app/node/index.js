@@ -1,0 +1,131 @@
+// Example sink: streams token transfer events from the processor and prints each one.
+// Usage: npm start -- <start ledger> <end ledger>   (end 0: stream forever)
+// It registers with flowctl through the older flowctl.ControlPlane service, without any
+// component id, the way older components do: flowctl matches it by its health port.
+"use strict";
+const http = require("node:http");
+const path = require("node:path");
+const grpc = require("@grpc/grpc-js");
+const protoLoader = require("@grpc/proto-loader");
+
+const loaderOptions = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+const ttp = grpc.loadPackageDefinition(
+  protoLoader.loadSync(
+    process.env.TTP_PROTO || path.join(__dirname, "../../proto/ttp.proto"),
+    loaderOptions,
+  ),
+).ttp.v1;
+const flowctlProto = grpc.loadPackageDefinition(
+  protoLoader.loadSync(path.join(__dirname, "flowctl.proto"), loaderOptions),
+).flowctl;
+
+const startLedger = Number(process.argv[2] || 1);
+const endLedger = Number(process.argv[3] || 0);
+const address = process.env.TTP_SERVICE_ADDRESS || "127.0.0.1:50052";
+const healthPort = Number(process.env.HEALTH_PORT || 8090);
+let received = 0;
+let streaming = false;
+
+const healthServer = http.createServer((req, res) => {
+  if (req.url !== "/health") return res.writeHead(404).end();
+  res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+});
+healthServer.listen(healthPort, "0.0.0.0");
+
+const client = new ttp.TokenTransferService(address, grpc.credentials.createInsecure());
+let last = { ledger: startLedger - 1, index: Infinity };
+
+function stream() {
+  const from = last.index === Infinity ? last.ledger + 1 : last.ledger;
+  const call = client.StreamEvents({ start_ledger: from, end_ledger: endLedger });
+  streaming = true;
+  call.on("data", (event) => {
+    if (event.ledger_sequence === last.ledger && event.index <= last.index) return;
+    last = { ledger: event.ledger_sequence, index: event.index };
+    received++;
+    console.log(
+      `event ledger=${event.ledger_sequence} tx=${event.tx_hash} index=${event.index} ` +
+        `from=${event.from} to=${event.to} amount=${event.amount} ${event.asset}`,
+    );
+  });
+  call.on("end", () => {
+    console.log(`consumer: stream ended after ${received} events`);
+    if (endLedger !== 0) shutdown(0);
+  });
+  call.on("error", (error) => {
+    streaming = false;
+    if (stopping) return;
+    console.error(`consumer: stream error (${error.details || error.message}); reconnecting in 1s`);
+    last.index = last.index === Infinity ? Infinity : last.index;
+    setTimeout(stream, 1000);
+  });
+}
+
+// flowctl registration through the older protocol.
+let heartbeatTimer;
+function parseGoDuration(text) {
+  const units = { ms: 1, s: 1000, m: 60000, h: 3600000 };
+  let total = 0;
+  for (const match of String(text || "").matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(match[1]) * units[match[2]];
+  }
+  return total > 0 ? total : 10000;
+}
+function registerWithFlowctl() {
+  if (process.env.ENABLE_FLOWCTL !== "true" || !process.env.FLOWCTL_ENDPOINT) return;
+  const controlPlane = new flowctlProto.ControlPlane(
+    process.env.FLOWCTL_ENDPOINT,
+    grpc.credentials.createInsecure(),
+  );
+  const info = {
+    service_type: "SERVICE_TYPE_SINK",
+    input_event_types: ["token.transfer"],
+    health_endpoint: `http://localhost:${healthPort}/health`,
+    max_inflight: 100,
+    metadata: { language: "node" },
+  };
+  const register = () =>
+    controlPlane.Register(info, (error, ack) => {
+      if (error) {
+        console.error(`consumer: flowctl registration failed (${error.details}); retrying`);
+        return setTimeout(register, 1000);
+      }
+      console.log(`consumer: registered with flowctl as ${ack.service_id}`);
+      clearInterval(heartbeatTimer);
+      heartbeatTimer = setInterval(() => {
+        const now = Date.now();
+        controlPlane.Heartbeat({
+          service_id: ack.service_id,
+          timestamp: { seconds: String(Math.floor(now / 1000)), nanos: (now % 1000) * 1e6 },
+          metrics: { events_received: received, streaming: streaming ? 1 : 0 },
+        }, (error) => {
+          if (error && error.code === grpc.status.NOT_FOUND) register();
+        });
+      }, parseGoDuration(process.env.FLOWCTL_HEARTBEAT_INTERVAL));
+    });
+  register();
+}
+
+let stopping = false;
+function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(heartbeatTimer);
+  healthServer.close();
+  client.close();
+  process.exit(code);
+}
+process.on("SIGTERM", () => shutdown(0));
+process.on("SIGINT", () => shutdown(0));
+
+console.log(
+  `consumer: streaming events from ${address}, ledgers ${startLedger}..${endLedger || "forever"}`,
+);
+registerWithFlowctl();
+stream();

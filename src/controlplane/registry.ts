@@ -1,0 +1,216 @@
+/**
+ * Registrations of the current run only: matching a registration to a pipeline component,
+ * heartbeats, staleness after three missed intervals, recovery, unregistering. No I/O; the
+ * clock is injected so tests can move time.
+ */
+
+export type HealthState =
+  | "unknown"
+  | "starting"
+  | "healthy"
+  | "degraded"
+  | "unhealthy"
+  | "stopping";
+
+/** What a component told the control plane when it registered, in either protocol. */
+export interface RegistrationRequest {
+  protocol: "flowctl.v1" | "flowctl";
+  componentId?: string;
+  serviceId?: string;
+  /** ComponentInfo.id (flowctl.v1). */
+  infoId?: string;
+  healthEndpoint?: string;
+  name?: string;
+  /** "source" | "processor" | "sink" | "pipeline" | "unspecified". */
+  type: string;
+  endpoint?: string;
+  inputEventTypes: string[];
+  outputEventTypes: string[];
+  metadata: Record<string, string>;
+}
+
+export interface Registration {
+  serviceId: string;
+  /** The pipeline component it was matched to, if any. */
+  componentId?: string;
+  matchedBy?:
+    | "component_id"
+    | "service_id"
+    | "metadata.component_id"
+    | "component.id"
+    | "health_endpoint port";
+  request: RegistrationRequest;
+  registeredAt: number;
+  lastHeartbeat: number;
+  status: HealthState;
+  metrics: Record<string, string>;
+  stale: boolean;
+}
+
+export type RegistryEvent =
+  | { type: "registered"; registration: Registration }
+  | { type: "unregistered"; registration: Registration }
+  | { type: "stale"; registration: Registration; silentMs: number }
+  | { type: "resumed"; registration: Registration };
+
+export interface RegistryOptions {
+  /** Pipeline components: their ids and the host ports of their health checks. */
+  components: { id: string; healthPorts: number[] }[];
+  heartbeatIntervalMs: number;
+  now?: () => number;
+  onEvent?: (event: RegistryEvent) => void;
+}
+
+export class Registry {
+  readonly #byService = new Map<string, Registration>();
+  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #components: RegistryOptions["components"];
+  readonly #intervalMs: number;
+  readonly #now: () => number;
+  readonly #onEvent: (event: RegistryEvent) => void;
+
+  constructor(options: RegistryOptions) {
+    this.#components = options.components;
+    this.#intervalMs = options.heartbeatIntervalMs;
+    this.#now = options.now ?? Date.now;
+    this.#onEvent = options.onEvent ?? (() => {});
+  }
+
+  /** Records a registration (a repeated one replaces the earlier) and returns it. */
+  register(request: RegistrationRequest): Registration {
+    const match = this.#match(request);
+    const serviceId = match?.id ?? nonEmpty(request.serviceId) ?? nonEmpty(request.componentId) ??
+      nonEmpty(request.infoId) ?? `service-${crypto.randomUUID().slice(0, 8)}`;
+    const now = this.#now();
+    const registration: Registration = {
+      serviceId,
+      ...(match ? { componentId: match.id, matchedBy: match.by } : {}),
+      request,
+      registeredAt: now,
+      lastHeartbeat: now,
+      status: "healthy",
+      metrics: {},
+      stale: false,
+    };
+    this.#byService.set(serviceId, registration);
+    this.#onEvent({ type: "registered", registration });
+    if (match) {
+      for (const wake of this.#waiters.get(match.id) ?? []) wake();
+      this.#waiters.delete(match.id);
+    }
+    return registration;
+  }
+
+  /**
+   * Refreshes liveness; a heartbeat with any status (or none) counts.
+   * @returns the registration, or undefined for a service that never registered in this run.
+   */
+  heartbeat(
+    serviceId: string,
+    update: { status?: HealthState; metrics?: Record<string, string> },
+  ): Registration | undefined {
+    const registration = this.#byService.get(serviceId);
+    if (!registration) return undefined;
+    registration.lastHeartbeat = this.#now();
+    if (update.status && update.status !== "unknown") registration.status = update.status;
+    else if (registration.status === "unhealthy" || registration.stale) {
+      registration.status = "healthy";
+    }
+    if (update.metrics) registration.metrics = update.metrics;
+    if (registration.stale) {
+      registration.stale = false;
+      this.#onEvent({ type: "resumed", registration });
+    }
+    return registration;
+  }
+
+  unregister(serviceId: string): boolean {
+    const registration = this.#byService.get(serviceId);
+    if (!registration) return false;
+    this.#byService.delete(serviceId);
+    this.#onEvent({ type: "unregistered", registration });
+    return true;
+  }
+
+  get(serviceId: string): Registration | undefined {
+    return this.#byService.get(serviceId);
+  }
+
+  /** The registration matched to pipeline component `componentId`, if any. */
+  forComponent(componentId: string): Registration | undefined {
+    return [...this.#byService.values()].find((r) => r.componentId === componentId);
+  }
+
+  list(): Registration[] {
+    return [...this.#byService.values()];
+  }
+
+  /** Whether a registration counts as healthy now: fresh heartbeats and a healthy status. */
+  isHealthy(registration: Registration): boolean {
+    return !registration.stale &&
+      (registration.status === "healthy" || registration.status === "degraded");
+  }
+
+  /** Marks registrations stale that missed three heartbeat intervals. Call it periodically. */
+  checkStaleness(): void {
+    const now = this.#now();
+    for (const registration of this.#byService.values()) {
+      const silentMs = now - registration.lastHeartbeat;
+      if (!registration.stale && silentMs > 3 * this.#intervalMs) {
+        registration.stale = true;
+        this.#onEvent({ type: "stale", registration, silentMs });
+      }
+    }
+  }
+
+  /** Resolves once pipeline component `componentId` has registered; rejects when `signal` aborts. */
+  waitUntilRegistered(componentId: string, signal: AbortSignal): Promise<void> {
+    if (this.forComponent(componentId)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiters = this.#waiters.get(componentId) ?? new Set();
+      this.#waiters.set(componentId, waiters);
+      const onAbort = () => {
+        waiters.delete(wake);
+        reject(signal.reason);
+      };
+      const wake = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      if (signal.aborted) return onAbort();
+      waiters.add(wake);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #match(
+    request: RegistrationRequest,
+  ): { id: string; by: NonNullable<Registration["matchedBy"]> } | undefined {
+    const known = new Set(this.#components.map((c) => c.id));
+    const candidates: [string | undefined, NonNullable<Registration["matchedBy"]>][] = [
+      [request.componentId, "component_id"],
+      [request.serviceId, "service_id"],
+      [request.metadata.component_id, "metadata.component_id"],
+      [request.infoId, "component.id"],
+    ];
+    for (const [id, by] of candidates) if (id && known.has(id)) return { id, by };
+    const port = portOf(request.healthEndpoint);
+    if (port !== undefined) {
+      const component = this.#components.find((c) => c.healthPorts.includes(port));
+      if (component) return { id: component.id, by: "health_endpoint port" };
+    }
+    return undefined;
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value ? value : undefined;
+}
+
+/** The port of `http://host:8088/health`, `host:8088` or `:8088`. */
+function portOf(endpoint: string | undefined): number | undefined {
+  if (!endpoint) return undefined;
+  const match = /:(\d{1,5})(?:\/|$)/.exec(endpoint.replace(/^[a-z]+:\/\//, ""));
+  const port = match ? Number(match[1]) : NaN;
+  return Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
+}

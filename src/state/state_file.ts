@@ -1,0 +1,93 @@
+/**
+ * The run state file: what a running flowctl has started (pids with start times, containers,
+ * networks, log files) and how to reach its control plane. `flowctl status` reads it, and
+ * `flowctl down` uses it to clean up after a killed run.
+ */
+import { join } from "node:path";
+import * as v from "valibot";
+
+const ExitSchema = v.object({ code: v.number(), signal: v.nullable(v.string()) });
+
+export const RunStateSchema = v.object({
+  version: v.literal(1),
+  pipeline: v.string(),
+  file: v.string(),
+  runId: v.string(),
+  orchestrator: v.picklist(["process", "container"]),
+  flowctl: v.object({ pid: v.number(), startTime: v.optional(v.number()) }),
+  controlPlane: v.optional(v.object({ host: v.string(), port: v.number() })),
+  logDir: v.string(),
+  networkId: v.optional(v.string()),
+  updatedAt: v.number(),
+  components: v.array(v.object({
+    id: v.string(),
+    kind: v.string(),
+    phase: v.string(),
+    pid: v.optional(v.number()),
+    /** Start time of the pid (clock ticks since boot), so a reused pid is never signalled. */
+    pidStartTime: v.optional(v.number()),
+    containerId: v.optional(v.string()),
+    restarts: v.number(),
+    startedAt: v.optional(v.number()),
+    lastExit: v.optional(ExitSchema),
+    logFile: v.optional(v.string()),
+  })),
+});
+
+export type RunState = v.InferOutput<typeof RunStateSchema>;
+
+/** Folder of state files: `$FLOWCTL_STATE_DIR`, else `~/.local/state/flowctl`. */
+export function stateDir(): string {
+  const explicit = Deno.env.get("FLOWCTL_STATE_DIR");
+  if (explicit) return explicit;
+  const base = Deno.env.get("XDG_STATE_HOME") ??
+    join(Deno.env.get("HOME") ?? "/tmp", ".local", "state");
+  return join(base, "flowctl");
+}
+
+export function statePath(pipeline: string): string {
+  return join(stateDir(), `${pipeline}.json`);
+}
+
+/** Writes the state atomically (temp file + rename), mode 0600. */
+export async function writeRunState(state: RunState): Promise<void> {
+  const dir = stateDir();
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = statePath(state.pipeline);
+  const temp = `${path}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(temp, JSON.stringify(state, null, 2), { mode: 0o600 });
+  await Deno.rename(temp, path);
+}
+
+/** Reads the state of `pipeline`, or undefined when there is none (or it is unreadable). */
+export async function readRunState(pipeline: string): Promise<RunState | undefined> {
+  return await readStateFile(statePath(pipeline));
+}
+
+export async function readStateFile(path: string): Promise<RunState | undefined> {
+  try {
+    const parsed = v.safeParse(RunStateSchema, JSON.parse(await Deno.readTextFile(path)));
+    return parsed.success ? parsed.output : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every readable state file. */
+export async function listRunStates(): Promise<RunState[]> {
+  const states: RunState[] = [];
+  try {
+    for await (const entry of Deno.readDir(stateDir())) {
+      if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+      const state = await readStateFile(join(stateDir(), entry.name));
+      if (state) states.push(state);
+    }
+  } catch {
+    // no state folder yet
+  }
+  return states.sort((a, b) => a.pipeline.localeCompare(b.pipeline));
+}
+
+export async function removeRunState(pipeline: string): Promise<void> {
+  await Deno.remove(statePath(pipeline)).catch(() => {});
+}

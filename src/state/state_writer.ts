@@ -1,0 +1,48 @@
+/** Keeps the state file current while a pipeline runs, coalescing bursts of changes. */
+import { type RunState, writeRunState } from "./state_file.ts";
+
+const MIN_GAP_MS = 200;
+
+export class StateWriter {
+  readonly #build: () => RunState;
+  #writing: Promise<void> = Promise.resolve();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastWrite = 0;
+  #closed = false;
+
+  constructor(build: () => RunState) {
+    this.#build = build;
+  }
+
+  /** Schedules a write; at most one every 200 ms, the last change always written. */
+  changed(): void {
+    if (this.#closed || this.#timer !== undefined) return;
+    const wait = Math.max(0, this.#lastWrite + MIN_GAP_MS - Date.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#write();
+    }, wait);
+  }
+
+  /** Writes now. */
+  flush(): Promise<void> {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    return this.#write();
+  }
+
+  /** Stops scheduling writes (the caller removes or keeps the file). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#writing;
+  }
+
+  #write(): Promise<void> {
+    this.#lastWrite = Date.now();
+    const state = this.#build();
+    this.#writing = this.#writing.then(() => writeRunState(state)).catch(() => {});
+    return this.#writing;
+  }
+}
