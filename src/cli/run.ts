@@ -99,7 +99,7 @@ export const runCommand: Command = {
       onEvent: (event) => {
         const runnerEvent = registryEvent(event);
         if (runnerEvent) emit(runnerEvent);
-        stateWriter?.changed();
+        stateWriter.changed();
       },
     });
     await using controlPlane = await startControlPlane({
@@ -115,7 +115,6 @@ export const runCommand: Command = {
     const consoleOut = values.quiet || out.format === "json"
       ? undefined
       : new ComponentConsole(pipeline.components.map((c) => c.id), out);
-    let stateWriter: StateWriter | undefined;
     const runner = new PipelineRunner(pipeline, {
       orchestrator: backend,
       logDir,
@@ -130,16 +129,17 @@ export const runCommand: Command = {
       force: signals.force,
       onEvent: (event) => {
         emit(event);
-        stateWriter?.changed();
+        stateWriter.changed();
       },
       ...(consoleOut
         ? { onOutput: (id: string, lines: Uint8Array) => consoleOut.write(id, lines) }
         : {}),
       registrations: registry,
-      onHandlesChanged: () => stateWriter?.flush(),
+      onHandlesChanged: () => stateWriter.flush(),
     });
     const flowctlStart = readProcStat(Deno.pid)?.startTime;
-    stateWriter = new StateWriter((): RunState => ({
+    // Referenced by the callbacks above, which only fire once the runner runs.
+    const stateWriter = new StateWriter((): RunState => ({
       version: 1,
       pipeline: pipeline.name,
       file: pipeline.file === "-" ? "-" : resolve(pipeline.file),
