@@ -168,6 +168,7 @@ export const runCommand: Command = {
       orchestrator: pipeline.orchestrator,
       runId,
       components: pipeline.components.length,
+      controlPlane: `${controlPlane.hosts[0]}:${controlPlane.port}`,
     });
     try {
       const outcome = await runner.run();
@@ -185,15 +186,17 @@ function createOrchestrator(_pipeline: Pipeline): Orchestrator {
   return new ProcessOrchestrator();
 }
 
-/** Ports an older component may name in its health_endpoint: probe ports, and published ones. */
+/** Ports an older component may name in its health_endpoint: its probe port, ports named "health", and where they are published. */
 function healthPorts(component: Pipeline["components"][number]): number[] {
-  const ports: number[] = [];
+  const ports = new Set<number>();
   const probe = component.health?.probe;
-  if (probe && probe.type !== "registered") ports.push(probe.port);
+  if (probe && probe.type !== "registered") ports.add(probe.port);
   for (const port of component.ports) {
-    if (ports.includes(port.containerPort)) ports.push(port.hostPort ?? port.containerPort);
+    if (port.name !== "health" && !ports.has(port.containerPort)) continue;
+    ports.add(port.containerPort);
+    if (port.hostPort !== undefined) ports.add(port.hostPort);
   }
-  return ports;
+  return [...ports];
 }
 
 function registryEvent(event: RegistryEvent): RunnerEvent | undefined {

@@ -8,6 +8,8 @@ export type RunnerEvent =
     orchestrator: string;
     runId: string;
     components: number;
+    /** host:port of the embedded control plane. */
+    controlPlane: string;
   }
   | { type: "component_starting"; component: string; attempt: number }
   | { type: "component_started"; component: string; pid?: number; containerId?: string }
