@@ -1,0 +1,73 @@
+/**
+ * Registrations and heartbeats per second from 50 concurrent grpc-js clients under Node against
+ * flowctl's control plane, and against a minimal grpc-js server as the baseline.
+ * Target: ≥ 5,000 heartbeats/s with p99 < 20 ms.
+ */
+import { flowctlArgs, report, ROOT, timeUntilLine } from "./_bench.ts";
+
+const durationMs = Number(Deno.env.get("BENCH_CP_MS") ?? "5000");
+
+async function load(endpoint: string) {
+  const { code, stdout, stderr } = await new Deno.Command("node", {
+    args: [`${ROOT}bench/controlplane_load.cjs`, endpoint, "50", String(durationMs)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) throw new Error(new TextDecoder().decode(stderr));
+  return JSON.parse(new TextDecoder().decode(stdout));
+}
+
+const dir = await Deno.makeTempDir({ prefix: "flowctl-bench-cp-" });
+await Deno.writeTextFile(
+  `${dir}/pipeline.yaml`,
+  'apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: cp-bench\nspec:\n  sources:\n    - id: idle\n      command: [sleep, "600"]\n',
+);
+const flowctl = await timeUntilLine(
+  Deno.execPath(),
+  flowctlArgs(
+    "run",
+    `${dir}/pipeline.yaml`,
+    "--output",
+    "json",
+    "--control-plane-port",
+    "0",
+    "--log-dir",
+    `${dir}/logs`,
+  ),
+  '"pipeline_started"',
+);
+// The port is in the state file; read it from `flowctl status`.
+const status = await new Deno.Command(Deno.execPath(), {
+  args: flowctlArgs("status", `${dir}/pipeline.yaml`, "--output", "json"),
+  stdout: "piped",
+}).output();
+const endpoint: string =
+  JSON.parse(new TextDecoder().decode(status.stdout)).pipelines[0].controlPlane;
+const ours = await load(endpoint);
+flowctl.child.kill("SIGINT");
+await flowctl.child.status;
+
+const baseline = new Deno.Command("node", {
+  args: [`${ROOT}bench/baseline_grpc_server.cjs`],
+  stdout: "piped",
+}).spawn();
+const reader = baseline.stdout.getReader();
+const { value } = await reader.read();
+reader.releaseLock();
+const port = /listening (\d+)/.exec(new TextDecoder().decode(value))?.[1];
+const theirs = await load(`127.0.0.1:${port}`);
+baseline.kill("SIGTERM");
+await baseline.status;
+await baseline.stdout.cancel().catch(() => {});
+
+report("control plane, 50 grpc-js clients", {
+  registrations_per_s: ours.registrations_per_s,
+  heartbeats_per_s: ours.heartbeats_per_s,
+  p50_ms: ours.p50_ms.toFixed(2),
+  p99_ms: ours.p99_ms.toFixed(2),
+  baseline_grpc_js_heartbeats_per_s: theirs.heartbeats_per_s,
+  baseline_p99_ms: theirs.p99_ms.toFixed(2),
+  ratio: (ours.heartbeats_per_s / theirs.heartbeats_per_s).toFixed(2),
+  target: ">=5000/s p99<20ms",
+  result: ours.heartbeats_per_s >= 5000 && ours.p99_ms < 20 ? "PASS" : "MISS",
+});

@@ -1,0 +1,44 @@
+/**
+ * Time to "Pipeline started successfully" for 3 and 50 instantly healthy components (busybox
+ * httpd with an HTTP health check), against a bash script that starts the same commands level by
+ * level and polls their health with curl. Target: flowctl ≤ 1.25× the script.
+ */
+import { flowctlArgs, httpdPipeline, median, report, timeUntilLine } from "./_bench.ts";
+
+const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? "5");
+
+for (const [count, levels] of [[3, 3], [50, 5]] as const) {
+  const pipeline = await httpdPipeline(`startup-${count}`, count, levels);
+  const flowctl: number[] = [];
+  const script: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const f = await timeUntilLine(
+      Deno.execPath(),
+      flowctlArgs(
+        "run",
+        pipeline.file,
+        "--quiet",
+        "--control-plane-port",
+        "0",
+        "--log-dir",
+        `${pipeline.dir}/logs`,
+      ),
+      "Pipeline started successfully",
+    );
+    f.child.kill("SIGINT");
+    await f.child.status;
+    flowctl.push(f.ms);
+    const s = await timeUntilLine("bash", [pipeline.script], "all healthy");
+    s.child.kill("SIGTERM");
+    await s.child.status;
+    script.push(s.ms);
+  }
+  const ratio = median(flowctl) / median(script);
+  report(`startup ${count} components in ${levels} levels`, {
+    flowctl_ms: median(flowctl).toFixed(0),
+    bash_script_ms: median(script).toFixed(0),
+    ratio: ratio.toFixed(2),
+    target: "<=1.25",
+    result: ratio <= 1.25 ? "PASS" : "MISS",
+  });
+}
