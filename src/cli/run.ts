@@ -182,7 +182,13 @@ export const runCommand: Command = {
   },
 };
 
-function createOrchestrator(_pipeline: Pipeline): Orchestrator {
+function createOrchestrator(pipeline: Pipeline): Orchestrator {
+  if (pipeline.orchestrator === "container") {
+    throw new UsageError(
+      "the container orchestrator is not available in this version of flowctl",
+      "run with --orchestrator process (or set spec.driver: process)",
+    );
+  }
   return new ProcessOrchestrator();
 }
 
