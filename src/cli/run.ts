@@ -7,6 +7,7 @@ import type { Orchestrator } from "../orchestrator/orchestrator.ts";
 import { PreflightError } from "../orchestrator/orchestrator.ts";
 import { readProcStat } from "../orchestrator/process_group.ts";
 import { ProcessOrchestrator } from "../orchestrator/process.ts";
+import { ContainerOrchestrator } from "../orchestrator/container.ts";
 import { componentEnv } from "../runner/component_env.ts";
 import type { RunnerEvent } from "../runner/events.ts";
 import { PipelineRunner } from "../runner/pipeline_runner.ts";
@@ -84,7 +85,20 @@ export const runCommand: Command = {
     const runId = crypto.randomUUID();
     const hostEnv = Deno.env.toObject();
 
-    await using backend = createOrchestrator(pipeline);
+    const notice = (message: string) => {
+      if (out.format === "json") {
+        out.json({ time: new Date().toISOString(), event: "notice", message });
+      } else out.line(message);
+    };
+    let backend: Orchestrator;
+    try {
+      backend = await createOrchestrator(pipeline, runId, notice);
+    } catch (error) {
+      if (!(error instanceof PreflightError)) throw error;
+      emit({ type: "pipeline_failed", component: "", reason: error.message, logTail: [] });
+      return ExitCode.failure;
+    }
+    await using _backend = backend;
     try {
       await backend.preflight(pipeline, { signal: signals.stop });
     } catch (error) {
@@ -154,6 +168,9 @@ export const runCommand: Command = {
         port: controlPlane.port,
       },
       logDir,
+      ...(backend instanceof ContainerOrchestrator && backend.networkId
+        ? { networkId: backend.networkId }
+        : {}),
       updatedAt: Date.now(),
       components: runner.snapshot().map((c) => ({
         ...c,
@@ -182,12 +199,13 @@ export const runCommand: Command = {
   },
 };
 
-function createOrchestrator(pipeline: Pipeline): Orchestrator {
+async function createOrchestrator(
+  pipeline: Pipeline,
+  runId: string,
+  onNotice: (message: string) => void,
+): Promise<Orchestrator> {
   if (pipeline.orchestrator === "container") {
-    throw new UsageError(
-      "the container orchestrator is not available in this version of flowctl",
-      "run with --orchestrator process (or set spec.driver: process)",
-    );
+    return await ContainerOrchestrator.create({ runId, onNotice });
   }
   return new ProcessOrchestrator();
 }

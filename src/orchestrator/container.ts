@@ -1,0 +1,330 @@
+/**
+ * The container orchestrator: one bridge network per run, one container per component (named
+ * `<pipeline>-<id>`, aliased by its id), driven through the Docker Engine API.
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Component, Pipeline } from "../config/mod.ts";
+import { delay } from "../delay.ts";
+import { DockerClient } from "../docker/docker_client.ts";
+import { DockerApiError, DockerUnavailableError } from "../docker/docker_errors.ts";
+import { demuxFrames } from "../docker/frame_demux.ts";
+import {
+  ComponentFailedError,
+  type ComponentHandle,
+  type ExitStatus,
+  type Orchestrator,
+  PreflightError,
+  type StartOptions,
+} from "./orchestrator.ts";
+import { isPortFree } from "./process.ts";
+
+const logger = getLogger(["flowctl", "docker"]);
+
+export const LABEL_PIPELINE = "dev.flowctl.pipeline";
+export const LABEL_COMPONENT = "dev.flowctl.component";
+export const LABEL_RUN = "dev.flowctl.run-id";
+
+export interface ContainerOrchestratorOptions {
+  runId: string;
+  /** Told about leftovers removed and images pulled. */
+  onNotice?: (message: string) => void;
+}
+
+export class ContainerOrchestrator implements Orchestrator {
+  readonly kind = "container" as const;
+  readonly controlPlaneHost = "host.docker.internal";
+  readonly #docker: DockerClient;
+  readonly #options: ContainerOrchestratorOptions;
+  readonly #handles = new Set<ContainerHandle>();
+  #pipeline: Pipeline | undefined;
+  #network: { id: string; name: string; gateway: string } | undefined;
+
+  private constructor(docker: DockerClient, options: ContainerOrchestratorOptions) {
+    this.#docker = docker;
+    this.#options = options;
+  }
+
+  /** Connects to the engine. @throws {PreflightError} when it does not answer. */
+  static async create(options: ContainerOrchestratorOptions): Promise<ContainerOrchestrator> {
+    try {
+      return new ContainerOrchestrator(await DockerClient.connect(), options);
+    } catch (error) {
+      if (error instanceof DockerUnavailableError) {
+        throw new PreflightError([error.message], { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  get networkId(): string | undefined {
+    return this.#network?.id;
+  }
+
+  controlPlaneListenHosts(): string[] {
+    return this.#network ? ["127.0.0.1", this.#network.gateway] : ["127.0.0.1"];
+  }
+
+  /**
+   * Removes leftovers of earlier runs of this pipeline, checks names, images and host ports,
+   * pulls missing images, then creates the run's network.
+   */
+  async preflight(pipeline: Pipeline): Promise<void> {
+    this.#pipeline = pipeline;
+    const docker = this.#docker;
+    const problems: string[] = [];
+    try {
+      const removed = await removePipelineObjects(docker, pipeline.name);
+      if (removed.containers + removed.networks > 0) {
+        this.#options.onNotice?.(
+          `Removed ${removed.containers} container(s) and ${removed.networks} network(s) left by an earlier run of ${pipeline.name}`,
+        );
+      }
+      for (const component of pipeline.components) {
+        const name = containerName(pipeline, component);
+        const existing = await docker.containerByName(name);
+        if (existing) {
+          problems.push(
+            `component "${component.id}": a container named "${name}" already exists and was not created by flowctl; remove or rename it`,
+          );
+        }
+        const image = component.image ?? "";
+        const present = await docker.imageExists(image);
+        if (component.pullPolicy === "always" || !present) {
+          if (component.pullPolicy === "never") {
+            problems.push(
+              `component "${component.id}": image "${image}" is not present locally and pull_policy is "never"`,
+            );
+            continue;
+          }
+          try {
+            this.#options.onNotice?.(`Pulling image ${image} for ${component.id}`);
+            await docker.pullImage(
+              image,
+              (line) => logger.info("{component}: {line}", { component: component.id, line }),
+            );
+          } catch (error) {
+            if (!(error instanceof DockerApiError)) throw error;
+            if (present) continue; // "always" with a local copy: keep going with it
+            problems.push(
+              `component "${component.id}": image "${image}" not found locally and pull failed: ${error.engineMessage}`,
+            );
+          }
+        }
+        for (const port of component.ports) {
+          if (port.hostPort === undefined || component.networkMode === "host") continue;
+          if (
+            !(await isPortFree(port.hostIp === "0.0.0.0" ? "0.0.0.0" : port.hostIp, port.hostPort))
+          ) {
+            problems.push(
+              `component "${component.id}": port ${port.hostPort} on ${port.hostIp} is already in use`,
+            );
+          }
+        }
+      }
+      if (problems.length > 0) throw new PreflightError(problems);
+      const name = `flowctl-${pipeline.name}-${this.#options.runId.slice(0, 8)}`;
+      const id = await docker.createNetwork(name, labels(pipeline, this.#options.runId));
+      const info = await docker.inspectNetwork(id);
+      const gateway = info.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+      if (!gateway) throw new PreflightError([`network "${name}" has no gateway address`]);
+      this.#network = { id, name, gateway };
+    } catch (error) {
+      if (error instanceof DockerApiError || error instanceof DockerUnavailableError) {
+        throw new PreflightError([error.message], { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async start(component: Component, options: StartOptions): Promise<ComponentHandle> {
+    const pipeline = this.#pipeline;
+    const network = this.#network;
+    if (!pipeline || !network) throw new RangeError("preflight() must run before start()");
+    const docker = this.#docker;
+    const hostNetwork = component.networkMode === "host";
+    const exposed: Record<string, Record<string, never>> = {};
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    for (const port of component.ports) {
+      exposed[`${port.containerPort}/tcp`] = {};
+      if (port.hostPort !== undefined) {
+        (bindings[`${port.containerPort}/tcp`] ??= []).push({
+          HostIp: port.hostIp,
+          HostPort: String(port.hostPort),
+        });
+      }
+    }
+    const name = containerName(pipeline, component);
+    let id: string;
+    try {
+      // A stopped container of ours from an earlier attempt holds the name: remove it first.
+      const previous = await docker.containerByName(name);
+      if (previous?.Labels?.[LABEL_PIPELINE] === pipeline.name) {
+        await docker.removeContainer(previous.Id);
+      }
+      id = await docker.createContainer(name, {
+        Image: component.image,
+        Env: Object.entries(options.env).map(([key, value]) => `${key}=${value}`),
+        Labels: { ...labels(pipeline, this.#options.runId), [LABEL_COMPONENT]: component.id },
+        ExposedPorts: exposed,
+        HostConfig: {
+          NetworkMode: hostNetwork ? "host" : network.name,
+          PortBindings: hostNetwork ? {} : bindings,
+          // The control plane listens on this network's gateway, so that is where the name points.
+          ExtraHosts: [`host.docker.internal:${hostNetwork ? "127.0.0.1" : network.gateway}`],
+          Privileged: component.privileged,
+          Init: true,
+        },
+        ...(hostNetwork ? {} : {
+          NetworkingConfig: { EndpointsConfig: { [network.name]: { Aliases: [component.id] } } },
+        }),
+      });
+      await docker.startContainer(id);
+      // The log stream replays from the container's start, so nothing printed before is lost.
+      const logs = await docker.logs(id).catch(() => undefined);
+      const streams = logs ? demuxFrames(logs) : { stdout: emptyStream(), stderr: emptyStream() };
+      const inspect = await docker.inspectContainer(id);
+      const address = inspect?.NetworkSettings.Networks?.[network.name]?.IPAddress ?? "127.0.0.1";
+      const handle = new ContainerHandle(docker, component, id, address, streams);
+      this.#handles.add(handle);
+      handle.exited.finally(() => this.#handles.delete(handle));
+      return handle;
+    } catch (error) {
+      if (error instanceof DockerApiError) {
+        throw new ComponentFailedError(
+          component.id,
+          `Cannot start component "${component.id}": ${error.engineMessage}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.allSettled([...this.#handles].map((handle) => handle.stop({ graceMs: 0 })));
+    if (this.#pipeline) {
+      // Everything of this run, even what a failed start left half-made.
+      for (
+        const container of await this.#docker.listContainers(LABEL_RUN, this.#options.runId).catch(
+          () => [],
+        )
+      ) {
+        await this.#docker.removeContainer(container.Id).catch(() => {});
+      }
+    }
+    if (this.#network) await this.#docker.removeNetwork(this.#network.id).catch(() => {});
+    this.#docker[Symbol.dispose]();
+  }
+}
+
+class ContainerHandle implements ComponentHandle {
+  readonly componentId: string;
+  readonly containerId: string;
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly stderr: ReadableStream<Uint8Array>;
+  readonly exited: Promise<ExitStatus>;
+  readonly #docker: DockerClient;
+  readonly #component: Component;
+  readonly #address: string;
+  #stopping: Promise<ExitStatus> | undefined;
+
+  constructor(
+    docker: DockerClient,
+    component: Component,
+    id: string,
+    address: string,
+    streams: { stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array> },
+  ) {
+    this.#docker = docker;
+    this.#component = component;
+    this.componentId = component.id;
+    this.containerId = id;
+    this.#address = address;
+    this.stdout = streams.stdout;
+    this.stderr = streams.stderr;
+    this.exited = this.#wait();
+  }
+
+  async #wait(): Promise<ExitStatus> {
+    let code: number;
+    try {
+      code = await this.#docker.waitContainer(this.containerId);
+    } catch {
+      // The engine went away or the container is gone: ask once more, else report it dead.
+      await delay(200);
+      const inspect = await this.#docker.inspectContainer(this.containerId).catch(() => undefined);
+      code = inspect && !inspect.State.Running ? inspect.State.ExitCode : 137;
+    }
+    return { code, signal: code === 137 ? "SIGKILL" : code === 143 ? "SIGTERM" : null };
+  }
+
+  probeAddress(port: number) {
+    const published = this.#component.ports.find((p) =>
+      p.containerPort === port && p.hostPort !== undefined
+    );
+    if (published?.hostPort !== undefined) {
+      return {
+        hostname: published.hostIp === "0.0.0.0" ? "127.0.0.1" : published.hostIp,
+        port: published.hostPort,
+      };
+    }
+    return { hostname: this.#component.networkMode === "host" ? "127.0.0.1" : this.#address, port };
+  }
+
+  stop(options: { graceMs: number; force?: AbortSignal }): Promise<ExitStatus> {
+    this.#stopping ??= this.#stop(options);
+    return this.#stopping;
+  }
+
+  async #stop({ graceMs, force }: { graceMs: number; force?: AbortSignal }): Promise<ExitStatus> {
+    const docker = this.#docker;
+    if (graceMs <= 0 || force?.aborted) {
+      await docker.killContainer(this.containerId).catch(() => {});
+    } else {
+      const onForce = () => docker.killContainer(this.containerId).catch(() => {});
+      force?.addEventListener("abort", onForce, { once: true });
+      try {
+        await docker.stopContainer(this.containerId, Math.ceil(graceMs / 1000));
+      } catch (error) {
+        logger.debug("Stopping {container} failed: {error}", {
+          container: this.containerId,
+          error,
+        });
+        await docker.killContainer(this.containerId).catch(() => {});
+      } finally {
+        force?.removeEventListener("abort", onForce);
+      }
+    }
+    const exit = await this.exited;
+    await docker.removeContainer(this.containerId).catch(() => {});
+    return exit;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop({ graceMs: 0 });
+  }
+}
+
+/** Removes every container and network labelled with `pipeline`. */
+export async function removePipelineObjects(
+  docker: DockerClient,
+  pipeline: string,
+): Promise<{ containers: number; networks: number }> {
+  const containers = await docker.listContainers(LABEL_PIPELINE, pipeline);
+  for (const container of containers) await docker.removeContainer(container.Id);
+  const networks = await docker.listNetworks(LABEL_PIPELINE, pipeline);
+  for (const network of networks) await docker.removeNetwork(network.Id);
+  return { containers: containers.length, networks: networks.length };
+}
+
+export function containerName(pipeline: Pipeline, component: Component): string {
+  return `${pipeline.name}-${component.id}`;
+}
+
+function labels(pipeline: Pipeline, runId: string): Record<string, string> {
+  return { [LABEL_PIPELINE]: pipeline.name, [LABEL_RUN]: runId };
+}
+
+function emptyStream(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (controller) => controller.close() });
+}

@@ -1,0 +1,53 @@
+/** Docker helpers for tests: whether an engine answers, the test image, leftovers by label. */
+import { DockerClient } from "../src/docker/docker_client.ts";
+import { createTar } from "../src/docker/tar.ts";
+import { ROOT } from "./_helpers.ts";
+
+export const TEST_IMAGE = "flowctl-test/busybox:1";
+export const REQUIRE_DOCKER = Deno.env.get("FLOWCTL_REQUIRE_DOCKER") === "1";
+
+async function engineAnswers(): Promise<boolean> {
+  try {
+    using _docker = await DockerClient.connect();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when Docker tests should be skipped: no engine answers and FLOWCTL_REQUIRE_DOCKER is unset. */
+export const SKIP_DOCKER = !REQUIRE_DOCKER && !(await engineAnswers());
+if (SKIP_DOCKER) {
+  console.warn(
+    "No Docker engine answers: Docker tests are skipped (set FLOWCTL_REQUIRE_DOCKER=1 to fail instead)",
+  );
+}
+
+/** Builds the busybox test image (FROM scratch: static busybox and tests/fixtures/image/run.sh). */
+export async function buildTestImage(): Promise<void> {
+  using docker = await DockerClient.connect();
+  const context = createTar([
+    {
+      path: "Dockerfile",
+      data: new TextEncoder().encode(
+        'FROM scratch\nCOPY busybox /bin/busybox\nCOPY run.sh /app/run.sh\nENTRYPOINT ["/bin/busybox", "sh", "/app/run.sh"]\n',
+      ),
+    },
+    { path: "busybox", data: await Deno.readFile("/bin/busybox"), mode: 0o755 },
+    { path: "run.sh", data: await Deno.readFile(`${ROOT}tests/fixtures/image/run.sh`) },
+  ]);
+  await docker.buildImage(context, TEST_IMAGE);
+}
+
+/** Containers and networks labelled with `pipeline` that still exist. */
+export async function leftovers(
+  pipeline: string,
+): Promise<{ containers: string[]; networks: string[] }> {
+  using docker = await DockerClient.connect();
+  const containers = await docker.listContainers("dev.flowctl.pipeline", pipeline);
+  const networks = await docker.listNetworks("dev.flowctl.pipeline", pipeline);
+  return {
+    containers: containers.map((c) => c.Names.join(",")),
+    networks: networks.map((n) => n.Name),
+  };
+}

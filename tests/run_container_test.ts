@@ -1,0 +1,187 @@
+/** `flowctl run --orchestrator container` against the real Docker engine. */
+import { DockerClient } from "../src/docker/docker_client.ts";
+import { assertEquals, assertStringIncludes } from "./assert.ts";
+import { buildTestImage, leftovers, SKIP_DOCKER, TEST_IMAGE } from "./_docker.ts";
+import { FlowctlProcess, freePort, pipelineYaml, runFlowctl, writeTemp } from "./_helpers.ts";
+
+if (!SKIP_DOCKER) await buildTestImage();
+
+function component(id: string, env: Record<string, string | number>, extra = ""): string {
+  const envText = Object.entries(env).map(([k, v]) => `${k}: "${v}"`).join(", ");
+  return `    - id: ${id}\n      image: ${TEST_IMAGE}\n      pull_policy: never\n      env: { ${envText} }\n${extra}`;
+}
+
+async function pipeline(body: string) {
+  const name = `ct-${crypto.randomUUID().slice(0, 8)}`;
+  const dir = await Deno.makeTempDir({ prefix: "flowctl-container-" });
+  const file = await writeTemp(
+    "pipeline.yaml",
+    pipelineYaml(name, `  driver: container\n${body}`),
+    dir,
+  );
+  return {
+    name,
+    file,
+    args: ["run", file, "--control-plane-port", "0", "--log-dir", `${dir}/logs`],
+    dir,
+  };
+}
+
+async function assertNothingLeft(name: string): Promise<void> {
+  assertEquals(await leftovers(name), { containers: [], networks: [] });
+}
+
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, ignore: SKIP_DOCKER, fn });
+
+test("container mode: starts in order with the injected environment, reaches the control plane, cleans up on Ctrl+C", async () => {
+  const port = freePort();
+  const p = await pipeline(
+    "  sources:\n" +
+      component(
+        "src",
+        { HEALTH_PORT: 8080, LINES: 2 },
+        `      ports: [{ name: health, containerPort: 8080, hostPort: ${port} }]\n      health: { http: { path: /health, port: 8080 } }\n`,
+      ) +
+      "  sinks:\n" +
+      component("sink", {
+        PRINT_ENV: "COMPONENT_ID FLOWCTL_PIPELINE SRC HOME_ON_HOST",
+        SRC: "${components.src.endpoint}",
+        CHECK_CONTROL_PLANE: 1,
+      }, "      inputs: [src]\n      ports: [{ name: grpc, containerPort: 9000 }]\n"),
+  );
+  const flowctl = new FlowctlProcess(p.args, { env: { HOME_ON_HOST: "must-not-leak" } });
+  await flowctl.waitForOutput("sink ready");
+  await flowctl.waitForOutput("Pipeline started successfully");
+  flowctl.kill("SIGINT");
+  const result = await flowctl.result();
+  assertEquals(result.code, 0, result.stderr);
+  assertStringIncludes(result.stdout, "src  | src line 1\nsrc  | src line 2");
+  assertStringIncludes(result.stdout, "sink | COMPONENT_ID=sink");
+  assertStringIncludes(result.stdout, `sink | FLOWCTL_PIPELINE=${p.name}`);
+  assertStringIncludes(result.stdout, "sink | SRC=src:8080");
+  assertStringIncludes(result.stdout, "sink | HOME_ON_HOST=\n");
+  assertStringIncludes(result.stdout, "sink | control plane reachable");
+  const lines = result.stdout.split("\n").filter((l) => l && !l.includes(" | "));
+  assertEquals(lines.slice(lines.indexOf("Received shutdown signal")), [
+    "Received shutdown signal",
+    "Stopping component: sink",
+    "Component sink stopped",
+    "Stopping component: src",
+    "Component src stopped",
+    "Pipeline stopped successfully",
+  ]);
+  assertStringIncludes(await Deno.readTextFile(`${p.dir}/logs/src.log`), "src line 2");
+  await assertNothingLeft(p.name);
+});
+
+test("container mode: a startup failure stops what started and leaves nothing", async () => {
+  const p = await pipeline(
+    "  sources:\n" + component("src", {}) +
+      "  sinks:\n" +
+      component(
+        "broken",
+        { LINES: 2, EXIT_AFTER: 0, EXIT_CODE: 4 },
+        "      inputs: [src]\n      health: { tcp: { port: 8080 } }\n",
+      ),
+  );
+  const result = await runFlowctl(p.args);
+  assertEquals(result.code, 1, result.stdout + result.stderr);
+  assertStringIncludes(
+    result.stderr,
+    'Pipeline failed: Component "broken" exited with code 4 during startup',
+  );
+  assertStringIncludes(result.stderr, "broken line 2");
+  assertStringIncludes(result.stdout, "Stopping component: src");
+  await assertNothingLeft(p.name);
+});
+
+test("container mode: a crashing container is restarted per its policy, then the pipeline fails cleanly", async () => {
+  const p = await pipeline(
+    "  sources:\n" +
+      component(
+        "crashy",
+        { EXIT_AFTER: 0, EXIT_CODE: 2 },
+        "      restart: on-failure\n      max_restarts: 1\n",
+      ),
+  );
+  const result = await runFlowctl(p.args);
+  assertEquals(result.code, 1, result.stderr);
+  assertStringIncludes(result.stdout, "Restarting component crashy in 1s (restart 1)");
+  assertStringIncludes(result.stdout, "Starting component: crashy (attempt 2)");
+  assertStringIncludes(
+    result.stderr,
+    'Component "crashy" exited with code 2 and was restarted 1 times already (max_restarts: 1)',
+  );
+  await assertNothingLeft(p.name);
+});
+
+test("container mode: a missing image whose pull fails, and a busy host port, are reported before starting", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  try {
+    const p = await pipeline(
+      "  sources:\n    - id: ghost\n      image: flowctl-test/does-not-exist:1\n" +
+        component("web", {}, `      ports: [{ containerPort: 80, hostPort: ${port} }]\n`),
+    );
+    const result = await runFlowctl(p.args);
+    assertEquals(result.code, 1);
+    assertStringIncludes(
+      result.stderr,
+      'component "ghost": image "flowctl-test/does-not-exist:1" not found locally and pull failed: ',
+    );
+    assertStringIncludes(
+      result.stderr,
+      `component "web": port ${port} on 127.0.0.1 is already in use`,
+    );
+    assertEquals(result.stdout.includes("Starting component"), false);
+    await assertNothingLeft(p.name);
+  } finally {
+    listener.close();
+  }
+});
+
+test("container mode: an unreachable engine is one clear error", async () => {
+  const p = await pipeline("  sources:\n" + component("src", {}));
+  const result = await runFlowctl(p.args, {
+    env: { DOCKER_HOST: "unix:///tmp/flowctl-no-such-engine.sock" },
+  });
+  assertEquals(result.code, 1);
+  assertStringIncludes(
+    result.stderr,
+    "Cannot reach the Docker engine at unix:///tmp/flowctl-no-such-engine.sock",
+  );
+  assertStringIncludes(result.stderr, "is dockerd running?");
+});
+
+test("container mode: leftovers of our own are removed, a foreign container holding the name is an error", async () => {
+  const p = await pipeline("  sources:\n" + component("src", {}));
+  using docker = await DockerClient.connect();
+  const ours = await docker.createContainer(`${p.name}-src`, {
+    Image: TEST_IMAGE,
+    Labels: { "dev.flowctl.pipeline": p.name },
+  });
+  const flowctl = new FlowctlProcess(p.args);
+  await flowctl.waitForOutput("Pipeline started successfully");
+  flowctl.kill("SIGINT");
+  const first = await flowctl.result();
+  assertEquals(first.code, 0, first.stderr);
+  assertStringIncludes(
+    first.stdout,
+    `Removed 1 container(s) and 0 network(s) left by an earlier run of ${p.name}`,
+  );
+  assertEquals(await docker.inspectContainer(ours), undefined);
+
+  const foreign = await docker.createContainer(`${p.name}-src`, { Image: TEST_IMAGE });
+  try {
+    const second = await runFlowctl(p.args);
+    assertEquals(second.code, 1);
+    assertStringIncludes(
+      second.stderr,
+      `a container named "${p.name}-src" already exists and was not created by flowctl`,
+    );
+  } finally {
+    await docker.removeContainer(foreign);
+  }
+  await assertNothingLeft(p.name);
+});
