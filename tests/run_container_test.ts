@@ -2,7 +2,15 @@
 import { DockerClient } from "../src/docker/docker_client.ts";
 import { assertEquals, assertStringIncludes } from "./assert.ts";
 import { buildTestImage, leftovers, SKIP_DOCKER, TEST_IMAGE } from "./_docker.ts";
-import { FlowctlProcess, freePort, pipelineYaml, runFlowctl, writeTemp } from "./_helpers.ts";
+import {
+  FlowctlProcess,
+  freePort,
+  pipelineYaml,
+  ROOT,
+  runFlowctl,
+  waitFor,
+  writeTemp,
+} from "./_helpers.ts";
 
 if (!SKIP_DOCKER) await buildTestImage();
 
@@ -184,4 +192,56 @@ test("container mode: leftovers of our own are removed, a foreign container hold
     await docker.removeContainer(foreign);
   }
   await assertNothingLeft(p.name);
+});
+
+test("container mode: the example runs container to container, all registered, nothing left", async () => {
+  const build = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}tools/build_images.ts`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(build.code, 0, new TextDecoder().decode(build.stderr));
+  let expected = 0;
+  for await (const entry of Deno.readDir(`${ROOT}examples/ttp/datalake`)) {
+    const ledger = JSON.parse(
+      await Deno.readTextFile(`${ROOT}examples/ttp/datalake/${entry.name}`),
+    );
+    for (const tx of ledger.transactions) expected += tx.payments.length;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "flowctl-example-container-" });
+  const flowctl = new FlowctlProcess([
+    "run",
+    `${ROOT}examples/ttp-pipeline.yaml`,
+    "--orchestrator",
+    "container",
+    "--control-plane-port",
+    "0",
+    "--log-dir",
+    `${dir}/logs`,
+  ]);
+  try {
+    await flowctl.waitForOutput("Pipeline started successfully", 60_000);
+    await waitFor(
+      () =>
+        flowctl.stdout.split("\n").filter((l) => l.includes("| event ledger=")).length >= expected,
+      `${expected} events`,
+      30_000,
+    );
+    for (const id of ["stellar-live-source-datalake", "ttp-processor", "consumer-app"]) {
+      assertStringIncludes(flowctl.stdout, `Component ${id} registered with the control plane`);
+    }
+  } finally {
+    flowctl.kill("SIGINT");
+  }
+  const result = await flowctl.result();
+  assertEquals(result.code, 0, result.stderr);
+  assertStringIncludes(
+    result.stdout,
+    "ttp-processor                | processor: reading ledgers from stellar-live-source-datalake:50051",
+  );
+  assertEquals(
+    result.stdout.split("\n").filter((l) => l.includes("| event ledger=")).length,
+    expected,
+  );
+  await assertNothingLeft("ttp-processing-pipeline");
 });
