@@ -418,3 +418,37 @@ Deno.test("flowctl run reports a missing command and a busy port before starting
     listener.close();
   }
 });
+
+Deno.test("flowctl run refuses to start a pipeline that is already running", async () => {
+  const { file, dir } = await setup(
+    `twice-${crypto.randomUUID().slice(0, 6)}`,
+    () => `  sources:\n    - id: idle\n      command: [sleep, "100"]\n`,
+  );
+  const first = new FlowctlProcess([
+    "run",
+    file,
+    "--log-dir",
+    `${dir}/logs`,
+    "--control-plane-port",
+    "0",
+  ]);
+  try {
+    await first.waitForOutput("Pipeline started successfully");
+    const second = await runFlowctl([
+      "run",
+      file,
+      "--log-dir",
+      `${dir}/logs2`,
+      "--control-plane-port",
+      "0",
+    ]);
+    assertEquals(second.code, 1);
+    assertMatch(
+      second.stderr,
+      /Cannot start pipeline: "twice-\w+" is already running \(flowctl pid \d+/,
+    );
+  } finally {
+    first.kill("SIGINT");
+  }
+  assertEquals((await first.result()).code, 0);
+});

@@ -11,7 +11,7 @@ import { ContainerOrchestrator } from "../orchestrator/container.ts";
 import { componentEnv } from "../runner/component_env.ts";
 import type { RunnerEvent } from "../runner/events.ts";
 import { PipelineRunner } from "../runner/pipeline_runner.ts";
-import { removeRunState, type RunState } from "../state/state_file.ts";
+import { isRunLive, readRunState, removeRunState, type RunState } from "../state/state_file.ts";
 import { StateWriter } from "../state/state_writer.ts";
 import { orchestratorKind, outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
@@ -85,6 +85,17 @@ export const runCommand: Command = {
     const runId = crypto.randomUUID();
     const hostEnv = Deno.env.toObject();
 
+    const previous = await readRunState(pipeline.name);
+    if (previous && isRunLive(previous) && previous.flowctl.pid !== Deno.pid) {
+      emit({
+        type: "pipeline_failed",
+        component: "",
+        reason:
+          `Cannot start pipeline: "${pipeline.name}" is already running (flowctl pid ${previous.flowctl.pid}, started from ${previous.file}); stop it first`,
+        logTail: [],
+      });
+      return ExitCode.failure;
+    }
     const notice = (message: string) => {
       if (out.format === "json") {
         out.json({ time: new Date().toISOString(), event: "notice", message });

@@ -7,8 +7,7 @@ import {
   ControlPlaneService,
   HealthStatus,
 } from "../controlplane/gen/flowctl/v1/control_plane_pb.ts";
-import { readProcStat } from "../orchestrator/process_group.ts";
-import { listRunStates, readRunState, type RunState } from "../state/state_file.ts";
+import { isRunLive, listRunStates, readRunState, type RunState } from "../state/state_file.ts";
 import { outputFormat, parseCommandArgs } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { Command } from "./command.ts";
@@ -52,7 +51,7 @@ Exit codes: 0 a pipeline is running, 1 none is, 2 usage or configuration error.`
     } else {
       states = await listRunStates();
     }
-    const running = states.filter(isRunning);
+    const running = states.filter(isRunLive);
     if (running.length === 0) {
       const stale = states.length > 0
         ? ` (a state file of a run that was killed remains; "flowctl down ${
@@ -119,13 +118,6 @@ Exit codes: 0 a pipeline is running, 1 none is, 2 usage or configuration error.`
     return ExitCode.ok;
   },
 };
-
-/** Whether the flowctl that wrote `state` is still alive (same pid and start time). */
-export function isRunning(state: RunState): boolean {
-  const stat = readProcStat(state.flowctl.pid);
-  if (!stat || stat.state === "Z") return false;
-  return state.flowctl.startTime === undefined || stat.startTime === state.flowctl.startTime;
-}
 
 async function describe(state: RunState): Promise<ComponentView[]> {
   const registrations = await listRegistrations(state);

@@ -36,6 +36,8 @@ export class ContainerOrchestrator implements Orchestrator {
   readonly #docker: DockerClient;
   readonly #options: ContainerOrchestratorOptions;
   readonly #handles = new Set<ContainerHandle>();
+  /** Containers created by prepare(), taken by the first start() of their component. */
+  readonly #prepared = new Map<string, string>();
   #pipeline: Pipeline | undefined;
   #network: { id: string; name: string; gateway: string } | undefined;
 
@@ -136,7 +138,44 @@ export class ContainerOrchestrator implements Orchestrator {
     }
   }
 
+  async prepare(plan: readonly { component: Component; options: StartOptions }[]): Promise<void> {
+    await Promise.all(plan.map(async ({ component, options }) => {
+      this.#prepared.set(component.id, await this.#create(component, options));
+    }));
+  }
+
   async start(component: Component, options: StartOptions): Promise<ComponentHandle> {
+    const network = this.#network;
+    if (!network) throw new RangeError("preflight() must run before start()");
+    const docker = this.#docker;
+    try {
+      const prepared = this.#prepared.get(component.id);
+      this.#prepared.delete(component.id);
+      const id = prepared ?? await this.#create(component, options);
+      await docker.startContainer(id);
+      // The log stream replays from the container's start, so nothing printed before is lost.
+      const logs = await docker.logs(id).catch(() => undefined);
+      const streams = logs ? demuxFrames(logs) : { stdout: emptyStream(), stderr: emptyStream() };
+      const inspect = await docker.inspectContainer(id);
+      const address = inspect?.NetworkSettings.Networks?.[network.name]?.IPAddress ?? "127.0.0.1";
+      const handle = new ContainerHandle(docker, component, id, address, streams);
+      this.#handles.add(handle);
+      handle.exited.finally(() => this.#handles.delete(handle));
+      return handle;
+    } catch (error) {
+      if (error instanceof DockerApiError) {
+        throw new ComponentFailedError(
+          component.id,
+          `Cannot start component "${component.id}": ${error.engineMessage}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Creates the component's container (not started); returns its id. */
+  async #create(component: Component, options: StartOptions): Promise<string> {
     const pipeline = this.#pipeline;
     const network = this.#network;
     if (!pipeline || !network) throw new RangeError("preflight() must run before start()");
@@ -154,14 +193,13 @@ export class ContainerOrchestrator implements Orchestrator {
       }
     }
     const name = containerName(pipeline, component);
-    let id: string;
     try {
       // A stopped container of ours from an earlier attempt holds the name: remove it first.
       const previous = await docker.containerByName(name);
       if (previous?.Labels?.[LABEL_PIPELINE] === pipeline.name) {
         await docker.removeContainer(previous.Id);
       }
-      id = await docker.createContainer(name, {
+      return await docker.createContainer(name, {
         Image: component.image,
         Env: Object.entries(options.env).map(([key, value]) => `${key}=${value}`),
         Labels: { ...labels(pipeline, this.#options.runId), [LABEL_COMPONENT]: component.id },
@@ -178,21 +216,11 @@ export class ContainerOrchestrator implements Orchestrator {
           NetworkingConfig: { EndpointsConfig: { [network.name]: { Aliases: [component.id] } } },
         }),
       });
-      await docker.startContainer(id);
-      // The log stream replays from the container's start, so nothing printed before is lost.
-      const logs = await docker.logs(id).catch(() => undefined);
-      const streams = logs ? demuxFrames(logs) : { stdout: emptyStream(), stderr: emptyStream() };
-      const inspect = await docker.inspectContainer(id);
-      const address = inspect?.NetworkSettings.Networks?.[network.name]?.IPAddress ?? "127.0.0.1";
-      const handle = new ContainerHandle(docker, component, id, address, streams);
-      this.#handles.add(handle);
-      handle.exited.finally(() => this.#handles.delete(handle));
-      return handle;
     } catch (error) {
       if (error instanceof DockerApiError) {
         throw new ComponentFailedError(
           component.id,
-          `Cannot start component "${component.id}": ${error.engineMessage}`,
+          `Cannot create a container for component "${component.id}": ${error.engineMessage}`,
           { cause: error },
         );
       }

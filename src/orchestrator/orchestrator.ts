@@ -45,6 +45,11 @@ export interface Orchestrator extends AsyncDisposable {
    * @throws {PreflightError} listing every problem.
    */
   preflight(pipeline: Pipeline, options: { signal: AbortSignal }): Promise<void>;
+  /**
+   * Optional: readies every component before the first starts (containers are created in
+   * parallel, so only starting them is on the path of dependency order).
+   */
+  prepare?(plan: readonly { component: Component; options: StartOptions }[]): Promise<void>;
   /** Starts one component. @throws {ComponentFailedError} when it cannot be started. */
   start(component: Component, options: StartOptions): Promise<ComponentHandle>;
 }

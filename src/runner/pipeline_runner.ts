@@ -139,6 +139,12 @@ export class PipelineRunner {
       for (const state of this.#states.values()) {
         state.log = await LogFile.open(this.#options.logDir, state.component.id);
       }
+      await this.#options.orchestrator.prepare?.(
+        this.pipeline.components.map((component) => ({
+          component,
+          options: { env: this.#options.envFor(component) },
+        })),
+      );
       const startupFailure = await this.#startAll();
       if (startupFailure) {
         outcome = { result: "failed", error: startupFailure };

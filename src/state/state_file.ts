@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import * as v from "valibot";
+import { readProcStat } from "../orchestrator/process_group.ts";
 
 const ExitSchema = v.object({ code: v.number(), signal: v.nullable(v.string()) });
 
@@ -90,4 +91,11 @@ export async function listRunStates(): Promise<RunState[]> {
 
 export async function removeRunState(pipeline: string): Promise<void> {
   await Deno.remove(statePath(pipeline)).catch(() => {});
+}
+
+/** Whether the flowctl that wrote `state` is still alive (same pid and start time). */
+export function isRunLive(state: RunState): boolean {
+  const stat = readProcStat(state.flowctl.pid);
+  if (!stat || stat.state === "Z") return false;
+  return state.flowctl.startTime === undefined || stat.startTime === state.flowctl.startTime;
 }
