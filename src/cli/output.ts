@@ -17,6 +17,8 @@ export interface Output {
   error(text: string): void;
   /** Raw bytes on stdout (already complete lines). */
   raw(bytes: Uint8Array): void;
+  /** Text on stdout without a newline (terminal progress). */
+  rawText(text: string): void;
 }
 
 export function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
@@ -34,6 +36,7 @@ export function createOutput(format: OutputFormat): Output {
     json: (value) => writeAll(Deno.stdout, encoder.encode(JSON.stringify(value) + "\n")),
     error: (text) => writeAll(Deno.stderr, encoder.encode(text + "\n")),
     raw: (bytes) => writeAll(Deno.stdout, bytes),
+    rawText: (text) => writeAll(Deno.stdout, encoder.encode(text)),
   };
 }
 

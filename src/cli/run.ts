@@ -103,7 +103,11 @@ export const runCommand: Command = {
     };
     let backend: Orchestrator;
     try {
-      backend = await createOrchestrator(pipeline, runId, notice);
+      // Pull progress rewrites one line, on a terminal only.
+      const progress = out.color && out.format === "text"
+        ? (line: string) => out.rawText(`\r\x1b[K${line.slice(0, 120)}`)
+        : undefined;
+      backend = await createOrchestrator(pipeline, runId, notice, progress);
     } catch (error) {
       if (!(error instanceof PreflightError)) throw error;
       emit({ type: "pipeline_failed", component: "", reason: error.message, logTail: [] });
@@ -214,9 +218,17 @@ async function createOrchestrator(
   pipeline: Pipeline,
   runId: string,
   onNotice: (message: string) => void,
+  onProgress: ((line: string) => void) | undefined,
 ): Promise<Orchestrator> {
   if (pipeline.orchestrator === "container") {
-    return await ContainerOrchestrator.create({ runId, onNotice });
+    const onPullProgress = onProgress
+      ? (component: string, line: string) => onProgress(`${component}: ${line}`)
+      : undefined;
+    return await ContainerOrchestrator.create({
+      runId,
+      onNotice,
+      ...(onPullProgress ? { onPullProgress } : {}),
+    });
   }
   return new ProcessOrchestrator();
 }

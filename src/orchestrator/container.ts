@@ -28,6 +28,8 @@ export interface ContainerOrchestratorOptions {
   runId: string;
   /** Told about leftovers removed and images pulled. */
   onNotice?: (message: string) => void;
+  /** Progress lines of an image pull (shown on a terminal). */
+  onPullProgress?: (component: string, line: string) => void;
 }
 
 export class ContainerOrchestrator implements Orchestrator {
@@ -100,10 +102,10 @@ export class ContainerOrchestrator implements Orchestrator {
           }
           try {
             this.#options.onNotice?.(`Pulling image ${image} for ${component.id}`);
-            await docker.pullImage(
-              image,
-              (line) => logger.info("{component}: {line}", { component: component.id, line }),
-            );
+            await docker.pullImage(image, (line) => {
+              logger.debug("{component}: {line}", { component: component.id, line });
+              this.#options.onPullProgress?.(component.id, line);
+            });
           } catch (error) {
             if (!(error instanceof DockerApiError)) throw error;
             if (present) continue; // "always" with a local copy: keep going with it
