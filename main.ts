@@ -22,6 +22,33 @@ async function configureLogging(level: LogLevel): Promise<void> {
   });
 }
 
+/**
+ * An error escaping a callback must not end flowctl before it has stopped what it started:
+ * report it and let the run's own failure handling and cleanup proceed.
+ */
+function keepRunningOnStrayErrors(): void {
+  const report = (error: unknown) => {
+    try {
+      Deno.stderr.writeSync(
+        encoder.encode(
+          `flowctl: unexpected error: ${error instanceof Error ? error.stack : String(error)}\n`,
+        ),
+      );
+    } catch {
+      // stderr is gone too
+    }
+  };
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    report(event.error);
+  });
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    report(event.reason);
+  });
+}
+
 if (import.meta.main) {
+  keepRunningOnStrayErrors();
   Deno.exit(await runCli(Deno.args, { configureLogging, commands, isKnownError }));
 }

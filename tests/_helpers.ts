@@ -94,8 +94,13 @@ export class FlowctlProcess {
     );
   }
 
+  /** Sends `signal` unless flowctl has already exited. */
   kill(signal: Deno.Signal = "SIGINT"): void {
-    this.child.kill(signal);
+    try {
+      this.child.kill(signal);
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+    }
   }
 
   /** Waits for flowctl to exit and returns its result. */

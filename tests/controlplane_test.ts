@@ -314,7 +314,7 @@ Deno.test("the example pipeline runs end to end: every datalake event reaches th
       30_000,
     );
     for (const id of ["stellar-live-source-datalake", "ttp-processor", "consumer-app"]) {
-      assertStringIncludes(flowctl.stdout, `Component ${id} registered with the control plane`);
+      await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
     }
     assertStringIncludes(
       flowctl.stdout,

@@ -228,10 +228,11 @@ test("container mode: the example runs container to container, all registered, n
       30_000,
     );
     for (const id of ["stellar-live-source-datalake", "ttp-processor", "consumer-app"]) {
-      assertStringIncludes(flowctl.stdout, `Component ${id} registered with the control plane`);
+      await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
     }
   } finally {
     flowctl.kill("SIGINT");
+    await flowctl.result();
   }
   const result = await flowctl.result();
   assertEquals(result.code, 0, result.stderr);

@@ -8,6 +8,7 @@ import {
   pipelineYaml,
   processesWith,
   readEvents,
+  ROOT,
   runFlowctl,
   waitFor,
   writeTemp,
@@ -451,4 +452,43 @@ Deno.test("flowctl run refuses to start a pipeline that is already running", asy
     first.kill("SIGINT");
   }
   assertEquals((await first.result()).code, 0);
+});
+
+Deno.test("flowctl run still stops everything when its stdout was closed (flowctl run | head)", async () => {
+  const { file, events, dir } = await setup(
+    "piped",
+    (events) =>
+      `  sources:\n` + component("src", { EVENTS_FILE: events, GRANDCHILD: 1 }) +
+      `  sinks:\n` + component("sink", { EVENTS_FILE: events }, "      inputs: [src]\n"),
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      `${ROOT}main.ts`,
+      "run",
+      file,
+      "--log-dir",
+      `${dir}/logs`,
+      "--control-plane-port",
+      "0",
+    ],
+    stdout: "piped",
+    stderr: "null",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let seen = "";
+  while (!seen.includes("sink ready")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`flowctl ended early: ${seen}`);
+    seen += new TextDecoder().decode(value);
+  }
+  await reader.cancel(); // like `head` exiting: flowctl's next write hits a closed pipe
+  await waitFor(() => readEvents(events).filter(([, k]) => k === "pid").length === 3, "three pids");
+  child.kill("SIGINT");
+  const status = await child.status;
+  assertEquals(status.code, 0);
+  assertAllGone(events);
 });

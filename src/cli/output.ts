@@ -21,10 +21,21 @@ export interface Output {
   rawText(text: string): void;
 }
 
+/**
+ * Writes all of `bytes`. A closed pipe (`flowctl run | head`) must never stop flowctl from
+ * cleaning up, so write errors are swallowed and later writes to that file skipped.
+ */
 export function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
-  let offset = 0;
-  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+  if (broken.has(file)) return;
+  try {
+    let offset = 0;
+    while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+  } catch {
+    broken.add(file);
+  }
 }
+
+const broken = new WeakSet<object>();
 
 /** Output to the process's stdout and stderr. */
 export function createOutput(format: OutputFormat): Output {

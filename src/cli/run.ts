@@ -13,6 +13,7 @@ import type { RunnerEvent } from "../runner/events.ts";
 import { PipelineRunner } from "../runner/pipeline_runner.ts";
 import { isRunLive, readRunState, removeRunState, type RunState } from "../state/state_file.ts";
 import { StateWriter } from "../state/state_writer.ts";
+import { stopLeftoverProcesses } from "../state/recover.ts";
 import { orchestratorKind, outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { Command } from "./command.ts";
@@ -101,6 +102,18 @@ export const runCommand: Command = {
         out.json({ time: new Date().toISOString(), event: "notice", message });
       } else out.line(message);
     };
+    if (previous && !isRunLive(previous)) {
+      // A killed flowctl left this: stop what it started before starting again.
+      const grace = (id: string) =>
+        pipeline.components.find((c) => c.id === id)?.stopGraceMs ?? 10_000;
+      for (const removed of await stopLeftoverProcesses(previous, grace)) {
+        notice(
+          `Stopped component ${removed.component} left by an earlier run (process group ${
+            removed.pids.join(", ")
+          })`,
+        );
+      }
+    }
     let backend: Orchestrator;
     try {
       // Pull progress rewrites one line, on a terminal only.
