@@ -57,7 +57,13 @@ export function parsePipeline(text: string, options: ParsePipelineOptions): Pars
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
   const fail = (line: number, column: number, path: readonly PathSegment[], message: string) =>
-    issues.push({ file: options.file, line, column, path: formatPath(path), message });
+    issues.push({
+      file: options.file,
+      line,
+      column,
+      path: clip(formatPath(path)),
+      message: clip(message),
+    });
 
   const bytes = new TextEncoder().encode(text).length;
   if (bytes > MAX_PIPELINE_BYTES) {
@@ -391,4 +397,20 @@ function resolveDir(base: string, dir: string): string {
 
 function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
   return issues.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** Keeps messages one readable line: long quoted values are cut, control characters escaped. */
+function clip(message: string): string {
+  const short = message
+    .replace(
+      /"([^"]{60,})"/g,
+      (_, value: string) => `"${value.slice(0, 40)}…" (${value.length} characters)`,
+    )
+    // deno-lint-ignore no-control-regex
+    .replace(
+      /[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/g,
+      (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    )
+    .replaceAll("\n", "\\n");
+  return short.length > 500 ? `${short.slice(0, 499)}…` : short;
 }
