@@ -406,8 +406,8 @@ function clip(message: string): string {
       /"([^"]{60,})"/g,
       (_, value: string) => `"${value.slice(0, 40)}…" (${value.length} characters)`,
     )
-    // deno-lint-ignore no-control-regex
     .replace(
+      // deno-lint-ignore no-control-regex
       /[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/g,
       (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
     )
