@@ -5,3 +5,4 @@ export * from "./parse_pipeline.ts";
 export * from "./pipeline.ts";
 export { PipelineFileSchema } from "./schema.ts";
 export { parseDotenv } from "./dotenv.ts";
+export { didYouMean } from "./_suggest.ts";

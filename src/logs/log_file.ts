@@ -1,16 +1,23 @@
 /** Per-component log files: `<dir>/<id>.log`, the previous run's kept as `<id>.log.1`. */
 import { join } from "node:path";
 
-/** An append-only log file written in whole lines; writes are queued so they never interleave. */
+/**
+ * An append-only log file written in whole lines; writes are queued so they never interleave.
+ * Beside it, `<id>.log.idx` records when each chunk was written (`<end offset> <epoch ms>` per
+ * line), so `flowctl logs` can merge several files in time order.
+ */
 export class LogFile {
   readonly path: string;
   readonly #file: Deno.FsFile;
+  readonly #index: Deno.FsFile;
   #queue: Promise<void> = Promise.resolve();
+  #offset = 0;
   #closed = false;
 
-  private constructor(path: string, file: Deno.FsFile) {
+  private constructor(path: string, file: Deno.FsFile, index: Deno.FsFile) {
     this.path = path;
     this.#file = file;
+    this.#index = index;
   }
 
   /**
@@ -20,19 +27,31 @@ export class LogFile {
   static async open(dir: string, id: string): Promise<LogFile> {
     await ensureLogDir(dir);
     const path = logPath(dir, id);
-    try {
-      await Deno.rename(path, `${path}.1`);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    for (const suffix of ["", ".idx"]) {
+      try {
+        await Deno.rename(`${path}${suffix}`, `${path}.1${suffix}`);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
     }
-    const file = await Deno.open(path, { create: true, write: true, append: true, mode: 0o600 });
-    return new LogFile(path, file);
+    const file = await Deno.open(path, { create: true, write: true, truncate: true, mode: 0o600 });
+    const index = await Deno.open(`${path}.idx`, {
+      create: true,
+      write: true,
+      truncate: true,
+      mode: 0o600,
+    });
+    return new LogFile(path, file, index);
   }
 
   /** Appends bytes that end at a line boundary; resolves when they are written. */
   write(bytes: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    this.#queue = this.#queue.then(() => writeFully(this.#file, bytes));
+    this.#queue = this.#queue.then(async () => {
+      await writeFully(this.#file, bytes);
+      this.#offset += bytes.length;
+      await writeFully(this.#index, encoder.encode(`${this.#offset} ${Date.now()}\n`));
+    });
     return this.#queue;
   }
 
@@ -42,8 +61,11 @@ export class LogFile {
     this.#closed = true;
     await this.#queue.catch(() => {});
     this.#file.close();
+    this.#index.close();
   }
 }
+
+const encoder = new TextEncoder();
 
 async function writeFully(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let offset = 0;
