@@ -1,0 +1,155 @@
+/** Security properties: loopback-only listeners, private logs, no leaked secrets, no escapes. */
+import { DockerClient } from "../src/docker/docker_client.ts";
+import { logPath } from "../src/logs/log_file.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "./assert.ts";
+import { buildTestImage, SKIP_DOCKER, TEST_IMAGE } from "./_docker.ts";
+import {
+  FIXTURE_COMMAND,
+  FlowctlProcess,
+  freePort,
+  pipelineYaml,
+  runFlowctl,
+  writeTemp,
+} from "./_helpers.ts";
+
+/** Local addresses (as dotted IPv4 or "::") of sockets listening on `port`, from /proc/net/tcp*. */
+function listenersOn(port: number): string[] {
+  const addresses: string[] = [];
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of Deno.readTextFileSync(file).split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const [local, , state] = [fields[1], fields[2], fields[3]];
+      if (!local || state !== "0A") continue; // 0A = LISTEN
+      const [hex = "", portHex = ""] = local.split(":");
+      if (parseInt(portHex, 16) !== port) continue;
+      addresses.push(
+        hex.length === 8
+          ? (hex.match(/../g) ?? []).reverse().map((b) => parseInt(b, 16)).join(".")
+          : hex,
+      );
+    }
+  }
+  return addresses;
+}
+
+const SECRET = "s3cr3t-VALUE-do-not-print";
+
+Deno.test("security: the control plane listens on loopback only, and no env value reaches output or state", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "flowctl-security-" });
+  const name = `sec-${crypto.randomUUID().slice(0, 8)}`;
+  const file = await writeTemp(
+    "pipeline.yaml",
+    pipelineYaml(
+      name,
+      `  sources:\n    - id: src\n      command: ${FIXTURE_COMMAND}\n      env: { API_TOKEN: "${SECRET}" }\n`,
+    ),
+    dir,
+  );
+  const env = { FLOWCTL_STATE_DIR: `${dir}/state`, HOST_SECRET: SECRET };
+  const flowctl = new FlowctlProcess([
+    "run",
+    file,
+    "--output",
+    "json",
+    "--log-dir",
+    `${dir}/logs`,
+    "--control-plane-port",
+    "0",
+  ], { env });
+  let stateText = "";
+  let status = "";
+  try {
+    await flowctl.waitForOutput('"event":"pipeline_started"');
+    const port = Number(
+      JSON.parse(flowctl.stdout.split("\n")[0] ?? "{}").controlPlane.split(":")[1],
+    );
+    assertEquals(listenersOn(port), ["127.0.0.1"]);
+    stateText = await Deno.readTextFile(`${dir}/state/${name}.json`);
+    status = (await runFlowctl(["status", file, "--output", "json"], { env })).stdout;
+  } finally {
+    flowctl.kill("SIGINT");
+  }
+  const result = await flowctl.result();
+  const validate = await runFlowctl(["validate", file, "--output", "json"], { env });
+  const outputs: [string, string][] = [
+    ["run output", result.stdout + result.stderr],
+    ["state file", stateText],
+    ["status", status],
+    ["validate", validate.stdout],
+  ];
+  for (const [what, text] of outputs) {
+    assert(text.length > 0, `${what} is not empty`);
+    assertEquals(text.includes(SECRET), false, `${what} must not contain an env value`);
+  }
+  assertEquals(
+    (await Deno.stat(`${dir}/state/${name}.json`).catch(() => undefined)) === undefined,
+    true,
+    "state removed after the run",
+  );
+});
+
+Deno.test("security: component ids cannot leave the log folder", async () => {
+  const file = await writeTemp(
+    "pipeline.yaml",
+    pipelineYaml("escape", `  sources:\n    - id: ../../etc/passwd\n      command: [x]\n`),
+  );
+  const result = await runFlowctl(["validate", file]);
+  assertEquals(result.code, 2);
+  assertStringIncludes(result.stderr, 'invalid id "../../etc/passwd"');
+  assertThrows(() => logPath("/logs", "../x"), RangeError);
+  assertThrows(() => logPath("/logs", "a/../../b"), RangeError);
+});
+
+Deno.test({
+  name:
+    "security: containers are unprivileged, on the run network, with ports published on 127.0.0.1",
+  ignore: SKIP_DOCKER,
+  async fn() {
+    await buildTestImage();
+    const dir = await Deno.makeTempDir({ prefix: "flowctl-security-" });
+    const name = `sec-${crypto.randomUUID().slice(0, 8)}`;
+    const port = freePort();
+    const file = await writeTemp(
+      "pipeline.yaml",
+      pipelineYaml(
+        name,
+        `  driver: container\n  sources:\n    - id: web\n      image: ${TEST_IMAGE}\n      pull_policy: never\n      env: { HEALTH_PORT: "8080", API_TOKEN: "${SECRET}" }\n      ports: [{ containerPort: 8080, hostPort: ${port} }]\n      health: { http: { path: /health, port: 8080 } }\n`,
+      ),
+      dir,
+    );
+    const flowctl = new FlowctlProcess([
+      "run",
+      file,
+      "--log-dir",
+      `${dir}/logs`,
+      "--control-plane-port",
+      "0",
+    ], { env: { FLOWCTL_STATE_DIR: `${dir}/state` } });
+    try {
+      await flowctl.waitForOutput("Pipeline started successfully");
+      using docker = await DockerClient.connect();
+      const [summary] = await docker.listContainers("dev.flowctl.pipeline", name);
+      const response = await docker.request("GET", `/containers/${summary?.Id}/json`);
+      const inspect = await response.json();
+      assertEquals(inspect.HostConfig.Privileged, false);
+      assert(
+        String(inspect.HostConfig.NetworkMode).startsWith(`flowctl-${name}-`),
+        inspect.HostConfig.NetworkMode,
+      );
+      assertEquals(inspect.HostConfig.PortBindings["8080/tcp"], [{
+        HostIp: "127.0.0.1",
+        HostPort: String(port),
+      }]);
+      assertEquals(
+        listenersOn(port).every((address) => address === "127.0.0.1"),
+        true,
+        `listeners: ${listenersOn(port)}`,
+      );
+    } finally {
+      flowctl.kill("SIGINT");
+    }
+    const result = await flowctl.result();
+    assertEquals(result.code, 0, result.stderr);
+    assertEquals((result.stdout + result.stderr).includes(SECRET), false);
+  },
+});
