@@ -316,24 +316,30 @@ Deno.test("the example pipeline runs end to end: every datalake event reaches th
     for (const id of ["stellar-live-source-datalake", "ttp-processor", "consumer-app"]) {
       await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
     }
-    assertStringIncludes(
-      flowctl.stdout,
+    await flowctl.waitForOutput(
       "Component consumer-app registered with the control plane (flowctl, matched by health_endpoint port)",
     );
-    const status = await runFlowctl([
-      "status",
-      `${ROOT}examples/ttp-pipeline.yaml`,
-      "--output",
-      "json",
-    ]);
-    const components = JSON.parse(status.stdout).pipelines[0].components;
-    assertEquals(components.map((c: Json) => [c.id, c.registered, c.health]), [
-      ["stellar-live-source-datalake", true, "healthy"],
-      ["ttp-processor", true, "healthy"],
-      ["consumer-app", true, "healthy"],
+    // The state file is written at most every 200 ms, so status catches up shortly.
+    let components: Json[] = [];
+    await waitFor(async () => {
+      const status = await runFlowctl([
+        "status",
+        `${ROOT}examples/ttp-pipeline.yaml`,
+        "--output",
+        "json",
+      ]);
+      components = status.code === 0 ? JSON.parse(status.stdout).pipelines[0].components : [];
+      return components.length === 3 &&
+        components.every((c: Json) => c.registered && c.health === "healthy");
+    }, "all three components registered and healthy in flowctl status");
+    assertEquals(components.map((c: Json) => c.id), [
+      "stellar-live-source-datalake",
+      "ttp-processor",
+      "consumer-app",
     ]);
   } finally {
     flowctl.kill("SIGINT");
+    await flowctl.result();
   }
   const result = await flowctl.result();
   assertEquals(result.code, 0, result.stderr);

@@ -138,20 +138,25 @@ export class DockerClient implements Disposable {
       headers["content-type"] = "application/json";
       body = JSON.stringify(options.json);
     }
-    let response: Response;
-    try {
-      response = await fetch(`${this.#base}/v${this.apiVersion}${path}${query}`, {
-        method,
-        headers,
-        ...(body !== undefined ? { body } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        client: this.#client,
-      } as RequestInit);
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      throw new DockerUnavailableError(this.host, (error as Error).message.split("\n")[0] ?? "", {
-        cause: error,
-      });
+    let response: Response | undefined;
+    // A pooled connection to an engine that restarted fails once; a fresh one may not.
+    for (let attempt = 0; !response; attempt++) {
+      try {
+        response = await fetch(`${this.#base}/v${this.apiVersion}${path}${query}`, {
+          method,
+          headers,
+          ...(body !== undefined ? { body } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          client: this.#client,
+        } as RequestInit);
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        if (attempt >= 2) {
+          const reason = (error as Error).message.split("\n")[0] ?? "";
+          throw new DockerUnavailableError(this.host, reason, { cause: error });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
+      }
     }
     if (response.ok || options.accept?.includes(response.status)) return response;
     const text = await response.text();

@@ -24,6 +24,9 @@ export const LABEL_PIPELINE = "dev.flowctl.pipeline";
 export const LABEL_COMPONENT = "dev.flowctl.component";
 export const LABEL_RUN = "dev.flowctl.run-id";
 
+/** How long flowctl waits for an engine that went away (restarted) before giving up on it. */
+const ENGINE_RETURN_MS = 60_000;
+
 export interface ContainerOrchestratorOptions {
   runId: string;
   /** Told about leftovers removed and images pulled. */
@@ -153,8 +156,11 @@ export class ContainerOrchestrator implements Orchestrator {
     try {
       const prepared = this.#prepared.get(component.id);
       this.#prepared.delete(component.id);
-      const id = prepared ?? await this.#create(component, options);
-      await docker.startContainer(id);
+      const id = await retryServerErrors(async (attempt) => {
+        const id = attempt === 0 && prepared ? prepared : await this.#create(component, options);
+        await docker.startContainer(id);
+        return id;
+      });
       // The log stream replays from the container's start, so nothing printed before is lost.
       const logs = await docker.logs(id).catch(() => undefined);
       const streams = logs ? demuxFrames(logs) : { stdout: emptyStream(), stderr: emptyStream() };
@@ -230,20 +236,45 @@ export class ContainerOrchestrator implements Orchestrator {
     }
   }
 
+  /**
+   * Removes every container of this run and the network. When the engine is away (restarting),
+   * retries until it answers, for up to ENGINE_RETURN_MS.
+   * @throws {DockerUnavailableError} when it never came back; `flowctl down` finishes the job.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await Promise.allSettled([...this.#handles].map((handle) => handle.stop({ graceMs: 0 })));
-    if (this.#pipeline) {
-      // Everything of this run, even what a failed start left half-made.
-      for (
-        const container of await this.#docker.listContainers(LABEL_RUN, this.#options.runId).catch(
-          () => [],
-        )
-      ) {
-        await this.#docker.removeContainer(container.Id).catch(() => {});
+    const deadline = Date.now() + ENGINE_RETURN_MS;
+    let told = false;
+    try {
+      while (true) {
+        try {
+          if (this.#pipeline) {
+            // Everything of this run, even what a failed start left half-made.
+            for (
+              const container of await this.#docker.listContainers(LABEL_RUN, this.#options.runId)
+            ) {
+              await this.#docker.removeContainer(container.Id);
+            }
+          }
+          const network = this.#network;
+          if (network) await retryServerErrors(() => this.#docker.removeNetwork(network.id));
+          return;
+        } catch (error) {
+          if (!(error instanceof DockerUnavailableError) || Date.now() > deadline) throw error;
+          if (!told) {
+            this.#options.onNotice?.(
+              `The Docker engine does not answer; waiting up to ${
+                ENGINE_RETURN_MS / 1000
+              }s for it to remove this run's containers`,
+            );
+          }
+          told = true;
+          await delay(500);
+        }
       }
+    } finally {
+      this.#docker[Symbol.dispose]();
     }
-    if (this.#network) await this.#docker.removeNetwork(this.#network.id).catch(() => {});
-    this.#docker[Symbol.dispose]();
   }
 }
 
@@ -275,17 +306,43 @@ class ContainerHandle implements ComponentHandle {
     this.exited = this.#wait();
   }
 
+  /**
+   * Waits for the container to stop. When the engine goes away (restarted), waits for it to come
+   * back for up to ENGINE_RETURN_MS, then asks how the container ended.
+   */
   async #wait(): Promise<ExitStatus> {
-    let code: number;
-    try {
-      code = await this.#docker.waitContainer(this.containerId);
-    } catch {
-      // The engine went away or the container is gone: ask once more, else report it dead.
-      await delay(200);
-      const inspect = await this.#docker.inspectContainer(this.containerId).catch(() => undefined);
-      code = inspect && !inspect.State.Running ? inspect.State.ExitCode : 137;
+    let unreachableSince: number | undefined;
+    while (true) {
+      try {
+        const code = await this.#docker.waitContainer(this.containerId);
+        return { code, signal: code === 137 ? "SIGKILL" : code === 143 ? "SIGTERM" : null };
+      } catch (error) {
+        if (!(error instanceof DockerUnavailableError) && !(error instanceof TypeError)) {
+          logger.debug("Waiting for {container} failed: {error}", {
+            container: this.containerId,
+            error,
+          });
+        }
+      }
+      const inspect = await this.#docker.inspectContainer(this.containerId).then(
+        (result) => ({ answered: true as const, result }),
+        () => ({ answered: false as const }),
+      );
+      if (inspect.answered) {
+        unreachableSince = undefined;
+        if (!inspect.result) return { code: 137, signal: "SIGKILL" }; // removed behind our back
+        if (!inspect.result.State.Running) {
+          const code = inspect.result.State.ExitCode;
+          return { code, signal: code === 137 ? "SIGKILL" : code === 143 ? "SIGTERM" : null };
+        }
+      } else {
+        unreachableSince ??= Date.now();
+        if (Date.now() - unreachableSince > ENGINE_RETURN_MS) {
+          return { code: 137, signal: "SIGKILL" };
+        }
+      }
+      await delay(250);
     }
-    return { code, signal: code === 137 ? "SIGKILL" : code === 143 ? "SIGTERM" : null };
   }
 
   probeAddress(port: number) {
@@ -332,6 +389,26 @@ class ContainerHandle implements ComponentHandle {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop({ graceMs: 0 });
+  }
+}
+
+/**
+ * Runs `operation`, retrying for a few seconds when the engine answers with a server error
+ * (5xx): right after a restart the engine answers before its network store is ready.
+ */
+async function retryServerErrors<T>(operation: (attempt: number) => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await operation(attempt);
+    } catch (error) {
+      const serverError = (error instanceof DockerApiError && error.status >= 500) ||
+        (error instanceof ComponentFailedError && error.cause instanceof DockerApiError &&
+          error.cause.status >= 500);
+      if (!serverError || Date.now() > deadline) throw error;
+      logger.debug("Engine error, retrying: {error}", { error });
+      await delay(Math.min(250 * 2 ** attempt, 2_000));
+    }
   }
 }
 
