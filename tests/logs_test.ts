@@ -3,6 +3,7 @@ import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import {
   FIXTURE_COMMAND,
   FlowctlProcess,
+  freePort,
   MAIN,
   pipelineYaml,
   runFlowctl,
@@ -13,11 +14,12 @@ import {
 Deno.test("flowctl logs merges component logs in time order, filters, tails and follows", async () => {
   const dir = await Deno.makeTempDir({ prefix: "flowctl-logs-" });
   const name = `logs-${crypto.randomUUID().slice(0, 8)}`;
+  const port = freePort();
   const file = await writeTemp(
     "pipeline.yaml",
     pipelineYaml(
       name,
-      `  sources:\n    - id: src\n      command: ${FIXTURE_COMMAND}\n      env: { LINES: "3", TICK_MS: "100" }\n` +
+      `  sources:\n    - id: src\n      command: ${FIXTURE_COMMAND}\n      env: { LINES: "3", TICK_MS: "100", HEALTH_PORT: "${port}" }\n      health: { tcp: { port: ${port} } }\n` +
         `  sinks:\n    - id: sink\n      inputs: [src]\n      command: ${FIXTURE_COMMAND}\n      env: { LINES: "2" }\n`,
     ),
     dir,
@@ -38,14 +40,13 @@ Deno.test("flowctl logs merges component logs in time order, filters, tails and 
     const all = await runFlowctl(["logs", file], { env });
     assertEquals(all.code, 0, all.stderr);
     const lines = all.stdout.split("\n");
-    assertEquals(lines.slice(0, 4), [
+    assertEquals(lines.slice(0, 3), [
       "src  | src line 1",
       "src  | src line 2",
       "src  | src line 3",
-      "src  | src ready",
     ]);
     assert(
-      lines.indexOf("sink | sink line 1") > lines.indexOf("src  | src ready"),
+      lines.indexOf("sink | sink line 1") > lines.indexOf("src  | src line 3"),
       "the sink's lines come after its input's",
     );
 
