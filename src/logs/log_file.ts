@@ -12,6 +12,8 @@ export class LogFile {
   readonly #index: Deno.FsFile;
   #queue: Promise<void> = Promise.resolve();
   #offset = 0;
+  #pending: { offset: number; time: number } | undefined;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
   private constructor(path: string, file: Deno.FsFile, index: Deno.FsFile) {
@@ -50,22 +52,45 @@ export class LogFile {
     this.#queue = this.#queue.then(async () => {
       await writeFully(this.#file, bytes);
       this.#offset += bytes.length;
-      await writeFully(this.#index, encoder.encode(`${this.#offset} ${Date.now()}\n`));
+      // Chunks within INDEX_RESOLUTION_MS share one index entry, so a fast writer costs no
+      // extra writes; the entry is written once time moves on.
+      const now = Date.now();
+      if (this.#pending && now - this.#pending.time < INDEX_RESOLUTION_MS) {
+        this.#pending.offset = this.#offset;
+        return;
+      }
+      await this.#flushIndex();
+      this.#pending = { offset: this.#offset, time: now };
+      // A component that goes quiet still gets its entry written shortly.
+      this.#flushTimer ??= setTimeout(() => {
+        this.#flushTimer = undefined;
+        if (!this.#closed) this.#queue = this.#queue.then(() => this.#flushIndex());
+      }, INDEX_RESOLUTION_MS * 2);
     });
     return this.#queue;
+  }
+
+  async #flushIndex(): Promise<void> {
+    if (!this.#pending) return;
+    const { offset, time } = this.#pending;
+    this.#pending = undefined;
+    await writeFully(this.#index, encoder.encode(`${offset} ${time}\n`));
   }
 
   /** Waits for pending writes, then closes the file. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#flushTimer);
     await this.#queue.catch(() => {});
+    await this.#flushIndex().catch(() => {});
     this.#file.close();
     this.#index.close();
   }
 }
 
 const encoder = new TextEncoder();
+const INDEX_RESOLUTION_MS = 10;
 
 async function writeFully(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let offset = 0;
