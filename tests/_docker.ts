@@ -1,7 +1,7 @@
 /** Docker helpers for tests: whether an engine answers, the test image, leftovers by label. */
 import { DockerClient } from "../src/docker/docker_client.ts";
 import { createTar } from "../src/docker/tar.ts";
-import { ROOT } from "./_helpers.ts";
+import { pipelineYaml, ROOT, writeTemp } from "./_helpers.ts";
 
 export const TEST_IMAGE = "flowctl-test/busybox:1";
 export const REQUIRE_DOCKER = Deno.env.get("FLOWCTL_REQUIRE_DOCKER") === "1";
@@ -49,5 +49,32 @@ export async function leftovers(
   return {
     containers: containers.map((c) => c.Names.join(",")),
     networks: networks.map((n) => n.Name),
+  };
+}
+
+/** A component of the test image in pipeline YAML, with `env` and extra lines. */
+export function imageComponent(
+  id: string,
+  env: Record<string, string | number>,
+  extra = "",
+): string {
+  const envText = Object.entries(env).map(([k, v]) => `${k}: "${v}"`).join(", ");
+  return `    - id: ${id}\n      image: ${TEST_IMAGE}\n      pull_policy: never\n      env: { ${envText} }\n${extra}`;
+}
+
+/** Writes a container-mode pipeline under a fresh name; returns it with `flowctl run` arguments. */
+export async function containerPipeline(prefix: string, body: string) {
+  const name = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  const dir = await Deno.makeTempDir({ prefix: `flowctl-${prefix}-` });
+  const file = await writeTemp(
+    "pipeline.yaml",
+    pipelineYaml(name, `  driver: container\n${body}`),
+    dir,
+  );
+  return {
+    name,
+    file,
+    dir,
+    args: ["run", file, "--control-plane-port", "0", "--log-dir", `${dir}/logs`],
   };
 }

@@ -27,22 +27,26 @@ export function assertMatch(actual: string, pattern: RegExp, message?: string): 
 // deno-lint-ignore no-explicit-any
 type ErrorClass = new (...args: any[]) => Error;
 
+function checkError(error: unknown, errorClass?: ErrorClass, includes?: string): Error {
+  if (errorClass && !(error instanceof errorClass)) {
+    throw new assert.AssertionError({
+      message: `expected ${errorClass.name}, got ${String(error)}`,
+    });
+  }
+  if (includes && !(error instanceof Error && error.message.includes(includes))) {
+    throw new assert.AssertionError({
+      message: `expected message to include ${JSON.stringify(includes)}, got ${String(error)}`,
+    });
+  }
+  return error as Error;
+}
+
 /** Asserts that `fn` throws an instance of `errorClass` whose message includes `includes`. */
 export function assertThrows(fn: () => unknown, errorClass?: ErrorClass, includes?: string): Error {
   try {
     fn();
   } catch (error) {
-    if (errorClass && !(error instanceof errorClass)) {
-      throw new assert.AssertionError({
-        message: `expected ${errorClass.name}, got ${String(error)}`,
-      });
-    }
-    if (includes && !(error instanceof Error && error.message.includes(includes))) {
-      throw new assert.AssertionError({
-        message: `expected message to include ${JSON.stringify(includes)}, got ${String(error)}`,
-      });
-    }
-    return error as Error;
+    return checkError(error, errorClass, includes);
   }
   throw new assert.AssertionError({ message: "expected the function to throw" });
 }
@@ -56,17 +60,7 @@ export async function assertRejects(
   try {
     await fn();
   } catch (error) {
-    if (errorClass && !(error instanceof errorClass)) {
-      throw new assert.AssertionError({
-        message: `expected ${errorClass.name}, got ${String(error)}`,
-      });
-    }
-    if (includes && !(error instanceof Error && error.message.includes(includes))) {
-      throw new assert.AssertionError({
-        message: `expected message to include ${JSON.stringify(includes)}, got ${String(error)}`,
-      });
-    }
-    return error as Error;
+    return checkError(error, errorClass, includes);
   }
   throw new assert.AssertionError({ message: "expected the promise to reject" });
 }

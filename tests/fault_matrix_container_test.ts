@@ -1,29 +1,21 @@
 /** The container rows of the fault matrix: every way out leaves no container or network. */
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { buildTestImage, leftovers, SKIP_DOCKER, TEST_IMAGE } from "./_docker.ts";
-import { FlowctlProcess, pipelineYaml, runFlowctl, writeTemp } from "./_helpers.ts";
+import {
+  buildTestImage,
+  containerPipeline,
+  imageComponent,
+  leftovers,
+  SKIP_DOCKER,
+} from "./_docker.ts";
+import { FlowctlProcess, runFlowctl } from "./_helpers.ts";
 
 if (!SKIP_DOCKER) await buildTestImage();
 
-function component(id: string, env: Record<string, string | number>, extra = ""): string {
-  const envText = Object.entries(env).map(([k, v]) => `${k}: "${v}"`).join(", ");
-  return `    - id: ${id}\n      image: ${TEST_IMAGE}\n      pull_policy: never\n      env: { ${envText} }\n${extra}`;
-}
+const pipeline = (body: string) => containerPipeline("fm", body);
 
-async function pipeline(body: string) {
-  const name = `fm-${crypto.randomUUID().slice(0, 8)}`;
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-faults-" });
-  const file = await writeTemp(
-    "pipeline.yaml",
-    pipelineYaml(name, `  driver: container\n${body}`),
-    dir,
-  );
-  return { name, args: ["run", file, "--control-plane-port", "0", "--log-dir", `${dir}/logs`] };
-}
-
-const THREE_LEVELS = "  sources:\n" + component("src", {}) +
-  "  processors:\n" + component("proc", {}, "      inputs: [src]\n") +
-  "  sinks:\n" + component("sink", {}, "      inputs: [proc]\n");
+const THREE_LEVELS = "  sources:\n" + imageComponent("src", {}) +
+  "  processors:\n" + imageComponent("proc", {}, "      inputs: [src]\n") +
+  "  sinks:\n" + imageComponent("sink", {}, "      inputs: [proc]\n");
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   Deno.test({
@@ -53,8 +45,8 @@ Deno.test({
   ignore: SKIP_DOCKER,
   async fn() {
     const p = await pipeline(
-      "  sources:\n" + component("deaf", { IGNORE_TERM: 1 }, "      stop_grace_period: 1s\n") +
-        component("parent", { STUBBORN_CHILD: 1 }, "      stop_grace_period: 1s\n"),
+      "  sources:\n" + imageComponent("deaf", { IGNORE_TERM: 1 }, "      stop_grace_period: 1s\n") +
+        imageComponent("parent", { STUBBORN_CHILD: 1 }, "      stop_grace_period: 1s\n"),
     );
     const flowctl = new FlowctlProcess(p.args);
     await flowctl.waitForOutput("deaf ready");
@@ -75,18 +67,18 @@ for (const level of [0, 1, 2]) {
     ignore: SKIP_DOCKER,
     async fn() {
       const broken = (inputs: string) =>
-        component(
+        imageComponent(
           "broken",
           { EXIT_AFTER: 0, EXIT_CODE: 5 },
           `${inputs}      health: { tcp: { port: 8080 } }\n`,
         );
       const body = level === 0
-        ? "  sources:\n" + component("src", {}) + broken("")
+        ? "  sources:\n" + imageComponent("src", {}) + broken("")
         : level === 1
-        ? "  sources:\n" + component("src", {}) + "  processors:\n" +
+        ? "  sources:\n" + imageComponent("src", {}) + "  processors:\n" +
           broken("      inputs: [src]\n")
-        : "  sources:\n" + component("src", {}) + "  processors:\n" +
-          component("proc", {}, "      inputs: [src]\n") + "  sinks:\n" +
+        : "  sources:\n" + imageComponent("src", {}) + "  processors:\n" +
+          imageComponent("proc", {}, "      inputs: [src]\n") + "  sinks:\n" +
           broken("      inputs: [proc]\n");
       const p = await pipeline(body);
       const result = await runFlowctl(p.args);

@@ -1,39 +1,19 @@
 /** `flowctl run --orchestrator container` against the real Docker engine. */
 import { DockerClient } from "../src/docker/docker_client.ts";
 import { assertEquals, assertStringIncludes } from "./assert.ts";
-import { buildTestImage, leftovers, SKIP_DOCKER, TEST_IMAGE } from "./_docker.ts";
 import {
-  FlowctlProcess,
-  freePort,
-  pipelineYaml,
-  ROOT,
-  runFlowctl,
-  waitFor,
-  writeTemp,
-} from "./_helpers.ts";
+  buildTestImage,
+  containerPipeline,
+  imageComponent,
+  leftovers,
+  SKIP_DOCKER,
+  TEST_IMAGE,
+} from "./_docker.ts";
+import { FlowctlProcess, freePort, ROOT, runFlowctl, waitFor } from "./_helpers.ts";
 
 if (!SKIP_DOCKER) await buildTestImage();
 
-function component(id: string, env: Record<string, string | number>, extra = ""): string {
-  const envText = Object.entries(env).map(([k, v]) => `${k}: "${v}"`).join(", ");
-  return `    - id: ${id}\n      image: ${TEST_IMAGE}\n      pull_policy: never\n      env: { ${envText} }\n${extra}`;
-}
-
-async function pipeline(body: string) {
-  const name = `ct-${crypto.randomUUID().slice(0, 8)}`;
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-container-" });
-  const file = await writeTemp(
-    "pipeline.yaml",
-    pipelineYaml(name, `  driver: container\n${body}`),
-    dir,
-  );
-  return {
-    name,
-    file,
-    args: ["run", file, "--control-plane-port", "0", "--log-dir", `${dir}/logs`],
-    dir,
-  };
-}
+const pipeline = (body: string) => containerPipeline("ct", body);
 
 async function assertNothingLeft(name: string): Promise<void> {
   assertEquals(await leftovers(name), { containers: [], networks: [] });
@@ -46,13 +26,13 @@ test("container mode: starts in order with the injected environment, reaches the
   const port = freePort();
   const p = await pipeline(
     "  sources:\n" +
-      component(
+      imageComponent(
         "src",
         { HEALTH_PORT: 8080, LINES: 2 },
         `      ports: [{ name: health, containerPort: 8080, hostPort: ${port} }]\n      health: { http: { path: /health, port: 8080 } }\n`,
       ) +
       "  sinks:\n" +
-      component("sink", {
+      imageComponent("sink", {
         PRINT_ENV: "COMPONENT_ID FLOWCTL_PIPELINE SRC HOME_ON_HOST",
         SRC: "${components.src.endpoint}",
         CHECK_CONTROL_PLANE: 1,
@@ -85,9 +65,9 @@ test("container mode: starts in order with the injected environment, reaches the
 
 test("container mode: a startup failure stops what started and leaves nothing", async () => {
   const p = await pipeline(
-    "  sources:\n" + component("src", {}) +
+    "  sources:\n" + imageComponent("src", {}) +
       "  sinks:\n" +
-      component(
+      imageComponent(
         "broken",
         { LINES: 2, EXIT_AFTER: 0, EXIT_CODE: 4 },
         "      inputs: [src]\n      health: { tcp: { port: 8080 } }\n",
@@ -107,7 +87,7 @@ test("container mode: a startup failure stops what started and leaves nothing", 
 test("container mode: a crashing container is restarted per its policy, then the pipeline fails cleanly", async () => {
   const p = await pipeline(
     "  sources:\n" +
-      component(
+      imageComponent(
         "crashy",
         { EXIT_AFTER: 0, EXIT_CODE: 2 },
         "      restart: on-failure\n      max_restarts: 1\n",
@@ -130,7 +110,7 @@ test("container mode: a missing image whose pull fails, and a busy host port, ar
   try {
     const p = await pipeline(
       "  sources:\n    - id: ghost\n      image: flowctl-test/does-not-exist:1\n" +
-        component("web", {}, `      ports: [{ containerPort: 80, hostPort: ${port} }]\n`),
+        imageComponent("web", {}, `      ports: [{ containerPort: 80, hostPort: ${port} }]\n`),
     );
     const result = await runFlowctl(p.args);
     assertEquals(result.code, 1);
@@ -150,7 +130,7 @@ test("container mode: a missing image whose pull fails, and a busy host port, ar
 });
 
 test("container mode: an unreachable engine is one clear error", async () => {
-  const p = await pipeline("  sources:\n" + component("src", {}));
+  const p = await pipeline("  sources:\n" + imageComponent("src", {}));
   const result = await runFlowctl(p.args, {
     env: { DOCKER_HOST: "unix:///tmp/flowctl-no-such-engine.sock" },
   });
@@ -163,7 +143,7 @@ test("container mode: an unreachable engine is one clear error", async () => {
 });
 
 test("container mode: leftovers of our own are removed, a foreign container holding the name is an error", async () => {
-  const p = await pipeline("  sources:\n" + component("src", {}));
+  const p = await pipeline("  sources:\n" + imageComponent("src", {}));
   using docker = await DockerClient.connect();
   const ours = await docker.createContainer(`${p.name}-src`, {
     Image: TEST_IMAGE,
