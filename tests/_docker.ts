@@ -33,10 +33,26 @@ export async function buildTestImage(): Promise<void> {
         'FROM scratch\nCOPY busybox /bin/busybox\nCOPY run.sh /app/run.sh\nENTRYPOINT ["/bin/busybox", "sh", "/app/run.sh"]\n',
       ),
     },
-    { path: "busybox", data: await Deno.readFile("/bin/busybox"), mode: 0o755 },
+    { path: "busybox", data: await readStaticBusybox(), mode: 0o755 },
     { path: "run.sh", data: await Deno.readFile(`${ROOT}tests/fixtures/image/run.sh`) },
   ]);
   await docker.buildImage(context, TEST_IMAGE);
+}
+
+async function readStaticBusybox(): Promise<Uint8Array> {
+  const { code } = await new Deno.Command("ldd", {
+    args: ["/bin/busybox"],
+    stdout: "null",
+    stderr: "null",
+  }).output()
+    .catch(() => ({ code: 1 }));
+  const data = await Deno.readFile("/bin/busybox").catch(() => undefined);
+  if (!data || code === 0) {
+    throw new Error(
+      "the Docker tests need a static /bin/busybox for their FROM scratch image: apt-get install busybox-static",
+    );
+  }
+  return data;
 }
 
 /** Containers and networks labelled with `pipeline` that still exist. */
