@@ -2,7 +2,7 @@
 import { join } from "node:path";
 
 /**
- * An append-only log file written in whole lines; writes are queued so they never interleave.
+ * An append-only log file written in whole lines, synchronously, so writes never interleave.
  * Beside it, `<id>.log.idx` records when each chunk was written (`<end offset> <epoch ms>` per
  * line), so `flowctl logs` can merge several files in time order.
  */
@@ -10,7 +10,6 @@ export class LogFile {
   readonly path: string;
   readonly #file: Deno.FsFile;
   readonly #index: Deno.FsFile;
-  #queue: Promise<void> = Promise.resolve();
   #offset = 0;
   #pending: { offset: number; time: number } | undefined;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
@@ -47,54 +46,56 @@ export class LogFile {
   }
 
   /** Appends bytes that end at a line boundary; resolves when they are written. */
-  write(bytes: Uint8Array): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#queue = this.#queue.then(async () => {
-      await writeFully(this.#file, bytes);
-      this.#offset += bytes.length;
-      // Chunks within INDEX_RESOLUTION_MS share one index entry, so a fast writer costs no
-      // extra writes; the entry is written once time moves on.
-      const now = Date.now();
-      if (this.#pending && now - this.#pending.time < INDEX_RESOLUTION_MS) {
-        this.#pending.offset = this.#offset;
-        return;
-      }
-      await this.#flushIndex();
-      this.#pending = { offset: this.#offset, time: now };
-      // A component that goes quiet still gets its entry written shortly.
-      this.#flushTimer ??= setTimeout(() => {
-        this.#flushTimer = undefined;
-        if (!this.#closed) this.#queue = this.#queue.then(() => this.#flushIndex());
-      }, INDEX_RESOLUTION_MS * 2);
-    });
-    return this.#queue;
+  write(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    // Synchronous: a page-cache write of one chunk takes microseconds, and it keeps writes of
+    // stdout and stderr whole and in order without a queue of promises.
+    writeFully(this.#file, bytes);
+    this.#offset += bytes.length;
+    // Chunks within INDEX_RESOLUTION_MS share one index entry, so a fast writer costs no extra
+    // writes; the entry is written once time moves on.
+    const now = Date.now();
+    if (this.#pending && now - this.#pending.time < INDEX_RESOLUTION_MS) {
+      this.#pending.offset = this.#offset;
+      return;
+    }
+    this.#flushIndex();
+    this.#pending = { offset: this.#offset, time: now };
+    // A component that goes quiet still gets its entry written shortly.
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flushTimer = undefined;
+      if (!this.#closed) this.#flushIndex();
+    }, INDEX_RESOLUTION_MS * 2);
   }
 
-  async #flushIndex(): Promise<void> {
+  #flushIndex(): void {
     if (!this.#pending) return;
     const { offset, time } = this.#pending;
     this.#pending = undefined;
-    await writeFully(this.#index, encoder.encode(`${offset} ${time}\n`));
+    writeFully(this.#index, encoder.encode(`${offset} ${time}\n`));
   }
 
-  /** Waits for pending writes, then closes the file. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /** Closes the file (after writing the last index entry). Idempotent. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
     clearTimeout(this.#flushTimer);
-    await this.#queue.catch(() => {});
-    await this.#flushIndex().catch(() => {});
-    this.#file.close();
-    this.#index.close();
+    try {
+      this.#flushIndex();
+    } finally {
+      this.#file.close();
+      this.#index.close();
+    }
+    return Promise.resolve();
   }
 }
 
 const encoder = new TextEncoder();
 const INDEX_RESOLUTION_MS = 10;
 
-async function writeFully(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+function writeFully(file: Deno.FsFile, bytes: Uint8Array): void {
   let offset = 0;
-  while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
 }
 
 /** Creates the log folder with mode 0700 (and tightens an existing one we own). */

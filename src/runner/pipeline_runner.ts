@@ -313,21 +313,20 @@ export class PipelineRunner {
 
   async #pump(state: ComponentState, stream: ReadableStream<Uint8Array>): Promise<void> {
     const buffer = new LineBuffer();
-    const deliver = async (lines: Uint8Array) => {
+    const deliver = (lines: Uint8Array) => {
       if (lines.length === 0) return;
-      const written = state.log?.write(lines);
+      state.log?.write(lines);
       this.#options.onOutput?.(state.component.id, lines);
-      await written;
     };
     try {
-      for await (const chunk of stream) await deliver(buffer.push(chunk));
+      for await (const chunk of stream) deliver(buffer.push(chunk));
     } catch (error) {
       logger.debug("Output stream of {component} ended: {error}", {
         component: state.component.id,
         error,
       });
     }
-    await deliver(buffer.flush());
+    deliver(buffer.flush());
   }
 
   /** Watches a running component: health transitions, and its exit. */
