@@ -130,7 +130,9 @@ export class ContainerOrchestrator implements Orchestrator {
       }
       if (problems.length > 0) throw new PreflightError(problems);
       const name = `flowctl-${pipeline.name}-${this.#options.runId.slice(0, 8)}`;
-      const id = await docker.createNetwork(name, labels(pipeline, this.#options.runId));
+      const id = await retryEngine(() =>
+        docker.createNetwork(name, labels(pipeline, this.#options.runId))
+      );
       const info = await docker.inspectNetwork(id);
       const gateway = info.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
       if (!gateway) throw new PreflightError([`network "${name}" has no gateway address`]);
@@ -156,7 +158,7 @@ export class ContainerOrchestrator implements Orchestrator {
     try {
       const prepared = this.#prepared.get(component.id);
       this.#prepared.delete(component.id);
-      const id = await retryServerErrors(async (attempt) => {
+      const id = await retryEngine(async (attempt) => {
         const id = attempt === 0 && prepared ? prepared : await this.#create(component, options);
         await docker.startContainer(id);
         return id;
@@ -257,7 +259,7 @@ export class ContainerOrchestrator implements Orchestrator {
             }
           }
           const network = this.#network;
-          if (network) await retryServerErrors(() => this.#docker.removeNetwork(network.id));
+          if (network) await retryEngine(() => this.#docker.removeNetwork(network.id));
           return;
         } catch (error) {
           if (!(error instanceof DockerUnavailableError) || Date.now() > deadline) throw error;
@@ -393,20 +395,23 @@ class ContainerHandle implements ComponentHandle {
 }
 
 /**
- * Runs `operation`, retrying for a few seconds when the engine answers with a server error
- * (5xx): right after a restart the engine answers before its network store is ready.
+ * Runs `operation`, retrying while the engine is away (restarting: up to ENGINE_RETURN_MS) or
+ * answers with a server error (5xx: for a few seconds, as a restarted engine answers before its
+ * network store is ready).
  */
-async function retryServerErrors<T>(operation: (attempt: number) => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 15_000;
+async function retryEngine<T>(operation: (attempt: number) => Promise<T>): Promise<T> {
+  const started = Date.now();
   for (let attempt = 0;; attempt++) {
     try {
       return await operation(attempt);
     } catch (error) {
-      const serverError = (error instanceof DockerApiError && error.status >= 500) ||
-        (error instanceof ComponentFailedError && error.cause instanceof DockerApiError &&
-          error.cause.status >= 500);
-      if (!serverError || Date.now() > deadline) throw error;
-      logger.debug("Engine error, retrying: {error}", { error });
+      const cause = error instanceof ComponentFailedError ? error.cause : error;
+      const away = cause instanceof DockerUnavailableError &&
+        Date.now() - started < ENGINE_RETURN_MS;
+      const serverError = cause instanceof DockerApiError && cause.status >= 500 &&
+        Date.now() - started < 15_000;
+      if (!away && !serverError) throw error;
+      logger.debug("Engine not ready, retrying: {error}", { error });
       await delay(Math.min(250 * 2 ** attempt, 2_000));
     }
   }
