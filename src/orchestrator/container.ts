@@ -164,7 +164,13 @@ export class ContainerOrchestrator implements Orchestrator {
         return id;
       });
       // The log stream replays from the container's start, so nothing printed before is lost.
-      const logs = await docker.logs(id).catch(() => undefined);
+      const logs = await retryEngine(() => docker.logs(id)).catch((error) => {
+        logger.warn("No output of {component} can be captured: {error}", {
+          component: component.id,
+          error,
+        });
+        return undefined;
+      });
       const streams = logs ? demuxFrames(logs) : { stdout: emptyStream(), stderr: emptyStream() };
       const inspect = await docker.inspectContainer(id);
       const address = inspect?.NetworkSettings.Networks?.[network.name]?.IPAddress ?? "127.0.0.1";
