@@ -99,6 +99,20 @@ export async function timeUntilLine(
   return { ms, child };
 }
 
+/**
+ * Starts `flowctl run <file>` (control plane on a free port, logs in `logDir`, plus `extra`) and
+ * resolves once its output shows `text`, with the time that took.
+ */
+export function startFlowctl(
+  file: string,
+  logDir: string,
+  extra: string[] = [],
+  text = "Pipeline started successfully",
+): Promise<{ ms: number; child: Deno.ChildProcess }> {
+  const args = flowctlArgs("run", file, ...extra, "--control-plane-port", "0", "--log-dir", logDir);
+  return timeUntilLine(Deno.execPath(), args, text);
+}
+
 export function flowctlArgs(...args: string[]): string[] {
   return ["run", "-A", "--quiet", MAIN, ...args];
 }

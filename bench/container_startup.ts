@@ -4,7 +4,7 @@
  * against Debian's docker-compose with `depends_on: condition: service_healthy` (target: flowctl
  * at least 3× faster). Needs `deno task images` first, and docker-compose for the second baseline.
  */
-import { flowctlArgs, median, report, ROOT, timeUntilLine } from "./_bench.ts";
+import { median, report, ROOT, startFlowctl } from "./_bench.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? "3");
 const dir = await Deno.makeTempDir({ prefix: "flowctl-bench-containers-" });
@@ -64,21 +64,11 @@ const flowctl: number[] = [];
 const bash: number[] = [];
 const composeTimes: number[] = [];
 for (let run = 0; run < RUNS; run++) {
-  const f = await timeUntilLine(
-    Deno.execPath(),
-    flowctlArgs(
-      "run",
-      `${ROOT}examples/ttp-pipeline.yaml`,
-      "--orchestrator",
-      "container",
-      "--quiet",
-      "--control-plane-port",
-      "0",
-      "--log-dir",
-      `${dir}/logs`,
-    ),
-    "Pipeline started successfully",
-  );
+  const f = await startFlowctl(`${ROOT}examples/ttp-pipeline.yaml`, `${dir}/logs`, [
+    "--orchestrator",
+    "container",
+    "--quiet",
+  ]);
   flowctl.push(f.ms);
   f.child.kill("SIGINT");
   await f.child.status;

@@ -3,7 +3,7 @@
  * flowctl's control plane, and against a minimal grpc-js server as the baseline.
  * Target: ≥ 5,000 heartbeats/s with p99 < 20 ms.
  */
-import { flowctlArgs, report, ROOT, timeUntilLine } from "./_bench.ts";
+import { flowctlArgs, report, ROOT, startFlowctl } from "./_bench.ts";
 
 const durationMs = Number(Deno.env.get("BENCH_CP_MS") ?? "5000");
 
@@ -22,18 +22,10 @@ await Deno.writeTextFile(
   `${dir}/pipeline.yaml`,
   'apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: cp-bench\nspec:\n  sources:\n    - id: idle\n      command: [sleep, "600"]\n',
 );
-const flowctl = await timeUntilLine(
-  Deno.execPath(),
-  flowctlArgs(
-    "run",
-    `${dir}/pipeline.yaml`,
-    "--output",
-    "json",
-    "--control-plane-port",
-    "0",
-    "--log-dir",
-    `${dir}/logs`,
-  ),
+const flowctl = await startFlowctl(
+  `${dir}/pipeline.yaml`,
+  `${dir}/logs`,
+  ["--output", "json"],
   '"pipeline_started"',
 );
 // The port is in the state file; read it from `flowctl status`.

@@ -3,7 +3,7 @@
  * Baseline: an idle Deno process. Targets: RSS ≤ 150 MB, CPU ≤ 2 % of one core.
  * BENCH_MONITOR_SECONDS changes the duration.
  */
-import { flowctlArgs, httpdPipeline, report, timeUntilLine } from "./_bench.ts";
+import { httpdPipeline, report, startFlowctl } from "./_bench.ts";
 
 const seconds = Number(Deno.env.get("BENCH_MONITOR_SECONDS") ?? "30");
 const TICKS = 100; // USER_HZ
@@ -28,19 +28,7 @@ async function measure(pid: number) {
 }
 
 const pipeline = await httpdPipeline("monitor", 50, 1, ", interval: 1s");
-const f = await timeUntilLine(
-  Deno.execPath(),
-  flowctlArgs(
-    "run",
-    pipeline.file,
-    "--quiet",
-    "--control-plane-port",
-    "0",
-    "--log-dir",
-    `${pipeline.dir}/logs`,
-  ),
-  "Pipeline started successfully",
-);
+const f = await startFlowctl(pipeline.file, `${pipeline.dir}/logs`, ["--quiet"]);
 const flowctl = await measure(f.child.pid);
 f.child.kill("SIGINT");
 await f.child.status;

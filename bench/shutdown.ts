@@ -2,7 +2,7 @@
  * Ctrl+C to exit, with components that stop at once (busybox httpd). Baseline: the same
  * processes spawned directly and killed with SIGTERM, waiting for all exits. Target: ≤ 250 ms.
  */
-import { flowctlArgs, httpdPipeline, median, report, timeUntilLine } from "./_bench.ts";
+import { httpdPipeline, median, report, startFlowctl } from "./_bench.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? "5");
 for (const count of [3, 50]) {
@@ -10,19 +10,7 @@ for (const count of [3, 50]) {
   const flowctl: number[] = [];
   const direct: number[] = [];
   for (let run = 0; run < RUNS; run++) {
-    const f = await timeUntilLine(
-      Deno.execPath(),
-      flowctlArgs(
-        "run",
-        pipeline.file,
-        "--quiet",
-        "--control-plane-port",
-        "0",
-        "--log-dir",
-        `${pipeline.dir}/logs`,
-      ),
-      "Pipeline started successfully",
-    );
+    const f = await startFlowctl(pipeline.file, `${pipeline.dir}/logs`, ["--quiet"]);
     const start = performance.now();
     f.child.kill("SIGINT");
     const status = await f.child.status;

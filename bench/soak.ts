@@ -4,7 +4,7 @@
  * Prints the samples and their slopes (least squares, per minute, after the first minute):
  * both must stay flat. Baseline: the same figures of an idle Deno process over the same time.
  */
-import { flowctlArgs, report, timeUntilLine } from "./_bench.ts";
+import { report, startFlowctl } from "./_bench.ts";
 
 const seconds = Number(Deno.env.get("BENCH_SOAK_SECONDS") ?? "600");
 const sampleEvery = Math.max(1, Math.floor(seconds / 60));
@@ -34,18 +34,7 @@ function slopePerMinute(points: [number, number][]): number {
   return sxx === 0 ? 0 : (sxy / sxx) * 60;
 }
 
-const f = await timeUntilLine(
-  Deno.execPath(),
-  flowctlArgs(
-    "run",
-    `${dir}/pipeline.yaml`,
-    "--control-plane-port",
-    "0",
-    "--log-dir",
-    `${dir}/logs`,
-  ),
-  "Pipeline started successfully",
-);
+const f = await startFlowctl(`${dir}/pipeline.yaml`, `${dir}/logs`);
 const idle = new Deno.Command(Deno.execPath(), { args: ["eval", "setInterval(() => {}, 1000)"] })
   .spawn();
 const flowctlPoints: { t: number; rssMb: number; fds: number }[] = [];

@@ -3,7 +3,7 @@
  * httpd with an HTTP health check), against a bash script that starts the same commands level by
  * level and polls their health with curl. Target: flowctl ≤ 1.25× the script.
  */
-import { flowctlArgs, httpdPipeline, median, report, timeUntilLine } from "./_bench.ts";
+import { httpdPipeline, median, report, startFlowctl, timeUntilLine } from "./_bench.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? "5");
 
@@ -12,19 +12,7 @@ for (const [count, levels] of [[3, 3], [50, 5]] as const) {
   const flowctl: number[] = [];
   const script: number[] = [];
   for (let run = 0; run < RUNS; run++) {
-    const f = await timeUntilLine(
-      Deno.execPath(),
-      flowctlArgs(
-        "run",
-        pipeline.file,
-        "--quiet",
-        "--control-plane-port",
-        "0",
-        "--log-dir",
-        `${pipeline.dir}/logs`,
-      ),
-      "Pipeline started successfully",
-    );
+    const f = await startFlowctl(pipeline.file, `${pipeline.dir}/logs`, ["--quiet"]);
     f.child.kill("SIGINT");
     await f.child.status;
     flowctl.push(f.ms);
