@@ -48,9 +48,7 @@ Exit codes: 0 done (also when there was nothing to do), 1 something could not be
       }
       report.push(`Pipeline ${pipeline.name} stopped`);
     } else if (state) {
-      const grace = (id: string) =>
-        pipeline.components.find((c) => c.id === id)?.stopGraceMs ?? 10_000;
-      for (const removed of await stopLeftoverProcesses(state, grace)) {
+      for (const removed of await stopLeftoverProcesses(state, pipeline)) {
         report.push(
           `Stopped component ${removed.component}: process group ${removed.pids.join(", ")}`,
         );

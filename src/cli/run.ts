@@ -104,9 +104,7 @@ export const runCommand: Command = {
     };
     if (previous && !isRunLive(previous)) {
       // A killed flowctl left this: stop what it started before starting again.
-      const grace = (id: string) =>
-        pipeline.components.find((c) => c.id === id)?.stopGraceMs ?? 10_000;
-      for (const removed of await stopLeftoverProcesses(previous, grace)) {
+      for (const removed of await stopLeftoverProcesses(previous, pipeline)) {
         notice(
           `Stopped component ${removed.component} left by an earlier run (process group ${
             removed.pids.join(", ")
@@ -200,10 +198,7 @@ export const runCommand: Command = {
         ? { networkId: backend.networkId }
         : {}),
       updatedAt: Date.now(),
-      components: runner.snapshot().map((c) => ({
-        ...c,
-        ...(c.pid !== undefined ? { pidStartTime: readProcStat(c.pid)?.startTime } : {}),
-      })),
+      components: runner.snapshot(),
     }));
     await stateWriter.flush();
 

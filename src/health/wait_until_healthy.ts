@@ -22,7 +22,8 @@ export async function waitUntilHealthy(
   for (let attempt = 0;; attempt++) {
     const result = await probe(deadline);
     if (result.ok) return { status: "healthy", probes: attempt + 1 };
-    lastReason = result.reason;
+    // A probe cut short by the deadline says only "timed out"; the last complete one says why.
+    if (!deadline.aborted || lastReason === undefined) lastReason = result.reason;
     if (options.signal.aborted) return { status: "aborted" };
     if (deadline.aborted) return { status: "timeout", lastReason };
     await delay(STARTUP_PAUSES_MS[Math.min(attempt, STARTUP_PAUSES_MS.length - 1)] ?? 20, deadline);

@@ -18,6 +18,8 @@ export interface ComponentHandle extends AsyncDisposable {
   readonly componentId: string;
   /** Process id (process mode) or container id (container mode), for status and state. */
   readonly pid?: number;
+  /** Start time of `pid` (clock ticks since boot), so a reused pid is never mistaken for it. */
+  readonly pidStartTime?: number;
   readonly containerId?: string;
   /** stdout and stderr bytes; each stream ends when the component ends. */
   readonly stdout: ReadableStream<Uint8Array>;

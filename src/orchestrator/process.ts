@@ -86,8 +86,7 @@ export class ProcessOrchestrator implements Orchestrator {
 class ProcessHandle implements ComponentHandle {
   readonly componentId: string;
   readonly pid: number;
-  /** Start time of the group leader, so a reused pid is never mistaken for it. */
-  readonly startTime: number | undefined;
+  readonly pidStartTime: number | undefined;
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;
   readonly exited: Promise<ExitStatus>;
@@ -96,7 +95,7 @@ class ProcessHandle implements ComponentHandle {
   constructor(componentId: string, child: Deno.ChildProcess) {
     this.componentId = componentId;
     this.pid = child.pid;
-    this.startTime = readProcStat(child.pid)?.startTime;
+    this.pidStartTime = readProcStat(child.pid)?.startTime;
     this.stdout = child.stdout;
     this.stderr = child.stderr;
     // The leader's exit is not the end: stragglers it left in its group are killed and awaited.

@@ -71,6 +71,7 @@ export interface ComponentSnapshot {
   kind: string;
   phase: ComponentPhase;
   pid?: number;
+  pidStartTime?: number;
   containerId?: string;
   restarts: number;
   startedAt?: number;
@@ -122,6 +123,7 @@ export class PipelineRunner {
       kind: s.component.kind,
       phase: s.phase,
       ...(s.handle?.pid !== undefined ? { pid: s.handle.pid } : {}),
+      ...(s.handle?.pidStartTime !== undefined ? { pidStartTime: s.handle.pidStartTime } : {}),
       ...(s.handle?.containerId !== undefined ? { containerId: s.handle.containerId } : {}),
       restarts: s.restarts,
       ...(s.startedAt !== undefined ? { startedAt: s.startedAt } : {}),

@@ -4,6 +4,7 @@
  * recorded leader is gone and its group still has members (the kernel does not reuse a pid
  * while it names a live process group).
  */
+import { DEFAULT_STOP_GRACE_MS, type Pipeline } from "../config/mod.ts";
 import { delay } from "../delay.ts";
 import { groupMembers, readProcStat, signalGroup } from "../orchestrator/process_group.ts";
 import { removeRunState, type RunState } from "./state_file.ts";
@@ -14,13 +15,15 @@ export interface Removed {
 }
 
 /**
- * Stops the recorded process groups of a dead run (SIGTERM, each component's grace period,
- * SIGKILL) and forgets the state.
+ * Stops the recorded process groups of a dead run (SIGTERM, each component's grace period from
+ * `pipeline`, SIGKILL) and forgets the state.
  */
 export async function stopLeftoverProcesses(
   state: RunState,
-  graceMs: (component: string) => number,
+  pipeline: Pipeline,
 ): Promise<Removed[]> {
+  const graceMs = (id: string) =>
+    pipeline.components.find((c) => c.id === id)?.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
   const targets: { component: string; pgid: number }[] = [];
   for (const component of state.components) {
     if (component.pid === undefined) continue;
