@@ -94,3 +94,28 @@ export async function containerPipeline(prefix: string, body: string) {
     args: ["run", file, "--control-plane-port", "0", "--log-dir", `${dir}/logs`],
   };
 }
+
+/**
+ * Restarts the local dockerd (SIGTERM, then a new one started through a shell, detached, its
+ * output to a file) and waits until it answers.
+ */
+export async function restartEngine(): Promise<void> {
+  const pid = Number((await Deno.readTextFile("/var/run/docker.pid")).trim());
+  Deno.kill(pid, "SIGTERM");
+  const deadline = Date.now() + 60_000;
+  while (await Deno.stat(`/proc/${pid}`).then(() => true, () => false)) {
+    if (Date.now() > deadline) throw new Error(`dockerd (pid ${pid}) did not stop within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await Deno.remove("/var/run/docker.pid").catch(() => {});
+  await new Deno.Command("sh", {
+    args: ["-c", "nohup dockerd >>/tmp/flowctl-test-dockerd.log 2>&1 &"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  while (!(await engineAnswers())) {
+    if (Date.now() > deadline) throw new Error("dockerd did not answer within 60 s of restarting");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

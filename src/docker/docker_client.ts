@@ -262,10 +262,22 @@ export class DockerClient implements Disposable {
     return list[0];
   }
 
-  /** The container's output from its start, following; frames still multiplexed. */
-  async logs(id: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  /**
+   * The container's output from its creation (or from `since`, in Unix seconds), following;
+   * frames still multiplexed.
+   */
+  async logs(
+    id: string,
+    since?: number,
+    signal?: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array>> {
     const response = await this.request("GET", `/containers/${id}/logs`, {
-      query: { follow: true, stdout: true, stderr: true },
+      query: {
+        follow: true,
+        stdout: true,
+        stderr: true,
+        ...(since === undefined ? {} : { since: since.toFixed(6) }),
+      },
       ...(signal ? { signal } : {}),
     });
     return response.body ?? new ReadableStream({ start: (c) => c.close() });

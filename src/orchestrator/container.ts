@@ -41,8 +41,12 @@ export class ContainerOrchestrator implements Orchestrator {
   readonly #docker: DockerClient;
   readonly #options: ContainerOrchestratorOptions;
   readonly #handles = new Set<ContainerHandle>();
-  /** Containers created by prepare(), taken by the first start() of their component. */
-  readonly #prepared = new Map<string, string>();
+  /**
+   * Each component's container in this run and the environment it was made with. A restart
+   * starts the same container again instead of removing it and creating another: a removal
+   * racing an engine that is shutting down can leave a container the engine can no longer delete.
+   */
+  readonly #containers = new Map<string, { id: string; env: string }>();
   #pipeline: Pipeline | undefined;
   #network: { id: string; name: string; gateway: string } | undefined;
 
@@ -147,7 +151,8 @@ export class ContainerOrchestrator implements Orchestrator {
 
   async prepare(plan: readonly { component: Component; options: StartOptions }[]): Promise<void> {
     await Promise.all(plan.map(async ({ component, options }) => {
-      this.#prepared.set(component.id, await this.#create(component, options));
+      const id = await this.#create(component, options);
+      this.#containers.set(component.id, { id, env: JSON.stringify(options.env) });
     }));
   }
 
@@ -156,15 +161,20 @@ export class ContainerOrchestrator implements Orchestrator {
     if (!network) throw new RangeError("preflight() must run before start()");
     const docker = this.#docker;
     try {
-      const prepared = this.#prepared.get(component.id);
-      this.#prepared.delete(component.id);
-      const id = await retryEngine(async (attempt) => {
-        const id = attempt === 0 && prepared ? prepared : await this.#create(component, options);
+      const env = JSON.stringify(options.env);
+      // Log lines are stamped by the engine on this host's clock: a restarted container's stream
+      // starts here, without the lines of its earlier runs.
+      let since: number | undefined;
+      const id = await retryEngine(async () => {
+        const reused = await this.#reusable(component.id, env);
+        since = reused === undefined ? undefined : Date.now() / 1000;
+        const id = reused ?? await this.#create(component, options);
+        this.#containers.set(component.id, { id, env });
         await docker.startContainer(id);
         return id;
       });
       // The log stream replays from the container's start, so nothing printed before is lost.
-      const logs = await retryEngine(() => docker.logs(id)).catch((error) => {
+      const logs = await retryEngine(() => docker.logs(id, since)).catch((error) => {
         logger.warn("No output of {component} can be captured: {error}", {
           component: component.id,
           error,
@@ -188,6 +198,14 @@ export class ContainerOrchestrator implements Orchestrator {
       }
       throw error;
     }
+  }
+
+  /** The component's container of this run, if it exists, is stopped, and has the same env. */
+  async #reusable(componentId: string, env: string): Promise<string | undefined> {
+    const known = this.#containers.get(componentId);
+    if (!known || known.env !== env) return undefined;
+    const inspect = await this.#docker.inspectContainer(known.id);
+    return inspect && !inspect.State.Running ? known.id : undefined;
   }
 
   /** Creates the component's container (not started); returns its id. */
