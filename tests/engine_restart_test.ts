@@ -46,6 +46,8 @@ Deno.test({
     const result = await flowctl.result();
     assertEquals(result.code, 0, result.stdout + result.stderr);
     assertStringIncludes(result.stdout, "Restarting component src in 1s (restart 1)");
+    // The restarted container's log stream starts at the restart: no line is printed twice.
+    assertEquals(result.stdout.split("sink | sink ready").length - 1, 2, result.stdout);
     assertStringIncludes(result.stdout, "Pipeline stopped successfully");
     assertEquals(await leftovers(p.name), { containers: [], networks: [] });
   },
