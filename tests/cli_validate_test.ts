@@ -105,6 +105,14 @@ Deno.test("flowctl --help, version and per-command help exit 0", async () => {
   assertStringIncludes(validateHelp.stdout, "Usage: flowctl validate");
   const version = await runFlowctl(["version", "--output", "json"]);
   assertMatch(JSON.parse(version.stdout).version, /^\d+\.\d+\.\d+$/);
+  // Every command's module loads on use: its help must come through the list and `help <name>`.
+  for (const name of ["run", "status", "down", "logs", "validate", "schema", "version"]) {
+    assertStringIncludes(help.stdout, `  ${name} `);
+    const topic = await runFlowctl(["help", name]);
+    assertEquals(topic.code, 0, topic.stderr);
+    assertStringIncludes(topic.stdout, `Usage: flowctl ${name}`);
+  }
+  assertMatch((await runFlowctl(["--version"])).stdout, /^flowctl \d+\.\d+\.\d+ \(deno /);
 });
 
 Deno.test("flowctl schema prints a JSON Schema that describes the example", async () => {

@@ -1,12 +1,10 @@
 /** The command dispatcher: picks the command, maps errors to exit codes and one-line messages. */
-import { ConfigError, formatIssue } from "../config/mod.ts";
+import { ConfigError, formatIssue } from "../config/config_error.ts";
 import { type Command, wantsHelp } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
 import { createOutput } from "./output.ts";
-import { schemaCommand } from "./schema.ts";
 import { UsageError } from "./usage_error.ts";
-import { validateCommand } from "./validate.ts";
-import { VERSION, versionCommand } from "./version.ts";
+import { VERSION } from "./version.ts";
 
 /** Errors that are the user's or the environment's, printed as one line without a stack. */
 export type KnownErrorCheck = (error: Error) => boolean;
@@ -14,8 +12,7 @@ export type KnownErrorCheck = (error: Error) => boolean;
 export interface CliOptions {
   /** Sets the level of flowctl's own diagnostics on stderr. */
   configureLogging(level: LogLevel): Promise<void>;
-  /** Extra commands (kept open so later commands register here). */
-  commands?: Command[];
+  commands: readonly Command[];
   /** Recognises error classes printed as one line. */
   isKnownError?: KnownErrorCheck;
 }
@@ -45,8 +42,7 @@ Exit codes: 0 success, 1 runtime or component failure, 2 usage or configuration 
  * Runs flowctl with `args` and returns the exit code. Never throws.
  */
 export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
-  const commands = [validateCommand, schemaCommand, versionCommand, ...(options.commands ?? [])]
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const commands = [...options.commands].sort((a, b) => a.name.localeCompare(b.name));
   const out = createOutput("text");
   let verbose = false;
   try {
@@ -56,11 +52,12 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     const [name, ...rest] = args;
     if (name === undefined || name === "help" || name === "--help" || name === "-h") {
       const topic = name === "help" ? commands.find((c) => c.name === rest[0]) : undefined;
-      out.line(topic ? topic.help : helpText(commands));
+      out.line(topic ? (await topic.load()).help : helpText(commands));
       return name === undefined ? ExitCode.usage : ExitCode.ok;
     }
-    if (name === "--version" || name === "-V") return await versionCommand.run([]);
-    const command = commands.find((c) => c.name === name);
+    const command = commands.find((c) =>
+      c.name === name || (c.name === "version" && (name === "--version" || name === "-V"))
+    );
     if (!command) {
       const suggestion = commands.find((c) => c.name.startsWith(name.slice(0, 2)));
       throw new UsageError(
@@ -70,11 +67,12 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
           : `run "flowctl --help" for the list of commands`,
       );
     }
+    const loaded = await command.load();
     if (wantsHelp(rest)) {
-      out.line(command.help);
+      out.line(loaded.help);
       return ExitCode.ok;
     }
-    return await command.run(rest);
+    return await loaded.run(rest);
   } catch (error) {
     return reportError(error, { verbose, isKnownError: options.isKnownError });
   }

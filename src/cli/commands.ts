@@ -1,14 +1,46 @@
-/** The commands beyond validate/schema/version, and the error classes printed as one line. */
-import { ControlPlanePortError } from "../controlplane/control_plane_server.ts";
+/** Every command, loaded on use, and the error classes printed as one line. */
+import { ControlPlanePortError } from "../controlplane/errors.ts";
 import { DockerApiError, DockerUnavailableError } from "../docker/docker_errors.ts";
 import { ComponentFailedError, PreflightError } from "../orchestrator/orchestrator.ts";
 import type { Command } from "./command.ts";
-import { downCommand } from "./down.ts";
-import { logsCommand } from "./logs.ts";
-import { runCommand } from "./run.ts";
-import { statusCommand } from "./status.ts";
 
-export const commands: Command[] = [runCommand, statusCommand, downCommand, logsCommand];
+export const commands: Command[] = [
+  {
+    name: "run",
+    summary: "Run a pipeline",
+    load: async () => (await import("./run.ts")).runCommand,
+  },
+  {
+    name: "status",
+    summary: "Show the components of running pipelines",
+    load: async () => (await import("./status.ts")).statusCommand,
+  },
+  {
+    name: "down",
+    summary: "Stop a pipeline, or clean up after a killed flowctl",
+    load: async () => (await import("./down.ts")).downCommand,
+  },
+  {
+    name: "logs",
+    summary: "Show component logs, merged in time order",
+    load: async () => (await import("./logs.ts")).logsCommand,
+  },
+  {
+    name: "validate",
+    summary: "Check a pipeline file",
+    load: async () => (await import("./validate.ts")).validateCommand,
+  },
+  {
+    name: "schema",
+    summary: "Print the JSON Schema of pipeline files",
+    load: async () => (await import("./schema.ts")).schemaCommand,
+  },
+  {
+    name: "version",
+    summary: "Print the flowctl version",
+    load: async () => (await import("./version.ts")).versionCommand,
+  },
+];
 
 /** Errors caused by the user's setup or components rather than by a flowctl bug. */
 export function isKnownError(error: Error): boolean {

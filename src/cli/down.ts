@@ -7,13 +7,11 @@ import { stopLeftoverProcesses } from "../state/recover.ts";
 import { isRunLive, readRunState } from "../state/state_file.ts";
 import { outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
-import type { Command } from "./command.ts";
+import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
 import { createOutput } from "./output.ts";
 
-export const downCommand: Command = {
-  name: "down",
-  summary: "Stop a pipeline, or clean up after a killed flowctl",
+export const downCommand: CommandModule = {
   help: `Usage: flowctl down <file|-> [--output text|json]
 
 If the pipeline is running, asks its flowctl to stop (SIGTERM) and waits for it. If flowctl was

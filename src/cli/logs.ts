@@ -7,15 +7,13 @@ import { readRunState } from "../state/state_file.ts";
 import { didYouMean } from "../config/mod.ts";
 import { parseCommandArgs, singleFile } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
-import type { Command } from "./command.ts";
+import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
 import { createOutput, paint } from "./output.ts";
 import { installShutdownSignals } from "./shutdown_signals.ts";
 import { UsageError } from "./usage_error.ts";
 
-export const logsCommand: Command = {
-  name: "logs",
-  summary: "Show component logs, merged in time order",
+export const logsCommand: CommandModule = {
   help: `Usage: flowctl logs <file> [component...] [-f|--follow] [--tail N] [--log-dir DIR]
 
 Prints the log files of the pipeline's components (all, or those named), each line prefixed

@@ -7,7 +7,6 @@ import type { Orchestrator } from "../orchestrator/orchestrator.ts";
 import { PreflightError } from "../orchestrator/orchestrator.ts";
 import { readProcStat } from "../orchestrator/process_group.ts";
 import { ProcessOrchestrator } from "../orchestrator/process.ts";
-import { ContainerOrchestrator } from "../orchestrator/container.ts";
 import { componentEnv } from "../runner/component_env.ts";
 import type { RunnerEvent } from "../runner/events.ts";
 import { PipelineRunner } from "../runner/pipeline_runner.ts";
@@ -16,7 +15,7 @@ import { StateWriter } from "../state/state_writer.ts";
 import { stopLeftoverProcesses } from "../state/recover.ts";
 import { orchestratorKind, outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
-import type { Command } from "./command.ts";
+import type { CommandModule } from "./command.ts";
 import { ComponentConsole } from "./component_console.ts";
 import { ExitCode } from "./exit_code.ts";
 import { createOutput } from "./output.ts";
@@ -42,9 +41,7 @@ Options:
 Exit codes: 0 stopped or completed, 1 a component failed, 2 usage or configuration error,
 130 stopped by a second Ctrl+C.`;
 
-export const runCommand: Command = {
-  name: "run",
-  summary: "Run a pipeline",
+export const runCommand: CommandModule = {
   help: HELP,
   async run(args) {
     const { values, positionals } = parseCommandArgs("run", args, {
@@ -194,9 +191,7 @@ export const runCommand: Command = {
         port: controlPlane.port,
       },
       logDir,
-      ...(backend instanceof ContainerOrchestrator && backend.networkId
-        ? { networkId: backend.networkId }
-        : {}),
+      ...(backend.networkId ? { networkId: backend.networkId } : {}),
       updatedAt: Date.now(),
       components: runner.snapshot(),
     }));
@@ -232,6 +227,8 @@ async function createOrchestrator(
     const onPullProgress = onProgress
       ? (component: string, line: string) => onProgress(`${component}: ${line}`)
       : undefined;
+    // Loaded only here: process mode does not pay for the Docker client.
+    const { ContainerOrchestrator } = await import("../orchestrator/container.ts");
     return await ContainerOrchestrator.create({
       runId,
       onNotice,

@@ -2,7 +2,7 @@
 import { toJsonSchema } from "@valibot/to-json-schema";
 import { PipelineFileSchema } from "../config/mod.ts";
 import { parseCommandArgs } from "./_args.ts";
-import type { Command } from "./command.ts";
+import type { CommandModule } from "./command.ts";
 import { createOutput } from "./output.ts";
 import { VERSION } from "./version.ts";
 
@@ -16,9 +16,7 @@ export function pipelineJsonSchema(): Record<string, unknown> {
   };
 }
 
-export const schemaCommand: Command = {
-  name: "schema",
-  summary: "Print the JSON Schema of pipeline files",
+export const schemaCommand: CommandModule = {
   help: `Usage: flowctl schema
 
 Prints the JSON Schema (draft-07) of pipeline files, for editors. With yaml-language-server:

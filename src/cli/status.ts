@@ -10,7 +10,7 @@ import {
 import { isRunLive, listRunStates, readRunState, type RunState } from "../state/state_file.ts";
 import { outputFormat, parseCommandArgs } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
-import type { Command } from "./command.ts";
+import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
 import { createOutput } from "./output.ts";
 
@@ -28,9 +28,7 @@ interface ComponentView {
   uptimeMs?: number;
 }
 
-export const statusCommand: Command = {
-  name: "status",
-  summary: "Show the components of running pipelines",
+export const statusCommand: CommandModule = {
   help: `Usage: flowctl status [file] [--output text|json]
 
 Asks the running pipeline (of <file>, or every running pipeline) for each component's state,

@@ -2,12 +2,10 @@
 import { ConfigError, formatIssue } from "../config/mod.ts";
 import { orchestratorKind, outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
-import type { Command } from "./command.ts";
+import type { CommandModule } from "./command.ts";
 import { createOutput } from "./output.ts";
 
-export const validateCommand: Command = {
-  name: "validate",
-  summary: "Check a pipeline file",
+export const validateCommand: CommandModule = {
   help: `Usage: flowctl validate <file|-> [--orchestrator process|container] [--output text|json]
 
 Checks a pipeline file: YAML syntax, keys and types, ids, inputs, cycles, durations, ports,

@@ -1,13 +1,11 @@
 /** `flowctl version`: prints flowctl's version and the runtime it runs on. */
 import { outputFormat, parseCommandArgs } from "./_args.ts";
-import type { Command } from "./command.ts";
+import type { CommandModule } from "./command.ts";
 import { createOutput } from "./output.ts";
 
 export const VERSION = "0.1.0";
 
-export const versionCommand: Command = {
-  name: "version",
-  summary: "Print the flowctl version",
+export const versionCommand: CommandModule = {
   help: `Usage: flowctl version [--output text|json]
 
 Prints the version of flowctl and of the Deno runtime it runs on.`,

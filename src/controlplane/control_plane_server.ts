@@ -19,6 +19,7 @@ import {
   ControlPlaneService,
   HealthStatus,
 } from "./gen/flowctl/v1/control_plane_pb.ts";
+import { ControlPlanePortError } from "./errors.ts";
 import type { HealthState, Registration, Registry } from "./registry.ts";
 
 const logger = getLogger(["flowctl", "controlplane"]);
@@ -35,11 +36,6 @@ export interface ControlPlaneServer extends AsyncDisposable {
   readonly port: number;
   readonly hosts: readonly string[];
   close(): Promise<void>;
-}
-
-/** The control plane port is taken; the message says how to pick another. */
-export class ControlPlanePortError extends Error {
-  override name = "ControlPlanePortError";
 }
 
 /**

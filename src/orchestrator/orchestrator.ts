@@ -41,6 +41,8 @@ export interface Orchestrator extends AsyncDisposable {
   readonly controlPlaneHost: string;
   /** Host address the control plane must listen on so components can reach it. */
   controlPlaneListenHosts(): string[];
+  /** The run's own network (container mode), for the state file. */
+  readonly networkId?: string | undefined;
   /**
    * Checks, before anything starts, that every component can start: commands or images exist,
    * host ports are free, the engine answers.

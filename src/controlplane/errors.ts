@@ -1,0 +1,6 @@
+/** Errors of the control plane, apart from its server so that the CLI can name them cheaply. */
+
+/** The control plane port is taken; the message says how to pick another. */
+export class ControlPlanePortError extends Error {
+  override name = "ControlPlanePortError";
+}
