@@ -69,13 +69,16 @@ export async function httpdPipeline(name: string, count: number, levels: number,
   return { dir, file: `${dir}/pipeline.yaml`, script: `${dir}/start.sh`, components };
 }
 
-/** Spawns a command and resolves with the ms until a stdout line contains `text`; then stops it. */
+/**
+ * Spawns a command and resolves with the ms until its stdout contains `text`, and until it
+ * contained each of `options.marks` (seen earlier); the command keeps running.
+ */
 export async function timeUntilLine(
   command: string,
   args: string[],
   text: string,
-  options: { stop?: Deno.Signal; env?: Record<string, string> } = {},
-): Promise<{ ms: number; child: Deno.ChildProcess }> {
+  options: { env?: Record<string, string>; marks?: string[] } = {},
+): Promise<{ ms: number; marks: Record<string, number>; child: Deno.ChildProcess }> {
   const start = performance.now();
   const child = new Deno.Command(command, {
     args,
@@ -85,18 +88,22 @@ export async function timeUntilLine(
     env: { NO_COLOR: "1", ...options.env },
   }).spawn();
   const decoder = new TextDecoder();
+  const marks: Record<string, number> = {};
   let seen = "";
   const reader = child.stdout.getReader();
   while (true) {
     const { value, done } = await reader.read();
     if (done) throw new Error(`"${command}" ended before printing "${text}": ${seen}`);
     seen += decoder.decode(value, { stream: true });
+    for (const mark of options.marks ?? []) {
+      if (marks[mark] === undefined && seen.includes(mark)) marks[mark] = performance.now() - start;
+    }
     if (seen.includes(text)) break;
   }
   const ms = performance.now() - start;
   reader.releaseLock();
   child.stdout.pipeTo(new WritableStream()).catch(() => {});
-  return { ms, child };
+  return { ms, marks, child };
 }
 
 /**
@@ -108,9 +115,10 @@ export function startFlowctl(
   logDir: string,
   extra: string[] = [],
   text = "Pipeline started successfully",
-): Promise<{ ms: number; child: Deno.ChildProcess }> {
+  marks: string[] = [],
+): Promise<{ ms: number; marks: Record<string, number>; child: Deno.ChildProcess }> {
   const args = flowctlArgs("run", file, ...extra, "--control-plane-port", "0", "--log-dir", logDir);
-  return timeUntilLine(Deno.execPath(), args, text);
+  return timeUntilLine(Deno.execPath(), args, text, { marks });
 }
 
 export function flowctlArgs(...args: string[]): string[] {

@@ -1,6 +1,7 @@
 /**
  * Registrations and heartbeats per second from 50 concurrent grpc-js clients under Node against
- * flowctl's control plane, and against a minimal grpc-js server as the baseline.
+ * flowctl's control plane, against a minimal grpc-js server as the baseline, and against a bare
+ * HTTP/2 server that does no work at all: the ceiling the load generator can reach here.
  * Target: ≥ 5,000 heartbeats/s with p99 < 20 ms.
  */
 import { flowctlArgs, report, ROOT, startFlowctl } from "./_bench.ts";
@@ -39,18 +40,26 @@ const ours = await load(endpoint);
 flowctl.child.kill("SIGINT");
 await flowctl.child.status;
 
-const baseline = new Deno.Command("node", {
-  args: [`${ROOT}bench/baseline_grpc_server.cjs`],
-  stdout: "piped",
-}).spawn();
-const reader = baseline.stdout.getReader();
-const { value } = await reader.read();
-reader.releaseLock();
-const port = /listening (\d+)/.exec(new TextDecoder().decode(value))?.[1];
-const theirs = await load(`127.0.0.1:${port}`);
-baseline.kill("SIGTERM");
-await baseline.status;
-await baseline.stdout.cancel().catch(() => {});
+/** Starts a Node server script that prints "listening <port>", runs the load, stops it. */
+async function loadAgainstNode(script: string) {
+  const server = new Deno.Command("node", {
+    args: [`${ROOT}bench/${script}`],
+    stdout: "piped",
+  }).spawn();
+  const reader = server.stdout.getReader();
+  const { value } = await reader.read();
+  reader.releaseLock();
+  const port = /listening (\d+)/.exec(new TextDecoder().decode(value))?.[1];
+  try {
+    return await load(`127.0.0.1:${port}`);
+  } finally {
+    server.kill("SIGTERM");
+    await server.status;
+    await server.stdout.cancel().catch(() => {});
+  }
+}
+const theirs = await loadAgainstNode("baseline_grpc_server.cjs");
+const ceiling = await loadAgainstNode("null_grpc_server.cjs");
 
 report("control plane, 50 grpc-js clients", {
   registrations_per_s: ours.registrations_per_s,
@@ -60,6 +69,8 @@ report("control plane, 50 grpc-js clients", {
   baseline_grpc_js_heartbeats_per_s: theirs.heartbeats_per_s,
   baseline_p99_ms: theirs.p99_ms.toFixed(2),
   ratio: (ours.heartbeats_per_s / theirs.heartbeats_per_s).toFixed(2),
+  ceiling_null_server_heartbeats_per_s: ceiling.heartbeats_per_s,
+  ceiling_p99_ms: ceiling.p99_ms.toFixed(2),
   target: ">=5000/s p99<20ms",
   result: ours.heartbeats_per_s >= 5000 && ours.p99_ms < 20 ? "PASS" : "MISS",
 });
