@@ -46,7 +46,7 @@ export class ContainerOrchestrator implements Orchestrator {
    * starts the same container again instead of removing it and creating another: a removal
    * racing an engine that is shutting down can leave a container the engine can no longer delete.
    */
-  readonly #containers = new Map<string, { id: string; env: string }>();
+  readonly #containers = new Map<string, { id: string; env: string; started: boolean }>();
   #pipeline: Pipeline | undefined;
   #network: { id: string; name: string; gateway: string } | undefined;
 
@@ -152,7 +152,7 @@ export class ContainerOrchestrator implements Orchestrator {
   async prepare(plan: readonly { component: Component; options: StartOptions }[]): Promise<void> {
     await Promise.all(plan.map(async ({ component, options }) => {
       const id = await this.#create(component, options);
-      this.#containers.set(component.id, { id, env: JSON.stringify(options.env) });
+      this.#containers.set(component.id, { id, env: JSON.stringify(options.env), started: false });
     }));
   }
 
@@ -167,9 +167,9 @@ export class ContainerOrchestrator implements Orchestrator {
       let since: number | undefined;
       const id = await retryEngine(async () => {
         const reused = await this.#reusable(component.id, env);
-        since = reused === undefined ? undefined : Date.now() / 1000;
-        const id = reused ?? await this.#create(component, options);
-        this.#containers.set(component.id, { id, env });
+        since = reused?.started ? Date.now() / 1000 : undefined;
+        const id = reused?.id ?? await this.#create(component, options);
+        this.#containers.set(component.id, { id, env, started: true });
         await docker.startContainer(id);
         return id;
       });
@@ -200,12 +200,16 @@ export class ContainerOrchestrator implements Orchestrator {
     }
   }
 
-  /** The component's container of this run, if it exists, is stopped, and has the same env. */
-  async #reusable(componentId: string, env: string): Promise<string | undefined> {
+  /**
+   * The component's container of this run if it has the same env and is created but not started
+   * yet (by prepare()), or ran and stopped.
+   */
+  async #reusable(componentId: string, env: string) {
     const known = this.#containers.get(componentId);
     if (!known || known.env !== env) return undefined;
+    if (!known.started) return known;
     const inspect = await this.#docker.inspectContainer(known.id);
-    return inspect && !inspect.State.Running ? known.id : undefined;
+    return inspect && !inspect.State.Running ? known : undefined;
   }
 
   /** Creates the component's container (not started); returns its id. */
