@@ -1,7 +1,7 @@
 /** Docker helpers for tests: whether an engine answers, the test image, leftovers by label. */
 import { DockerClient } from "../src/docker/docker_client.ts";
 import { createTar } from "../src/docker/tar.ts";
-import { pipelineYaml, ROOT, writeTemp } from "./_helpers.ts";
+import { pipelineYaml, ROOT, runArgs, writeTemp } from "./_helpers.ts";
 
 export const TEST_IMAGE = "flowctl-test/busybox:1";
 export const REQUIRE_DOCKER = Deno.env.get("FLOWCTL_REQUIRE_DOCKER") === "1";
@@ -91,7 +91,7 @@ export async function containerPipeline(prefix: string, body: string) {
     name,
     file,
     dir,
-    args: ["run", file, "--control-plane-port", "0", "--log-dir", `${dir}/logs`],
+    args: runArgs(file, `${dir}/logs`),
   };
 }
 

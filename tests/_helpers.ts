@@ -41,6 +41,11 @@ export async function runFlowctl(args: string[], options: RunOptions = {}): Prom
 }
 
 /** Writes `text` to a new temporary folder as `name` and returns the file's path. */
+/** `flowctl run <file>` with its logs in `logDir`, the control plane on a free port, and `extra`. */
+export function runArgs(file: string, logDir: string, ...extra: string[]): string[] {
+  return ["run", file, "--log-dir", logDir, "--control-plane-port", "0", ...extra];
+}
+
 export async function writeTemp(name: string, text: string, dir?: string): Promise<string> {
   const folder = dir ?? await Deno.makeTempDir({ prefix: "flowctl-test-" });
   const path = `${folder}/${name}`;

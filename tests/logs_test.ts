@@ -6,6 +6,7 @@ import {
   freePort,
   MAIN,
   pipelineYaml,
+  runArgs,
   runFlowctl,
   waitFor,
   writeTemp,
@@ -25,14 +26,7 @@ Deno.test("flowctl logs merges component logs in time order, filters, tails and 
     dir,
   );
   const env = { FLOWCTL_STATE_DIR: `${dir}/state` };
-  const flowctl = new FlowctlProcess([
-    "run",
-    file,
-    "--log-dir",
-    `${dir}/logs`,
-    "--control-plane-port",
-    "0",
-  ], { env });
+  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`), { env });
   try {
     await flowctl.waitForOutput("sink ready");
     await flowctl.waitForOutput("src tick 3");

@@ -7,6 +7,7 @@ import {
   isAlive,
   pipelineYaml,
   readEvents,
+  runArgs,
   runFlowctl,
   waitFor,
   writeTemp,
@@ -24,7 +25,7 @@ async function setup(body: (events: string) => string) {
     file,
     events,
     env,
-    args: ["run", file, "--log-dir", `${dir}/logs`, "--control-plane-port", "0"],
+    args: runArgs(file, `${dir}/logs`),
   };
 }
 

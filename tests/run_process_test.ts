@@ -9,6 +9,7 @@ import {
   processesWith,
   readEvents,
   ROOT,
+  runArgs,
   runFlowctl,
   waitFor,
   writeTemp,
@@ -55,14 +56,7 @@ Deno.test("flowctl run starts levels in order, a level in parallel, and stops in
     ) +
     `  sinks:\n` +
     component("sink", { EVENTS_FILE: events }, "      inputs: [slow, fast]\n"));
-  const flowctl = new FlowctlProcess([
-    "run",
-    file,
-    "--log-dir",
-    `${dir}/logs`,
-    "--control-plane-port",
-    "0",
-  ]);
+  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`));
   await flowctl.waitForOutput("Pipeline started successfully");
   await flowctl.waitForOutput("sink ready");
   flowctl.kill("SIGINT");
@@ -144,14 +138,7 @@ Deno.test("flowctl run stops what it started when a component fails at startup, 
         if (level === 1) return `  sources:\n${src}  processors:\n${proc}${fill(failing)}`;
         return `  sources:\n${src}  processors:\n${proc}  sinks:\n${fill(failing)}`;
       });
-      const result = await runFlowctl([
-        "run",
-        file,
-        "--log-dir",
-        `${dir}/logs`,
-        "--control-plane-port",
-        "0",
-      ]);
+      const result = await runFlowctl(runArgs(file, `${dir}/logs`));
       assertEquals(result.code, 1, result.stdout + result.stderr);
       assertStringIncludes(result.stderr, message.replaceAll("{port}", String(port)));
       assertStringIncludes(
@@ -174,14 +161,7 @@ Deno.test("flowctl run kills a component that ignores SIGTERM after its grace pe
       "      stop_grace_period: 300ms\n",
     ) +
     `    - id: shell\n      command: [sh, -c, "(trap '' TERM; sleep 1000; echo ${token}) & (trap '' TERM; sleep 1000; echo ${token}) & wait"]\n      stop_grace_period: 300ms\n`);
-  const flowctl = new FlowctlProcess([
-    "run",
-    file,
-    "--log-dir",
-    `${dir}/logs`,
-    "--control-plane-port",
-    "0",
-  ]);
+  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`));
   await flowctl.waitForOutput("Pipeline started successfully");
   await waitFor(() => processesWith(token).length >= 2, "the shell's children");
   await flowctl.waitForOutput("stubborn ready");
@@ -210,14 +190,7 @@ Deno.test("flowctl run stops the children of npm start", async () => {
     pipelineYaml("npm", `  sources:\n    - id: app\n      command: [npm, start, --, "1", "0"]\n`),
     dir,
   );
-  const flowctl = new FlowctlProcess([
-    "run",
-    file,
-    "--log-dir",
-    `${dir}/logs`,
-    "--control-plane-port",
-    "0",
-  ]);
+  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`));
   await flowctl.waitForOutput("Pipeline started successfully");
   await waitFor(() => processesWith(token).length > 0, "npm's node child");
   flowctl.kill("SIGHUP");
@@ -234,14 +207,7 @@ Deno.test("flowctl run restarts a crashing component with backoff, then fails pa
       { EVENTS_FILE: events, EXIT_AFTER_MS: 200, EXIT_CODE: 1 },
       "      restart: on-failure\n      max_restarts: 2\n",
     ));
-  const result = await runFlowctl([
-    "run",
-    file,
-    "--log-dir",
-    `${dir}/logs`,
-    "--control-plane-port",
-    "0",
-  ]);
+  const result = await runFlowctl(runArgs(file, `${dir}/logs`));
   assertEquals(result.code, 1, result.stderr);
   assertStringIncludes(result.stdout, "Pipeline started successfully");
   assertStringIncludes(
@@ -274,14 +240,7 @@ Deno.test("flowctl run completes when every sink has exited 0", async () => {
         "      inputs: [src]\n",
       ),
   );
-  const result = await runFlowctl([
-    "run",
-    file,
-    "--log-dir",
-    `${dir}/logs`,
-    "--control-plane-port",
-    "0",
-  ]);
+  const result = await runFlowctl(runArgs(file, `${dir}/logs`));
   assertEquals(result.code, 0, result.stderr);
   const lines = result.stdout.split("\n").filter((l) => l && !l.includes(" | "));
   assertEquals(lines.slice(-5), [
@@ -302,7 +261,7 @@ Deno.test("flowctl run writes every line to the log file and the console, keepin
       component("quiet-sink", { EXIT_AFTER_MS: 0 }),
   );
   const logs = `${dir}/logs`;
-  const first = await runFlowctl(["run", file, "--log-dir", logs, "--control-plane-port", "0"]);
+  const first = await runFlowctl(runArgs(file, logs));
   assertEquals(first.code, 0, first.stderr);
   const consoleLines = first.stdout.split("\n").filter((line) =>
     line.startsWith("chatty     | chatty line")
@@ -314,15 +273,7 @@ Deno.test("flowctl run writes every line to the log file and the console, keepin
   assertEquals((await Deno.stat(`${logs}/chatty.log`)).mode! & 0o777, 0o600);
   assertEquals((await Deno.stat(logs)).mode! & 0o777, 0o700);
 
-  const second = await runFlowctl([
-    "run",
-    file,
-    "--log-dir",
-    logs,
-    "--control-plane-port",
-    "0",
-    "--quiet",
-  ]);
+  const second = await runFlowctl(runArgs(file, logs, "--quiet"));
   assertEquals(second.code, 0);
   assertEquals(second.stdout.includes(" | "), false, "--quiet hides component output");
   assertStringIncludes(await Deno.readTextFile(`${logs}/chatty.log.1`), "chatty line 20000");
@@ -339,14 +290,7 @@ Deno.test("flowctl run: a second Ctrl+C skips the grace period and exits 130", a
         "      stop_grace_period: 60s\n",
       ),
   );
-  const flowctl = new FlowctlProcess([
-    "run",
-    file,
-    "--log-dir",
-    `${dir}/logs`,
-    "--control-plane-port",
-    "0",
-  ]);
+  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`));
   await flowctl.waitForOutput("stubborn ready");
   flowctl.kill("SIGINT");
   await flowctl.waitForOutput("ignoring SIGTERM");
@@ -362,16 +306,7 @@ Deno.test("flowctl run --output json prints one event per line", async () => {
     "json",
     () => `  sinks:\n` + component("sink", { EXIT_AFTER_MS: 50, LINES: 1 }),
   );
-  const result = await runFlowctl([
-    "run",
-    file,
-    "--output",
-    "json",
-    "--log-dir",
-    `${dir}/logs`,
-    "--control-plane-port",
-    "0",
-  ]);
+  const result = await runFlowctl(runArgs(file, `${dir}/logs`, "--output", "json"));
   assertEquals(result.code, 0, result.stderr);
   const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
   assertEquals(events.map((e) => e.event), [
@@ -397,14 +332,7 @@ Deno.test("flowctl run reports a missing command and a busy port before starting
       () =>
         `  sources:\n    - id: ghost\n      command: [no-such-program-xyz]\n    - id: web\n      command: [sleep, "100"]\n      ports: [{ containerPort: ${port} }]\n`,
     );
-    const result = await runFlowctl([
-      "run",
-      file,
-      "--log-dir",
-      `${dir}/logs`,
-      "--control-plane-port",
-      "0",
-    ]);
+    const result = await runFlowctl(runArgs(file, `${dir}/logs`));
     assertEquals(result.code, 1);
     assertStringIncludes(
       result.stderr,
@@ -425,24 +353,10 @@ Deno.test("flowctl run refuses to start a pipeline that is already running", asy
     `twice-${crypto.randomUUID().slice(0, 6)}`,
     () => `  sources:\n    - id: idle\n      command: [sleep, "100"]\n`,
   );
-  const first = new FlowctlProcess([
-    "run",
-    file,
-    "--log-dir",
-    `${dir}/logs`,
-    "--control-plane-port",
-    "0",
-  ]);
+  const first = new FlowctlProcess(runArgs(file, `${dir}/logs`));
   try {
     await first.waitForOutput("Pipeline started successfully");
-    const second = await runFlowctl([
-      "run",
-      file,
-      "--log-dir",
-      `${dir}/logs2`,
-      "--control-plane-port",
-      "0",
-    ]);
+    const second = await runFlowctl(runArgs(file, `${dir}/logs2`));
     assertEquals(second.code, 1);
     assertMatch(
       second.stderr,

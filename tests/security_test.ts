@@ -8,6 +8,7 @@ import {
   FlowctlProcess,
   freePort,
   pipelineYaml,
+  runArgs,
   runFlowctl,
   writeTemp,
 } from "./_helpers.ts";
@@ -46,16 +47,7 @@ Deno.test("security: the control plane listens on loopback only, and no env valu
     dir,
   );
   const env = { FLOWCTL_STATE_DIR: `${dir}/state`, HOST_SECRET: SECRET };
-  const flowctl = new FlowctlProcess([
-    "run",
-    file,
-    "--output",
-    "json",
-    "--log-dir",
-    `${dir}/logs`,
-    "--control-plane-port",
-    "0",
-  ], { env });
+  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`, "--output", "json"), { env });
   let stateText = "";
   let status = "";
   try {
@@ -117,14 +109,9 @@ Deno.test({
       ),
       dir,
     );
-    const flowctl = new FlowctlProcess([
-      "run",
-      file,
-      "--log-dir",
-      `${dir}/logs`,
-      "--control-plane-port",
-      "0",
-    ], { env: { FLOWCTL_STATE_DIR: `${dir}/state` } });
+    const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`), {
+      env: { FLOWCTL_STATE_DIR: `${dir}/state` },
+    });
     try {
       await flowctl.waitForOutput("Pipeline started successfully");
       using docker = await DockerClient.connect();
