@@ -5,6 +5,7 @@ import {
   pipelineYaml,
   processesWith,
   ROOT,
+  runArgs,
   runFlowctl,
   waitFor,
   writeTemp,
@@ -28,17 +29,7 @@ async function startPipeline(body: string, extra: string[] = []) {
   const dir = await Deno.makeTempDir({ prefix: "flowctl-cp-" });
   const name = `cp-${crypto.randomUUID().slice(0, 8)}`;
   const file = await writeTemp("pipeline.yaml", pipelineYaml(name, body), dir);
-  const flowctl = new FlowctlProcess([
-    "run",
-    file,
-    "--output",
-    "json",
-    "--control-plane-port",
-    "0",
-    "--log-dir",
-    `${dir}/logs`,
-    ...extra,
-  ]);
+  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`, "--output", "json", ...extra));
   await flowctl.waitForOutput('"event":"pipeline_starting"');
   const starting = JSON.parse(flowctl.stdout.split("\n")[0] ?? "{}");
   return { flowctl, file, endpoint: starting.controlPlane as string };
