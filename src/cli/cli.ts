@@ -55,9 +55,8 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
       out.line(topic ? (await topic.load()).help : helpText(commands));
       return name === undefined ? ExitCode.usage : ExitCode.ok;
     }
-    const command = commands.find((c) =>
-      c.name === name || (c.name === "version" && (name === "--version" || name === "-V"))
-    );
+    const wanted = name === "--version" || name === "-V" ? "version" : name;
+    const command = commands.find((c) => c.name === wanted);
     if (!command) {
       const suggestion = commands.find((c) => c.name.startsWith(name.slice(0, 2)));
       throw new UsageError(

@@ -162,8 +162,6 @@ export class ContainerOrchestrator implements Orchestrator {
     const docker = this.#docker;
     try {
       const env = JSON.stringify(options.env);
-      // Log lines are stamped by the engine on this host's clock: a restarted container's stream
-      // starts here, without the lines of its earlier runs.
       let since: number | undefined;
       const id = await retryEngine(async () => {
         const reused = await this.#reusable(component.id, env);
@@ -173,7 +171,8 @@ export class ContainerOrchestrator implements Orchestrator {
         await docker.startContainer(id);
         return id;
       });
-      // The log stream replays from the container's start, so nothing printed before is lost.
+      // The stream replays from the container's creation, so nothing printed before is lost; a
+      // restarted container's stream starts at the restart (engine stamps, this host's clock).
       const logs = await retryEngine(() => docker.logs(id, since)).catch((error) => {
         logger.warn("No output of {component} can be captured: {error}", {
           component: component.id,
