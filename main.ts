@@ -1,7 +1,7 @@
 /** flowctl entry point: builds the CLI, configures logging, and exits with the command's code. */
 import { configure, getTextFormatter, type LogRecord } from "@logtape/logtape";
 import { type LogLevel, runCli } from "./src/cli/cli.ts";
-import { commands, isKnownError } from "./src/cli/commands.ts";
+import { commands } from "./src/cli/commands.ts";
 
 const encoder = new TextEncoder();
 const format = getTextFormatter();
@@ -50,5 +50,5 @@ function keepRunningOnStrayErrors(): void {
 
 if (import.meta.main) {
   keepRunningOnStrayErrors();
-  Deno.exit(await runCli(Deno.args, { configureLogging, commands, isKnownError }));
+  Deno.exit(await runCli(Deno.args, { configureLogging, commands }));
 }

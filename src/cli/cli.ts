@@ -3,18 +3,14 @@ import { ConfigError, formatIssue } from "../config/config_error.ts";
 import { type Command, wantsHelp } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
 import { createOutput } from "./output.ts";
+import { UserError } from "../user_error.ts";
 import { UsageError } from "./usage_error.ts";
 import { VERSION } from "./version.ts";
-
-/** Errors that are the user's or the environment's, printed as one line without a stack. */
-export type KnownErrorCheck = (error: Error) => boolean;
 
 export interface CliOptions {
   /** Sets the level of flowctl's own diagnostics on stderr. */
   configureLogging(level: LogLevel): Promise<void>;
   commands: readonly Command[];
-  /** Recognises error classes printed as one line. */
-  isKnownError?: KnownErrorCheck;
 }
 
 export type LogLevel = "debug" | "info" | "warning" | "error";
@@ -73,7 +69,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     }
     return await loaded.run(rest);
   } catch (error) {
-    return reportError(error, { verbose, isKnownError: options.isKnownError });
+    return reportError(error, verbose);
   }
 }
 
@@ -98,24 +94,28 @@ function takeGlobalOptions(argv: readonly string[]) {
   return { args, level, verbose };
 }
 
-function reportError(
-  error: unknown,
-  { verbose, isKnownError }: { verbose: boolean; isKnownError: KnownErrorCheck | undefined },
-): number {
+function reportError(error: unknown, verbose: boolean): number {
   const out = createOutput("text");
+  if (error instanceof SuppressedError) {
+    // Cleaning up after `suppressed` failed with `error`: both matter, the original first.
+    const code = reportError(error.suppressed, verbose);
+    out.error("flowctl: cleaning up afterwards failed too:");
+    reportError(error.error, verbose);
+    return code;
+  }
   if (error instanceof UsageError) {
     out.error(`flowctl: ${error.message}`);
     out.error(error.hint);
-    return ExitCode.usage;
+    return error.exitCode;
   }
   if (error instanceof ConfigError) {
     for (const issue of error.issues) out.error(formatIssue(issue));
-    return ExitCode.usage;
+    return error.exitCode;
   }
-  if (error instanceof Error && isKnownError?.(error)) {
+  if (error instanceof UserError) {
     out.error(`flowctl: ${error.message}`);
     if (verbose) printCauses(out.error, error);
-    return ExitCode.failure;
+    return error.exitCode;
   }
   out.error(
     `flowctl: unexpected error: ${

@@ -1,7 +1,4 @@
-/** Every command, loaded on use, and the error classes printed as one line. */
-import { ControlPlanePortError } from "../controlplane/errors.ts";
-import { DockerApiError, DockerUnavailableError } from "../docker/docker_errors.ts";
-import { ComponentFailedError, PreflightError } from "../orchestrator/orchestrator.ts";
+/** Every command, loaded on use. */
 import type { Command } from "./command.ts";
 
 export const commands: Command[] = [
@@ -41,10 +38,3 @@ export const commands: Command[] = [
     load: async () => (await import("./version.ts")).versionCommand,
   },
 ];
-
-/** Errors caused by the user's setup or components rather than by a flowctl bug. */
-export function isKnownError(error: Error): boolean {
-  return error instanceof ComponentFailedError || error instanceof PreflightError ||
-    error instanceof ControlPlanePortError || error instanceof DockerApiError ||
-    error instanceof DockerUnavailableError;
-}

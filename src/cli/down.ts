@@ -1,10 +1,9 @@
 /** `flowctl down`: stops a running pipeline, or removes what a killed flowctl left behind. */
-import { DockerClient } from "../docker/docker_client.ts";
 import { DockerUnavailableError } from "../docker/docker_errors.ts";
-import { removePipelineObjects } from "../orchestrator/container.ts";
 import { delay } from "../delay.ts";
-import { stopLeftoverProcesses } from "../state/recover.ts";
-import { isRunLive, readRunState } from "../state/state_file.ts";
+import { involvesContainers, removeLeftovers } from "../orchestrator/leftovers.ts";
+import type { Pipeline } from "../config/mod.ts";
+import { isRunLive, readRunState, type RunState } from "../state/state_file.ts";
 import { outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
@@ -25,49 +24,39 @@ Exit codes: 0 done (also when there was nothing to do), 1 something could not be
     const out = createOutput(outputFormat("down", values.output));
     const { pipeline } = await loadPipelineFile(singleFile("down", positionals));
     const report: string[] = [];
-    const state = await readRunState(pipeline.name);
-
+    let state = await readRunState(pipeline.name);
     if (state && isRunLive(state)) {
       report.push(`Stopping the running flowctl (pid ${state.flowctl.pid})`);
-      Deno.kill(state.flowctl.pid, "SIGTERM");
-      const graceMs = Math.max(
-            ...pipeline.components.map((c) => c.stopGraceMs),
-            0,
-          ) * pipeline.levels.length + 10_000;
-      const deadline = Date.now() + graceMs;
-      while (isRunLive(state) && Date.now() < deadline) await delay(50);
-      if (isRunLive(state)) {
+      if (!(await stopLiveRun(state, pipeline))) {
         out.error(
           `flowctl: pipeline "${pipeline.name}" (flowctl pid ${state.flowctl.pid}) did not stop within ${
-            Math.round(graceMs / 1000)
+            Math.round(stopTimeoutMs(pipeline) / 1000)
           }s`,
         );
         return ExitCode.failure;
       }
       report.push(`Pipeline ${pipeline.name} stopped`);
-    } else if (state) {
-      for (const removed of await stopLeftoverProcesses(state, pipeline)) {
+      state = undefined; // it cleaned up after itself; containers are still checked below
+    }
+
+    let failed = false;
+    try {
+      using docker = involvesContainers(pipeline, state) ? await connectDocker() : undefined;
+      const leftovers = await removeLeftovers(pipeline, { state, docker });
+      for (const removed of leftovers.processes) {
         report.push(
           `Stopped component ${removed.component}: process group ${removed.pids.join(", ")}`,
         );
       }
-    }
-
-    let failed = false;
-    if (pipeline.orchestrator === "container" || state?.orchestrator === "container") {
-      try {
-        using docker = await DockerClient.connect();
-        const removed = await removePipelineObjects(docker, pipeline.name);
-        if (removed.containers + removed.networks > 0) {
-          report.push(
-            `Removed ${removed.containers} container(s) and ${removed.networks} network(s) of ${pipeline.name}`,
-          );
-        }
-      } catch (error) {
-        if (!(error instanceof DockerUnavailableError)) throw error;
-        out.error(`flowctl: ${error.message}`);
-        failed = true;
+      if (leftovers.containers + leftovers.networks > 0) {
+        report.push(
+          `Removed ${leftovers.containers} container(s) and ${leftovers.networks} network(s) of ${pipeline.name}`,
+        );
       }
+    } catch (error) {
+      if (!(error instanceof DockerUnavailableError)) throw error;
+      out.error(`flowctl: ${error.message}`);
+      failed = true;
     }
     if (report.length === 0) {
       report.push(`Nothing of pipeline ${pipeline.name} was left to clean up`);
@@ -77,3 +66,22 @@ Exit codes: 0 done (also when there was nothing to do), 1 something could not be
     return failed ? ExitCode.failure : ExitCode.ok;
   },
 };
+
+/** Asks the running flowctl to stop (SIGTERM) and waits; false when it did not stop in time. */
+async function stopLiveRun(state: RunState, pipeline: Pipeline): Promise<boolean> {
+  Deno.kill(state.flowctl.pid, "SIGTERM");
+  const deadline = Date.now() + stopTimeoutMs(pipeline);
+  while (isRunLive(state) && Date.now() < deadline) await delay(50);
+  return !isRunLive(state);
+}
+
+/** Every level's longest grace period, one level after another, and some slack. */
+function stopTimeoutMs(pipeline: Pipeline): number {
+  return Math.max(...pipeline.components.map((c) => c.stopGraceMs), 0) * pipeline.levels.length +
+    10_000;
+}
+
+async function connectDocker() {
+  const { DockerClient } = await import("../docker/docker_client.ts");
+  return await DockerClient.connect();
+}

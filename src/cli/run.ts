@@ -1,18 +1,8 @@
 /** `flowctl run`: starts a pipeline and keeps it running until Ctrl+C, a failure, or completion. */
 import { resolve } from "node:path";
-import { formatIssue, parseDuration, type Pipeline } from "../config/mod.ts";
-import { startControlPlane } from "../controlplane/control_plane_server.ts";
-import { Registry, type RegistryEvent } from "../controlplane/registry.ts";
-import type { Orchestrator } from "../orchestrator/orchestrator.ts";
-import { PreflightError } from "../orchestrator/orchestrator.ts";
-import { readProcStat } from "../orchestrator/process_group.ts";
-import { ProcessOrchestrator } from "../orchestrator/process.ts";
-import { componentEnv } from "../runner/component_env.ts";
+import { formatIssue, parseDuration } from "../config/mod.ts";
 import type { RunnerEvent } from "../runner/events.ts";
-import { PipelineRunner } from "../runner/pipeline_runner.ts";
-import { isRunLive, readRunState, removeRunState, type RunState } from "../state/state_file.ts";
-import { StateWriter } from "../state/state_writer.ts";
-import { stopLeftoverProcesses } from "../state/recover.ts";
+import { runSession } from "../runner/run_session.ts";
 import { orchestratorKind, outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
@@ -56,221 +46,43 @@ export const runCommand: CommandModule = {
     const orchestrator = orchestratorKind("run", values.orchestrator);
     const file = singleFile("run", positionals);
     const controlPlanePort = parsePort(values["control-plane-port"] ?? "8080");
-    const heartbeatInterval = values["heartbeat-interval"] ?? "10s";
-    const heartbeatMs = parseHeartbeat(heartbeatInterval);
-    const logDir = resolve(values["log-dir"] ?? "logs");
+    const heartbeatText = values["heartbeat-interval"] ?? "10s";
+    const heartbeat = { text: heartbeatText, ms: parseHeartbeat(heartbeatText) };
     const emit = (event: RunnerEvent) => renderEvent(out, event);
 
     // Signal handlers go in before anything starts, so nothing can be orphaned.
-    using signals = installShutdownSignals({
-      onFirst: (signal) => {
-        if (out.format === "json") {
-          out.json({ time: new Date().toISOString(), event: "shutdown_requested", signal });
-        } else out.line("Received shutdown signal");
-      },
-      onSecond: () => {
-        if (out.format === "json") {
-          out.json({ time: new Date().toISOString(), event: "shutdown_forced" });
-        } else out.line("Received second signal: stopping without grace periods");
-      },
+    const signals = installShutdownSignals({
+      onFirst: (signal) => emit({ type: "shutdown_requested", signal }),
+      onSecond: () => emit({ type: "shutdown_forced" }),
     });
-
-    const { pipeline, warnings } = await loadPipelineFile(
-      file,
-      orchestrator ? { orchestrator } : {},
-    );
+    let loaded;
+    try {
+      loaded = await loadPipelineFile(file, orchestrator ? { orchestrator } : {});
+    } catch (error) {
+      signals[Symbol.dispose]();
+      throw error;
+    }
+    const { pipeline, warnings } = loaded;
     for (const warning of warnings) out.error(`warning: ${formatIssue(warning)}`);
-    const runId = crypto.randomUUID();
-    const hostEnv = Deno.env.toObject();
-
-    const previous = await readRunState(pipeline.name);
-    if (previous && isRunLive(previous) && previous.flowctl.pid !== Deno.pid) {
-      emit({
-        type: "pipeline_failed",
-        component: "",
-        reason:
-          `Cannot start pipeline: "${pipeline.name}" is already running (flowctl pid ${previous.flowctl.pid}, started from ${previous.file}); stop it first`,
-        logTail: [],
-      });
-      return ExitCode.failure;
-    }
-    const notice = (message: string) => {
-      if (out.format === "json") {
-        out.json({ time: new Date().toISOString(), event: "notice", message });
-      } else out.line(message);
-    };
-    if (previous && !isRunLive(previous)) {
-      // A killed flowctl left this: stop what it started before starting again.
-      for (const removed of await stopLeftoverProcesses(previous, pipeline)) {
-        notice(
-          `Stopped component ${removed.component} left by an earlier run (process group ${
-            removed.pids.join(", ")
-          })`,
-        );
-      }
-    }
-    let backend: Orchestrator;
-    try {
-      // Pull progress rewrites one line, on a terminal only.
-      const progress = out.color && out.format === "text"
-        ? (line: string) => out.rawText(`\r\x1b[K${line.slice(0, 120)}`)
-        : undefined;
-      backend = await createOrchestrator(pipeline, runId, notice, progress);
-    } catch (error) {
-      if (!(error instanceof PreflightError)) throw error;
-      emit({ type: "pipeline_failed", component: "", reason: error.message, logTail: [] });
-      return ExitCode.failure;
-    }
-    await using _backend = backend;
-    try {
-      await backend.preflight(pipeline, { signal: signals.stop });
-    } catch (error) {
-      if (!(error instanceof PreflightError)) throw error;
-      emit({ type: "pipeline_failed", component: "", reason: error.message, logTail: [] });
-      return ExitCode.failure;
-    }
-
-    const registry = new Registry({
-      components: pipeline.components.map((c) => ({ id: c.id, healthPorts: healthPorts(c) })),
-      heartbeatIntervalMs: heartbeatMs,
-      onEvent: (event) => {
-        const runnerEvent = registryEvent(event);
-        if (runnerEvent) emit(runnerEvent);
-        stateWriter.changed();
-      },
-    });
-    await using controlPlane = await startControlPlane({
-      registry,
-      hosts: backend.controlPlaneListenHosts(),
-      port: controlPlanePort,
-    });
-    const stalenessTimer = setInterval(
-      () => registry.checkStaleness(),
-      Math.max(50, heartbeatMs / 2),
-    );
-
     const consoleOut = values.quiet || out.format === "json"
       ? undefined
       : new ComponentConsole(pipeline.components.map((c) => c.id), out);
-    const runner = new PipelineRunner(pipeline, {
-      orchestrator: backend,
-      logDir,
-      envFor: (component) =>
-        componentEnv(pipeline, component, {
-          controlPlaneEndpoint: `${backend.controlPlaneHost}:${controlPlane.port}`,
-          heartbeatInterval,
-          runId,
-          hostEnv,
-        }),
-      stop: signals.stop,
-      force: signals.force,
-      onEvent: (event) => {
-        emit(event);
-        stateWriter.changed();
-      },
-      ...(consoleOut
-        ? { onOutput: (id: string, lines: Uint8Array) => consoleOut.write(id, lines) }
+    const result = await runSession(pipeline, {
+      logDir: resolve(values["log-dir"] ?? "logs"),
+      controlPlanePort,
+      heartbeat,
+      signals,
+      emit,
+      ...(consoleOut ? { onOutput: (id, lines) => consoleOut.write(id, lines) } : {}),
+      // Pull progress rewrites one line, on a terminal only.
+      ...(out.color && out.format === "text"
+        ? { onPullProgress: (id, line) => out.rawText(`\r\x1b[K${`${id}: ${line}`.slice(0, 120)}`) }
         : {}),
-      registrations: registry,
-      onHandlesChanged: () => stateWriter.flush(),
     });
-    const flowctlStart = readProcStat(Deno.pid)?.startTime;
-    // Referenced by the callbacks above, which only fire once the runner runs.
-    const stateWriter = new StateWriter((): RunState => ({
-      version: 1,
-      pipeline: pipeline.name,
-      file: pipeline.file === "-" ? "-" : resolve(pipeline.file),
-      runId,
-      orchestrator: pipeline.orchestrator,
-      flowctl: {
-        pid: Deno.pid,
-        ...(flowctlStart !== undefined ? { startTime: flowctlStart } : {}),
-      },
-      controlPlane: {
-        host: backend.controlPlaneListenHosts()[0] ?? "127.0.0.1",
-        port: controlPlane.port,
-      },
-      logDir,
-      ...(backend.networkId ? { networkId: backend.networkId } : {}),
-      updatedAt: Date.now(),
-      components: runner.snapshot(),
-    }));
-    await stateWriter.flush();
-
-    emit({
-      type: "pipeline_starting",
-      pipeline: pipeline.name,
-      orchestrator: pipeline.orchestrator,
-      runId,
-      components: pipeline.components.length,
-      controlPlane: `${controlPlane.hosts[0]}:${controlPlane.port}`,
-    });
-    try {
-      const outcome = await runner.run();
-      if (signals.force.aborted) return ExitCode.forced;
-      return outcome.result === "failed" ? ExitCode.failure : ExitCode.ok;
-    } finally {
-      clearInterval(stalenessTimer);
-      await stateWriter.close();
-      await removeRunState(pipeline.name);
-    }
+    if (signals.force.aborted) return ExitCode.forced;
+    return result === "failed" || result === "refused" ? ExitCode.failure : ExitCode.ok;
   },
 };
-
-async function createOrchestrator(
-  pipeline: Pipeline,
-  runId: string,
-  onNotice: (message: string) => void,
-  onProgress: ((line: string) => void) | undefined,
-): Promise<Orchestrator> {
-  if (pipeline.orchestrator === "container") {
-    const onPullProgress = onProgress
-      ? (component: string, line: string) => onProgress(`${component}: ${line}`)
-      : undefined;
-    // Loaded only here: process mode does not pay for the Docker client.
-    const { ContainerOrchestrator } = await import("../orchestrator/container.ts");
-    return await ContainerOrchestrator.create({
-      runId,
-      onNotice,
-      ...(onPullProgress ? { onPullProgress } : {}),
-    });
-  }
-  return new ProcessOrchestrator();
-}
-
-/** Ports an older component may name in its health_endpoint: its probe port, ports named "health", and where they are published. */
-function healthPorts(component: Pipeline["components"][number]): number[] {
-  const ports = new Set<number>();
-  const probe = component.health?.probe;
-  if (probe && probe.type !== "registered") ports.add(probe.port);
-  for (const port of component.ports) {
-    if (port.name !== "health" && !ports.has(port.containerPort)) continue;
-    ports.add(port.containerPort);
-    if (port.hostPort !== undefined) ports.add(port.hostPort);
-  }
-  return [...ports];
-}
-
-function registryEvent(event: RegistryEvent): RunnerEvent | undefined {
-  const component = event.registration.componentId ??
-    `(unknown service "${event.registration.serviceId}")`;
-  switch (event.type) {
-    case "registered":
-      return {
-        type: "component_registered",
-        component,
-        via: `${event.registration.request.protocol}${
-          event.registration.matchedBy ? `, matched by ${event.registration.matchedBy}` : ""
-        }`,
-      };
-    case "stale":
-      return { type: "component_stale", component, lastHeartbeatMs: event.silentMs };
-    case "resumed":
-      return { type: "component_heartbeat_resumed", component };
-    case "unregistered":
-      return undefined;
-  }
-}
 
 function parsePort(text: string): number {
   const port = Number(text);

@@ -1,5 +1,6 @@
 /** Renders runner events for people (DESIGN §8 lines) or scripts (one JSON object per line). */
 import type { RunnerEvent } from "../runner/events.ts";
+import { formatDuration } from "../config/mod.ts";
 import { describeExit } from "../orchestrator/orchestrator.ts";
 import type { Output } from "./output.ts";
 
@@ -47,7 +48,21 @@ function textLine(event: RunnerEvent): string | undefined {
     case "component_stopping":
       return `Stopping component: ${event.component}`;
     case "component_stopped":
-      return `Component ${event.component} stopped`;
+      return event.exit.signal === "SIGKILL"
+        ? `Component ${event.component} was killed (it did not stop within its grace period of ${
+          formatDuration(event.graceMs)
+        }, or the stop was forced)`
+        : `Component ${event.component} stopped`;
+    case "component_waiting":
+      return `Waiting for component ${event.component} to pass its health check (${
+        formatDuration(event.waitedMs)
+      }${event.lastProbe ? `, last probe: ${event.lastProbe}` : ""})`;
+    case "shutdown_requested":
+      return "Received shutdown signal";
+    case "shutdown_forced":
+      return "Received second signal: stopping without grace periods";
+    case "notice":
+      return event.message;
     case "component_registered":
       return `Component ${event.component} registered with the control plane (${event.via})`;
     case "component_stale":

@@ -1,4 +1,5 @@
 /** Errors found in a pipeline file, each located by file, line, column and path. */
+import { UserError } from "../user_error.ts";
 
 /** One problem in a pipeline file. Lines and columns are 1-based; 0 when unknown. */
 export interface ConfigIssue {
@@ -17,14 +18,17 @@ export function formatIssue(issue: ConfigIssue): string {
 }
 
 /** Thrown when a pipeline file is invalid; carries every issue found, not just the first. */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   override name = "ConfigError";
   readonly issues: readonly ConfigIssue[];
 
   constructor(issues: readonly ConfigIssue[], options?: ErrorOptions) {
     const first = issues[0];
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
-    super(first ? `${formatIssue(first)}${more}` : "invalid pipeline file", options);
+    super(first ? `${formatIssue(first)}${more}` : "invalid pipeline file", {
+      ...options,
+      exitCode: 2,
+    });
     this.issues = issues;
   }
 }

@@ -35,6 +35,8 @@ export interface ControlPlaneOptions {
 export interface ControlPlaneServer extends AsyncDisposable {
   readonly port: number;
   readonly hosts: readonly string[];
+  /** Also listens on `host` with the same port (the pipeline network's gateway). */
+  listenOn(host: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   });
   const servers: http2.Http2Server[] = [];
   const sessions = new Set<http2.ServerHttp2Session>();
+  const hosts: string[] = [];
   let port = options.port;
   const close = async () => {
     for (const session of sessions) session.destroy();
@@ -59,13 +62,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     );
     servers.length = 0;
   };
-  try {
-    for (const host of options.hosts) {
-      const server = http2.createServer(handler);
-      server.on("session", (session: http2.ServerHttp2Session) => {
-        sessions.add(session);
-        session.on("close", () => sessions.delete(session));
-      });
+  const listenOn = async (host: string) => {
+    const server = http2.createServer(handler);
+    server.on("session", (session: http2.ServerHttp2Session) => {
+      sessions.add(session);
+      session.on("close", () => sessions.delete(session));
+    });
+    try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
         server.listen(port, host, () => {
@@ -73,24 +76,40 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           resolve();
         });
       });
-      servers.push(server);
-      const address = server.address();
-      if (port === 0 && address && typeof address === "object") port = address.port;
+    } catch (error) {
+      throw portError(error, port);
     }
+    servers.push(server);
+    hosts.push(host);
+    const address = server.address();
+    if (port === 0 && address && typeof address === "object") port = address.port;
+    logger.debug("Control plane listening on {host} port {port}", { host, port });
+  };
+  try {
+    for (const host of options.hosts) await listenOn(host);
   } catch (error) {
     await close();
-    const inUse = error instanceof Error &&
-      /EADDRINUSE|in use/i.test(`${(error as { code?: string }).code} ${error.message}`);
-    if (inUse) {
-      throw new ControlPlanePortError(
-        `Cannot start the control plane: port ${port} is already in use (is another pipeline running?); pass --control-plane-port 0 to pick a free port`,
-        { cause: error },
-      );
-    }
     throw error;
   }
-  logger.debug("Control plane listening on {hosts} port {port}", { hosts: options.hosts, port });
-  return { port, hosts: options.hosts, close, [Symbol.asyncDispose]: close };
+  return {
+    get port() {
+      return port;
+    },
+    hosts,
+    listenOn,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+function portError(error: unknown, port: number): unknown {
+  const inUse = error instanceof Error &&
+    /EADDRINUSE|in use/i.test(`${(error as { code?: string }).code} ${error.message}`);
+  if (!inUse) return error;
+  return new ControlPlanePortError(
+    `Cannot start the control plane: port ${port} is already in use (is another pipeline running?); pass --control-plane-port 0 to pick a free port`,
+    { cause: error },
+  );
 }
 
 function addRoutes(router: ConnectRouter, registry: Registry): void {

@@ -257,7 +257,8 @@ export class DockerClient implements Disposable {
 
   async containerByName(name: string): Promise<ContainerSummary | undefined> {
     const list = await this.json(ContainerListSchema, "GET", "/containers/json", {
-      query: { all: true, filters: JSON.stringify({ name: [`^/${name}$`] }) },
+      // The engine matches names as a regular expression: "." in an id must match only ".".
+      query: { all: true, filters: JSON.stringify({ name: [`^/${escapeRegExp(name)}$`] }) },
     });
     return list[0];
   }
@@ -285,9 +286,14 @@ export class DockerClient implements Disposable {
 
   // Networks
 
-  async createNetwork(name: string, labels: Record<string, string>): Promise<string> {
+  async createNetwork(
+    name: string,
+    labels: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<string> {
     return (await this.json(IdSchema, "POST", "/networks/create", {
       json: { Name: name, Driver: "bridge", CheckDuplicate: true, Labels: labels },
+      ...(signal ? { signal } : {}),
     })).Id;
   }
 
@@ -316,13 +322,31 @@ export class DockerClient implements Disposable {
   }
 
   /**
+   * Asks the image's registry, through the engine, whether it can be pulled, without pulling.
+   * @throws {DockerApiError} with the engine's message when it cannot.
+   */
+  async checkPullable(reference: string, signal?: AbortSignal): Promise<void> {
+    const response = await this.request(
+      "GET",
+      `/distribution/${encodeURIComponent(reference)}/json`,
+      signal ? { signal } : {},
+    );
+    await response.body?.cancel();
+  }
+
+  /**
    * Pulls an image, reporting progress lines.
    * @throws {DockerApiError} with the engine's message when the pull fails.
    */
-  async pullImage(reference: string, onProgress?: (line: string) => void): Promise<void> {
+  async pullImage(
+    reference: string,
+    options: { onProgress?: (line: string) => void; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const { onProgress, signal } = options;
     const [name, tag] = splitReference(reference);
     const response = await this.request("POST", "/images/create", {
       query: { fromImage: name, tag },
+      ...(signal ? { signal } : {}),
     });
     await readJsonLines(response, "POST", "/images/create", onProgress);
   }
@@ -393,4 +417,8 @@ function compareVersions(a: string, b: string): number {
   const [aMajor = 0, aMinor = 0] = a.split(".").map(Number);
   const [bMajor = 0, bMinor = 0] = b.split(".").map(Number);
   return aMajor - bMajor || aMinor - bMinor;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -1,7 +1,8 @@
 /** Typed errors of the Docker Engine client. */
+import { UserError } from "../user_error.ts";
 
 /** The engine answered with an error status. */
-export class DockerApiError extends Error {
+export class DockerApiError extends UserError {
   override name = "DockerApiError";
   readonly status: number;
   readonly method: string;
@@ -18,7 +19,7 @@ export class DockerApiError extends Error {
 }
 
 /** The engine cannot be reached at all. */
-export class DockerUnavailableError extends Error {
+export class DockerUnavailableError extends UserError {
   override name = "DockerUnavailableError";
   readonly socket: string;
   readonly hint: string;

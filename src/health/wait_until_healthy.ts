@@ -15,13 +15,19 @@ export type WaitOutcome =
  */
 export async function waitUntilHealthy(
   probe: (signal: AbortSignal) => Promise<ProbeResult>,
-  options: { timeoutMs: number; signal: AbortSignal },
+  options: {
+    timeoutMs: number;
+    signal: AbortSignal;
+    /** Told why each probe that did not pass failed. */
+    onFailedProbe?: (reason: string) => void;
+  },
 ): Promise<WaitOutcome> {
   const deadline = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
   let lastReason: string | undefined;
   for (let attempt = 0;; attempt++) {
     const result = await probe(deadline);
     if (result.ok) return { status: "healthy", probes: attempt + 1 };
+    if (result.reason !== undefined) options.onFailedProbe?.(result.reason);
     // A probe cut short by the deadline says only "timed out"; the last complete one says why.
     if (!deadline.aborted || lastReason === undefined) lastReason = result.reason;
     if (options.signal.aborted) return { status: "aborted" };

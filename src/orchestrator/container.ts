@@ -8,57 +8,45 @@ import { delay } from "../delay.ts";
 import { DockerClient } from "../docker/docker_client.ts";
 import { DockerApiError, DockerUnavailableError } from "../docker/docker_errors.ts";
 import { demuxFrames } from "../docker/frame_demux.ts";
+import { LABEL_COMPONENT, LABEL_PIPELINE, LABEL_RUN, runLabels } from "../docker/labels.ts";
+import { LiveHandles, StoppableHandle } from "./_handle.ts";
+import { busyHostPorts } from "./host_ports.ts";
 import {
   ComponentFailedError,
   type ComponentHandle,
   type ExitStatus,
+  type OpenOptions,
   type Orchestrator,
+  type OrchestratorRun,
   PreflightError,
-  type StartOptions,
+  type StopOptions,
 } from "./orchestrator.ts";
-import { isPortFree } from "./process.ts";
 
 const logger = getLogger(["flowctl", "docker"]);
-
-export const LABEL_PIPELINE = "dev.flowctl.pipeline";
-export const LABEL_COMPONENT = "dev.flowctl.component";
-export const LABEL_RUN = "dev.flowctl.run-id";
 
 /** How long flowctl waits for an engine that went away (restarted) before giving up on it. */
 const ENGINE_RETURN_MS = 60_000;
 
-export interface ContainerOrchestratorOptions {
-  runId: string;
-  /** Told about leftovers removed and images pulled. */
-  onNotice?: (message: string) => void;
-  /** Progress lines of an image pull (shown on a terminal). */
-  onPullProgress?: (component: string, line: string) => void;
+/** The pipeline network of a run. */
+interface RunNetwork {
+  id: string;
+  name: string;
+  gateway: string;
 }
 
-export class ContainerOrchestrator implements Orchestrator {
+export class ContainerOrchestrator implements Orchestrator, Disposable {
   readonly kind = "container" as const;
-  readonly controlPlaneHost = "host.docker.internal";
-  readonly #docker: DockerClient;
-  readonly #options: ContainerOrchestratorOptions;
-  readonly #handles = new Set<ContainerHandle>();
-  /**
-   * Each component's container in this run and the environment it was made with. A restart
-   * starts the same container again instead of removing it and creating another: a removal
-   * racing an engine that is shutting down can leave a container the engine can no longer delete.
-   */
-  readonly #containers = new Map<string, { id: string; env: string; started: boolean }>();
-  #pipeline: Pipeline | undefined;
-  #network: { id: string; name: string; gateway: string } | undefined;
+  /** The engine client, for cleanup beyond this orchestrator's runs (leftovers). */
+  readonly docker: DockerClient;
 
-  private constructor(docker: DockerClient, options: ContainerOrchestratorOptions) {
-    this.#docker = docker;
-    this.#options = options;
+  private constructor(docker: DockerClient) {
+    this.docker = docker;
   }
 
   /** Connects to the engine. @throws {PreflightError} when it does not answer. */
-  static async create(options: ContainerOrchestratorOptions): Promise<ContainerOrchestrator> {
+  static async connect(): Promise<ContainerOrchestrator> {
     try {
-      return new ContainerOrchestrator(await DockerClient.connect(), options);
+      return new ContainerOrchestrator(await DockerClient.connect());
     } catch (error) {
       if (error instanceof DockerUnavailableError) {
         throw new PreflightError([error.message], { cause: error });
@@ -67,107 +55,170 @@ export class ContainerOrchestrator implements Orchestrator {
     }
   }
 
+  /**
+   * Checks names, images (present, or pullable: the registry is asked, nothing is pulled) and
+   * host ports.
+   */
+  async check(pipeline: Pipeline, { signal }: { signal: AbortSignal }): Promise<void> {
+    const problems: string[] = [];
+    try {
+      await Promise.all(pipeline.components.map(async (component) => {
+        problems.push(...await this.#checkComponent(pipeline, component, signal));
+      }));
+    } catch (error) {
+      throw asPreflightError(error);
+    }
+    problems.push(...busyHostPorts(pipeline));
+    if (problems.length > 0) throw new PreflightError(problems);
+  }
+
+  async #checkComponent(
+    pipeline: Pipeline,
+    component: Component,
+    signal: AbortSignal,
+  ): Promise<string[]> {
+    const problems: string[] = [];
+    const name = containerName(pipeline, component);
+    const existing = await this.docker.containerByName(name);
+    if (existing && existing.Labels?.[LABEL_PIPELINE] !== pipeline.name) {
+      problems.push(
+        `component "${component.id}": a container named "${name}" already exists and was not created by flowctl; remove or rename it`,
+      );
+    }
+    const image = component.image ?? "";
+    if (component.pullPolicy === "always" || await this.docker.imageExists(image)) return problems;
+    if (component.pullPolicy === "never") {
+      problems.push(
+        `component "${component.id}": image "${image}" is not present locally and pull_policy is "never"`,
+      );
+      return problems;
+    }
+    try {
+      await this.docker.checkPullable(image, signal);
+    } catch (error) {
+      if (!(error instanceof DockerApiError)) throw error;
+      problems.push(
+        `component "${component.id}": image "${image}" not found locally and pull failed: ${error.engineMessage}`,
+      );
+    }
+    return problems;
+  }
+
+  /** Pulls what is missing, creates the run's network and every container (not started). */
+  async open(pipeline: Pipeline, options: OpenOptions): Promise<OrchestratorRun> {
+    const run = new ContainerRun(this.docker, pipeline, options);
+    try {
+      await run.prepare();
+      return run;
+    } catch (error) {
+      await run[Symbol.asyncDispose]().catch((cleanup) =>
+        logger.warn("Cleaning up a run that failed to open failed too: {cleanup}", { cleanup })
+      );
+      if (options.signal.aborted) throw error;
+      throw asPreflightError(error);
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.docker[Symbol.dispose]();
+  }
+}
+
+/** The containers and network of one run. */
+class ContainerRun implements OrchestratorRun {
+  readonly #docker: DockerClient;
+  readonly #pipeline: Pipeline;
+  readonly #options: OpenOptions;
+  readonly #live = new LiveHandles<ContainerHandle>();
+  /**
+   * Each component's container in this run. A restart starts the same container again instead
+   * of removing it and creating another: a removal racing an engine that is shutting down can
+   * leave a container the engine can no longer delete.
+   */
+  readonly #containers = new Map<string, { id: string; started: boolean }>();
+  readonly #envs = new Map<string, Record<string, string>>();
+  #network: RunNetwork | undefined;
+
+  constructor(docker: DockerClient, pipeline: Pipeline, options: OpenOptions) {
+    this.#docker = docker;
+    this.#pipeline = pipeline;
+    this.#options = options;
+  }
+
   get networkId(): string | undefined {
     return this.#network?.id;
   }
 
-  controlPlaneListenHosts(): string[] {
+  get controlPlaneHosts(): readonly string[] {
     return this.#network ? ["127.0.0.1", this.#network.gateway] : ["127.0.0.1"];
   }
 
-  /**
-   * Removes leftovers of earlier runs of this pipeline, checks names, images and host ports,
-   * pulls missing images, then creates the run's network.
-   */
-  async preflight(pipeline: Pipeline): Promise<void> {
-    this.#pipeline = pipeline;
-    const docker = this.#docker;
-    const problems: string[] = [];
-    try {
-      const removed = await removePipelineObjects(docker, pipeline.name);
-      if (removed.containers + removed.networks > 0) {
-        this.#options.onNotice?.(
-          `Removed ${removed.containers} container(s) and ${removed.networks} network(s) left by an earlier run of ${pipeline.name}`,
-        );
-      }
-      for (const component of pipeline.components) {
-        const name = containerName(pipeline, component);
-        const existing = await docker.containerByName(name);
-        if (existing) {
-          problems.push(
-            `component "${component.id}": a container named "${name}" already exists and was not created by flowctl; remove or rename it`,
-          );
-        }
-        const image = component.image ?? "";
-        const present = await docker.imageExists(image);
-        if (component.pullPolicy === "always" || !present) {
-          if (component.pullPolicy === "never") {
-            problems.push(
-              `component "${component.id}": image "${image}" is not present locally and pull_policy is "never"`,
-            );
-            continue;
-          }
-          try {
-            this.#options.onNotice?.(`Pulling image ${image} for ${component.id}`);
-            await docker.pullImage(image, (line) => {
-              logger.debug("{component}: {line}", { component: component.id, line });
-              this.#options.onPullProgress?.(component.id, line);
-            });
-          } catch (error) {
-            if (!(error instanceof DockerApiError)) throw error;
-            if (present) continue; // "always" with a local copy: keep going with it
-            problems.push(
-              `component "${component.id}": image "${image}" not found locally and pull failed: ${error.engineMessage}`,
-            );
-          }
-        }
-        for (const port of component.ports) {
-          if (port.hostPort === undefined || component.networkMode === "host") continue;
-          if (
-            !(await isPortFree(port.hostIp === "0.0.0.0" ? "0.0.0.0" : port.hostIp, port.hostPort))
-          ) {
-            problems.push(
-              `component "${component.id}": port ${port.hostPort} on ${port.hostIp} is already in use`,
-            );
-          }
-        }
-      }
-      if (problems.length > 0) throw new PreflightError(problems);
-      const name = `flowctl-${pipeline.name}-${this.#options.runId.slice(0, 8)}`;
-      const id = await retryEngine(() =>
-        docker.createNetwork(name, labels(pipeline, this.#options.runId))
-      );
-      const info = await docker.inspectNetwork(id);
-      const gateway = info.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
-      if (!gateway) throw new PreflightError([`network "${name}" has no gateway address`]);
-      this.#network = { id, name, gateway };
-    } catch (error) {
-      if (error instanceof DockerApiError || error instanceof DockerUnavailableError) {
-        throw new PreflightError([error.message], { cause: error });
-      }
-      throw error;
+  async prepare(): Promise<void> {
+    const { signal, controlPlane } = this.#options;
+    for (const component of this.#pipeline.components) await this.#pull(component, signal);
+    this.#network = await this.#createNetwork(signal);
+    await controlPlane.listenOn(this.#network.gateway);
+    const endpoint = `host.docker.internal:${controlPlane.port}`;
+    for (const component of this.#pipeline.components) {
+      this.#envs.set(component.id, this.#options.envFor(component, endpoint));
     }
-  }
-
-  async prepare(plan: readonly { component: Component; options: StartOptions }[]): Promise<void> {
-    await Promise.all(plan.map(async ({ component, options }) => {
-      const id = await this.#create(component, options);
-      this.#containers.set(component.id, { id, env: JSON.stringify(options.env), started: false });
+    await Promise.all(this.#pipeline.components.map(async (component) => {
+      signal.throwIfAborted();
+      const id = await this.#create(component);
+      this.#containers.set(component.id, { id, started: false });
     }));
   }
 
-  async start(component: Component, options: StartOptions): Promise<ComponentHandle> {
+  /** Pulls the component's image when its pull policy asks for it. */
+  async #pull(component: Component, signal: AbortSignal): Promise<void> {
+    const image = component.image ?? "";
+    if (component.pullPolicy === "never") return;
+    const present = await this.#docker.imageExists(image);
+    if (present && component.pullPolicy === "missing") return;
+    this.#options.onNotice?.(`Pulling image ${image} for ${component.id}`);
+    try {
+      await this.#docker.pullImage(image, {
+        signal,
+        onProgress: (line) => {
+          logger.debug("{component}: {line}", { component: component.id, line });
+          this.#options.onPullProgress?.(component.id, line);
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof DockerApiError) || signal.aborted) throw error;
+      if (present) return; // "always" with a local copy: keep going with it
+      throw new PreflightError([
+        `component "${component.id}": image "${image}" not found locally and pull failed: ${error.engineMessage}`,
+      ]);
+    }
+  }
+
+  async #createNetwork(signal: AbortSignal): Promise<RunNetwork> {
+    const name = `flowctl-${this.#pipeline.name}-${this.#options.runId.slice(0, 8)}`;
+    const id = await retryEngine(() =>
+      this.#docker.createNetwork(name, runLabels(this.#pipeline.name, this.#options.runId), signal)
+    );
+    const info = await this.#docker.inspectNetwork(id);
+    const gateway = info.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+    if (!gateway) {
+      await this.#docker.removeNetwork(id);
+      throw new PreflightError([`network "${name}" has no gateway address`]);
+    }
+    return { id, name, gateway };
+  }
+
+  async start(componentId: string): Promise<ComponentHandle> {
+    const component = this.#pipeline.components.find((c) => c.id === componentId);
     const network = this.#network;
-    if (!network) throw new RangeError("preflight() must run before start()");
+    if (!component || !network) throw new RangeError(`no component "${componentId}" in this run`);
     const docker = this.#docker;
     try {
-      const env = JSON.stringify(options.env);
       let since: number | undefined;
       const id = await retryEngine(async () => {
-        const reused = await this.#reusable(component.id, env);
+        const reused = await this.#reusable(component.id);
         since = reused?.started ? Date.now() / 1000 : undefined;
-        const id = reused?.id ?? await this.#create(component, options);
-        this.#containers.set(component.id, { id, env, started: true });
+        const id = reused?.id ?? await this.#create(component);
+        this.#containers.set(component.id, { id, started: true });
         await docker.startContainer(id);
         return id;
       });
@@ -183,10 +234,7 @@ export class ContainerOrchestrator implements Orchestrator {
       const streams = logs ? demuxFrames(logs) : { stdout: emptyStream(), stderr: emptyStream() };
       const inspect = await docker.inspectContainer(id);
       const address = inspect?.NetworkSettings.Networks?.[network.name]?.IPAddress ?? "127.0.0.1";
-      const handle = new ContainerHandle(docker, component, id, address, streams);
-      this.#handles.add(handle);
-      handle.exited.finally(() => this.#handles.delete(handle));
-      return handle;
+      return this.#live.add(new ContainerHandle(docker, component, id, address, streams));
     } catch (error) {
       if (error instanceof DockerApiError) {
         throw new ComponentFailedError(
@@ -199,36 +247,21 @@ export class ContainerOrchestrator implements Orchestrator {
     }
   }
 
-  /**
-   * The component's container of this run if it has the same env and is created but not started
-   * yet (by prepare()), or ran and stopped.
-   */
-  async #reusable(componentId: string, env: string) {
+  /** The component's container of this run, if it is created but not started yet, or stopped. */
+  async #reusable(componentId: string) {
     const known = this.#containers.get(componentId);
-    if (!known || known.env !== env) return undefined;
-    if (!known.started) return known;
+    if (!known?.started) return known;
     const inspect = await this.#docker.inspectContainer(known.id);
     return inspect && !inspect.State.Running ? known : undefined;
   }
 
   /** Creates the component's container (not started); returns its id. */
-  async #create(component: Component, options: StartOptions): Promise<string> {
-    const pipeline = this.#pipeline;
+  async #create(component: Component): Promise<string> {
     const network = this.#network;
-    if (!pipeline || !network) throw new RangeError("preflight() must run before start()");
+    const env = this.#envs.get(component.id);
+    if (!network || !env) throw new RangeError("prepare() must run before start()");
     const docker = this.#docker;
-    const hostNetwork = component.networkMode === "host";
-    const exposed: Record<string, Record<string, never>> = {};
-    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-    for (const port of component.ports) {
-      exposed[`${port.containerPort}/tcp`] = {};
-      if (port.hostPort !== undefined) {
-        (bindings[`${port.containerPort}/tcp`] ??= []).push({
-          HostIp: port.hostIp,
-          HostPort: String(port.hostPort),
-        });
-      }
-    }
+    const pipeline = this.#pipeline;
     const name = containerName(pipeline, component);
     try {
       // A stopped container of ours from an earlier attempt holds the name: remove it first.
@@ -237,21 +270,11 @@ export class ContainerOrchestrator implements Orchestrator {
         await docker.removeContainer(previous.Id);
       }
       return await docker.createContainer(name, {
-        Image: component.image,
-        Env: Object.entries(options.env).map(([key, value]) => `${key}=${value}`),
-        Labels: { ...labels(pipeline, this.#options.runId), [LABEL_COMPONENT]: component.id },
-        ExposedPorts: exposed,
-        HostConfig: {
-          NetworkMode: hostNetwork ? "host" : network.name,
-          PortBindings: hostNetwork ? {} : bindings,
-          // The control plane listens on this network's gateway, so that is where the name points.
-          ExtraHosts: [`host.docker.internal:${hostNetwork ? "127.0.0.1" : network.gateway}`],
-          Privileged: component.privileged,
-          Init: true,
+        ...containerConfig(component, env, network),
+        Labels: {
+          ...runLabels(pipeline.name, this.#options.runId),
+          [LABEL_COMPONENT]: component.id,
         },
-        ...(hostNetwork ? {} : {
-          NetworkingConfig: { EndpointsConfig: { [network.name]: { Aliases: [component.id] } } },
-        }),
       });
     } catch (error) {
       if (error instanceof DockerApiError) {
@@ -271,43 +294,79 @@ export class ContainerOrchestrator implements Orchestrator {
    * @throws {DockerUnavailableError} when it never came back; `flowctl down` finishes the job.
    */
   async [Symbol.asyncDispose](): Promise<void> {
-    await Promise.allSettled([...this.#handles].map((handle) => handle.stop({ graceMs: 0 })));
+    await this.#live.killAll();
     const deadline = Date.now() + ENGINE_RETURN_MS;
     let told = false;
-    try {
-      while (true) {
-        try {
-          if (this.#pipeline) {
-            // Everything of this run, even what a failed start left half-made.
-            for (
-              const container of await this.#docker.listContainers(LABEL_RUN, this.#options.runId)
-            ) {
-              await this.#docker.removeContainer(container.Id);
-            }
-          }
-          const network = this.#network;
-          if (network) await retryEngine(() => this.#docker.removeNetwork(network.id));
-          return;
-        } catch (error) {
-          if (!(error instanceof DockerUnavailableError) || Date.now() > deadline) throw error;
-          if (!told) {
-            this.#options.onNotice?.(
-              `The Docker engine does not answer; waiting up to ${
-                ENGINE_RETURN_MS / 1000
-              }s for it to remove this run's containers`,
-            );
-          }
-          told = true;
-          await delay(500);
+    while (true) {
+      try {
+        // Everything of this run, even what a failed start left half-made.
+        for (const container of await this.#docker.listContainers(LABEL_RUN, this.#options.runId)) {
+          await this.#docker.removeContainer(container.Id);
         }
+        const network = this.#network;
+        if (network) await retryEngine(() => this.#docker.removeNetwork(network.id));
+        return;
+      } catch (error) {
+        if (!(error instanceof DockerUnavailableError) || Date.now() > deadline) throw error;
+        if (!told) {
+          this.#options.onNotice?.(
+            `The Docker engine does not answer; waiting up to ${
+              ENGINE_RETURN_MS / 1000
+            }s for it to remove this run's containers`,
+          );
+        }
+        told = true;
+        await delay(500);
       }
-    } finally {
-      this.#docker[Symbol.dispose]();
     }
   }
 }
 
-class ContainerHandle implements ComponentHandle {
+/** The engine's container configuration of a component, without labels. */
+function containerConfig(
+  component: Component,
+  env: Record<string, string>,
+  network: RunNetwork,
+): Record<string, unknown> {
+  const hostNetwork = component.networkMode === "host";
+  const exposed: Record<string, Record<string, never>> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const port of component.ports) {
+    exposed[`${port.containerPort}/tcp`] = {};
+    if (port.hostPort !== undefined) {
+      (bindings[`${port.containerPort}/tcp`] ??= []).push({
+        HostIp: port.hostIp,
+        HostPort: String(port.hostPort),
+      });
+    }
+  }
+  return {
+    Image: component.image,
+    Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+    ExposedPorts: exposed,
+    HostConfig: {
+      NetworkMode: hostNetwork ? "host" : network.name,
+      PortBindings: hostNetwork ? {} : bindings,
+      // The control plane listens on this network's gateway, so that is where the name points.
+      ExtraHosts: [`host.docker.internal:${hostNetwork ? "127.0.0.1" : network.gateway}`],
+      Privileged: component.privileged,
+      Init: true,
+    },
+    ...(hostNetwork ? {} : {
+      NetworkingConfig: { EndpointsConfig: { [network.name]: { Aliases: [component.id] } } },
+    }),
+  };
+}
+
+/** Engine failures before anything started are preflight problems, printed as one line. */
+function asPreflightError(error: unknown): unknown {
+  if (error instanceof DockerApiError || error instanceof DockerUnavailableError) {
+    return new PreflightError([error.message], { cause: error });
+  }
+  return error;
+}
+
+class ContainerHandle extends StoppableHandle implements ComponentHandle {
   readonly componentId: string;
   readonly containerId: string;
   readonly stdout: ReadableStream<Uint8Array>;
@@ -316,7 +375,6 @@ class ContainerHandle implements ComponentHandle {
   readonly #docker: DockerClient;
   readonly #component: Component;
   readonly #address: string;
-  #stopping: Promise<ExitStatus> | undefined;
 
   constructor(
     docker: DockerClient,
@@ -325,6 +383,7 @@ class ContainerHandle implements ComponentHandle {
     address: string,
     streams: { stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array> },
   ) {
+    super();
     this.#docker = docker;
     this.#component = component;
     this.componentId = component.id;
@@ -387,12 +446,7 @@ class ContainerHandle implements ComponentHandle {
     return { hostname: this.#component.networkMode === "host" ? "127.0.0.1" : this.#address, port };
   }
 
-  stop(options: { graceMs: number; force?: AbortSignal }): Promise<ExitStatus> {
-    this.#stopping ??= this.#stop(options);
-    return this.#stopping;
-  }
-
-  async #stop({ graceMs, force }: { graceMs: number; force?: AbortSignal }): Promise<ExitStatus> {
+  protected async stopOnce({ graceMs, force }: StopOptions): Promise<ExitStatus> {
     const docker = this.#docker;
     if (graceMs <= 0 || force?.aborted) {
       await docker.killContainer(this.containerId).catch(() => {});
@@ -414,10 +468,6 @@ class ContainerHandle implements ComponentHandle {
     const exit = await this.exited;
     await docker.removeContainer(this.containerId).catch(() => {});
     return exit;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop({ graceMs: 0 });
   }
 }
 
@@ -444,24 +494,8 @@ async function retryEngine<T>(operation: (attempt: number) => Promise<T>): Promi
   }
 }
 
-/** Removes every container and network labelled with `pipeline`. */
-export async function removePipelineObjects(
-  docker: DockerClient,
-  pipeline: string,
-): Promise<{ containers: number; networks: number }> {
-  const containers = await docker.listContainers(LABEL_PIPELINE, pipeline);
-  for (const container of containers) await docker.removeContainer(container.Id);
-  const networks = await docker.listNetworks(LABEL_PIPELINE, pipeline);
-  for (const network of networks) await docker.removeNetwork(network.Id);
-  return { containers: containers.length, networks: networks.length };
-}
-
 export function containerName(pipeline: Pipeline, component: Component): string {
   return `${pipeline.name}-${component.id}`;
-}
-
-function labels(pipeline: Pipeline, runId: string): Record<string, string> {
-  return { [LABEL_PIPELINE]: pipeline.name, [LABEL_RUN]: runId };
 }
 
 function emptyStream(): ReadableStream<Uint8Array> {

@@ -1,5 +1,10 @@
-/** The interface both orchestrators (processes, containers) implement. */
+/**
+ * The contract every orchestrator (processes, containers) fulfils: `check()` a pipeline without
+ * side effects, then `open()` a run that starts components one by one and removes everything it
+ * made when disposed.
+ */
 import type { Component, OrchestratorKind, Pipeline } from "../config/mod.ts";
+import { UserError } from "../user_error.ts";
 
 /** How a component ended: an exit code, or the signal that killed it. */
 export interface ExitStatus {
@@ -7,16 +12,17 @@ export interface ExitStatus {
   signal: string | null;
 }
 
-/** What the runner needs to start one component. */
-export interface StartOptions {
-  /** The full environment of DESIGN §4 merged with the component's own (the component wins). */
-  env: Record<string, string>;
+/** Options of `ComponentHandle.stop()`. */
+export interface StopOptions {
+  graceMs: number;
+  /** Aborting it skips the rest of the grace period. */
+  force?: AbortSignal;
 }
 
 /** A started component. `stop()` is idempotent; disposing stops it at once. */
 export interface ComponentHandle extends AsyncDisposable {
   readonly componentId: string;
-  /** Process id (process mode) or container id (container mode), for status and state. */
+  /** Process id (process mode), for status and state. */
   readonly pid?: number;
   /** Start time of `pid` (clock ticks since boot), so a reused pid is never mistaken for it. */
   readonly pidStartTime?: number;
@@ -28,38 +34,63 @@ export interface ComponentHandle extends AsyncDisposable {
   readonly exited: Promise<ExitStatus>;
   /** Where flowctl reaches a port of the component from the host, for health probes. */
   probeAddress(port: number): { hostname: string; port: number };
-  /**
-   * Stops the component: SIGTERM (or the engine's stop), `graceMs`, then SIGKILL. Aborting
-   * `force` skips the rest of the grace period.
-   */
-  stop(options: { graceMs: number; force?: AbortSignal }): Promise<ExitStatus>;
+  /** Stops the component: SIGTERM (or the engine's stop), `graceMs`, then SIGKILL. */
+  stop(options: StopOptions): Promise<ExitStatus>;
 }
 
-export interface Orchestrator extends AsyncDisposable {
-  readonly kind: OrchestratorKind;
-  /** Host name that components use to reach the control plane on this host. */
-  readonly controlPlaneHost: string;
-  /** Host address the control plane must listen on so components can reach it. */
-  controlPlaneListenHosts(): string[];
-  /** The run's own network (container mode), for the state file. */
-  readonly networkId?: string | undefined;
+/** The control plane as an orchestrator sees it while opening a run. */
+export interface ControlPlaneAccess {
+  readonly port: number;
+  /** Also listens on `host` (the pipeline network's gateway), with the same port. */
+  listenOn(host: string): Promise<void>;
+}
+
+export interface OpenOptions {
+  runId: string;
+  /** Aborting it cancels what open() is doing (pulls, network creation); open() then cleans up. */
+  signal: AbortSignal;
+  controlPlane: ControlPlaneAccess;
   /**
-   * Checks, before anything starts, that every component can start: commands or images exist,
+   * The environment of one component (DESIGN §4), given the control plane's endpoint as that
+   * component reaches it. Called once per component per run.
+   */
+  envFor(component: Component, controlPlaneEndpoint: string): Record<string, string>;
+  /** Told about images pulled and engines waited for. */
+  onNotice?(message: string): void;
+  /** Progress lines of an image pull (shown on a terminal). */
+  onPullProgress?(component: string, line: string): void;
+}
+
+/** A run opened by an orchestrator: everything prepared, components started on request. */
+export interface OrchestratorRun extends AsyncDisposable {
+  /** Addresses the control plane listens on for this run. */
+  readonly controlPlaneHosts: readonly string[];
+  /** The run's own network (container mode), for the state file. */
+  readonly networkId?: string;
+  /**
+   * Starts a component of the pipeline (again, after it exited).
+   * @throws {ComponentFailedError} when it cannot be started.
+   */
+  start(componentId: string): Promise<ComponentHandle>;
+}
+
+export interface Orchestrator {
+  readonly kind: OrchestratorKind;
+  /**
+   * Checks, without side effects, that every component can start: commands or images exist,
    * host ports are free, the engine answers.
    * @throws {PreflightError} listing every problem.
    */
-  preflight(pipeline: Pipeline, options: { signal: AbortSignal }): Promise<void>;
+  check(pipeline: Pipeline, options: { signal: AbortSignal }): Promise<void>;
   /**
-   * Optional: readies every component before the first starts (containers are created in
-   * parallel, so only starting them is on the path of dependency order).
+   * Prepares a run (pulls, network, containers) and returns it ready to start components.
+   * @throws {PreflightError} when preparing fails; what was made is removed first.
    */
-  prepare?(plan: readonly { component: Component; options: StartOptions }[]): Promise<void>;
-  /** Starts one component. @throws {ComponentFailedError} when it cannot be started. */
-  start(component: Component, options: StartOptions): Promise<ComponentHandle>;
+  open(pipeline: Pipeline, options: OpenOptions): Promise<OrchestratorRun>;
 }
 
 /** Problems found before starting anything; the message lists them all. */
-export class PreflightError extends Error {
+export class PreflightError extends UserError {
   override name = "PreflightError";
   readonly problems: readonly string[];
   constructor(problems: readonly string[], options?: ErrorOptions) {
@@ -74,7 +105,7 @@ export class PreflightError extends Error {
 }
 
 /** A component could not start, exited, or failed its health check. */
-export class ComponentFailedError extends Error {
+export class ComponentFailedError extends UserError {
   override name = "ComponentFailedError";
   readonly component: string;
   readonly exit?: ExitStatus;

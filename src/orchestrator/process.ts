@@ -5,13 +5,17 @@
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { Component, Pipeline } from "../config/mod.ts";
 import { delay } from "../delay.ts";
+import { LiveHandles, StoppableHandle } from "./_handle.ts";
+import { busyHostPorts } from "./host_ports.ts";
 import {
   ComponentFailedError,
   type ComponentHandle,
   type ExitStatus,
+  type OpenOptions,
   type Orchestrator,
+  type OrchestratorRun,
   PreflightError,
-  type StartOptions,
+  type StopOptions,
 } from "./orchestrator.ts";
 import { groupMembers, readProcStat, signalGroup } from "./process_group.ts";
 
@@ -20,14 +24,8 @@ const GROUP_EXIT_TIMEOUT_MS = 5_000;
 
 export class ProcessOrchestrator implements Orchestrator {
   readonly kind = "process" as const;
-  readonly controlPlaneHost = "127.0.0.1";
-  readonly #handles = new Set<ProcessHandle>();
 
-  controlPlaneListenHosts(): string[] {
-    return ["127.0.0.1"];
-  }
-
-  async preflight(pipeline: Pipeline): Promise<void> {
+  check(pipeline: Pipeline): Promise<void> {
     const problems: string[] = [];
     for (const component of pipeline.components) {
       const dirProblem = checkDirectory(component.workingDir);
@@ -44,20 +42,43 @@ export class ProcessOrchestrator implements Orchestrator {
         );
       }
     }
-    problems.push(...await busyHostPorts(pipeline));
-    if (problems.length > 0) throw new PreflightError(problems);
+    problems.push(...busyHostPorts(pipeline));
+    return problems.length > 0 ? Promise.reject(new PreflightError(problems)) : Promise.resolve();
   }
 
-  start(component: Component, options: StartOptions): Promise<ComponentHandle> {
+  open(pipeline: Pipeline, options: OpenOptions): Promise<OrchestratorRun> {
+    const endpoint = `127.0.0.1:${options.controlPlane.port}`;
+    const envs = new Map(
+      pipeline.components.map((c) => [c.id, options.envFor(c, endpoint)] as const),
+    );
+    return Promise.resolve(new ProcessRun(pipeline, envs));
+  }
+}
+
+/** The processes of one run. */
+class ProcessRun implements OrchestratorRun {
+  readonly controlPlaneHosts = ["127.0.0.1"];
+  readonly #components: ReadonlyMap<string, Component>;
+  readonly #envs: ReadonlyMap<string, Record<string, string>>;
+  readonly #live = new LiveHandles<ProcessHandle>();
+
+  constructor(pipeline: Pipeline, envs: ReadonlyMap<string, Record<string, string>>) {
+    this.#components = new Map(pipeline.components.map((c) => [c.id, c]));
+    this.#envs = envs;
+  }
+
+  start(componentId: string): Promise<ComponentHandle> {
+    const component = this.#components.get(componentId);
+    const env = this.#envs.get(componentId);
+    if (!component || !env) throw new RangeError(`no component "${componentId}" in this run`);
     const [program = "", ...args] = component.argv;
-    const executable = findExecutable(program, component.workingDir, options.env.PATH ?? "") ??
-      program;
+    const executable = findExecutable(program, component.workingDir, env.PATH ?? "") ?? program;
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(executable, {
         args,
         cwd: component.workingDir,
-        env: options.env,
+        env,
         clearEnv: true,
         detached: true,
         stdin: "null",
@@ -72,27 +93,25 @@ export class ProcessOrchestrator implements Orchestrator {
         : `cannot run "${program}": ${(error as Error).message}`;
       return Promise.reject(new ComponentFailedError(component.id, reason, { cause: error }));
     }
-    const handle = new ProcessHandle(component.id, child);
-    this.#handles.add(handle);
-    handle.exited.finally(() => this.#handles.delete(handle));
-    return Promise.resolve(handle);
+    return Promise.resolve(this.#live.add(new ProcessHandle(component.id, child)));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await Promise.all([...this.#handles].map((handle) => handle.stop({ graceMs: 0 })));
+    const errors = await this.#live.killAll();
+    if (errors.length > 0) throw new AggregateError(errors, "stopping the run's processes failed");
   }
 }
 
-class ProcessHandle implements ComponentHandle {
+class ProcessHandle extends StoppableHandle implements ComponentHandle {
   readonly componentId: string;
   readonly pid: number;
   readonly pidStartTime: number | undefined;
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;
   readonly exited: Promise<ExitStatus>;
-  #stopping: Promise<ExitStatus> | undefined;
 
   constructor(componentId: string, child: Deno.ChildProcess) {
+    super();
     this.componentId = componentId;
     this.pid = child.pid;
     this.pidStartTime = readProcStat(child.pid)?.startTime;
@@ -110,12 +129,7 @@ class ProcessHandle implements ComponentHandle {
     return { hostname: "127.0.0.1", port };
   }
 
-  stop(options: { graceMs: number; force?: AbortSignal }): Promise<ExitStatus> {
-    this.#stopping ??= this.#stop(options);
-    return this.#stopping;
-  }
-
-  async #stop({ graceMs, force }: { graceMs: number; force?: AbortSignal }): Promise<ExitStatus> {
+  protected async stopOnce({ graceMs, force }: StopOptions): Promise<ExitStatus> {
     signalGroup(this.pid, graceMs > 0 && !force?.aborted ? "SIGTERM" : "SIGKILL");
     if (graceMs > 0) {
       const graceOver = AbortSignal.any([AbortSignal.timeout(graceMs), ...(force ? [force] : [])]);
@@ -126,10 +140,6 @@ class ProcessHandle implements ComponentHandle {
       if (!exitedInTime) signalGroup(this.pid, "SIGKILL");
     }
     return await this.exited;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop({ graceMs: 0 });
   }
 }
 
@@ -178,33 +188,5 @@ function checkDirectory(dir: string): string | undefined {
     return Deno.statSync(dir).isDirectory ? undefined : `"${dir}" is not a folder`;
   } catch {
     return `"${dir}" does not exist`;
-  }
-}
-
-/** Host ports (process mode: the ports components will listen on) that something already holds. */
-async function busyHostPorts(pipeline: Pipeline): Promise<string[]> {
-  const problems: string[] = [];
-  for (const component of pipeline.components) {
-    for (const port of component.ports) {
-      const hostPort = port.hostPort ?? port.containerPort;
-      const hostname = pipeline.orchestrator === "process" ? "127.0.0.1" : port.hostIp;
-      if (!(await isPortFree(hostname, hostPort))) {
-        problems.push(
-          `component "${component.id}": port ${hostPort} on ${hostname} is already in use`,
-        );
-      }
-    }
-  }
-  return problems;
-}
-
-/** Whether a TCP port can be bound on `hostname` right now. */
-export function isPortFree(hostname: string, port: number): Promise<boolean> {
-  try {
-    const listener = Deno.listen({ hostname, port });
-    listener.close();
-    return Promise.resolve(true);
-  } catch {
-    return Promise.resolve(false);
   }
 }

@@ -1,4 +1,5 @@
-/** Events the runner reports; the CLI renders them as text lines or JSON. */
+/** Events of a run, and the state of its components; the CLI renders events as text or JSON. */
+import type { RegistryEvent } from "../controlplane/registry.ts";
 import type { ExitStatus } from "../orchestrator/orchestrator.ts";
 
 export type RunnerEvent =
@@ -14,6 +15,13 @@ export type RunnerEvent =
   | { type: "component_starting"; component: string; attempt: number }
   | { type: "component_started"; component: string; pid?: number; containerId?: string }
   | {
+    type: "component_waiting";
+    component: string;
+    waitedMs: number;
+    /** Why the last probe failed, if one did. */
+    lastProbe?: string;
+  }
+  | {
     type: "component_healthy";
     component: string;
     afterMs: number;
@@ -24,7 +32,7 @@ export type RunnerEvent =
   | { type: "component_exited"; component: string; exit: ExitStatus }
   | { type: "component_restarting"; component: string; restart: number; delayMs: number }
   | { type: "component_stopping"; component: string }
-  | { type: "component_stopped"; component: string; exit: ExitStatus }
+  | { type: "component_stopped"; component: string; exit: ExitStatus; graceMs: number }
   | { type: "component_registered"; component: string; via: string }
   | { type: "component_stale"; component: string; lastHeartbeatMs: number }
   | { type: "component_heartbeat_resumed"; component: string }
@@ -38,4 +46,56 @@ export type RunnerEvent =
     reason: string;
     logFile?: string;
     logTail: string[];
-  };
+  }
+  | { type: "shutdown_requested"; signal: string }
+  | { type: "shutdown_forced" }
+  /** Something the user should know that is not a component's state: leftovers, pulls. */
+  | { type: "notice"; message: string };
+
+export type ComponentPhase =
+  | "pending"
+  | "starting"
+  | "healthy"
+  | "unhealthy"
+  | "running"
+  | "restarting"
+  | "exited"
+  | "stopping"
+  | "stopped"
+  | "failed";
+
+/** What `flowctl status` shows of one component. */
+export interface ComponentSnapshot {
+  id: string;
+  kind: string;
+  phase: ComponentPhase;
+  pid?: number;
+  pidStartTime?: number;
+  containerId?: string;
+  restarts: number;
+  startedAt?: number;
+  lastExit?: ExitStatus;
+  logFile?: string;
+}
+
+/** The run event of a control plane event, if it has one. */
+export function fromRegistryEvent(event: RegistryEvent): RunnerEvent | undefined {
+  const { registration } = event;
+  const component = registration.componentId ?? `(unknown service "${registration.serviceId}")`;
+  switch (event.type) {
+    case "registered":
+      return {
+        type: "component_registered",
+        component,
+        via: `${registration.request.protocol}${
+          registration.matchedBy ? `, matched by ${registration.matchedBy}` : ""
+        }`,
+      };
+    case "stale":
+      return { type: "component_stale", component, lastHeartbeatMs: event.silentMs };
+    case "resumed":
+      return { type: "component_heartbeat_resumed", component };
+    case "unregistered":
+      return undefined;
+  }
+}

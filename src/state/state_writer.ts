@@ -1,4 +1,7 @@
 /** Keeps the state file current while a pipeline runs, coalescing bursts of changes. */
+import { resolve } from "node:path";
+import type { Pipeline } from "../config/mod.ts";
+import { readProcStat } from "../orchestrator/process_group.ts";
 import { type RunState, writeRunState } from "./state_file.ts";
 
 const MIN_GAP_MS = 200;
@@ -45,4 +48,37 @@ export class StateWriter {
     this.#writing = this.#writing.then(() => writeRunState(state)).catch(() => {});
     return this.#writing;
   }
+}
+
+/** The parts of a run that its state file records. */
+export interface RunStateParts {
+  pipeline: Pipeline;
+  runId: string;
+  logDir: string;
+  controlPlane: { host: string; port: number };
+  networkId?: string | undefined;
+  components: RunState["components"];
+}
+
+const flowctlStartTime = readProcStat(Deno.pid)?.startTime;
+
+/** The state file's content for a run of this flowctl process. */
+export function buildRunState(parts: RunStateParts): RunState {
+  const { pipeline } = parts;
+  return {
+    version: 1,
+    pipeline: pipeline.name,
+    file: pipeline.file === "-" ? "-" : resolve(pipeline.file),
+    runId: parts.runId,
+    orchestrator: pipeline.orchestrator,
+    flowctl: {
+      pid: Deno.pid,
+      ...(flowctlStartTime !== undefined ? { startTime: flowctlStartTime } : {}),
+    },
+    controlPlane: parts.controlPlane,
+    logDir: parts.logDir,
+    ...(parts.networkId ? { networkId: parts.networkId } : {}),
+    updatedAt: Date.now(),
+    components: parts.components,
+  };
 }

@@ -1,0 +1,53 @@
+/**
+ * Cleaning up after a flowctl that was killed: its component process groups (from its state
+ * file) and its containers and networks (by label). `run` does it before starting again and
+ * `down` does it on request.
+ */
+import type { Pipeline } from "../config/mod.ts";
+import type { DockerClient } from "../docker/docker_client.ts";
+import { type Removed, stopLeftoverProcesses } from "../state/recover.ts";
+import type { RunState } from "../state/state_file.ts";
+import { LABEL_PIPELINE } from "../docker/labels.ts";
+
+export interface Leftovers {
+  /** Process groups stopped, per component. */
+  processes: Removed[];
+  containers: number;
+  networks: number;
+}
+
+export interface RemoveLeftoversOptions {
+  /** The state file of the dead run, if there was one. */
+  state?: RunState | undefined;
+  /** Given when containers are to be removed too (container mode now, or in the dead run). */
+  docker?: DockerClient | undefined;
+}
+
+/** Stops and removes what a dead run of `pipeline` left behind. */
+export async function removeLeftovers(
+  pipeline: Pipeline,
+  options: RemoveLeftoversOptions,
+): Promise<Leftovers> {
+  const processes = options.state ? await stopLeftoverProcesses(options.state, pipeline) : [];
+  const objects = options.docker
+    ? await removePipelineObjects(options.docker, pipeline.name)
+    : { containers: 0, networks: 0 };
+  return { processes, ...objects };
+}
+
+/** Whether cleaning up `pipeline` involves containers: it runs in containers now or did before. */
+export function involvesContainers(pipeline: Pipeline, state: RunState | undefined): boolean {
+  return pipeline.orchestrator === "container" || state?.orchestrator === "container";
+}
+
+/** Removes every container and network labelled with `pipeline`. */
+async function removePipelineObjects(
+  docker: DockerClient,
+  pipeline: string,
+): Promise<{ containers: number; networks: number }> {
+  const containers = await docker.listContainers(LABEL_PIPELINE, pipeline);
+  for (const container of containers) await docker.removeContainer(container.Id);
+  const networks = await docker.listNetworks(LABEL_PIPELINE, pipeline);
+  for (const network of networks) await docker.removeNetwork(network.Id);
+  return { containers: containers.length, networks: networks.length };
+}

@@ -1,0 +1,431 @@
+/**
+ * One component's life in a run, as one loop: start → ready or exit → supervise → exit →
+ * backoff → start. The pipeline runner owns the order between components; this owns the rest.
+ */
+import { getLogger } from "@logtape/logtape";
+import { type Component, formatDuration } from "../config/mod.ts";
+import { delay } from "../delay.ts";
+import { monitorHealth } from "../health/health_monitor.ts";
+import { probeHttp, type ProbeResult, probeTcp } from "../health/probe.ts";
+import { waitUntilHealthy } from "../health/wait_until_healthy.ts";
+import { LineBuffer } from "../logs/line_buffer.ts";
+import type { LogFile } from "../logs/log_file.ts";
+import {
+  ComponentFailedError,
+  type ComponentHandle,
+  describeExit,
+  type ExitStatus,
+  HealthTimeoutError,
+  type OrchestratorRun,
+} from "../orchestrator/orchestrator.ts";
+import { backoffDelay, nextBackoffStep } from "./backoff.ts";
+import type { ComponentPhase, ComponentSnapshot, RunnerEvent } from "./events.ts";
+
+const logger = getLogger(["flowctl", "runner"]);
+
+/** How often a startup wait reports that it is still waiting. */
+const WAITING_REPORT_MS = 5_000;
+
+/** Tells when a component has registered with the control plane (`health: { registered: true }`). */
+export interface RegistrationWatcher {
+  waitUntilRegistered(componentId: string, signal: AbortSignal): Promise<void>;
+}
+
+export interface SupervisorOptions {
+  run: OrchestratorRun;
+  log: LogFile;
+  /** Aborted to request a graceful stop of the whole pipeline. */
+  stop: AbortSignal;
+  onEvent(event: RunnerEvent): void;
+  /** Whole lines of the component's output, after they went to its log file. */
+  onOutput?(componentId: string, lines: Uint8Array): void;
+  registrations?: RegistrationWatcher;
+  /** Called whenever the component's pid or container changes, for the state file. */
+  onHandleChanged?(): void;
+}
+
+/** How a supervised component ended, when it ended on its own. */
+export type SupervisorEnd =
+  | { kind: "finished" }
+  | { kind: "failed"; error: ComponentFailedError };
+
+type ReadyOutcome =
+  | { kind: "ready" }
+  | { kind: "exited"; exit: ExitStatus }
+  | { kind: "aborted" }
+  | { kind: "timeout"; reason: string | undefined };
+
+/** Starts, watches, restarts and stops one component. */
+export class ComponentSupervisor implements AsyncDisposable {
+  readonly component: Component;
+  readonly #options: SupervisorOptions;
+  readonly #ended = Promise.withResolvers<SupervisorEnd>();
+  /** Aborted by stop(): the loop ends and no restart happens. */
+  readonly #stopping = new AbortController();
+  #phase: ComponentPhase = "pending";
+  #handle: ComponentHandle | undefined;
+  #pumps: Promise<void>[] = [];
+  #restarts = 0;
+  #backoffStep = -1;
+  #startedAt: number | undefined;
+  #lastExit: ExitStatus | undefined;
+  #exited = false;
+  #stopped: Promise<void> | undefined;
+
+  constructor(component: Component, options: SupervisorOptions) {
+    this.component = component;
+    this.#options = options;
+  }
+
+  /** Settles when the component ended on its own for good: finished, or failed. */
+  get ended(): Promise<SupervisorEnd> {
+    return this.#ended.promise;
+  }
+
+  get phase(): ComponentPhase {
+    return this.#phase;
+  }
+
+  /**
+   * Starts the component and resolves once it is ready (or `signal` aborted); supervision then
+   * goes on in the background.
+   * @throws {ComponentFailedError} when it cannot start, exits, or is not healthy in time.
+   */
+  async start(signal: AbortSignal): Promise<void> {
+    const handle = await this.#launch();
+    const outcome = await this.#waitReady(handle, AbortSignal.any([signal, this.#stopping.signal]));
+    switch (outcome.kind) {
+      case "exited":
+        this.#phase = "failed";
+        throw new ComponentFailedError(
+          this.component.id,
+          `Component "${this.component.id}" ${describeExit(outcome.exit)} during startup`,
+          { exit: outcome.exit },
+        );
+      case "timeout":
+        this.#phase = "failed";
+        throw new HealthTimeoutError(
+          this.component.id,
+          `Component "${this.component.id}" did not pass its health check within ${
+            formatDuration(this.component.health?.startPeriodMs ?? 0)
+          }${outcome.reason ? ` (last probe: ${outcome.reason})` : ""}`,
+        );
+      case "aborted":
+        return;
+      case "ready":
+        this.#becameReady(handle);
+        this.#supervise(handle).catch((error) =>
+          this.#ended.resolve({ kind: "failed", error: asComponentFailure(this.component, error) })
+        );
+    }
+  }
+
+  /** Watches a ready component until it exits, then restarts it per its policy, in a loop. */
+  async #supervise(first: ComponentHandle): Promise<void> {
+    let handle = first;
+    let ready = true;
+    while (true) {
+      const exit = await this.#watch(handle, ready);
+      if (this.#stopping.signal.aborted) return;
+      const end = await this.#afterExit(exit);
+      if (end) return this.#ended.resolve(end);
+      await delay(backoffDelay(this.#backoffStep), this.#options.stop);
+      if (this.#stopping.signal.aborted || this.#options.stop.aborted) return;
+      handle = await this.#launch();
+      if (this.#stopping.signal.aborted) return; // stop() stops the handle just launched
+      const outcome = await this.#waitReady(handle, this.#stopping.signal);
+      ready = outcome.kind === "ready";
+      if (ready) this.#becameReady(handle);
+      else if (outcome.kind === "timeout") {
+        this.#phase = "unhealthy";
+        this.#emit({
+          type: "component_unhealthy",
+          component: this.component.id,
+          reason: `not healthy ${
+            formatDuration(this.component.health?.startPeriodMs ?? 0)
+          } after its restart${outcome.reason ? ` (last probe: ${outcome.reason})` : ""}`,
+        });
+      }
+    }
+  }
+
+  /** Monitors health (of a component that became ready, with a probe) until it exits. */
+  async #watch(handle: ComponentHandle, ready: boolean): Promise<ExitStatus> {
+    const health = this.component.health;
+    const monitorStop = new AbortController();
+    if (ready && health && health.probe.type !== "registered") {
+      monitorHealth(this.#probeFor(handle), {
+        intervalMs: health.intervalMs,
+        retries: health.retries,
+        signal: AbortSignal.any([monitorStop.signal, this.#stopping.signal]),
+        onChange: (healthy, reason) => {
+          if (this.#stopping.signal.aborted) return;
+          this.#phase = healthy ? "healthy" : "unhealthy";
+          this.#emit(
+            healthy
+              ? {
+                type: "component_healthy",
+                component: this.component.id,
+                afterMs: 0,
+                checked: true,
+                recovered: true,
+              }
+              : {
+                type: "component_unhealthy",
+                component: this.component.id,
+                reason: reason ?? "health check failed",
+              },
+          );
+        },
+      });
+    }
+    try {
+      return await handle.exited;
+    } finally {
+      monitorStop.abort();
+    }
+  }
+
+  /** Records an exit and decides what follows: nothing more (an end), or a restart after backoff. */
+  async #afterExit(exit: ExitStatus): Promise<SupervisorEnd | undefined> {
+    const { component } = this;
+    this.#lastExit = exit;
+    this.#phase = "exited";
+    this.#emit({ type: "component_exited", component: component.id, exit });
+    await Promise.all(this.#pumps);
+    const failed = exit.code !== 0 || exit.signal !== null;
+    const restart = component.restart === "always" ||
+      (component.restart === "on-failure" && failed);
+    if (!restart) {
+      if (!failed) return { kind: "finished" };
+      this.#phase = "failed";
+      return {
+        kind: "failed",
+        error: new ComponentFailedError(
+          component.id,
+          `Component "${component.id}" ${describeExit(exit)}`,
+          { exit },
+        ),
+      };
+    }
+    if (this.#restarts >= component.maxRestarts) {
+      this.#phase = "failed";
+      return {
+        kind: "failed",
+        error: new ComponentFailedError(
+          component.id,
+          `Component "${component.id}" ${
+            describeExit(exit)
+          } and was restarted ${this.#restarts} times already (max_restarts: ${component.maxRestarts})`,
+          { exit },
+        ),
+      };
+    }
+    this.#backoffStep = nextBackoffStep(this.#backoffStep, Date.now() - (this.#startedAt ?? 0));
+    this.#restarts++;
+    this.#phase = "restarting";
+    this.#emit({
+      type: "component_restarting",
+      component: component.id,
+      restart: this.#restarts,
+      delayMs: backoffDelay(this.#backoffStep),
+    });
+    return undefined;
+  }
+
+  /** Starts the component once and begins copying its output to its log file and the console. */
+  async #launch(): Promise<ComponentHandle> {
+    const { component } = this;
+    this.#phase = "starting";
+    this.#emit({
+      type: "component_starting",
+      component: component.id,
+      attempt: this.#restarts + 1,
+    });
+    const handle = await this.#options.run.start(component.id);
+    this.#handle = handle;
+    this.#startedAt = Date.now();
+    this.#exited = false;
+    handle.exited.finally(() => {
+      if (this.#handle === handle) this.#exited = true;
+    });
+    this.#pumps = [this.#pump(handle.stdout), this.#pump(handle.stderr)];
+    this.#emit({
+      type: "component_started",
+      component: component.id,
+      ...(handle.pid !== undefined ? { pid: handle.pid } : {}),
+      ...(handle.containerId !== undefined ? { containerId: handle.containerId } : {}),
+    });
+    this.#options.onHandleChanged?.();
+    return handle;
+  }
+
+  #becameReady(handle: ComponentHandle): void {
+    if (this.#handle !== handle || this.#stopping.signal.aborted) return;
+    const checked = this.component.health !== undefined;
+    this.#phase = checked ? "healthy" : "running";
+    this.#emit({
+      type: "component_healthy",
+      component: this.component.id,
+      afterMs: Date.now() - (this.#startedAt ?? Date.now()),
+      checked,
+    });
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const buffer = new LineBuffer();
+    const deliver = (lines: Uint8Array) => {
+      if (lines.length === 0) return;
+      this.#options.log.write(lines);
+      this.#options.onOutput?.(this.component.id, lines);
+    };
+    try {
+      for await (const chunk of stream) deliver(buffer.push(chunk));
+    } catch (error) {
+      logger.debug("Output stream of {component} ended: {error}", {
+        component: this.component.id,
+        error,
+      });
+    }
+    deliver(buffer.flush());
+  }
+
+  /** Waits until the component is ready, has exited, or `signal` aborts; reports long waits. */
+  async #waitReady(handle: ComponentHandle, signal: AbortSignal): Promise<ReadyOutcome> {
+    const health = this.component.health;
+    if (!health) return { kind: "ready" };
+    const began = Date.now();
+    let lastReason: string | undefined;
+    const reporter = setInterval(() => {
+      this.#emit({
+        type: "component_waiting",
+        component: this.component.id,
+        waitedMs: Date.now() - began,
+        ...(lastReason !== undefined ? { lastProbe: lastReason } : {}),
+      });
+    }, WAITING_REPORT_MS);
+    const exitSeen = new AbortController();
+    const exited = handle.exited.then((exit) => {
+      exitSeen.abort();
+      return { kind: "exited" as const, exit };
+    });
+    const waitSignal = AbortSignal.any([signal, exitSeen.signal]);
+    try {
+      const ready = health.probe.type === "registered"
+        ? this.#waitRegistered(health.startPeriodMs, waitSignal)
+        : waitUntilHealthy(this.#probeFor(handle), {
+          timeoutMs: health.startPeriodMs,
+          signal: waitSignal,
+          onFailedProbe: (reason) => lastReason = reason,
+        }).then((outcome): ReadyOutcome =>
+          outcome.status === "healthy"
+            ? { kind: "ready" }
+            : outcome.status === "aborted"
+            ? { kind: "aborted" }
+            : { kind: "timeout", reason: outcome.lastReason }
+        );
+      const outcome = await Promise.race([exited, ready]);
+      // An exit wins over the abort it caused.
+      return outcome.kind === "aborted" && exitSeen.signal.aborted && !signal.aborted
+        ? await exited
+        : outcome;
+    } finally {
+      clearInterval(reporter);
+      exitSeen.abort();
+    }
+  }
+
+  async #waitRegistered(timeoutMs: number, signal: AbortSignal): Promise<ReadyOutcome> {
+    const registrations = this.#options.registrations;
+    if (!registrations) return { kind: "timeout", reason: "no control plane is running" };
+    try {
+      await registrations.waitUntilRegistered(
+        this.component.id,
+        AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+      );
+      return { kind: "ready" };
+    } catch {
+      return signal.aborted
+        ? { kind: "aborted" }
+        : { kind: "timeout", reason: "it never registered with the control plane" };
+    }
+  }
+
+  #probeFor(handle: ComponentHandle): (signal: AbortSignal) => Promise<ProbeResult> {
+    const health = this.component.health;
+    if (!health || health.probe.type === "registered") return () => Promise.resolve({ ok: true });
+    const probe = health.probe;
+    const address = handle.probeAddress(probe.port);
+    return probe.type === "http"
+      ? (signal) =>
+        probeHttp({ ...address, path: probe.path }, { timeoutMs: health.timeoutMs, signal })
+      : (signal) => probeTcp(address, { timeoutMs: health.timeoutMs, signal });
+  }
+
+  /**
+   * Stops the component for good: no restart follows. Emits stopping/stopped unless it had
+   * already exited. Idempotent.
+   */
+  stop(options: { force: AbortSignal }): Promise<void> {
+    this.#stopped ??= this.#stop(options.force);
+    return this.#stopped;
+  }
+
+  async #stop(force: AbortSignal): Promise<void> {
+    this.#stopping.abort();
+    const handle = this.#handle;
+    if (!handle) return;
+    const { component } = this;
+    const alreadyExited = this.#exited;
+    if (!alreadyExited) {
+      this.#phase = "stopping";
+      this.#emit({ type: "component_stopping", component: component.id });
+    }
+    const exit = await handle.stop({ graceMs: component.stopGraceMs, force });
+    await Promise.all(this.#pumps);
+    if (!alreadyExited) {
+      this.#emit({
+        type: "component_stopped",
+        component: component.id,
+        exit,
+        graceMs: component.stopGraceMs,
+      });
+    }
+    this.#phase = "stopped";
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    const forced = new AbortController();
+    forced.abort();
+    await this.stop({ force: forced.signal });
+  }
+
+  /** What `flowctl status` shows of this component. */
+  snapshot(): ComponentSnapshot {
+    const handle = this.#handle;
+    return {
+      id: this.component.id,
+      kind: this.component.kind,
+      phase: this.#phase,
+      ...(handle?.pid !== undefined ? { pid: handle.pid } : {}),
+      ...(handle?.pidStartTime !== undefined ? { pidStartTime: handle.pidStartTime } : {}),
+      ...(handle?.containerId !== undefined ? { containerId: handle.containerId } : {}),
+      restarts: this.#restarts,
+      ...(this.#startedAt !== undefined ? { startedAt: this.#startedAt } : {}),
+      ...(this.#lastExit ? { lastExit: this.#lastExit } : {}),
+      logFile: this.#options.log.path,
+    };
+  }
+
+  #emit(event: RunnerEvent): void {
+    this.#options.onEvent(event);
+  }
+}
+
+function asComponentFailure(component: Component, error: unknown): ComponentFailedError {
+  return error instanceof ComponentFailedError ? error : new ComponentFailedError(
+    component.id,
+    `Component "${component.id}" failed: ${error instanceof Error ? error.message : String(error)}`,
+    { cause: error },
+  );
+}

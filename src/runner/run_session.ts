@@ -1,0 +1,218 @@
+/**
+ * One `flowctl run` from claim to cleanup: every resource it holds (signals, claim, orchestrator,
+ * control plane, timers, state writer, the orchestrator's run) sits on one AsyncDisposableStack,
+ * so it is released in reverse order on every path, and a cleanup error is reported together
+ * with the error that caused the cleanup (a SuppressedError), never instead of it.
+ */
+import type { Pipeline } from "../config/mod.ts";
+import {
+  type ControlPlaneServer,
+  startControlPlane,
+} from "../controlplane/control_plane_server.ts";
+import { healthPorts } from "../controlplane/health_ports.ts";
+import { Registry } from "../controlplane/registry.ts";
+import type { DockerClient } from "../docker/docker_client.ts";
+import { type Leftovers, removeLeftovers } from "../orchestrator/leftovers.ts";
+import type { Orchestrator } from "../orchestrator/orchestrator.ts";
+import { ProcessOrchestrator } from "../orchestrator/process.ts";
+import { RunClaim } from "../state/run_claim.ts";
+import { UserError } from "../user_error.ts";
+import { buildRunState, StateWriter } from "../state/state_writer.ts";
+import { componentEnv } from "./component_env.ts";
+import { fromRegistryEvent, type RunnerEvent } from "./events.ts";
+import { PipelineRunner, type RunOutcome } from "./pipeline_runner.ts";
+
+export interface RunSessionOptions {
+  logDir: string;
+  /** 0 picks a free port. */
+  controlPlanePort: number;
+  /** FLOWCTL_HEARTBEAT_INTERVAL as given to components, and the same in milliseconds. */
+  heartbeat: { text: string; ms: number };
+  /** Shutdown requests; the session disposes of them when it ends. */
+  signals: { stop: AbortSignal; force: AbortSignal } & Disposable;
+  emit(event: RunnerEvent): void;
+  onOutput?(componentId: string, lines: Uint8Array): void;
+  onPullProgress?(component: string, line: string): void;
+}
+
+/** How a session ended: a runner outcome, or refused before anything started. */
+export type SessionResult = RunOutcome["result"] | "refused";
+
+/** Runs `pipeline` until it stops, fails or completes, and releases everything it held. */
+export async function runSession(
+  pipeline: Pipeline,
+  options: RunSessionOptions,
+): Promise<SessionResult> {
+  await using stack = new AsyncDisposableStack();
+  stack.use(options.signals);
+  return await new RunSession(pipeline, options, stack).run();
+}
+
+class RunSession {
+  readonly #pipeline: Pipeline;
+  readonly #options: RunSessionOptions;
+  readonly #stack: AsyncDisposableStack;
+  readonly #runId = crypto.randomUUID();
+  readonly #stateWriter: StateWriter;
+  #controlPlanePort = 0;
+  #networkId: string | undefined;
+  #runner: PipelineRunner | undefined;
+
+  constructor(pipeline: Pipeline, options: RunSessionOptions, stack: AsyncDisposableStack) {
+    this.#pipeline = pipeline;
+    this.#options = options;
+    this.#stack = stack;
+    this.#stateWriter = new StateWriter(() =>
+      buildRunState({
+        pipeline,
+        runId: this.#runId,
+        logDir: options.logDir,
+        controlPlane: { host: "127.0.0.1", port: this.#controlPlanePort },
+        networkId: this.#networkId,
+        components: this.#runner?.snapshot() ?? [],
+      })
+    );
+  }
+
+  async run(): Promise<SessionResult> {
+    const { emit, signals } = this.#options;
+    const orchestrator = await this.#refusable(() => this.#prepare());
+    if (!orchestrator) return "refused";
+    const registry = this.#registry();
+    const controlPlane = this.#stack.use(
+      await startControlPlane({
+        registry,
+        hosts: ["127.0.0.1"],
+        port: this.#options.controlPlanePort,
+      }),
+    );
+    this.#controlPlanePort = controlPlane.port;
+    this.#stack.defer(() => this.#stateWriter.close());
+    await this.#stateWriter.flush();
+    emit({
+      type: "pipeline_starting",
+      pipeline: this.#pipeline.name,
+      orchestrator: this.#pipeline.orchestrator,
+      runId: this.#runId,
+      components: this.#pipeline.components.length,
+      controlPlane: `127.0.0.1:${controlPlane.port}`,
+    });
+    const run = await this.#refusable(() => this.#open(orchestrator, controlPlane));
+    if (!run) return signals.stop.aborted ? "stopped" : "refused";
+    this.#networkId = run.networkId;
+    this.#runner = new PipelineRunner(this.#pipeline, {
+      run,
+      logDir: this.#options.logDir,
+      stop: signals.stop,
+      force: signals.force,
+      onEvent: (event) => {
+        emit(event);
+        this.#stateWriter.changed();
+      },
+      ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
+      registrations: registry,
+      onHandlesChanged: () => this.#stateWriter.flush(),
+    });
+    return (await this.#runner.run()).result;
+  }
+
+  /** Claims the pipeline, removes what a killed run left, and checks that everything can start. */
+  async #prepare(): Promise<Orchestrator> {
+    const claim = this.#stack.use(await RunClaim.take(this.#pipeline.name));
+    const { orchestrator, docker } = await openOrchestrator(this.#pipeline, this.#stack);
+    const leftovers = await removeLeftovers(this.#pipeline, { state: claim.previous, docker });
+    for (const message of describeLeftovers(this.#pipeline, leftovers)) {
+      this.#options.emit({ type: "notice", message });
+    }
+    await orchestrator.check(this.#pipeline, { signal: this.#options.signals.stop });
+    return orchestrator;
+  }
+
+  /** Opens the orchestrator's run: pulls, network, containers; Ctrl+C cancels it. */
+  async #open(orchestrator: Orchestrator, controlPlane: ControlPlaneServer) {
+    const hostEnv = Deno.env.toObject();
+    return this.#stack.use(
+      await orchestrator.open(this.#pipeline, {
+        runId: this.#runId,
+        signal: this.#options.signals.stop,
+        controlPlane,
+        envFor: (component, controlPlaneEndpoint) =>
+          componentEnv(this.#pipeline, component, {
+            controlPlaneEndpoint,
+            heartbeatInterval: this.#options.heartbeat.text,
+            runId: this.#runId,
+            hostEnv,
+          }),
+        onNotice: (message) => this.#options.emit({ type: "notice", message }),
+        ...(this.#options.onPullProgress ? { onPullProgress: this.#options.onPullProgress } : {}),
+      }),
+    );
+  }
+
+  #registry(): Registry {
+    const registry = new Registry({
+      components: this.#pipeline.components.map((c) => ({ id: c.id, healthPorts: healthPorts(c) })),
+      heartbeatIntervalMs: this.#options.heartbeat.ms,
+      onEvent: (event) => {
+        const runEvent = fromRegistryEvent(event);
+        if (runEvent) this.#options.emit(runEvent);
+        this.#stateWriter.changed();
+      },
+    });
+    const staleness = setInterval(
+      () => registry.checkStaleness(),
+      Math.max(50, this.#options.heartbeat.ms / 2),
+    );
+    this.#stack.defer(() => clearInterval(staleness));
+    return registry;
+  }
+
+  /**
+   * Runs a step that may refuse to start the pipeline; a refusal is reported as the pipeline's
+   * failure (or its stop, when Ctrl+C cancelled the step) and yields undefined.
+   */
+  async #refusable<T>(step: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await step();
+    } catch (error) {
+      const { emit, signals } = this.#options;
+      if (signals.stop.aborted) {
+        emit({ type: "pipeline_stopped" });
+        return undefined;
+      }
+      if (!(error instanceof UserError)) throw error;
+      emit({ type: "pipeline_failed", component: "", reason: error.message, logTail: [] });
+      return undefined;
+    }
+  }
+}
+
+/**
+ * The orchestrator of the pipeline's kind; container mode connects to the engine first, and its
+ * client also removes container leftovers.
+ */
+async function openOrchestrator(
+  pipeline: Pipeline,
+  stack: AsyncDisposableStack,
+): Promise<{ orchestrator: Orchestrator; docker?: DockerClient }> {
+  if (pipeline.orchestrator !== "container") return { orchestrator: new ProcessOrchestrator() };
+  // Loaded only here: process mode does not pay for the Docker client.
+  const { ContainerOrchestrator } = await import("../orchestrator/container.ts");
+  const orchestrator = stack.use(await ContainerOrchestrator.connect());
+  return { orchestrator, docker: orchestrator.docker };
+}
+
+/** Notice lines about what an earlier, killed run left and this one removed. */
+function describeLeftovers(pipeline: Pipeline, leftovers: Leftovers): string[] {
+  const lines = leftovers.processes.map((removed) =>
+    `Stopped component ${removed.component} left by an earlier run (process group ${
+      removed.pids.join(", ")
+    })`
+  );
+  if (leftovers.containers + leftovers.networks > 0) {
+    lines.push(
+      `Removed ${leftovers.containers} container(s) and ${leftovers.networks} network(s) left by an earlier run of ${pipeline.name}`,
+    );
+  }
+  return lines;
+}
