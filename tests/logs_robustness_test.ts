@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { pipelineYaml, runArgs, runFlowctl, writeTemp } from "./_helpers.ts";
 
+const isRoot = Deno.uid() === 0;
 const cap = 64 * 1024;
 
 function uniqueName(prefix: string): string {
@@ -28,6 +29,21 @@ async function shellPipeline(
   return { dir, file, env: { FLOWCTL_STATE_DIR: `${dir}/state` } };
 }
 
+/** Mounts a tmpfs with `options` on a new folder for `body`, and unmounts it afterwards. */
+async function withTmpfs(options: string, body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "flowctl-tmpfs-" });
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", options, "tmpfs", dir],
+  }).output();
+  assertEquals(mount.code, 0, new TextDecoder().decode(mount.stderr));
+  try {
+    await body(dir);
+  } finally {
+    await new Deno.Command("umount", { args: [dir] }).output();
+    await Deno.remove(dir);
+  }
+}
+
 Deno.test("flowctl run splits an endless line at 64 KiB in the log file", async () => {
   // 50 MiB without a newline, then the newline, then one more line.
   const { dir, file, env } = await shellPipeline(
@@ -43,4 +59,40 @@ Deno.test("flowctl run splits an endless line at 64 KiB in the log file", async 
   assertEquals(lines.length, 50 * 1024 * 1024 / cap, "the line, in pieces of the cap");
   const piece = "a".repeat(cap);
   assert(lines.every((line) => line === piece), "every piece is 64 KiB of the line");
+});
+
+Deno.test({
+  name: "flowctl run keeps draining and showing a component whose log disk is full",
+  ignore: !isRoot,
+  fn: () =>
+    withTmpfs("size=64k", async (logDir) => {
+      const count = 4000; // ~400 KB: six times the disk
+      const { file, env } = await shellPipeline(
+        "full-disk",
+        `awk 'BEGIN { for (i = 1; i <= ${count}; i++) printf "line %05d %s\\n", i, "${
+          "x".repeat(90)
+        }" }'; echo done`,
+      );
+      const result = await runFlowctl(runArgs(file, logDir), { env });
+      assertEquals(result.code, 0, result.stderr);
+      assertStringIncludes(result.stdout, "Pipeline completed successfully");
+      const shown = result.stdout.split("\n").filter((line) => line.startsWith("sink | line "));
+      assertEquals(shown.length, count, "every line still reaches the console");
+      assertStringIncludes(result.stdout, "sink | done");
+
+      const notices = result.stderr.split("\n").filter((line) => line.includes("log file"));
+      assertEquals(notices.length, 1, `one notice:\n${result.stderr}`);
+      assertStringIncludes(
+        notices[0] ?? "",
+        `Cannot write log file "${logDir}/sink.log" of component "sink": No space left on device`,
+      );
+
+      const text = await Deno.readTextFile(`${logDir}/sink.log`);
+      assert(text.endsWith("\n"), "the file ends with a whole line");
+      const kept = text.split("\n").slice(0, -1);
+      assert(kept.length > 0 && kept.length < count, `${kept.length} lines kept`);
+      kept.forEach((line, i) => {
+        assertEquals(line, `line ${String(i + 1).padStart(5, "0")} ${"x".repeat(90)}`);
+      });
+    }),
 });

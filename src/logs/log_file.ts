@@ -1,5 +1,8 @@
 /** Per-component log files: `<dir>/<id>.log`, the previous run's kept as `<id>.log.1`. */
+import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
+
+const logger = getLogger(["flowctl", "logs"]);
 
 /**
  * An append-only log file written in whole lines, synchronously, so writes never interleave.
@@ -8,14 +11,19 @@ import { join } from "node:path";
  */
 export class LogFile {
   readonly path: string;
+  readonly component: string;
   readonly #file: Deno.FsFile;
   readonly #index: Deno.FsFile;
   #offset = 0;
   #pending: { offset: number; time: number } | undefined;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** Set by the first failed write; from then on the file keeps the whole lines it has. */
+  #failed = false;
+  #indexFailed = false;
 
-  private constructor(path: string, file: Deno.FsFile, index: Deno.FsFile) {
+  private constructor(component: string, path: string, file: Deno.FsFile, index: Deno.FsFile) {
+    this.component = component;
     this.path = path;
     this.#file = file;
     this.#index = index;
@@ -42,16 +50,40 @@ export class LogFile {
       truncate: true,
       mode: 0o600,
     });
-    return new LogFile(path, file, index);
+    return new LogFile(id, path, file, index);
   }
 
-  /** Appends bytes that end at a line boundary; resolves when they are written. */
+  /**
+   * Appends bytes that end at a line boundary. Never throws: when the file cannot be written
+   * (a full disk), it keeps the whole lines written so far, says so once, and takes no more, so
+   * the component's output is still drained and shown.
+   */
   write(bytes: Uint8Array): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#failed) return;
     // Synchronous: a page-cache write of one chunk takes microseconds, and it keeps writes of
     // stdout and stderr whole and in order without a queue of promises.
-    writeFully(this.#file, bytes);
-    this.#offset += bytes.length;
+    let written = 0;
+    try {
+      while (written < bytes.length) written += this.#file.writeSync(bytes.subarray(written));
+    } catch (error) {
+      // Drop a partly written line, so the file ends with a whole one.
+      const whole = bytes.subarray(0, written).lastIndexOf(NEWLINE) + 1;
+      try {
+        this.#file.truncateSync(this.#offset + whole);
+      } catch {
+        // the file keeps the partial line; nothing better can be done
+      }
+      if (whole > 0) this.#indexUpTo(this.#offset + whole);
+      this.#flushIndex();
+      this.#fail(error);
+      return;
+    }
+    this.#indexUpTo(this.#offset + bytes.length);
+  }
+
+  /** Records in the index that the file now ends at `offset`. */
+  #indexUpTo(offset: number): void {
+    this.#offset = offset;
     // Chunks within INDEX_RESOLUTION_MS share one index entry, so a fast writer costs no extra
     // writes; the entry is written once time moves on.
     const now = Date.now();
@@ -69,10 +101,27 @@ export class LogFile {
   }
 
   #flushIndex(): void {
-    if (!this.#pending) return;
+    if (!this.#pending || this.#indexFailed) return;
     const { offset, time } = this.#pending;
     this.#pending = undefined;
-    writeFully(this.#index, encoder.encode(`${offset} ${time}\n`));
+    try {
+      writeFully(this.#index, encoder.encode(`${offset} ${time}\n`));
+    } catch (error) {
+      this.#indexFailed = true;
+      this.#fail(error);
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    // Said once, at warning level (shown by default); the reason goes into the template escaped.
+    const reason = describeFsError(error).replaceAll("{", "{{").replaceAll("}", "}}");
+    logger.warning(
+      `Cannot write log file {path} of component {component}: ${reason}; ` +
+        "its further output is not written to the file",
+      { path: this.path, component: this.component },
+    );
   }
 
   /** Closes the file (after writing the last index entry). Idempotent. */
@@ -91,6 +140,7 @@ export class LogFile {
 }
 
 const encoder = new TextEncoder();
+const NEWLINE = 10;
 const INDEX_RESOLUTION_MS = 10;
 
 function writeFully(file: Deno.FsFile, bytes: Uint8Array): void {
@@ -102,6 +152,12 @@ function writeFully(file: Deno.FsFile, bytes: Uint8Array): void {
 export async function ensureLogDir(dir: string): Promise<void> {
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   await Deno.chmod(dir, 0o700).catch(() => {});
+}
+
+/** The reason of a file system error without the path Deno appends (the caller names it). */
+export function describeFsError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.match(/^.*?\(os error \d+\)/)?.[0] ?? message;
 }
 
 /**
