@@ -44,6 +44,10 @@ async function withTmpfs(options: string, body: (dir: string) => Promise<void>):
   }
 }
 
+function mode(path: string): number {
+  return (Deno.statSync(path).mode ?? 0) & 0o777;
+}
+
 Deno.test("flowctl run splits an endless line at 64 KiB in the log file", async () => {
   // 50 MiB without a newline, then the newline, then one more line.
   const { dir, file, env } = await shellPipeline(
@@ -95,4 +99,24 @@ Deno.test({
         assertEquals(line, `line ${String(i + 1).padStart(5, "0")} ${"x".repeat(90)}`);
       });
     }),
+});
+
+Deno.test("flowctl run leaves the mode of an existing log folder, and of a symlink's target, alone", async () => {
+  const { dir, file, env } = await shellPipeline("log-dir-mode", "echo hello");
+  const existing = `${dir}/existing`;
+  await Deno.mkdir(existing);
+  await Deno.chmod(existing, 0o755);
+  const target = `${dir}/target`;
+  await Deno.mkdir(target);
+  await Deno.chmod(target, 0o755);
+  await Deno.symlink(target, `${dir}/link`);
+
+  for (const logDir of [existing, `${dir}/link`, `${dir}/created/logs`]) {
+    const result = await runFlowctl(runArgs(file, logDir), { env });
+    assertEquals(result.code, 0, result.stderr);
+    assertEquals(await Deno.readTextFile(`${logDir}/sink.log`), "hello\n");
+  }
+  assertEquals(mode(existing).toString(8), "755");
+  assertEquals(mode(target).toString(8), "755");
+  assertEquals(mode(`${dir}/created/logs`).toString(8), "700", "a folder flowctl creates is 0700");
 });

@@ -148,10 +148,16 @@ function writeFully(file: Deno.FsFile, bytes: Uint8Array): void {
   while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
 }
 
-/** Creates the log folder with mode 0700 (and tightens an existing one we own). */
+/**
+ * Creates the log folder with mode 0700 (logs may hold secrets). An existing folder, or one a
+ * symlink points to, keeps its mode: `--log-dir /tmp` must not restrict /tmp.
+ */
 export async function ensureLogDir(dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  await Deno.chmod(dir, 0o700).catch(() => {});
+  const existing = await Deno.stat(dir).catch((error) => {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  });
+  if (!existing) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
 }
 
 /** The reason of a file system error without the path Deno appends (the caller names it). */
