@@ -120,3 +120,54 @@ Deno.test("flowctl run leaves the mode of an existing log folder, and of a symli
   assertEquals(mode(target).toString(8), "755");
   assertEquals(mode(`${dir}/created/logs`).toString(8), "700", "a folder flowctl creates is 0700");
 });
+
+Deno.test("flowctl run refuses an unwritable log folder or state folder with one line, exit 1", async (t) => {
+  const { dir, file, env } = await shellPipeline("unwritable", `touch started`);
+  const regular = `${dir}/regular-file`;
+  await Deno.writeTextFile(regular, "");
+  const expectRefused = async (
+    args: string[],
+    runEnv: Record<string, string>,
+    message: string,
+  ) => {
+    const result = await runFlowctl(args, { env: runEnv });
+    assertEquals(result.code, 1, result.stderr);
+    assertEquals(result.stderr.trimEnd().split("\n"), [`Pipeline failed: ${message}`]);
+    assertEquals(result.stdout, "");
+    assertEquals(await Deno.stat(`${dir}/started`).then(() => true, () => false), false);
+  };
+
+  await t.step("a log folder under a regular file", async () => {
+    await expectRefused(
+      runArgs(file, `${regular}/logs`),
+      env,
+      `Cannot use the log folder "${regular}/logs": Not a directory (os error 20); pass --log-dir with a writable folder`,
+    );
+  });
+  await t.step("a state folder under a regular file", async () => {
+    await expectRefused(
+      runArgs(file, `${dir}/logs`),
+      { FLOWCTL_STATE_DIR: `${regular}/state` },
+      `Cannot use the state folder "${regular}/state": Not a directory (os error 20); set FLOWCTL_STATE_DIR to a writable folder`,
+    );
+  });
+  if (!isRoot) return;
+  await t.step("a read-only log folder", async () => {
+    await withTmpfs("ro,size=64k", async (readOnly) => {
+      await expectRefused(
+        runArgs(file, readOnly),
+        env,
+        `Cannot use the log folder "${readOnly}": Read-only file system (os error 30); pass --log-dir with a writable folder`,
+      );
+    });
+  });
+  await t.step("a read-only state folder", async () => {
+    await withTmpfs("ro,size=64k", async (readOnly) => {
+      await expectRefused(
+        runArgs(file, `${dir}/logs`),
+        { FLOWCTL_STATE_DIR: readOnly },
+        `Cannot use the state folder "${readOnly}": Read-only file system (os error 30); set FLOWCTL_STATE_DIR to a writable folder`,
+      );
+    });
+  });
+});

@@ -10,7 +10,15 @@ import { ProcessOrchestrator } from "../orchestrator/process.ts";
 import { componentEnv } from "../runner/component_env.ts";
 import type { RunnerEvent } from "../runner/events.ts";
 import { PipelineRunner } from "../runner/pipeline_runner.ts";
-import { isRunLive, readRunState, removeRunState, type RunState } from "../state/state_file.ts";
+import { ensureLogDir, LogDirError } from "../logs/log_file.ts";
+import {
+  ensureStateDir,
+  isRunLive,
+  readRunState,
+  removeRunState,
+  type RunState,
+  StateDirError,
+} from "../state/state_file.ts";
 import { StateWriter } from "../state/state_writer.ts";
 import { stopLeftoverProcesses } from "../state/recover.ts";
 import { orchestratorKind, outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
@@ -82,6 +90,17 @@ export const runCommand: CommandModule = {
     for (const warning of warnings) out.error(`warning: ${formatIssue(warning)}`);
     const runId = crypto.randomUUID();
     const hostEnv = Deno.env.toObject();
+
+    // Both folders must be writable before anything starts: without the state file a second run
+    // is not refused and `down` cannot help.
+    try {
+      await ensureStateDir();
+      await ensureLogDir(logDir);
+    } catch (error) {
+      if (!(error instanceof StateDirError || error instanceof LogDirError)) throw error;
+      emit({ type: "pipeline_failed", component: "", reason: error.message, logTail: [] });
+      return ExitCode.failure;
+    }
 
     const previous = await readRunState(pipeline.name);
     if (previous && isRunLive(previous) && previous.flowctl.pid !== Deno.pid) {

@@ -4,6 +4,21 @@ import { join } from "node:path";
 
 const logger = getLogger(["flowctl", "logs"]);
 
+/** The log folder cannot be created or written; nothing was started. */
+export class LogDirError extends Error {
+  override name = "LogDirError";
+  readonly dir: string;
+  constructor(dir: string, cause: unknown) {
+    super(
+      `Cannot use the log folder "${dir}": ${
+        describeFsError(cause)
+      }; pass --log-dir with a writable folder`,
+      { cause },
+    );
+    this.dir = dir;
+  }
+}
+
 /**
  * An append-only log file written in whole lines, synchronously, so writes never interleave.
  * Beside it, `<id>.log.idx` records when each chunk was written (`<end offset> <epoch ms>` per
@@ -32,6 +47,7 @@ export class LogFile {
   /**
    * Opens `<dir>/<id>.log` for a new run, keeping an existing one as `<id>.log.1`. The folder is
    * created 0700 and the file 0600: logs may hold secrets.
+   * @throws {LogDirError} when the folder cannot be created or written.
    */
   static async open(dir: string, id: string): Promise<LogFile> {
     await ensureLogDir(dir);
@@ -149,15 +165,23 @@ function writeFully(file: Deno.FsFile, bytes: Uint8Array): void {
 }
 
 /**
- * Creates the log folder with mode 0700 (logs may hold secrets). An existing folder, or one a
- * symlink points to, keeps its mode: `--log-dir /tmp` must not restrict /tmp.
+ * Makes sure flowctl can write log files in `dir`. A folder flowctl creates gets mode 0700 (logs
+ * may hold secrets); an existing one, or one a symlink points to, keeps its mode.
+ * @throws {LogDirError} when the folder cannot be created or written.
  */
 export async function ensureLogDir(dir: string): Promise<void> {
-  const existing = await Deno.stat(dir).catch((error) => {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  });
-  if (!existing) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    const existing = await Deno.stat(dir).catch((error) => {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    });
+    if (!existing) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    else if (!existing.isDirectory) throw new Deno.errors.NotADirectory("Not a directory");
+    // Creating a file is the only reliable test: root ignores modes, but not read-only mounts.
+    await Deno.remove(await Deno.makeTempFile({ dir, prefix: ".flowctl-write-check-" }));
+  } catch (error) {
+    throw new LogDirError(dir, error);
+  }
 }
 
 /** The reason of a file system error without the path Deno appends (the caller names it). */

@@ -50,6 +50,38 @@ export function statePath(pipeline: string): string {
   return join(stateDir(), `${pipeline}.json`);
 }
 
+/** The state folder cannot be created or written, so a run could not be found or stopped. */
+export class StateDirError extends Error {
+  override name = "StateDirError";
+  readonly dir: string;
+  constructor(dir: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `Cannot use the state folder "${dir}": ${
+        reason.match(/^.*?\(os error \d+\)/)?.[0] ?? reason
+      }; set FLOWCTL_STATE_DIR to a writable folder`,
+      { cause },
+    );
+    this.dir = dir;
+  }
+}
+
+/**
+ * Creates the state folder (0700) and checks that files can be written in it.
+ * @throws {StateDirError} when it cannot: a run without a state file could not be found by
+ * `status`, `logs` or `down`, nor refused when started twice.
+ */
+export async function ensureStateDir(): Promise<void> {
+  const dir = stateDir();
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    // Creating a file is the only reliable test: root ignores modes, but not read-only mounts.
+    await Deno.remove(await Deno.makeTempFile({ dir, prefix: ".write-check-" }));
+  } catch (error) {
+    throw new StateDirError(dir, error);
+  }
+}
+
 /** Writes the state atomically (temp file + rename), mode 0600. */
 export async function writeRunState(state: RunState): Promise<void> {
   const dir = stateDir();
