@@ -171,3 +171,22 @@ Deno.test("flowctl run refuses an unwritable log folder or state folder with one
     });
   });
 });
+
+Deno.test("flowctl logs finds the latest run's log folder from another folder", async () => {
+  const { dir, file, env } = await shellPipeline("logs-elsewhere", "echo one; echo two");
+  const runFrom = `${dir}/project`;
+  const elsewhere = `${dir}/elsewhere`;
+  await Deno.mkdir(runFrom);
+  await Deno.mkdir(elsewhere);
+  // The default log folder: logs/ under the folder flowctl runs from.
+  const run = await runFlowctl(["run", file, "--control-plane-port", "0", "--quiet"], {
+    env,
+    cwd: runFrom,
+  });
+  assertEquals(run.code, 0, run.stderr);
+  assertEquals(await Deno.readTextFile(`${runFrom}/logs/sink.log`), "one\ntwo\n");
+
+  const logs = await runFlowctl(["logs", file], { env, cwd: elsewhere });
+  assertEquals(logs.code, 0, logs.stderr);
+  assertEquals(logs.stdout, "sink | one\nsink | two\n");
+});

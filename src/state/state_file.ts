@@ -3,7 +3,7 @@
  * networks, log files) and how to reach its control plane. `flowctl status` reads it, and
  * `flowctl down` uses it to clean up after a killed run.
  */
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import * as v from "valibot";
 import { readProcStat } from "../orchestrator/process_group.ts";
 
@@ -82,14 +82,44 @@ export async function ensureStateDir(): Promise<void> {
   }
 }
 
-/** Writes the state atomically (temp file + rename), mode 0600. */
+/** Writes the state atomically (temp file + rename), mode 0600, and records its log folder. */
 export async function writeRunState(state: RunState): Promise<void> {
   const dir = stateDir();
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const path = statePath(state.pipeline);
+  await writeAtomically(path, JSON.stringify(state, null, 2));
+  const logDirRecord = logDirPath(state.pipeline);
+  if (recordedLogDirs.get(logDirRecord) !== state.logDir) {
+    await writeAtomically(logDirRecord, `${state.logDir}\n`);
+    recordedLogDirs.set(logDirRecord, state.logDir);
+  }
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
   const temp = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(temp, JSON.stringify(state, null, 2), { mode: 0o600 });
+  await Deno.writeTextFile(temp, text, { mode: 0o600 });
   await Deno.rename(temp, path);
+}
+
+/** Log folders this process has recorded, by record path, so each is written once per run. */
+const recordedLogDirs = new Map<string, string>();
+
+/**
+ * `<pipeline>.logdir`: the log folder of the pipeline's latest run. Unlike the state file it stays
+ * after the run, so `flowctl logs` finds the files from any folder.
+ */
+function logDirPath(pipeline: string): string {
+  return join(stateDir(), `${pipeline}.logdir`);
+}
+
+/** The log folder the latest run of `pipeline` used, or undefined when none was recorded. */
+export async function readRecordedLogDir(pipeline: string): Promise<string | undefined> {
+  try {
+    const dir = (await Deno.readTextFile(logDirPath(pipeline))).trim();
+    return isAbsolute(dir) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads the state of `pipeline`, or undefined when there is none (or it is unreadable). */
