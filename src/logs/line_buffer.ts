@@ -39,26 +39,52 @@ export class LineBuffer {
    */
   push(chunk: Uint8Array): Uint8Array {
     const out = new Segments();
-    let start = 0;
-    while (start < chunk.length) {
-      const newline = chunk.indexOf(NEWLINE, start);
-      const end = newline < 0 ? chunk.length : newline;
-      while (this.#heldLength + (end - start) > this.#max) {
-        const cut = this.#cutPoint(chunk, start);
-        out.add(this.#takeHeld());
-        out.add(chunk.subarray(start, start + cut));
-        out.add(NEWLINE_BYTES);
-        start += cut;
-      }
-      if (newline < 0) {
-        this.#hold(chunk.subarray(start));
-        break;
-      }
-      out.add(this.#takeHeld());
-      out.add(chunk.subarray(start, newline + 1));
-      start = newline + 1;
+    const first = chunk.indexOf(NEWLINE);
+    if (first < 0) {
+      this.#holdPartial(out, chunk, 0, chunk.length);
+      return out.join();
     }
+    this.#addLine(out, chunk, 0, first);
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last - first - 1 <= this.#max) {
+      // No line between the first and last newline can be over the cap: pass them on at once.
+      out.add(chunk.subarray(first + 1, last + 1));
+    } else {
+      for (let start = first + 1; start <= last;) {
+        const newline = chunk.indexOf(NEWLINE, start);
+        this.#addLine(out, chunk, start, newline);
+        start = newline + 1;
+      }
+    }
+    this.#holdPartial(out, chunk, last + 1, chunk.length);
     return out.join();
+  }
+
+  /** Adds the held bytes and `chunk[start..newline]` as a line, in pieces if it is too long. */
+  #addLine(out: Segments, chunk: Uint8Array, start: number, newline: number): void {
+    const from = this.#addPieces(out, chunk, start, newline);
+    out.add(this.#takeHeld());
+    out.add(chunk.subarray(from, newline + 1));
+  }
+
+  /** Holds `chunk[start..end]` (a line without its end yet), passing on pieces over the cap. */
+  #holdPartial(out: Segments, chunk: Uint8Array, start: number, end: number): void {
+    this.#hold(chunk.subarray(this.#addPieces(out, chunk, start, end), end));
+  }
+
+  /**
+   * Passes on pieces of the cap while the held bytes and `chunk[start..end]` are over it;
+   * returns where the rest starts.
+   */
+  #addPieces(out: Segments, chunk: Uint8Array, start: number, end: number): number {
+    while (this.#heldLength + (end - start) > this.#max) {
+      const cut = this.#cutPoint(chunk, start);
+      out.add(this.#takeHeld());
+      out.add(chunk.subarray(start, start + cut));
+      out.add(NEWLINE_BYTES);
+      start += cut;
+    }
+    return start;
   }
 
   /** Returns the unterminated tail with a newline added, or nothing. */

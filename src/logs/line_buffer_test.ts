@@ -44,6 +44,10 @@ Deno.test("LineBuffer splits long lines within one chunk and keeps lines of exac
   assertEquals(text(buffer.push(bytes("\n"))), "xyzw\n");
   assertEquals(text(buffer.push(bytes("abcd"))), "");
   assertEquals(text(buffer.push(bytes("e\n"))), "abcd\ne\n");
+  assertEquals(text(buffer.push(bytes("a\nbcdefghi\nj\nk"))), "a\nbcde\nfghi\nj\n");
+  assertEquals(text(buffer.push(bytes("lmnopqr"))), "klmn\n");
+  assertEquals(buffer.heldBytes, 4);
+  assertEquals(text(buffer.flush()), "opqr\n");
 });
 
 Deno.test("LineBuffer splits between UTF-8 characters", () => {
