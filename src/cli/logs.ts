@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { delay } from "../delay.ts";
 import { logPath } from "../logs/log_file.ts";
 import { type LogLine, mergeByTime, readLogLines } from "../logs/read_logs.ts";
-import { readRunState } from "../state/state_file.ts";
+import { readRecordedLogDir, readRunState } from "../state/state_file.ts";
 import { didYouMean } from "../config/mod.ts";
 import { parseCommandArgs, singleFile } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
@@ -18,8 +18,8 @@ export const logsCommand: CommandModule = {
 
 Prints the log files of the pipeline's components (all, or those named), each line prefixed
 with its component and merged in the order flowctl wrote them. --tail N keeps the last N lines
-of each component; -f keeps printing new lines until Ctrl+C. The log folder is the one the
-current (or last) run used, else --log-dir, else logs.
+of each component; -f keeps printing new lines until Ctrl+C. The log folder is --log-dir if
+given, else the one the running (or latest) run of the pipeline used, from any folder, else logs.
 
 Exit codes: 0 done, 2 usage or configuration error.`,
   async run(args) {
@@ -48,8 +48,11 @@ Exit codes: 0 done, 2 usage or configuration error.`,
       }
     }
     const selected = names.length > 0 ? names : ids;
-    const state = await readRunState(pipeline.name);
-    const dir = values["log-dir"] ? resolve(values["log-dir"]) : state?.logDir ?? resolve("logs");
+    const dir = values["log-dir"]
+      ? resolve(values["log-dir"])
+      : (await readRunState(pipeline.name))?.logDir ??
+        await readRecordedLogDir(pipeline.name) ??
+        resolve("logs");
     const out = createOutput("text");
     const width = Math.max(...selected.map((id) => id.length));
     const encoder = new TextEncoder();

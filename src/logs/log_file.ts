@@ -1,5 +1,24 @@
 /** Per-component log files: `<dir>/<id>.log`, the previous run's kept as `<id>.log.1`. */
+import { UserError } from "../user_error.ts";
+import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
+
+const logger = getLogger(["flowctl", "logs"]);
+
+/** The log folder cannot be created or written; nothing was started. */
+export class LogDirError extends UserError {
+  override name = "LogDirError";
+  readonly dir: string;
+  constructor(dir: string, cause: unknown) {
+    super(
+      `Cannot use the log folder "${dir}": ${
+        describeFsError(cause)
+      }; pass --log-dir with a writable folder`,
+      { cause },
+    );
+    this.dir = dir;
+  }
+}
 
 /**
  * An append-only log file written in whole lines, synchronously, so writes never interleave.
@@ -8,14 +27,19 @@ import { join } from "node:path";
  */
 export class LogFile {
   readonly path: string;
+  readonly component: string;
   readonly #file: Deno.FsFile;
   readonly #index: Deno.FsFile;
   #offset = 0;
   #pending: { offset: number; time: number } | undefined;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** Set by the first failed write; from then on the file keeps the whole lines it has. */
+  #failed = false;
+  #indexFailed = false;
 
-  private constructor(path: string, file: Deno.FsFile, index: Deno.FsFile) {
+  private constructor(component: string, path: string, file: Deno.FsFile, index: Deno.FsFile) {
+    this.component = component;
     this.path = path;
     this.#file = file;
     this.#index = index;
@@ -24,6 +48,7 @@ export class LogFile {
   /**
    * Opens `<dir>/<id>.log` for a new run, keeping an existing one as `<id>.log.1`. The folder is
    * created 0700 and the file 0600: logs may hold secrets.
+   * @throws {LogDirError} when the folder cannot be created or written.
    */
   static async open(dir: string, id: string): Promise<LogFile> {
     await ensureLogDir(dir);
@@ -42,16 +67,40 @@ export class LogFile {
       truncate: true,
       mode: 0o600,
     });
-    return new LogFile(path, file, index);
+    return new LogFile(id, path, file, index);
   }
 
-  /** Appends bytes that end at a line boundary; resolves when they are written. */
+  /**
+   * Appends bytes that end at a line boundary. Never throws: when the file cannot be written
+   * (a full disk), it keeps the whole lines written so far, says so once, and takes no more, so
+   * the component's output is still drained and shown.
+   */
   write(bytes: Uint8Array): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#failed) return;
     // Synchronous: a page-cache write of one chunk takes microseconds, and it keeps writes of
     // stdout and stderr whole and in order without a queue of promises.
-    writeFully(this.#file, bytes);
-    this.#offset += bytes.length;
+    let written = 0;
+    try {
+      while (written < bytes.length) written += this.#file.writeSync(bytes.subarray(written));
+    } catch (error) {
+      // Drop a partly written line, so the file ends with a whole one.
+      const whole = bytes.subarray(0, written).lastIndexOf(NEWLINE) + 1;
+      try {
+        this.#file.truncateSync(this.#offset + whole);
+      } catch {
+        // the file keeps the partial line; nothing better can be done
+      }
+      if (whole > 0) this.#indexUpTo(this.#offset + whole);
+      this.#flushIndex();
+      this.#fail(error);
+      return;
+    }
+    this.#indexUpTo(this.#offset + bytes.length);
+  }
+
+  /** Records in the index that the file now ends at `offset`. */
+  #indexUpTo(offset: number): void {
+    this.#offset = offset;
     // Chunks within INDEX_RESOLUTION_MS share one index entry, so a fast writer costs no extra
     // writes; the entry is written once time moves on.
     const now = Date.now();
@@ -69,10 +118,27 @@ export class LogFile {
   }
 
   #flushIndex(): void {
-    if (!this.#pending) return;
+    if (!this.#pending || this.#indexFailed) return;
     const { offset, time } = this.#pending;
     this.#pending = undefined;
-    writeFully(this.#index, encoder.encode(`${offset} ${time}\n`));
+    try {
+      writeFully(this.#index, encoder.encode(`${offset} ${time}\n`));
+    } catch (error) {
+      this.#indexFailed = true;
+      this.#fail(error);
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    // Said once, at warning level (shown by default); the reason goes into the template escaped.
+    const reason = describeFsError(error).replaceAll("{", "{{").replaceAll("}", "}}");
+    logger.warning(
+      `Cannot write log file {path} of component {component}: ${reason}; ` +
+        "its further output is not written to the file",
+      { path: this.path, component: this.component },
+    );
   }
 
   /** Closes the file (after writing the last index entry). Idempotent. */
@@ -91,6 +157,7 @@ export class LogFile {
 }
 
 const encoder = new TextEncoder();
+const NEWLINE = 10;
 const INDEX_RESOLUTION_MS = 10;
 
 function writeFully(file: Deno.FsFile, bytes: Uint8Array): void {
@@ -98,10 +165,30 @@ function writeFully(file: Deno.FsFile, bytes: Uint8Array): void {
   while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
 }
 
-/** Creates the log folder with mode 0700 (and tightens an existing one we own). */
+/**
+ * Makes sure flowctl can write log files in `dir`. A folder flowctl creates gets mode 0700 (logs
+ * may hold secrets); an existing one, or one a symlink points to, keeps its mode.
+ * @throws {LogDirError} when the folder cannot be created or written.
+ */
 export async function ensureLogDir(dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  await Deno.chmod(dir, 0o700).catch(() => {});
+  try {
+    const existing = await Deno.stat(dir).catch((error) => {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    });
+    if (!existing) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    else if (!existing.isDirectory) throw new Deno.errors.NotADirectory("Not a directory");
+    // Creating a file is the only reliable test: root ignores modes, but not read-only mounts.
+    await Deno.remove(await Deno.makeTempFile({ dir, prefix: ".flowctl-write-check-" }));
+  } catch (error) {
+    throw new LogDirError(dir, error);
+  }
+}
+
+/** The reason of a file system error without the path Deno appends (the caller names it). */
+export function describeFsError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.match(/^.*?\(os error \d+\)/)?.[0] ?? message;
 }
 
 /**

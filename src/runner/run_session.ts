@@ -15,7 +15,9 @@ import type { DockerClient } from "../docker/docker_client.ts";
 import { type Leftovers, removeLeftovers } from "../orchestrator/leftovers.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
 import { ProcessOrchestrator } from "../orchestrator/process.ts";
+import { ensureLogDir } from "../logs/log_file.ts";
 import { RunClaim } from "../state/run_claim.ts";
+import { ensureStateDir } from "../state/state_file.ts";
 import { UserError } from "../user_error.ts";
 import { buildRunState, StateWriter } from "../state/state_writer.ts";
 import { componentEnv } from "./component_env.ts";
@@ -118,6 +120,9 @@ class RunSession {
 
   /** Claims the pipeline, removes what a killed run left, and checks that everything can start. */
   async #prepare(): Promise<Orchestrator> {
+    // Without a state file a second run is not refused and `down` cannot help.
+    await ensureStateDir();
+    await ensureLogDir(this.#options.logDir);
     const claim = this.#stack.use(await RunClaim.take(this.#pipeline.name));
     const { orchestrator, docker } = await openOrchestrator(this.#pipeline, this.#stack);
     const leftovers = await removeLeftovers(this.#pipeline, { state: claim.previous, docker });

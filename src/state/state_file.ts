@@ -3,7 +3,8 @@
  * networks, log files) and how to reach its control plane. `flowctl status` reads it, and
  * `flowctl down` uses it to clean up after a killed run.
  */
-import { join } from "node:path";
+import { UserError } from "../user_error.ts";
+import { isAbsolute, join } from "node:path";
 import * as v from "valibot";
 import { readProcStat } from "../orchestrator/process_group.ts";
 
@@ -50,14 +51,76 @@ export function statePath(pipeline: string): string {
   return join(stateDir(), `${pipeline}.json`);
 }
 
-/** Writes the state atomically (temp file + rename), mode 0600. */
+/** The state folder cannot be created or written, so a run could not be found or stopped. */
+export class StateDirError extends UserError {
+  override name = "StateDirError";
+  readonly dir: string;
+  constructor(dir: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `Cannot use the state folder "${dir}": ${
+        reason.match(/^.*?\(os error \d+\)/)?.[0] ?? reason
+      }; set FLOWCTL_STATE_DIR to a writable folder`,
+      { cause },
+    );
+    this.dir = dir;
+  }
+}
+
+/**
+ * Creates the state folder (0700) and checks that files can be written in it.
+ * @throws {StateDirError} when it cannot: a run without a state file could not be found by
+ * `status`, `logs` or `down`, nor refused when started twice.
+ */
+export async function ensureStateDir(): Promise<void> {
+  const dir = stateDir();
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    // Creating a file is the only reliable test: root ignores modes, but not read-only mounts.
+    await Deno.remove(await Deno.makeTempFile({ dir, prefix: ".write-check-" }));
+  } catch (error) {
+    throw new StateDirError(dir, error);
+  }
+}
+
+/** Writes the state atomically (temp file + rename), mode 0600, and records its log folder. */
 export async function writeRunState(state: RunState): Promise<void> {
   const dir = stateDir();
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const path = statePath(state.pipeline);
+  await writeAtomically(path, JSON.stringify(state, null, 2));
+  const logDirRecord = logDirPath(state.pipeline);
+  if (recordedLogDirs.get(logDirRecord) !== state.logDir) {
+    await writeAtomically(logDirRecord, `${state.logDir}\n`);
+    recordedLogDirs.set(logDirRecord, state.logDir);
+  }
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
   const temp = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(temp, JSON.stringify(state, null, 2), { mode: 0o600 });
+  await Deno.writeTextFile(temp, text, { mode: 0o600 });
   await Deno.rename(temp, path);
+}
+
+/** Log folders this process has recorded, by record path, so each is written once per run. */
+const recordedLogDirs = new Map<string, string>();
+
+/**
+ * `<pipeline>.logdir`: the log folder of the pipeline's latest run. Unlike the state file it stays
+ * after the run, so `flowctl logs` finds the files from any folder.
+ */
+function logDirPath(pipeline: string): string {
+  return join(stateDir(), `${pipeline}.logdir`);
+}
+
+/** The log folder the latest run of `pipeline` used, or undefined when none was recorded. */
+export async function readRecordedLogDir(pipeline: string): Promise<string | undefined> {
+  try {
+    const dir = (await Deno.readTextFile(logDirPath(pipeline))).trim();
+    return isAbsolute(dir) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads the state of `pipeline`, or undefined when there is none (or it is unreadable). */
