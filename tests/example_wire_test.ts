@@ -15,7 +15,7 @@ const CLIENT = `
 "use strict";
 const grpc = require("@grpc/grpc-js");
 const protoLoader = require("@grpc/proto-loader");
-const [endpoint, protoDir, start, end, want] = process.argv.slice(1);
+const [endpoint, protoDir, start, end, want, accounts] = process.argv.slice(1);
 const definition = protoLoader.loadSync("event_service/event_service.proto", {
   keepCase: true, longs: String, enums: String, defaults: true, oneofs: true,
   includeDirs: [protoDir],
@@ -31,7 +31,7 @@ function done(outcome) {
   client.close();
 }
 const call = client.GetTTPEvents(
-  { start_ledger: Number(start), end_ledger: Number(end) },
+  { start_ledger: Number(start), end_ledger: Number(end), account_ids: accounts.split(",").filter(Boolean) },
   { deadline: Date.now() + 20000 },
 );
 call.on("data", (event) => {
@@ -136,10 +136,19 @@ async function getTTPEvents(
   endpoint: string,
   start: number,
   end: number,
-  want = 0,
+  { want = 0, accounts = [] as string[] } = {},
 ): Promise<{ path: string; outcome: string; events: Json[] }> {
   const { code, stdout, stderr } = await new Deno.Command("node", {
-    args: ["-e", CLIENT, endpoint, `${EXAMPLE}/proto`, String(start), String(end), String(want)],
+    args: [
+      "-e",
+      CLIENT,
+      endpoint,
+      `${EXAMPLE}/proto`,
+      String(start),
+      String(end),
+      String(want),
+      accounts.join(","),
+    ],
     cwd: `${ROOT}tests/interop`,
     stdout: "piped",
     stderr: "piped",
@@ -207,10 +216,21 @@ Deno.test("example processor: a stock grpc-js client from the example's protos g
       );
     });
 
+    await t.step("account_ids keeps the events that name one of them", async () => {
+      const accounts = ["GERIN", "GALICE"];
+      const some = await getTTPEvents(endpoint, 1, ledgers.at(-1)!.sequence, { accounts });
+      assertEquals(some.outcome, "ended");
+      const named = expected(ledgers).filter((line) =>
+        accounts.some((a) => line.includes(` from=${a} `) || line.includes(` to=${a} `))
+      );
+      assert(named.length > 0 && named.length < expected(ledgers).length);
+      assertEquals(some.events.map(describe), named);
+    });
+
     await t.step("end_ledger below start_ledger is a live stream that does not end", async () => {
       const last = ledgers.at(-1)!;
       const want = expected([last]);
-      const live = await getTTPEvents(endpoint, last.sequence, 1, want.length);
+      const live = await getTTPEvents(endpoint, last.sequence, 1, { want: want.length });
       assertEquals(live.outcome, "cancelled", "still streaming when the client hung up");
       assertEquals(live.events.map(describe), want);
     });

@@ -9,7 +9,7 @@ import { LedgerSource } from "../../gen/ttp_pb.ts";
 import { EventService } from "../../gen/event_service/event_service_pb.ts";
 import { ComponentType, startFlowctl } from "../../../../src/sdk/flowctl_sdk.ts";
 import { envNumber, onShutdown, serveGrpc, serveHealth } from "../_serve.ts";
-import { tokenTransferEvents } from "./token_transfers.ts";
+import { involvesAny, tokenTransferEvents } from "./token_transfers.ts";
 
 const grpcPort = envNumber("GRPC_PORT", 50052);
 const healthPort = envNumber("HEALTH_PORT", 8089);
@@ -31,6 +31,7 @@ const grpc = await serveGrpc(grpcPort, (router) =>
       );
       for await (const ledger of ledgers) {
         for (const event of tokenTransferEvents(ledger)) {
+          if (!involvesAny(event, request.accountIds)) continue;
           yield event;
           emitted++;
         }

@@ -54,3 +54,17 @@ export function tokenTransferEvents(ledger: Ledger): TokenTransferEvent[] {
     )
   );
 }
+
+/**
+ * Whether `event` names one of `accounts` (as sender, receiver or contract); an empty list
+ * matches every event.
+ */
+export function involvesAny(event: TokenTransferEvent, accounts: readonly string[]): boolean {
+  if (accounts.length === 0) return true;
+  const named = [event.meta?.contractAddress ?? ""];
+  const body = event.event;
+  if (body.case === "transfer") named.push(body.value.from, body.value.to);
+  else if (body.case === "mint") named.push(body.value.to);
+  else if (body.case !== undefined) named.push(body.value.from);
+  return named.some((address) => address !== "" && accounts.includes(address));
+}

@@ -1,5 +1,6 @@
 // Example sink: streams token transfer events from the processor and prints each one.
-// Usage: npm start -- <start ledger> <end ledger>   (end 0: stream forever)
+// Usage: npm start -- <start ledger> <end ledger> [account...]
+// (end 0: stream forever; accounts: only events from or to them)
 // It speaks the upstream ttp-processor wire (token_transfer_service.EventService/GetTTPEvents),
 // so the upstream consumer apps can take its place. It registers with flowctl through the older
 // flowctl.ControlPlane service, without any component id, the way older components do: flowctl
@@ -29,6 +30,7 @@ const flowctlProto = grpc.loadPackageDefinition(
 
 const startLedger = Number(process.argv[2] || 1);
 const endLedger = Number(process.argv[3] || 0);
+const accountIds = process.argv.slice(4);
 const address = process.env.TTP_SERVICE_ADDRESS || "127.0.0.1:50052";
 const healthPort = Number(process.env.HEALTH_PORT || 3000);
 let received = 0;
@@ -58,7 +60,11 @@ function assetName(asset) {
 
 function stream() {
   const from = last.tx === Infinity ? last.ledger + 1 : last.ledger;
-  const call = client.GetTTPEvents({ start_ledger: from, end_ledger: endLedger });
+  const call = client.GetTTPEvents({
+    start_ledger: from,
+    end_ledger: endLedger,
+    account_ids: accountIds,
+  });
   streaming = true;
   call.on("data", (event) => {
     const meta = event.meta;
@@ -78,11 +84,14 @@ function stream() {
         }`,
     );
   });
+  let failed = false;
   call.on("end", () => {
+    if (failed) return; // grpc-js also ends a call that failed
     console.log(`consumer: stream ended after ${received} events`);
     if (endLedger !== 0) shutdown(0);
   });
   call.on("error", (error) => {
+    failed = true;
     streaming = false;
     if (stopping) return;
     console.error(`consumer: stream error (${error.details || error.message}); reconnecting in 1s`);

@@ -24,12 +24,12 @@ import type { Message } from "@bufbuild/protobuf";
  */
 export const file_event_service_event_service: GenFile = /*@__PURE__*/
   fileDesc(
-    "CiFldmVudF9zZXJ2aWNlL2V2ZW50X3NlcnZpY2UucHJvdG8SFnRva2VuX3RyYW5zZmVyX3NlcnZpY2UiPAoQR2V0RXZlbnRzUmVxdWVzdBIUCgxzdGFydF9sZWRnZXIYASABKA0SEgoKZW5kX2xlZGdlchgCIAEoDTJuCgxFdmVudFNlcnZpY2USXgoMR2V0VFRQRXZlbnRzEigudG9rZW5fdHJhbnNmZXJfc2VydmljZS5HZXRFdmVudHNSZXF1ZXN0GiIudG9rZW5fdHJhbnNmZXIuVG9rZW5UcmFuc2ZlckV2ZW50MAFiBnByb3RvMw",
+    "CiFldmVudF9zZXJ2aWNlL2V2ZW50X3NlcnZpY2UucHJvdG8SFnRva2VuX3RyYW5zZmVyX3NlcnZpY2UiUQoQR2V0RXZlbnRzUmVxdWVzdBIUCgxzdGFydF9sZWRnZXIYASABKA0SEgoKZW5kX2xlZGdlchgCIAEoDRITCgthY2NvdW50X2lkcxgDIAMoCTJuCgxFdmVudFNlcnZpY2USXgoMR2V0VFRQRXZlbnRzEigudG9rZW5fdHJhbnNmZXJfc2VydmljZS5HZXRFdmVudHNSZXF1ZXN0GiIudG9rZW5fdHJhbnNmZXIuVG9rZW5UcmFuc2ZlckV2ZW50MAFiBnByb3RvMw",
     [file_ingest_processors_token_transfer_token_transfer_event],
   );
 
 /**
- * Ledger range of a GetTTPEvents call, both ends inclusive.
+ * What a GetTTPEvents call asks for: a ledger range, both ends inclusive, and accounts.
  *
  * @generated from message token_transfer_service.GetEventsRequest
  */
@@ -47,6 +47,14 @@ export type GetEventsRequest =
      * @generated from field: uint32 end_ledger = 2;
      */
     endLedger: number;
+
+    /**
+     * When not empty, only events naming one of these addresses (from, to or contract_address)
+     * are sent. The upstream Node consumer sets it from its extra arguments.
+     *
+     * @generated from field: repeated string account_ids = 3;
+     */
+    accountIds: string[];
   };
 
 /**
