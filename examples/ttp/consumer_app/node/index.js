@@ -75,7 +75,7 @@ function stream() {
       op: meta.operation_index ?? 0,
     };
     received++;
-    const body = event[event.event];
+    const body = event[event.event] || {};
     console.log(
       `event ledger=${meta.ledger_sequence} tx=${meta.tx_hash} ` +
         `index=${meta.transaction_index}.${meta.operation_index ?? "fee"} ${event.event} ` +
