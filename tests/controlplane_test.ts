@@ -293,9 +293,11 @@ Deno.test("the example pipeline runs end to end: every datalake event reaches th
     `${dir}/logs`,
     "--heartbeat-interval",
     "500ms",
-  ]);
+  ], { env: { CONSUMER_HEARTBEAT_MS: "500" } }); // the consumer's interval is in ms, set in the file
   try {
     await flowctl.waitForOutput("Pipeline started successfully", 60_000);
+    const health = await fetch("http://localhost:3000/health");
+    assertEquals([health.status, await health.text()], [200, "ok\n"], "consumer health on 3000");
     await waitFor(
       () =>
         flowctl.stdout.split("\n").filter((l) =>

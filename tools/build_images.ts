@@ -128,9 +128,7 @@ await build(
       path: `rootfs/${e.path}`,
     })),
     ...await folder(consumer, "rootfs/app/consumer_app/node"),
-    {
-      path: "rootfs/app/proto/ttp.proto",
-      data: await Deno.readFile(join(EXAMPLE, "proto/ttp.proto")),
-    },
+    // The consumer loads the event service's .proto files from ../../proto, as in the checkout.
+    ...await folder(join(EXAMPLE, "proto"), "rootfs/app/proto"),
   ],
 );

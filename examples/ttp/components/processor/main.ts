@@ -1,12 +1,15 @@
 /**
- * Example processor: connects to the source named by LIVE_SOURCE_ENDPOINT and serves token
- * transfer events derived from its ledgers (ttp.v1.TokenTransferService/StreamEvents).
+ * Example processor: connects to the source named by LIVE_SOURCE_ENDPOINT and serves the token
+ * transfer events of its ledgers on the upstream ttp-processor wire
+ * (token_transfer_service.EventService/GetTTPEvents), so upstream consumer apps connect unchanged.
  */
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { LedgerSource, TokenTransferService } from "../../gen/ttp_pb.ts";
+import { LedgerSource } from "../../gen/ttp_pb.ts";
+import { EventService } from "../../gen/event_service/event_service_pb.ts";
 import { ComponentType, startFlowctl } from "../../../../src/sdk/flowctl_sdk.ts";
 import { envNumber, onShutdown, serveGrpc, serveHealth } from "../_serve.ts";
+import { involvesAny, tokenTransferEvents } from "./token_transfers.ts";
 
 const grpcPort = envNumber("GRPC_PORT", 50052);
 const healthPort = envNumber("HEALTH_PORT", 8089);
@@ -18,28 +21,19 @@ const source = createClient(
 
 let emitted = 0;
 const grpc = await serveGrpc(grpcPort, (router) =>
-  router.service(TokenTransferService, {
-    async *streamEvents(request, context) {
+  router.service(EventService, {
+    async *getTTPEvents(request, context) {
+      // Upstream: an end of 0 or below the start asks for a live stream; the source's is end 0.
+      const live = request.endLedger === 0 || request.endLedger < request.startLedger;
       const ledgers = source.streamLedgers(
-        { startLedger: request.startLedger, endLedger: request.endLedger },
+        { startLedger: request.startLedger, endLedger: live ? 0 : request.endLedger },
         { signal: context.signal },
       );
       for await (const ledger of ledgers) {
-        let index = 0;
-        for (const tx of ledger.transactions) {
-          for (const payment of tx.payments) {
-            yield {
-              ledgerSequence: ledger.sequence,
-              closeTime: ledger.closeTime,
-              txHash: tx.hash,
-              index: index++,
-              from: payment.from,
-              to: payment.to,
-              asset: payment.asset,
-              amount: payment.amount,
-            };
-            emitted++;
-          }
+        for (const event of tokenTransferEvents(ledger)) {
+          if (!involvesAny(event, request.accountIds)) continue;
+          yield event;
+          emitted++;
         }
       }
     },
@@ -49,7 +43,7 @@ const flowctl = await startFlowctl({
   type: ComponentType.PROCESSOR,
   name: "ttp-processor",
   inputEventTypes: ["stellar.ledger"],
-  outputEventTypes: ["token.transfer"],
+  outputEventTypes: ["token_transfer.TokenTransferEvent"],
   endpoint: `127.0.0.1:${grpcPort}`,
   metrics: () => ({ events_emitted: String(emitted) }),
 });
