@@ -2,7 +2,7 @@
 import { isAbsolute, join, normalize } from "node:path";
 import type { IssueCollector } from "./_issues.ts";
 import { resolveReference } from "./_references.ts";
-import { parseDuration } from "./duration.ts";
+import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.ts";
 import { interpolate } from "./interpolate.ts";
 import {
   type Component,
@@ -79,9 +79,8 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
     ...(health ? { health } : {}),
     restart: spec.restart ?? "no",
     maxRestarts: spec.max_restarts ?? DEFAULT_MAX_RESTARTS,
-    stopGraceMs: spec.stop_grace_period === undefined
-      ? DEFAULT_STOP_GRACE_MS
-      : parseDuration(spec.stop_grace_period),
+    stopGraceMs: durationMs(spec.stop_grace_period, [...path, "stop_grace_period"], issues) ??
+      DEFAULT_STOP_GRACE_MS,
     privileged: spec.privileged ?? false,
     networkMode: spec.network_mode ?? "bridge",
     line: issues.locate(path).line,
@@ -233,17 +232,43 @@ function buildFullHealth(
     : health.tcp
     ? { type: "tcp" as const, port: health.tcp.port }
     : { type: "registered" as const };
+  const timing = (key: "interval" | "timeout" | "start_period", minMs: number) =>
+    durationMs(health[key], [...path, key], issues, minMs);
   return {
     probe,
-    intervalMs: health.interval
-      ? parseDuration(health.interval)
-      : DEFAULT_HEALTH_TIMINGS.intervalMs,
-    timeoutMs: health.timeout ? parseDuration(health.timeout) : DEFAULT_HEALTH_TIMINGS.timeoutMs,
+    intervalMs: timing("interval", 1) ?? DEFAULT_HEALTH_TIMINGS.intervalMs,
+    timeoutMs: timing("timeout", 1) ?? DEFAULT_HEALTH_TIMINGS.timeoutMs,
     retries: health.retries ?? DEFAULT_HEALTH_TIMINGS.retries,
-    startPeriodMs: health.start_period
-      ? parseDuration(health.start_period)
-      : DEFAULT_HEALTH_TIMINGS.startPeriodMs,
+    startPeriodMs: timing("start_period", 0) ?? DEFAULT_HEALTH_TIMINGS.startPeriodMs,
   };
+}
+
+/**
+ * A duration of the file in milliseconds, bounded so timers never overflow: at most 24h, and at
+ * least `minMs` (an interval or timeout of 0 would probe in a busy loop or always fail).
+ */
+function durationMs(
+  text: string | undefined,
+  path: PathSegment[],
+  issues: IssueCollector,
+  minMs = 0,
+): number | undefined {
+  if (text === undefined) return undefined;
+  let ms = Infinity;
+  try {
+    ms = parseDuration(text);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error; // the schema checked the format
+  }
+  if (ms > MAX_DURATION_MS) {
+    issues.report(
+      path,
+      `duration "${text}" is too long: at most ${formatDuration(MAX_DURATION_MS)}`,
+    );
+  } else if (ms < minMs) {
+    issues.report(path, `duration "${text}" is too short: at least ${formatDuration(minMs)}`);
+  }
+  return ms;
 }
 
 function resolveDir(base: string, dir: string): string {

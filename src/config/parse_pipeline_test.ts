@@ -197,3 +197,55 @@ Deno.test("parsePipeline() takes the environment over .env and warns about unset
     '9:56 variable "UNSET" is not set; using an empty string',
   ]);
 });
+
+Deno.test("parsePipeline() bounds every duration so no timer overflows at run time", () => {
+  const issues = issuesOf(
+    header + `  sources:
+    - id: a
+      command: [x]
+      stop_grace_period: 99999999999999h
+      health:
+        tcp: { port: 80 }
+        interval: 0s
+        timeout: 25h
+        start_period: ${"9".repeat(400)}h
+    - id: b
+      command: [x]
+      stop_grace_period: 24h
+      health: { registered: true, interval: 1ms, timeout: 0.5ms, start_period: 0s }
+`,
+  );
+  assertEquals(issues, [
+    '9:26 spec.sources[0].stop_grace_period duration "99999999999999h" is too long: at most 24h',
+    '12:19 spec.sources[0].health.interval duration "0s" is too short: at least 1ms',
+    '13:18 spec.sources[0].health.timeout duration "25h" is too long: at most 24h',
+    `14:23 spec.sources[0].health.start_period duration "${
+      "9".repeat(40)
+    }…" (401 characters) is too long: at most 24h`,
+    '18:59 spec.sources[1].health.timeout duration "0.5ms" is too short: at least 1ms',
+  ]);
+});
+
+Deno.test("parsePipeline() bounds every port to 1-65535", () => {
+  const issues = issuesOf(
+    header + `  sources:
+    - id: a
+      command: [x]
+      ports: [{ containerPort: 0, hostPort: 65536 }]
+      health: { http: { port: 70000 } }
+    - id: b
+      command: [x]
+      health_port: -1
+    - id: c
+      command: [x]
+      health: { tcp: { port: 1.5 } }
+`,
+  );
+  assertEquals(issues, [
+    "9:32 spec.sources[0].ports[0].containerPort a port number (1-65535) must be at least 1, got 0",
+    "9:45 spec.sources[0].ports[0].hostPort a port number (1-65535) must be at most 65535, got 65536",
+    "10:31 spec.sources[0].health.http.port a port number (1-65535) must be at most 65535, got 70000",
+    "13:20 spec.sources[1].health_port a port number (1-65535) must be at least 1, got -1",
+    "16:30 spec.sources[2].health.tcp.port expected a port number (1-65535), got 1.5",
+  ]);
+});
