@@ -1,7 +1,7 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import { Ajv } from "ajv";
 import { parse } from "yaml";
-import { MAIN, ROOT, runFlowctl, writeTemp } from "./_helpers.ts";
+import { MAIN, ROOT, runArgs, runFlowctl, writeTemp } from "./_helpers.ts";
 
 const EXAMPLE = `${ROOT}examples/ttp-pipeline.yaml`;
 
@@ -185,4 +185,21 @@ Deno.test("flowctl validate reads at most 1 MiB of /dev/zero, as a file or as st
     assertEquals(result.code, 2, result.stderr);
     assertStringIncludes(result.stderr, "-: input is larger than 1048576 bytes");
   });
+});
+
+Deno.test("flowctl validate and run refuse an id like a..b the same way, exit 2", async () => {
+  const file = await writeTemp(
+    "dots.yaml",
+    "apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: demo\nspec:\n  sources:\n    - id: a..b\n      command: [x]\n",
+  );
+  const expected =
+    `${file}:7:11: spec.sources[0].id: invalid id "a..b": it must end with a letter or digit, and each "." needs a letter or digit on both sides`;
+  const validate = await runFlowctl(["validate", file]);
+  assertEquals([validate.code, validate.stderr.trim()], [2, expected]);
+  const logDir = await Deno.makeTempDir({ prefix: "flowctl-logs-" });
+  const run = await runFlowctl(runArgs(file, logDir));
+  assertEquals(run.code, 2, run.stderr);
+  assertStringIncludes(run.stderr, expected);
+  assertEquals(run.stderr.includes("    at "), false, "no stack trace");
+  assertEquals([...Deno.readDirSync(logDir)], [], "nothing started");
 });

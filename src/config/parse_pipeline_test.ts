@@ -1,6 +1,7 @@
 import { assertEquals, assertThrows } from "../../tests/assert.ts";
 import { ConfigError } from "./config_error.ts";
 import { parsePipeline, type ParsePipelineOptions } from "./parse_pipeline.ts";
+import { isComponentId } from "./schema.ts";
 
 const base: ParsePipelineOptions = { file: "p.yaml", dir: "/work", env: {} };
 
@@ -248,4 +249,23 @@ Deno.test("parsePipeline() bounds every port to 1-65535", () => {
     "13:20 spec.sources[1].health_port a port number (1-65535) must be at least 1, got -1",
     "16:30 spec.sources[2].health.tcp.port expected a port number (1-65535), got 1.5",
   ]);
+});
+
+Deno.test("parsePipeline() takes ids that work as file, container and DNS names only", () => {
+  const idsIn = (ids: string[]) =>
+    issuesOf(
+      header + "  sources:\n" + ids.map((id) => `    - id: "${id}"\n      command: [x]\n`).join(""),
+    ).map((issue) => issue.replace(/^\S+ \S+ /, ""));
+  const refused = ["a..b", "a.", "a-", "a_", "a.-b", "a_.b", "x.y..z"];
+  assertEquals(
+    idsIn(refused),
+    refused.map((id) =>
+      `invalid id "${id}": it must end with a letter or digit, and each "." needs a letter or digit on both sides`
+    ),
+  );
+  assertEquals(idsIn([".a", "-a"]).length, 2);
+  const accepted = ["stellar-live-source-datalake", "ttp-processor", "consumer-app", "a", "0"];
+  assertEquals(idsIn([...accepted, "v1.2", "a_b", "a--b", "web.eu-1"]), []);
+  for (const id of accepted) assertEquals(isComponentId(id), true, id);
+  for (const id of [...refused, "A", "a".repeat(64)]) assertEquals(isComponentId(id), false, id);
 });

@@ -7,7 +7,16 @@ import * as v from "valibot";
 import { didYouMean } from "./_suggest.ts";
 import { DURATION_PATTERN } from "./duration.ts";
 
-export const ID_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/;
+/**
+ * Component ids, the one rule for `validate` and `run`: ids become log file names (`<id>.log`),
+ * container names (`<pipeline>-<id>`) and DNS aliases, so they are dot-separated labels of
+ * lowercase letters, digits, "-" and "_" that start and end with a letter or digit (no `..`, no
+ * leading or trailing punctuation).
+ */
+export const ID_PATTERN =
+  /^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?)*$/;
+export const ID_MAX_LENGTH = 63;
+const ID_CHARACTERS = /^[a-z0-9][a-z0-9_.-]*$/;
 export const PIPELINE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 const UNKNOWN_KEY = "\u0000unknown-key:";
@@ -68,13 +77,23 @@ const stringList = v.array(text(), (issue) => `expected a list of strings, got $
 
 const componentId = v.pipe(
   text("an id"),
-  v.maxLength(63, (issue) => `id is too long (${issue.received} characters, at most 63)`),
+  v.maxLength(
+    ID_MAX_LENGTH,
+    (issue) => `id is too long (${issue.received} characters, at most ${ID_MAX_LENGTH})`,
+  ),
   v.regex(
     ID_PATTERN,
     (issue) =>
-      `invalid id ${issue.received}: use lowercase letters, digits, "-", "_" and "." and start with a letter or digit`,
+      ID_CHARACTERS.test(String(issue.input))
+        ? `invalid id ${issue.received}: it must end with a letter or digit, and each "." needs a letter or digit on both sides`
+        : `invalid id ${issue.received}: use lowercase letters, digits, "-", "_" and "." and start with a letter or digit`,
   ),
 );
+
+/** Whether `id` follows the component id rule (`ID_PATTERN`, at most 63 characters). */
+export function isComponentId(id: string): boolean {
+  return id.length <= ID_MAX_LENGTH && ID_PATTERN.test(id);
+}
 
 const envValue = v.union(
   [v.string(), v.number(), v.boolean()],
