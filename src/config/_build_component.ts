@@ -154,9 +154,9 @@ function buildArgv(
       issues.report([...path, "command"], `cannot split command: ${(error as Error).message}`);
     }
   } else if (spec.command) {
-    argv = spec.command.map((word, i) => expand(word, [...path, "command", i]));
+    argv = spec.command.map((word, i) => expand(String(word), [...path, "command", i]));
   }
-  argv.push(...(spec.args ?? []).map((word, i) => expand(word, [...path, "args", i])));
+  argv.push(...(spec.args ?? []).map((word, i) => expand(String(word), [...path, "args", i])));
   return argv;
 }
 

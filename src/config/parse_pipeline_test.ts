@@ -269,3 +269,28 @@ Deno.test("parsePipeline() takes ids that work as file, container and DNS names 
   for (const id of accepted) assertEquals(isComponentId(id), true, id);
   for (const id of [...refused, "A", "a".repeat(64)]) assertEquals(isComponentId(id), false, id);
 });
+
+Deno.test("parsePipeline() takes numbers and booleans in command, args and env as their text", () => {
+  const { pipeline } = parsePipeline(
+    header +
+      "  sources:\n    - id: a\n      command: [python3, srv.py, 500, true, 1.5]\n      args: [7, false]\n      env: { N: 5, B: false }\n",
+    base,
+  );
+  assertEquals(pipeline.components[0]?.argv, [
+    "python3",
+    "srv.py",
+    "500",
+    "true",
+    "1.5",
+    "7",
+    "false",
+  ]);
+  assertEquals(pipeline.components[0]?.env, { N: "5", B: "false" });
+  assertEquals(
+    issuesOf(header + "  sources:\n    - id: a\n      command: [x, { b: 1 }]\n      args: [[y]]\n"),
+    [
+      "8:16 spec.sources[0].command expected a list of strings, numbers or booleans, got a mapping at [1]",
+      "9:14 spec.sources[0].args[0] expected a string, number or boolean, got Array",
+    ],
+  );
+});

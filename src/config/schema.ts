@@ -73,7 +73,15 @@ const integerIn = (what: string, min: number, max: number) =>
 
 const port = integerIn("a port number (1-65535)", 1, 65535);
 
-const stringList = v.array(text(), (issue) => `expected a list of strings, got ${issue.received}`);
+/**
+ * A word of `command` or `args`: numbers and booleans count as their text, as in docker compose
+ * (`[sleep, 5]`).
+ */
+const word = v.union(
+  [v.string(), v.number(), v.boolean()],
+  (issue) => `expected a string, number or boolean, got ${issue.received}`,
+);
+const wordList = v.array(word, (issue) => `expected a list of words, got ${issue.received}`);
 
 const componentId = v.pipe(
   text("an id"),
@@ -93,6 +101,14 @@ const componentId = v.pipe(
 /** Whether `id` follows the component id rule (`ID_PATTERN`, at most 63 characters). */
 export function isComponentId(id: string): boolean {
   return id.length <= ID_MAX_LENGTH && ID_PATTERN.test(id);
+}
+
+/** Names the first item of a list that is not a scalar, as YAML calls it: `a mapping at [2]`. */
+function describeItems(items: readonly unknown[]): string {
+  const at = items.findIndex((item) => !["string", "number", "boolean"].includes(typeof item));
+  const item = items[at];
+  const what = item === null ? "null" : Array.isArray(item) ? "a list" : "a mapping";
+  return at < 0 ? "a list" : `${what} at [${at}]`;
 }
 
 const envValue = v.union(
@@ -131,11 +147,14 @@ const componentEntries = {
   description: v.optional(text()),
   command: v.optional(
     v.union(
-      [text(), stringList],
-      (issue) => `expected a command (a string or a list of strings), got ${issue.received}`,
+      [text(), wordList],
+      (issue) =>
+        Array.isArray(issue.input)
+          ? `expected a list of strings, numbers or booleans, got ${describeItems(issue.input)}`
+          : `expected a command (a string or a list of strings), got ${issue.received}`,
     ),
   ),
-  args: v.optional(stringList),
+  args: v.optional(wordList),
   working_dir: v.optional(text("a folder path")),
   image: v.optional(text("an image reference")),
   pull_policy: v.optional(
