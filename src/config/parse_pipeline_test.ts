@@ -294,3 +294,13 @@ Deno.test("parsePipeline() takes numbers and booleans in command, args and env a
     ],
   );
 });
+
+Deno.test("parsePipeline() suggests inputs and keys with two letters swapped", () => {
+  const sources = "  sources:\n    - id: src\n      command: [x]\n  sinks:\n    - id: out\n";
+  assertEquals(issuesOf(header + sources + "      command: [x]\n      inputs: [scr]\n"), [
+    '12:16 spec.sinks[0].inputs[0] unknown input "scr" (did you mean "src"?)',
+  ]);
+  assertEquals(issuesOf(header + sources + "      command: [x]\n      inptus: [src]\n"), [
+    '12:7 spec.sinks[0].inptus unknown key "inptus" (did you mean "inputs"?)',
+  ]);
+});
