@@ -83,7 +83,6 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
       DEFAULT_STOP_GRACE_MS,
     privileged: spec.privileged ?? false,
     networkMode: spec.network_mode ?? "bridge",
-    line: issues.locate(path).line,
   };
 }
 

@@ -19,7 +19,7 @@ export class IssueCollector {
   }
 
   /** Line and column of `path` (of its key when `atKey`); 0:0 before a document is attached. */
-  locate(path: readonly PathSegment[], atKey = false): Position {
+  #locate(path: readonly PathSegment[], atKey = false): Position {
     return this.#source?.locate(path, atKey) ?? { line: 0, column: 0 };
   }
 
@@ -36,12 +36,12 @@ export class IssueCollector {
 
   /** Records a problem at the node `path` points to (at its key when `atKey`). */
   report(path: readonly PathSegment[], message: string, atKey = false): void {
-    this.add(this.locate(path, atKey), path, message);
+    this.add(this.#locate(path, atKey), path, message);
   }
 
   /** Records a problem that leaves the file valid (an unset variable). */
   warn(path: readonly PathSegment[], message: string): void {
-    const { line, column } = this.locate(path);
+    const { line, column } = this.#locate(path);
     this.warnings.push({ file: this.#file, line, column, path: formatPath(path), message });
   }
 

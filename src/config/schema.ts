@@ -234,5 +234,4 @@ export const PipelineFileSchema = strict("a pipeline", {
 
 export type PipelineFile = v.InferOutput<typeof PipelineFileSchema>;
 export type ComponentSpec = v.InferOutput<typeof consumerSpec>;
-export type PortSpec = v.InferOutput<typeof portSpec>;
 export type HealthSpec = v.InferOutput<typeof healthSpec>;
