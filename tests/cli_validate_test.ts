@@ -150,28 +150,50 @@ async function validateWithDeadline(file: string, stdin: string | null = null) {
   return { code, stderr: new TextDecoder().decode(stderr) };
 }
 
-Deno.test("flowctl validate stops reading a pipe that never closes after 1 MiB, exit 2", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-fifo-" });
-  const fifo = `${dir}/pipeline.yaml`;
+/** Runs `check` while a writer sends 2 MiB into the pipe `fifo`, then holds it open. */
+async function withEndlessPipe(fifo: string, check: () => Promise<void>): Promise<void> {
   assertEquals((await new Deno.Command("mkfifo", { args: [fifo] }).output()).code, 0);
-  // The writer sends 2 MiB, then holds the pipe open without ever closing it.
   const writer = new Deno.Command("sh", {
     args: ["-c", 'exec > "$0"; head -c 2097152 /dev/zero; exec sleep 60', fifo],
     stdout: "null",
     stderr: "null",
   }).spawn();
   try {
+    await check();
+  } finally {
+    writer.kill();
+    await writer.status;
+  }
+}
+
+Deno.test("flowctl validate stops reading a pipe that never closes after 1 MiB, exit 2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "flowctl-fifo-" });
+  const fifo = `${dir}/pipeline.yaml`;
+  await withEndlessPipe(fifo, async () => {
     const result = await validateWithDeadline(fifo);
     assertEquals(result.code, 2, result.stderr);
     assertEquals(
       result.stderr.trim(),
       `${fifo}: file is larger than 1048576 bytes; pipeline files are limited to that (1 MiB)`,
     );
-  } finally {
-    writer.kill();
-    await writer.status;
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("flowctl validate stops reading a .env pipe that never closes after 1 MiB, exit 2", async () => {
+  const file = await writeTemp(
+    "pipeline.yaml",
+    "apiVersion: flowctl/v1\nkind: Pipeline\nmetadata: { name: x }\nspec: { sources: [{ id: a, command: [x] }] }\n",
+  );
+  const dotenv = file.replace("pipeline.yaml", ".env");
+  await withEndlessPipe(dotenv, async () => {
+    const result = await validateWithDeadline(file);
+    assertEquals(result.code, 2, result.stderr);
+    assertEquals(
+      result.stderr.trim(),
+      `${dotenv}: .env is larger than 1048576 bytes; .env files are limited to that (1 MiB)`,
+    );
+  });
 });
 
 Deno.test("flowctl validate reads at most 1 MiB of /dev/zero, as a file or as standard input", async (t) => {

@@ -50,18 +50,18 @@ async function readFile(shown: string, path: string): Promise<string> {
       : (error as Error).message;
     throw new ConfigError([issue(shown, `cannot read pipeline file: ${reason}`)], { cause: error });
   }
-  if (!bytes) throw new ConfigError([issue(shown, `file is ${tooLarge}`)]);
+  if (!bytes) throw new ConfigError([issue(shown, `file is ${tooLarge("pipeline files")}`)]);
   return decodeText(shown, bytes, "file");
 }
 
 async function readStdin(): Promise<string> {
   const bytes = await readAtMost(Deno.stdin, MAX_PIPELINE_BYTES);
-  if (!bytes) throw new ConfigError([issue("-", `input is ${tooLarge}`)]);
+  if (!bytes) throw new ConfigError([issue("-", `input is ${tooLarge("pipeline files")}`)]);
   return decodeText("-", bytes, "input");
 }
 
-const tooLarge =
-  `larger than ${MAX_PIPELINE_BYTES} bytes; pipeline files are limited to that (1 MiB)`;
+const tooLarge = (files: string) =>
+  `larger than ${MAX_PIPELINE_BYTES} bytes; ${files} are limited to that (1 MiB)`;
 
 /**
  * Reads up to `limit` bytes and one more, so an endless input (`/dev/zero`, a pipe that never
@@ -93,17 +93,19 @@ async function readDotenv(
   shown: string,
   path: string,
 ): Promise<Record<string, string> | undefined> {
-  let text: string;
+  let bytes: Uint8Array | undefined;
   try {
-    text = await Deno.readTextFile(path);
+    using file = await Deno.open(path);
+    bytes = await readAtMost(file, MAX_PIPELINE_BYTES);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw new ConfigError([issue(path, `cannot read .env: ${(error as Error).message}`)], {
       cause: error,
     });
   }
+  if (!bytes) throw new ConfigError([issue(path, `.env is ${tooLarge(".env files")}`)]);
   try {
-    return parseDotenv(text);
+    return parseDotenv(new TextDecoder().decode(bytes));
   } catch (error) {
     throw new ConfigError([
       issue(path, `invalid .env beside ${shown}: ${(error as Error).message}`),
