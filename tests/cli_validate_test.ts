@@ -1,7 +1,7 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import { Ajv } from "ajv";
 import { parse } from "yaml";
-import { ROOT, runFlowctl, writeTemp } from "./_helpers.ts";
+import { MAIN, ROOT, runArgs, runFlowctl, writeTemp } from "./_helpers.ts";
 
 const EXAMPLE = `${ROOT}examples/ttp-pipeline.yaml`;
 
@@ -130,4 +130,98 @@ Deno.test("flowctl schema prints a JSON Schema that describes the example", asyn
   const example = parse(await Deno.readTextFile(EXAMPLE));
   assertEquals(validate(example), true, JSON.stringify(validate.errors));
   assertEquals(validate({ ...example, spec: { ...example.spec, sorces: [] } }), false);
+});
+
+/** `flowctl validate <file>`, fed the file `stdin` names, killed if not done within 10 s. */
+async function validateWithDeadline(file: string, stdin: string | null = null) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, "validate", file],
+    stdin: stdin === null ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+    signal: AbortSignal.timeout(10_000),
+  }).spawn();
+  if (stdin !== null) {
+    using source = await Deno.open(stdin);
+    await source.readable.pipeTo(child.stdin).catch(() => {}); // the reader stops early
+  }
+  const { code, stderr } = await child.output();
+  return { code, stderr: new TextDecoder().decode(stderr) };
+}
+
+/** Runs `check` while a writer sends 2 MiB into the pipe `fifo`, then holds it open. */
+async function withEndlessPipe(fifo: string, check: () => Promise<void>): Promise<void> {
+  assertEquals((await new Deno.Command("mkfifo", { args: [fifo] }).output()).code, 0);
+  const writer = new Deno.Command("sh", {
+    args: ["-c", 'exec > "$0"; head -c 2097152 /dev/zero; exec sleep 60', fifo],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await check();
+  } finally {
+    writer.kill();
+    await writer.status;
+  }
+}
+
+Deno.test("flowctl validate stops reading a pipe that never closes after 1 MiB, exit 2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "flowctl-fifo-" });
+  const fifo = `${dir}/pipeline.yaml`;
+  await withEndlessPipe(fifo, async () => {
+    const result = await validateWithDeadline(fifo);
+    assertEquals(result.code, 2, result.stderr);
+    assertEquals(
+      result.stderr.trim(),
+      `${fifo}: file is larger than 1048576 bytes; pipeline files are limited to that (1 MiB)`,
+    );
+  });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("flowctl validate stops reading a .env pipe that never closes after 1 MiB, exit 2", async () => {
+  const file = await writeTemp(
+    "pipeline.yaml",
+    "apiVersion: flowctl/v1\nkind: Pipeline\nmetadata: { name: x }\nspec: { sources: [{ id: a, command: [x] }] }\n",
+  );
+  const dotenv = file.replace("pipeline.yaml", ".env");
+  await withEndlessPipe(dotenv, async () => {
+    const result = await validateWithDeadline(file);
+    assertEquals(result.code, 2, result.stderr);
+    assertEquals(
+      result.stderr.trim(),
+      `${dotenv}: .env is larger than 1048576 bytes; .env files are limited to that (1 MiB)`,
+    );
+  });
+});
+
+Deno.test("flowctl validate reads at most 1 MiB of /dev/zero, as a file or as standard input", async (t) => {
+  await t.step("/dev/zero as the file", async () => {
+    const result = await validateWithDeadline("/dev/zero");
+    assertEquals(result.code, 2, result.stderr);
+    assertStringIncludes(result.stderr, "/dev/zero: file is larger than 1048576 bytes");
+  });
+  await t.step("/dev/zero as standard input", async () => {
+    const result = await validateWithDeadline("-", "/dev/zero");
+    assertEquals(result.code, 2, result.stderr);
+    assertStringIncludes(result.stderr, "-: input is larger than 1048576 bytes");
+  });
+});
+
+Deno.test("flowctl validate and run refuse an id like a..b the same way, exit 2", async () => {
+  const file = await writeTemp(
+    "dots.yaml",
+    "apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: demo\nspec:\n  sources:\n    - id: a..b\n      command: [x]\n",
+  );
+  const expected =
+    `${file}:7:11: spec.sources[0].id: invalid id "a..b": it must end with a letter or digit, and each "." needs a letter or digit on both sides`;
+  const validate = await runFlowctl(["validate", file]);
+  assertEquals([validate.code, validate.stderr.trim()], [2, expected]);
+  const logDir = await Deno.makeTempDir({ prefix: "flowctl-logs-" });
+  const run = await runFlowctl(runArgs(file, logDir));
+  assertEquals(run.code, 2, run.stderr);
+  assertStringIncludes(run.stderr, expected);
+  assertEquals(run.stderr.includes("    at "), false, "no stack trace");
+  assertEquals([...Deno.readDirSync(logDir)], [], "nothing started");
 });

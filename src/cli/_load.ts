@@ -36,55 +36,56 @@ export async function loadPipelineFile(
 }
 
 async function readFile(shown: string, path: string): Promise<string> {
+  let bytes: Uint8Array | undefined;
   try {
-    const info = await Deno.stat(path);
-    if (info.isDirectory) throw new ConfigError([issue(shown, "is a folder, not a pipeline file")]);
-    if (info.size > MAX_PIPELINE_BYTES) {
-      throw new ConfigError([
-        issue(
-          shown,
-          `file is ${info.size} bytes; pipeline files are limited to ${MAX_PIPELINE_BYTES} bytes`,
-        ),
-      ]);
+    if ((await Deno.stat(path)).isDirectory) {
+      throw new ConfigError([issue(shown, "is a folder, not a pipeline file")]);
     }
-    return new TextDecoder("utf-8", { fatal: true }).decode(await Deno.readFile(path));
+    using file = await Deno.open(path);
+    bytes = await readAtMost(file, MAX_PIPELINE_BYTES);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    if (error instanceof TypeError) {
-      throw new ConfigError([issue(shown, "file is not UTF-8 text")], { cause: error });
-    }
     const reason = error instanceof Deno.errors.NotFound
       ? "no such file"
       : (error as Error).message;
     throw new ConfigError([issue(shown, `cannot read pipeline file: ${reason}`)], { cause: error });
   }
+  if (!bytes) throw new ConfigError([issue(shown, `file is ${tooLarge("pipeline files")}`)]);
+  return decodeText(shown, bytes, "file");
 }
 
 async function readStdin(): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of Deno.stdin.readable) {
-    size += chunk.length;
-    if (size > MAX_PIPELINE_BYTES) {
-      throw new ConfigError([
-        issue(
-          "-",
-          `input is larger than ${MAX_PIPELINE_BYTES} bytes; pipeline files are limited to that`,
-        ),
-      ]);
-    }
-    chunks.push(chunk);
+  const bytes = await readAtMost(Deno.stdin, MAX_PIPELINE_BYTES);
+  if (!bytes) throw new ConfigError([issue("-", `input is ${tooLarge("pipeline files")}`)]);
+  return decodeText("-", bytes, "input");
+}
+
+const tooLarge = (files: string) =>
+  `larger than ${MAX_PIPELINE_BYTES} bytes; ${files} are limited to that (1 MiB)`;
+
+/**
+ * Reads up to `limit` bytes and one more, so an endless input (`/dev/zero`, a pipe that never
+ * closes after its first megabyte) ends the read; undefined when there is more than `limit`.
+ */
+async function readAtMost(
+  reader: { read(buffer: Uint8Array): Promise<number | null> },
+  limit: number,
+): Promise<Uint8Array | undefined> {
+  const buffer = new Uint8Array(limit + 1);
+  let filled = 0;
+  while (filled < buffer.length) {
+    const count = await reader.read(buffer.subarray(filled));
+    if (count === null) break;
+    filled += count;
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
+  return filled > limit ? undefined : buffer.subarray(0, filled);
+}
+
+function decodeText(shown: string, bytes: Uint8Array, what: "file" | "input"): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (error) {
-    throw new ConfigError([issue("-", "input is not UTF-8 text")], { cause: error });
+    throw new ConfigError([issue(shown, `${what} is not UTF-8 text`)], { cause: error });
   }
 }
 
@@ -92,17 +93,19 @@ async function readDotenv(
   shown: string,
   path: string,
 ): Promise<Record<string, string> | undefined> {
-  let text: string;
+  let bytes: Uint8Array | undefined;
   try {
-    text = await Deno.readTextFile(path);
+    using file = await Deno.open(path);
+    bytes = await readAtMost(file, MAX_PIPELINE_BYTES);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw new ConfigError([issue(path, `cannot read .env: ${(error as Error).message}`)], {
       cause: error,
     });
   }
+  if (!bytes) throw new ConfigError([issue(path, `.env is ${tooLarge(".env files")}`)]);
   try {
-    return parseDotenv(text);
+    return parseDotenv(new TextDecoder().decode(bytes));
   } catch (error) {
     throw new ConfigError([
       issue(path, `invalid .env beside ${shown}: ${(error as Error).message}`),

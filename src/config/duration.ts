@@ -13,9 +13,16 @@ const UNIT_MS: Record<string, number> = {
 /** Pattern of a duration string, shared with the schema so editors see it too. */
 export const DURATION_PATTERN = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 
+/** The longest delay a timer takes (`setTimeout` overflows past 2^31-1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The longest duration a pipeline file may give (intervals, timeouts, periods): 24 hours. */
+export const MAX_DURATION_MS = 24 * 3_600_000;
+
 /**
  * Parses a Go-style duration such as `1m30s` into milliseconds.
  * @throws {SyntaxError} when the string is not a duration.
+ * @throws {RangeError} when it is longer than a timer can wait (`MAX_TIMER_MS`).
  */
 export function parseDuration(text: string): number {
   if (!DURATION_PATTERN.test(text)) {
@@ -25,12 +32,22 @@ export function parseDuration(text: string): number {
   for (const match of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
     total += Number(match[1]) * (UNIT_MS[match[2] ?? ""] ?? 0);
   }
+  if (!(total <= MAX_TIMER_MS)) {
+    throw new RangeError(`duration "${text}" is too long: at most ${formatDuration(MAX_TIMER_MS)}`);
+  }
   return total;
 }
 
-/** Formats milliseconds compactly for messages: `250ms`, `1.5s`, `2m`. */
+/**
+ * Formats milliseconds as a Go-style duration that `parseDuration` reads back:
+ * `250ms`, `1.5s`, `1m30s`, `2h`.
+ */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
-  return `${Number((ms / 60_000).toFixed(1))}m`;
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.floor((ms % 3_600_000) / 60_000);
+  const seconds = Number(((ms % 60_000) / 1000).toFixed(3));
+  return `${hours ? `${hours}h` : ""}${minutes ? `${minutes}m` : ""}${
+    seconds ? `${seconds}s` : ""
+  }`;
 }

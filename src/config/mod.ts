@@ -3,6 +3,6 @@ export * from "./config_error.ts";
 export * from "./duration.ts";
 export * from "./parse_pipeline.ts";
 export * from "./pipeline.ts";
-export { PipelineFileSchema } from "./schema.ts";
+export { ID_MAX_LENGTH, ID_PATTERN, isComponentId, PipelineFileSchema } from "./schema.ts";
 export { parseDotenv } from "./dotenv.ts";
 export { didYouMean } from "./_suggest.ts";

@@ -1,28 +1,23 @@
 /**
  * Pipeline file text → validated, interpolated `Pipeline` model. Pure: the caller reads the file
- * and the `.env` beside it and passes their text in.
+ * and the `.env` beside it and passes their text in. Parsing runs as named steps that all report
+ * to one collector, so a file's problems are reported together: read document → check schema →
+ * flatten sections → ids and inputs → levels → build components → ports.
  */
-import { isAbsolute, join, normalize } from "node:path";
 import * as v from "valibot";
 import { computeLevels } from "../graph/dependency_graph.ts";
+import {
+  buildComponent,
+  checkPorts,
+  type ComponentEntry,
+  portMappings,
+} from "./_build_component.ts";
+import { IssueCollector } from "./_issues.ts";
 import { didYouMean } from "./_suggest.ts";
 import { ConfigError, type ConfigIssue } from "./config_error.ts";
-import { parseDuration } from "./duration.ts";
-import { interpolate, type InterpolationContext } from "./interpolate.ts";
-import {
-  type Component,
-  type ComponentKind,
-  DEFAULT_HEALTH_TIMINGS,
-  DEFAULT_MAX_RESTARTS,
-  DEFAULT_STOP_GRACE_MS,
-  type HealthCheck,
-  type OrchestratorKind,
-  type Pipeline,
-  type PortMapping,
-} from "./pipeline.ts";
-import { type ComponentSpec, issueMessage, PipelineFileSchema } from "./schema.ts";
-import { splitWords } from "./split_words.ts";
-import { formatPath, parseYamlSource, type PathSegment } from "./yaml_source.ts";
+import type { OrchestratorKind, Pipeline, PortMapping } from "./pipeline.ts";
+import { issueMessage, type PipelineFile, PipelineFileSchema } from "./schema.ts";
+import { formatPath, parseYamlSource, type PathSegment, type YamlSource } from "./yaml_source.ts";
 
 /** Pipeline files larger than this are refused before parsing. */
 export const MAX_PIPELINE_BYTES = 1024 * 1024;
@@ -54,224 +49,23 @@ const SECTIONS = [["sources", "source"], ["processors", "processor"], ["sinks", 
  * @throws {ConfigError} with every problem found, each with line, column and path.
  */
 export function parsePipeline(text: string, options: ParsePipelineOptions): ParsedPipeline {
-  const issues: ConfigIssue[] = [];
-  const warnings: ConfigIssue[] = [];
-  const fail = (line: number, column: number, path: readonly PathSegment[], message: string) =>
-    issues.push({
-      file: options.file,
-      line,
-      column,
-      path: clip(formatPath(path)),
-      message: clip(message),
-    });
-
-  const bytes = new TextEncoder().encode(text).length;
-  if (bytes > MAX_PIPELINE_BYTES) {
-    fail(
-      0,
-      0,
-      [],
-      `file is ${bytes} bytes; pipeline files are limited to ${MAX_PIPELINE_BYTES} bytes`,
-    );
-    throw new ConfigError(issues);
-  }
-  if (text.includes("\0")) {
-    fail(0, 0, [], "file contains NUL bytes; it is not a YAML text file");
-    throw new ConfigError(issues);
-  }
-
-  let source;
-  let data: unknown;
-  try {
-    source = parseYamlSource(text);
-    for (const error of source.syntaxErrors) {
-      fail(error.line, error.column, [], `YAML syntax error: ${error.message}`);
-    }
-    if (issues.length > 0) throw new ConfigError(issues);
-    data = source.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    const reason = error instanceof RangeError && /call stack/.test(error.message)
-      ? "the document is nested too deeply"
-      : error instanceof Error && /alias/i.test(error.message)
-      ? `too many alias expansions (more than ${MAX_ALIAS_COUNT}); alias bombs are refused`
-      : `cannot read YAML: ${error instanceof Error ? error.message : String(error)}`;
-    fail(1, 1, [], reason);
-    throw new ConfigError(issues, { cause: error });
-  }
-  if (data === null || data === undefined) {
-    fail(1, 1, [], "the file is empty; expected a Pipeline document");
-    throw new ConfigError(issues);
-  }
-
-  const parsed = v.safeParse(PipelineFileSchema, data);
-  if (!parsed.success) {
-    for (const issue of parsed.issues) {
-      const path = (issue.path ?? []).map((item) => item.key as PathSegment);
-      const message = issueMessage(issue);
-      const { line, column } = source.locate(path, message.startsWith("unknown key"));
-      fail(line, column, path, message);
-    }
-    throw new ConfigError(sortIssues(issues));
-  }
-  const file = parsed.output;
+  const issues = new IssueCollector(options.file);
+  const data = readDocument(text, issues);
+  const file = checkSchema(data, issues);
   const orchestrator = options.orchestrator ?? file.spec.driver ?? "process";
-  const locate = (path: readonly PathSegment[], atKey = false) => source.locate(path, atKey);
-  const report = (path: readonly PathSegment[], message: string, atKey = false) => {
-    const { line, column } = locate(path, atKey);
-    fail(line, column, path, message);
+  const entries = flattenSections(file, issues);
+  const firstPath = checkIdsAndInputs(entries, issues);
+  const levels = startLevels(entries, firstPath, issues);
+  const context = {
+    orchestrator,
+    dir: options.dir,
+    variables: { ...(options.dotenv ?? {}), ...options.env },
+    portsOf: portsById(entries),
+    issues,
   };
-
-  // Flatten the three sections, remembering each component's path.
-  const specs: { spec: ComponentSpec; kind: ComponentKind; path: PathSegment[] }[] = [];
-  for (const [section, kind] of SECTIONS) {
-    (file.spec[section] ?? []).forEach((spec, index) =>
-      specs.push({ spec, kind, path: ["spec", section, index] })
-    );
-  }
-  if (specs.length === 0) {
-    report(["spec"], "the pipeline has no components: add sources, processors or sinks");
-  }
-
-  const firstPath = new Map<string, PathSegment[]>();
-  for (const { spec, path } of specs) {
-    const earlier = firstPath.get(spec.id);
-    if (earlier) {
-      report([...path, "id"], `duplicate id "${spec.id}" (first used at ${formatPath(earlier)})`);
-    } else firstPath.set(spec.id, path);
-  }
-  const ids = [...firstPath.keys()];
-  for (const { spec, path } of specs) {
-    (spec.inputs ?? []).forEach((input, index) => {
-      if (!firstPath.has(input)) {
-        report([...path, "inputs", index], `unknown input "${input}"${didYouMean(input, ids)}`);
-      } else if (input === spec.id) {
-        report([...path, "inputs", index], `component "${spec.id}" lists itself as an input`);
-      }
-    });
-  }
-
-  const graph = computeLevels(
-    specs.map(({ spec }) => ({ id: spec.id, inputs: spec.inputs ?? [] })),
-  );
-  if (!graph.ok && graph.cycle.length > 2) {
-    const path = firstPath.get(graph.cycle[0] ?? "") ?? [];
-    report([...path, "inputs"], `dependency cycle: ${graph.cycle.join(" -> ")}`);
-  }
-
-  const portsOf = new Map<string, PortMapping[]>();
-  for (const { spec } of specs) {
-    portsOf.set(
-      spec.id,
-      (spec.ports ?? []).map((port, index) => ({
-        name: port.name ?? (index === 0 ? "default" : `port${index}`),
-        containerPort: port.containerPort,
-        ...(port.hostPort !== undefined ? { hostPort: port.hostPort } : {}),
-        hostIp: port.hostIp ?? "127.0.0.1",
-      })),
-    );
-  }
-
-  const variables = { ...(options.dotenv ?? {}), ...options.env };
-  const components: Component[] = [];
-  const hostPorts = new Map<number, string>();
-
-  for (const { spec, kind, path } of specs) {
-    const ports = portsOf.get(spec.id) ?? [];
-    const expand = (value: string, at: PathSegment[]): string => {
-      const context: InterpolationContext = {
-        lookup: (name) => variables[name],
-        resolveComponent: (reference) => resolveReference(reference, orchestrator, portsOf),
-        warn: (message) => {
-          const { line, column } = locate(at);
-          warnings.push({ file: options.file, line, column, path: formatPath(at), message });
-        },
-      };
-      try {
-        return interpolate(value, context);
-      } catch (error) {
-        report(at, error instanceof Error ? error.message : String(error));
-        return value;
-      }
-    };
-
-    let argv: string[] = [];
-    if (typeof spec.command === "string") {
-      try {
-        argv = splitWords(expand(spec.command, [...path, "command"]));
-      } catch (error) {
-        report([...path, "command"], `cannot split command: ${(error as Error).message}`);
-      }
-    } else if (spec.command) {
-      argv = spec.command.map((word, i) => expand(word, [...path, "command", i]));
-    }
-    argv.push(...(spec.args ?? []).map((word, i) => expand(word, [...path, "args", i])));
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(spec.env ?? {})) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-        report([...path, "env", key], `invalid variable name "${key}"`, true);
-      }
-      env[key] = expand(String(value), [...path, "env", key]);
-    }
-    const image = spec.image === undefined ? undefined : expand(spec.image, [...path, "image"]);
-
-    if (orchestrator === "process" && argv.length === 0) {
-      report(path, `component "${spec.id}" needs a "command" to run as a process`);
-    }
-    if (orchestrator === "container" && !image) {
-      report(path, `component "${spec.id}" needs an "image" to run as a container`);
-    }
-
-    ports.forEach((port, index) => {
-      const hostPort = port.hostPort ??
-        (orchestrator === "process" ? port.containerPort : undefined);
-      if (hostPort === undefined) return;
-      const owner = hostPorts.get(hostPort);
-      if (owner !== undefined) {
-        report(
-          [...path, "ports", index],
-          `host port ${hostPort} is already claimed by component "${owner}"`,
-        );
-      } else {
-        hostPorts.set(hostPort, spec.id);
-      }
-    });
-    const names = new Set<string>();
-    ports.forEach((port, index) => {
-      if (names.has(port.name)) {
-        report([...path, "ports", index, "name"], `duplicate port name "${port.name}"`);
-      }
-      names.add(port.name);
-    });
-
-    const health = buildHealth(spec, path, ports, report);
-    const stopGraceMs = spec.stop_grace_period === undefined
-      ? DEFAULT_STOP_GRACE_MS
-      : parseDuration(spec.stop_grace_period);
-    const workingDir = resolveDir(options.dir, spec.working_dir ?? ".");
-
-    components.push({
-      id: spec.id,
-      kind,
-      inputs: spec.inputs ?? [],
-      argv,
-      workingDir,
-      ...(image !== undefined ? { image } : {}),
-      pullPolicy: spec.pull_policy ?? "missing",
-      env,
-      ports,
-      ...(health ? { health } : {}),
-      restart: spec.restart ?? "no",
-      maxRestarts: spec.max_restarts ?? DEFAULT_MAX_RESTARTS,
-      stopGraceMs,
-      privileged: spec.privileged ?? false,
-      networkMode: spec.network_mode ?? "bridge",
-      line: locate(path).line,
-    });
-  }
-
-  if (issues.length > 0) throw new ConfigError(sortIssues(issues));
-  const levels = graph.ok ? graph.levels : [];
+  const components = entries.map((entry) => buildComponent(entry, context));
+  checkPorts(entries, orchestrator, issues);
+  issues.throwIfAny();
   return {
     pipeline: {
       name: file.metadata.name,
@@ -281,136 +75,138 @@ export function parsePipeline(text: string, options: ParsePipelineOptions): Pars
       components,
       levels,
     },
-    warnings,
+    warnings: issues.warnings,
   };
 }
 
-function buildHealth(
-  spec: ComponentSpec,
-  path: PathSegment[],
-  ports: PortMapping[],
-  report: (path: readonly PathSegment[], message: string, atKey?: boolean) => void,
-): HealthCheck | undefined {
-  const shorthand = spec.health_check !== undefined || spec.health_port !== undefined;
-  if (spec.health && shorthand) {
-    report(
-      [...path, spec.health_check !== undefined ? "health_check" : "health_port"],
-      'use either "health" or "health_check"/"health_port", not both',
-      true,
+/**
+ * Step "read document": size and NUL checks, YAML syntax, aliases, an empty file. Any problem
+ * here ends parsing, since nothing after it has a document to check.
+ */
+function readDocument(text: string, issues: IssueCollector): unknown {
+  const start = { line: 1, column: 1 };
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes > MAX_PIPELINE_BYTES) {
+    issues.add(
+      { line: 0, column: 0 },
+      [],
+      `file is ${bytes} bytes; pipeline files are limited to ${MAX_PIPELINE_BYTES} bytes`,
     );
-    return undefined;
+  } else if (text.includes("\0")) {
+    issues.add({ line: 0, column: 0 }, [], "file contains NUL bytes; it is not a YAML text file");
   }
-  if (shorthand) {
-    const port = spec.health_port ?? ports.find((p) => p.name === "health")?.containerPort;
-    if (port === undefined) {
-      report(
-        [...path, "health_check"],
-        'health_check needs "health_port" (or a port named "health")',
-        true,
-      );
-      return undefined;
+  issues.throwIfAny();
+
+  let source: YamlSource;
+  let data: unknown;
+  try {
+    source = parseYamlSource(text);
+    for (const error of source.syntaxErrors) {
+      issues.add(error, [], `YAML syntax error: ${error.message}`);
     }
-    return {
-      probe: { type: "http", path: spec.health_check ?? "/health", port },
-      ...DEFAULT_HEALTH_TIMINGS,
-    };
+    issues.throwIfAny("found");
+    data = source.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    issues.add(start, [], unreadableReason(error));
+    return issues.fail({ cause: error });
   }
-  const health = spec.health;
-  if (!health) return undefined;
-  const kinds = (["http", "tcp", "registered"] as const).filter((k) =>
-    health[k] !== undefined && health[k] !== false
-  );
-  if (kinds.length !== 1) {
-    report(
-      [...path, "health"],
-      kinds.length === 0
-        ? 'health needs one of "http", "tcp" or "registered: true"'
-        : `health has ${kinds.map((k) => `"${k}"`).join(" and ")}; use exactly one`,
-    );
-    return undefined;
+  issues.attach(source);
+  if (data === null || data === undefined) {
+    issues.add(start, [], "the file is empty; expected a Pipeline document");
   }
-  const probe = health.http
-    ? { type: "http" as const, path: health.http.path ?? "/health", port: health.http.port }
-    : health.tcp
-    ? { type: "tcp" as const, port: health.tcp.port }
-    : { type: "registered" as const };
-  return {
-    probe,
-    intervalMs: health.interval
-      ? parseDuration(health.interval)
-      : DEFAULT_HEALTH_TIMINGS.intervalMs,
-    timeoutMs: health.timeout ? parseDuration(health.timeout) : DEFAULT_HEALTH_TIMINGS.timeoutMs,
-    retries: health.retries ?? DEFAULT_HEALTH_TIMINGS.retries,
-    startPeriodMs: health.start_period
-      ? parseDuration(health.start_period)
-      : DEFAULT_HEALTH_TIMINGS.startPeriodMs,
-  };
+  issues.throwIfAny();
+  return data;
 }
 
-/** Resolves `<id>.host`, `<id>.endpoint` or `<id>.ports.<name>` for one orchestrator. */
-function resolveReference(
-  reference: string,
-  orchestrator: OrchestratorKind,
-  portsOf: ReadonlyMap<string, PortMapping[]>,
-): string {
-  const known = [...portsOf.keys()];
-  const unknown = (id: string) =>
-    new ReferenceError(
-      `unknown component "${id}" in \${components.${reference}}${didYouMean(id, known)}`,
-    );
-  const hostOf = (id: string) => (orchestrator === "process" ? "127.0.0.1" : id);
+function unreadableReason(error: unknown): string {
+  if (error instanceof RangeError && /call stack/.test(error.message)) {
+    return "the document is nested too deeply";
+  }
+  if (error instanceof Error && /alias/i.test(error.message)) {
+    return `too many alias expansions (more than ${MAX_ALIAS_COUNT}); alias bombs are refused`;
+  }
+  return `cannot read YAML: ${error instanceof Error ? error.message : String(error)}`;
+}
 
-  const portsAt = reference.lastIndexOf(".ports.");
-  if (portsAt > 0) {
-    const id = reference.slice(0, portsAt);
-    const name = reference.slice(portsAt + ".ports.".length);
-    const ports = portsOf.get(id);
-    if (!ports) throw unknown(id);
-    const port = ports.find((p) => p.name === name);
-    if (!port) {
-      throw new ReferenceError(
-        `component "${id}" has no port named "${name}"${
-          didYouMean(name, ports.map((p) => p.name))
-        }`,
+/** Step "check schema": keys, types and value formats; every issue is reported, then parsing ends. */
+function checkSchema(data: unknown, issues: IssueCollector): PipelineFile {
+  const parsed = v.safeParse(PipelineFileSchema, data);
+  if (parsed.success) return parsed.output;
+  for (const issue of parsed.issues) {
+    const path = (issue.path ?? []).map((item) => item.key as PathSegment);
+    const message = issueMessage(issue);
+    issues.report(path, message, message.startsWith("unknown key"));
+  }
+  return issues.fail();
+}
+
+/** Step "flatten sections": sources, processors and sinks as one list in file order. */
+function flattenSections(file: PipelineFile, issues: IssueCollector): ComponentEntry[] {
+  const entries: ComponentEntry[] = [];
+  for (const [section, kind] of SECTIONS) {
+    (file.spec[section] ?? []).forEach((spec, index) =>
+      entries.push({ spec, kind, path: ["spec", section, index], ports: portMappings(spec) })
+    );
+  }
+  if (entries.length === 0) {
+    issues.report(["spec"], "the pipeline has no components: add sources, processors or sinks");
+  }
+  return entries;
+}
+
+/** Step "ids and inputs": duplicate ids, unknown inputs, self-inputs. Returns each id's path. */
+function checkIdsAndInputs(
+  entries: readonly ComponentEntry[],
+  issues: IssueCollector,
+): Map<string, PathSegment[]> {
+  const firstPath = new Map<string, PathSegment[]>();
+  for (const { spec, path } of entries) {
+    const earlier = firstPath.get(spec.id);
+    if (earlier) {
+      issues.report(
+        [...path, "id"],
+        `duplicate id "${spec.id}" (first used at ${formatPath(earlier)})`,
       );
-    }
-    return String(port.containerPort);
+    } else firstPath.set(spec.id, path);
   }
-  for (const field of ["host", "endpoint"] as const) {
-    if (!reference.endsWith(`.${field}`)) continue;
-    const id = reference.slice(0, -field.length - 1);
-    const ports = portsOf.get(id);
-    if (!ports) throw unknown(id);
-    if (field === "host") return hostOf(id);
-    const port = ports.find((p) => p.name === "grpc") ?? ports[0];
-    if (!port) throw new ReferenceError(`component "${id}" has no ports, so it has no endpoint`);
-    return `${hostOf(id)}:${port.containerPort}`;
+  const ids = [...firstPath.keys()];
+  for (const { spec, path } of entries) {
+    (spec.inputs ?? []).forEach((input, index) => {
+      const at = [...path, "inputs", index];
+      if (!firstPath.has(input)) {
+        issues.report(at, `unknown input "${input}"${didYouMean(input, ids)}`);
+      } else if (input === spec.id) {
+        issues.report(at, `component "${spec.id}" lists itself as an input`);
+      }
+    });
   }
-  throw new ReferenceError(
-    `invalid component reference \${components.${reference}}: use .host, .endpoint or .ports.<name>`,
+  return firstPath;
+}
+
+/** Step "levels": start order; a cycle through two or more components is reported. */
+function startLevels(
+  entries: readonly ComponentEntry[],
+  firstPath: ReadonlyMap<string, PathSegment[]>,
+  issues: IssueCollector,
+): string[][] {
+  const graph = computeLevels(
+    entries.map(({ spec }) => ({ id: spec.id, inputs: spec.inputs ?? [] })),
   );
+  if (graph.ok) return graph.levels;
+  // A one-node cycle is a self-input, already reported by checkIdsAndInputs.
+  if (graph.cycle.length > 2) {
+    const path = firstPath.get(graph.cycle[0] ?? "") ?? [];
+    issues.report([...path, "inputs"], `dependency cycle: ${graph.cycle.join(" -> ")}`);
+  }
+  return [];
 }
 
-function resolveDir(base: string, dir: string): string {
-  return normalize(isAbsolute(dir) ? dir : join(base, dir));
-}
-
-function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
-  return issues.sort((a, b) => a.line - b.line || a.column - b.column);
-}
-
-/** Keeps messages one readable line: long quoted values are cut, control characters escaped. */
-function clip(message: string): string {
-  const short = message
-    .replace(
-      /"([^"]{60,})"/g,
-      (_, value: string) => `"${value.slice(0, 40)}…" (${value.length} characters)`,
-    )
-    .replace(
-      // deno-lint-ignore no-control-regex
-      /[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/g,
-      (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
-    )
-    .replaceAll("\n", "\\n");
-  return short.length > 500 ? `${short.slice(0, 499)}…` : short;
+/** Ports of each id for component references; a duplicate id keeps its first declaration's. */
+function portsById(entries: readonly ComponentEntry[]): Map<string, PortMapping[]> {
+  const portsOf = new Map<string, PortMapping[]>();
+  for (const { spec, ports } of entries) {
+    if (!portsOf.has(spec.id)) portsOf.set(spec.id, ports);
+  }
+  return portsOf;
 }

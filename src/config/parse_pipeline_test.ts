@@ -1,6 +1,7 @@
 import { assertEquals, assertThrows } from "../../tests/assert.ts";
 import { ConfigError } from "./config_error.ts";
 import { parsePipeline, type ParsePipelineOptions } from "./parse_pipeline.ts";
+import { isComponentId } from "./schema.ts";
 
 const base: ParsePipelineOptions = { file: "p.yaml", dir: "/work", env: {} };
 
@@ -195,5 +196,111 @@ Deno.test("parsePipeline() takes the environment over .env and warns about unset
   assertEquals(pipeline.components[0]?.env, { A: "env", B: "dotenv", C: "" });
   assertEquals(warnings.map((w) => `${w.line}:${w.column} ${w.message}`), [
     '9:56 variable "UNSET" is not set; using an empty string',
+  ]);
+});
+
+Deno.test("parsePipeline() bounds every duration so no timer overflows at run time", () => {
+  const issues = issuesOf(
+    header + `  sources:
+    - id: a
+      command: [x]
+      stop_grace_period: 99999999999999h
+      health:
+        tcp: { port: 80 }
+        interval: 0s
+        timeout: 25h
+        start_period: ${"9".repeat(400)}h
+    - id: b
+      command: [x]
+      stop_grace_period: 24h
+      health: { registered: true, interval: 1ms, timeout: 0.5ms, start_period: 0s }
+`,
+  );
+  assertEquals(issues, [
+    '9:26 spec.sources[0].stop_grace_period duration "99999999999999h" is too long: at most 24h',
+    '12:19 spec.sources[0].health.interval duration "0s" is too short: at least 1ms',
+    '13:18 spec.sources[0].health.timeout duration "25h" is too long: at most 24h',
+    `14:23 spec.sources[0].health.start_period duration "${
+      "9".repeat(40)
+    }…" (401 characters) is too long: at most 24h`,
+    '18:59 spec.sources[1].health.timeout duration "0.5ms" is too short: at least 1ms',
+  ]);
+});
+
+Deno.test("parsePipeline() bounds every port to 1-65535", () => {
+  const issues = issuesOf(
+    header + `  sources:
+    - id: a
+      command: [x]
+      ports: [{ containerPort: 0, hostPort: 65536 }]
+      health: { http: { port: 70000 } }
+    - id: b
+      command: [x]
+      health_port: -1
+    - id: c
+      command: [x]
+      health: { tcp: { port: 1.5 } }
+`,
+  );
+  assertEquals(issues, [
+    "9:32 spec.sources[0].ports[0].containerPort a port number (1-65535) must be at least 1, got 0",
+    "9:45 spec.sources[0].ports[0].hostPort a port number (1-65535) must be at most 65535, got 65536",
+    "10:31 spec.sources[0].health.http.port a port number (1-65535) must be at most 65535, got 70000",
+    "13:20 spec.sources[1].health_port a port number (1-65535) must be at least 1, got -1",
+    "16:30 spec.sources[2].health.tcp.port expected a port number (1-65535), got 1.5",
+  ]);
+});
+
+Deno.test("parsePipeline() takes ids that work as file, container and DNS names only", () => {
+  const idsIn = (ids: string[]) =>
+    issuesOf(
+      header + "  sources:\n" + ids.map((id) => `    - id: "${id}"\n      command: [x]\n`).join(""),
+    ).map((issue) => issue.replace(/^\S+ \S+ /, ""));
+  const refused = ["a..b", "a.", "a-", "a_", "a.-b", "a_.b", "x.y..z"];
+  assertEquals(
+    idsIn(refused),
+    refused.map((id) =>
+      `invalid id "${id}": it must end with a letter or digit, and each "." needs a letter or digit on both sides`
+    ),
+  );
+  assertEquals(idsIn([".a", "-a"]).length, 2);
+  const accepted = ["stellar-live-source-datalake", "ttp-processor", "consumer-app", "a", "0"];
+  assertEquals(idsIn([...accepted, "v1.2", "a_b", "a--b", "web.eu-1"]), []);
+  for (const id of accepted) assertEquals(isComponentId(id), true, id);
+  for (const id of [...refused, "A", "a".repeat(64)]) assertEquals(isComponentId(id), false, id);
+});
+
+Deno.test("parsePipeline() takes numbers and booleans in command, args and env as their text", () => {
+  const { pipeline } = parsePipeline(
+    header +
+      "  sources:\n    - id: a\n      command: [python3, srv.py, 500, true, 1.5]\n      args: [7, false]\n      env: { N: 5, B: false }\n",
+    base,
+  );
+  assertEquals(pipeline.components[0]?.argv, [
+    "python3",
+    "srv.py",
+    "500",
+    "true",
+    "1.5",
+    "7",
+    "false",
+  ]);
+  assertEquals(pipeline.components[0]?.env, { N: "5", B: "false" });
+  assertEquals(
+    issuesOf(header + "  sources:\n    - id: a\n      command: [x, { b: 1 }]\n      args: [[y]]\n"),
+    [
+      "8:16 spec.sources[0].command expected a list of strings, numbers or booleans, got a mapping at [1]",
+      "9:14 spec.sources[0].args[0] expected a string, number or boolean, got Array",
+    ],
+  );
+});
+
+Deno.test("parsePipeline() suggests inputs and keys with two letters swapped", () => {
+  const sources = "  sources:\n    - id: src\n      command: [x]\n  sinks:\n    - id: out\n";
+  assertEquals(issuesOf(header + sources + "      command: [x]\n      inputs: [scr]\n"), [
+    '12:16 spec.sinks[0].inputs[0] unknown input "scr" (did you mean "src"?)',
+  ]);
+  assertEquals(issuesOf(header + sources + "      command: [x]\n      inptus: [src]\n"), [
+    '12:7 spec.sinks[0].inptus unknown key "inptus" (did you mean "inputs"?)',
   ]);
 });

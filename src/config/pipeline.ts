@@ -46,8 +46,6 @@ export interface Component {
   stopGraceMs: number;
   privileged: boolean;
   networkMode: "bridge" | "host";
-  /** 1-based line of the component in the pipeline file, for messages. */
-  line: number;
 }
 
 export interface Pipeline {

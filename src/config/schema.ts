@@ -7,7 +7,16 @@ import * as v from "valibot";
 import { didYouMean } from "./_suggest.ts";
 import { DURATION_PATTERN } from "./duration.ts";
 
-export const ID_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/;
+/**
+ * Component ids, the one rule for `validate` and `run`: ids become log file names (`<id>.log`),
+ * container names (`<pipeline>-<id>`) and DNS aliases, so they are dot-separated labels of
+ * lowercase letters, digits, "-" and "_" that start and end with a letter or digit (no `..`, no
+ * leading or trailing punctuation).
+ */
+export const ID_PATTERN =
+  /^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?)*$/;
+export const ID_MAX_LENGTH = 63;
+const ID_CHARACTERS = /^[a-z0-9][a-z0-9_.-]*$/;
 export const PIPELINE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 const UNKNOWN_KEY = "\u0000unknown-key:";
@@ -64,17 +73,43 @@ const integerIn = (what: string, min: number, max: number) =>
 
 const port = integerIn("a port number (1-65535)", 1, 65535);
 
-const stringList = v.array(text(), (issue) => `expected a list of strings, got ${issue.received}`);
+/**
+ * A word of `command` or `args`: numbers and booleans count as their text, as in docker compose
+ * (`[sleep, 5]`).
+ */
+const word = v.union(
+  [v.string(), v.number(), v.boolean()],
+  (issue) => `expected a string, number or boolean, got ${issue.received}`,
+);
+const wordList = v.array(word, (issue) => `expected a list of words, got ${issue.received}`);
 
 const componentId = v.pipe(
   text("an id"),
-  v.maxLength(63, (issue) => `id is too long (${issue.received} characters, at most 63)`),
+  v.maxLength(
+    ID_MAX_LENGTH,
+    (issue) => `id is too long (${issue.received} characters, at most ${ID_MAX_LENGTH})`,
+  ),
   v.regex(
     ID_PATTERN,
     (issue) =>
-      `invalid id ${issue.received}: use lowercase letters, digits, "-", "_" and "." and start with a letter or digit`,
+      ID_CHARACTERS.test(String(issue.input))
+        ? `invalid id ${issue.received}: it must end with a letter or digit, and each "." needs a letter or digit on both sides`
+        : `invalid id ${issue.received}: use lowercase letters, digits, "-", "_" and "." and start with a letter or digit`,
   ),
 );
+
+/** Whether `id` follows the component id rule (`ID_PATTERN`, at most 63 characters). */
+export function isComponentId(id: string): boolean {
+  return id.length <= ID_MAX_LENGTH && ID_PATTERN.test(id);
+}
+
+/** Names the first item of a list that is not a scalar, as YAML calls it: `a mapping at [2]`. */
+function describeItems(items: readonly unknown[]): string {
+  const at = items.findIndex((item) => !["string", "number", "boolean"].includes(typeof item));
+  const item = items[at];
+  const what = item === null ? "null" : Array.isArray(item) ? "a list" : "a mapping";
+  return at < 0 ? "a list" : `${what} at [${at}]`;
+}
 
 const envValue = v.union(
   [v.string(), v.number(), v.boolean()],
@@ -112,11 +147,14 @@ const componentEntries = {
   description: v.optional(text()),
   command: v.optional(
     v.union(
-      [text(), stringList],
-      (issue) => `expected a command (a string or a list of strings), got ${issue.received}`,
+      [text(), wordList],
+      (issue) =>
+        Array.isArray(issue.input)
+          ? `expected a list of strings, numbers or booleans, got ${describeItems(issue.input)}`
+          : `expected a command (a string or a list of strings), got ${issue.received}`,
     ),
   ),
-  args: v.optional(stringList),
+  args: v.optional(wordList),
   working_dir: v.optional(text("a folder path")),
   image: v.optional(text("an image reference")),
   pull_policy: v.optional(
@@ -196,5 +234,4 @@ export const PipelineFileSchema = strict("a pipeline", {
 
 export type PipelineFile = v.InferOutput<typeof PipelineFileSchema>;
 export type ComponentSpec = v.InferOutput<typeof consumerSpec>;
-export type PortSpec = v.InferOutput<typeof portSpec>;
 export type HealthSpec = v.InferOutput<typeof healthSpec>;

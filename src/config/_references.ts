@@ -1,0 +1,50 @@
+/** Component references in interpolated values: `${components.<id>.host|endpoint|ports.<name>}`. */
+import { didYouMean } from "./_suggest.ts";
+import type { OrchestratorKind, PortMapping } from "./pipeline.ts";
+
+/**
+ * Resolves `<id>.host`, `<id>.endpoint` or `<id>.ports.<name>` for one orchestrator.
+ * @throws {ReferenceError} for an unknown component, port or field.
+ */
+export function resolveReference(
+  reference: string,
+  orchestrator: OrchestratorKind,
+  portsOf: ReadonlyMap<string, PortMapping[]>,
+): string {
+  const known = [...portsOf.keys()];
+  const unknown = (id: string) =>
+    new ReferenceError(
+      `unknown component "${id}" in \${components.${reference}}${didYouMean(id, known)}`,
+    );
+  const hostOf = (id: string) => (orchestrator === "process" ? "127.0.0.1" : id);
+
+  const portsAt = reference.lastIndexOf(".ports.");
+  if (portsAt > 0) {
+    const id = reference.slice(0, portsAt);
+    const name = reference.slice(portsAt + ".ports.".length);
+    const ports = portsOf.get(id);
+    if (!ports) throw unknown(id);
+    const port = ports.find((p) => p.name === name);
+    if (!port) {
+      throw new ReferenceError(
+        `component "${id}" has no port named "${name}"${
+          didYouMean(name, ports.map((p) => p.name))
+        }`,
+      );
+    }
+    return String(port.containerPort);
+  }
+  for (const field of ["host", "endpoint"] as const) {
+    if (!reference.endsWith(`.${field}`)) continue;
+    const id = reference.slice(0, -field.length - 1);
+    const ports = portsOf.get(id);
+    if (!ports) throw unknown(id);
+    if (field === "host") return hostOf(id);
+    const port = ports.find((p) => p.name === "grpc") ?? ports[0];
+    if (!port) throw new ReferenceError(`component "${id}" has no ports, so it has no endpoint`);
+    return `${hostOf(id)}:${port.containerPort}`;
+  }
+  throw new ReferenceError(
+    `invalid component reference \${components.${reference}}: use .host, .endpoint or .ports.<name>`,
+  );
+}
