@@ -2,6 +2,7 @@
 import { UserError } from "../user_error.ts";
 import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
+import { isComponentId } from "../config/mod.ts";
 
 const logger = getLogger(["flowctl", "logs"]);
 
@@ -197,7 +198,7 @@ export function describeFsError(error: unknown): string {
  * @throws {RangeError} for an id that is not a plain file name.
  */
 export function logPath(dir: string, id: string): string {
-  if (!/^[a-z0-9][a-z0-9_.-]*$/.test(id) || id.includes("..")) {
+  if (!isComponentId(id)) {
     throw new RangeError(`component id "${id}" cannot be used as a log file name`);
   }
   return join(dir, `${id}.log`);
