@@ -25,7 +25,7 @@ export interface ComponentHandle extends AsyncDisposable {
   /** Process id (process mode), for status and state. */
   readonly pid?: number;
   /** Start time of `pid` (clock ticks since boot), so a reused pid is never mistaken for it. */
-  readonly pidStartTime?: number;
+  readonly pidStartTime?: number | undefined;
   readonly containerId?: string;
   /** stdout and stderr bytes; each stream ends when the component ends. */
   readonly stdout: ReadableStream<Uint8Array>;
@@ -66,7 +66,7 @@ export interface OrchestratorRun extends AsyncDisposable {
   /** Addresses the control plane listens on for this run. */
   readonly controlPlaneHosts: readonly string[];
   /** The run's own network (container mode), for the state file. */
-  readonly networkId?: string;
+  readonly networkId?: string | undefined;
   /**
    * Starts a component of the pipeline (again, after it exited).
    * @throws {ComponentFailedError} when it cannot be started.

@@ -20,7 +20,7 @@ export function parseAsset(text: string): Asset {
   });
 }
 
-type EventBody = MessageInitShape<typeof TokenTransferEventSchema>["event"];
+type EventBody = NonNullable<MessageInitShape<typeof TokenTransferEventSchema>["event"]>;
 
 /**
  * A payment sent by the asset's issuer creates it (mint), one sent to the issuer destroys it
