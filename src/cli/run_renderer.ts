@@ -55,7 +55,7 @@ function textLine(event: RunnerEvent): string | undefined {
         : `Component ${event.component} stopped`;
     case "component_waiting":
       return `Waiting for component ${event.component} to pass its health check (${
-        formatDuration(event.waitedMs)
+        formatDuration(Math.round(event.waitedMs / 1000) * 1000)
       }${event.lastProbe ? `, last probe: ${event.lastProbe}` : ""})`;
     case "shutdown_requested":
       return "Received shutdown signal";
