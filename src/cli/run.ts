@@ -2,7 +2,9 @@
 import { resolve } from "node:path";
 import { formatIssue, parseDuration, type Pipeline } from "../config/mod.ts";
 import { startControlPlane } from "../controlplane/control_plane_server.ts";
-import { Registry, type RegistryEvent } from "../controlplane/registry.ts";
+import { identifyComponents } from "../controlplane/peer_identity.ts";
+import { Registry } from "../controlplane/registry.ts";
+import { reportRegistryEvent } from "../controlplane/registry_report.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
 import { PreflightError } from "../orchestrator/orchestrator.ts";
 import { readProcStat } from "../orchestrator/process_group.ts";
@@ -35,6 +37,8 @@ Options:
   --control-plane-port N            control plane port (default: 8080; 0 picks a free one)
   --heartbeat-interval D            FLOWCTL_HEARTBEAT_INTERVAL given to components (default: 10s);
                                     a component is stale after three missed intervals
+  --open-control-plane              let any local caller register as any component (by default
+                                    only a component's own processes or container may)
   --quiet                           do not show component output (it still goes to the log files)
   --output text|json                json: one event per line on stdout, for scripts
 
@@ -49,6 +53,7 @@ export const runCommand: CommandModule = {
       "log-dir": { type: "string" },
       "control-plane-port": { type: "string" },
       "heartbeat-interval": { type: "string" },
+      "open-control-plane": { type: "boolean" },
       quiet: { type: "boolean" },
       output: { type: "string" },
     });
@@ -134,8 +139,7 @@ export const runCommand: CommandModule = {
       components: pipeline.components.map((c) => ({ id: c.id, healthPorts: healthPorts(c) })),
       heartbeatIntervalMs: heartbeatMs,
       onEvent: (event) => {
-        const runnerEvent = registryEvent(event);
-        if (runnerEvent) emit(runnerEvent);
+        reportRegistryEvent(event, { emit, notice });
         stateWriter.changed();
       },
     });
@@ -143,6 +147,12 @@ export const runCommand: CommandModule = {
       registry,
       hosts: backend.controlPlaneListenHosts(),
       port: controlPlanePort,
+      open: values["open-control-plane"] ?? false,
+      // Callers are identified only once components run, after `runner` below exists.
+      identifyPeer: identifyComponents({
+        orchestrator: pipeline.orchestrator,
+        components: () => runner.snapshot(),
+      }),
     });
     const stalenessTimer = setInterval(
       () => registry.checkStaleness(),
@@ -249,27 +259,6 @@ function healthPorts(component: Pipeline["components"][number]): number[] {
     if (port.hostPort !== undefined) ports.add(port.hostPort);
   }
   return [...ports];
-}
-
-function registryEvent(event: RegistryEvent): RunnerEvent | undefined {
-  const component = event.registration.componentId ??
-    `(unknown service "${event.registration.serviceId}")`;
-  switch (event.type) {
-    case "registered":
-      return {
-        type: "component_registered",
-        component,
-        via: `${event.registration.request.protocol}${
-          event.registration.matchedBy ? `, matched by ${event.registration.matchedBy}` : ""
-        }`,
-      };
-    case "stale":
-      return { type: "component_stale", component, lastHeartbeatMs: event.silentMs };
-    case "resumed":
-      return { type: "component_heartbeat_resumed", component };
-    case "unregistered":
-      return undefined;
-  }
 }
 
 function parsePort(text: string): number {

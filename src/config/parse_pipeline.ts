@@ -400,7 +400,7 @@ function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
 }
 
 /** Keeps messages one readable line: long quoted values are cut, control characters escaped. */
-function clip(message: string): string {
+export function clip(message: string): string {
   const short = message
     .replace(
       /"([^"]{60,})"/g,
