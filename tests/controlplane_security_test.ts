@@ -234,6 +234,25 @@ Deno.test("control plane: unknown methods answer UNIMPLEMENTED; health and refle
         },
       ]);
     assertEquals([unknownMethod.ok, unknownMethod.code], [false, UNIMPLEMENTED]);
+    // grpc-js maps a 404 to UNIMPLEMENTED too; other clients need the status on the wire.
+    const { stdout } = await new Deno.Command("curl", {
+      args: [
+        "-sS",
+        "-i",
+        "--http2-prior-knowledge",
+        "-H",
+        "content-type: application/grpc",
+        "-H",
+        "te: trailers",
+        "--data-binary",
+        "",
+        `http://${endpoint}/nope.Service/Call`,
+      ],
+      stdout: "piped",
+    }).output();
+    const head = new TextDecoder().decode(stdout);
+    assert(head.startsWith("HTTP/2 200"), head);
+    assertStringIncludes(head, "grpc-status: 12");
     assertEquals([unknownService.ok, unknownService.code], [false, UNIMPLEMENTED]);
     assertEquals(server.response.status, "SERVING");
     assertEquals(service.response.status, "SERVING");
