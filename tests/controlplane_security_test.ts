@@ -300,7 +300,12 @@ Deno.test("control plane limits: big messages, metadata and unmatched registrati
   try {
     await flowctl.waitForOutput('"event":"pipeline_started"');
     const big = { component: { metadata: { blob: "x".repeat(5 * 1024 * 1024) } } };
-    assertEquals(await codeOf(client.registerComponent(big)), RESOURCE_EXHAUSTED);
+    const refused = await client.registerComponent(big).then(
+      () => undefined,
+      (error) => ConnectError.from(error),
+    );
+    assertEquals(refused?.code as number | undefined, RESOURCE_EXHAUSTED);
+    assertStringIncludes(refused?.rawMessage ?? "", "1048576", "refused by size, before parsing");
     const wide = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, "v"]));
     assertEquals(
       await codeOf(client.registerComponent({ component: { id: "w", metadata: wide } })),
