@@ -138,7 +138,7 @@ Deno.test("control plane identity: only a component's own processes register as 
     assertEquals(consumerBeat.ok, true, "heartbeats under its own id are accepted");
     assertStringIncludes(
       flowctl.stdout,
-      '"component":"consumer","via":"flowctl, matched by peer process"',
+      '"component":"consumer","via":"flowctl, matched by peer identity"',
     );
 
     // The test process is no component: it may read, but not register, beat or unregister.

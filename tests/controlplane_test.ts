@@ -312,7 +312,7 @@ Deno.test("the example pipeline runs end to end: every datalake event reaches th
       await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
     }
     await flowctl.waitForOutput(
-      "Component consumer-app registered with the control plane (flowctl, matched by peer process)",
+      "Component consumer-app registered with the control plane (flowctl, matched by peer identity)",
     );
     // The state file is written at most every 200 ms, so status catches up shortly.
     let components: Json[] = [];

@@ -41,7 +41,7 @@ export interface Registration {
     | "metadata.component_id"
     | "component.id"
     | "health_endpoint port"
-    | "peer process";
+    | "peer identity";
   /** Why a registration matched no pipeline component, for the people reading the output. */
   unmatchedReason?: string;
   request: RegistrationRequest;
@@ -105,7 +105,7 @@ export class Registry {
    */
   register(request: RegistrationRequest, options: { peer?: string } = {}): Registration {
     const match = options.peer !== undefined
-      ? { id: options.peer, by: "peer process" as const }
+      ? { id: options.peer, by: "peer identity" as const }
       : this.#match(request);
     const serviceId = match?.id ?? nonEmpty(request.serviceId) ?? nonEmpty(request.componentId) ??
       nonEmpty(request.infoId) ?? `service-${crypto.randomUUID().slice(0, 8)}`;
