@@ -170,6 +170,7 @@ export class Registry {
     const registration = this.get(serviceId);
     if (!registration) return false;
     this.#byService.delete(registration.serviceId);
+    this.#forget(registration);
     this.#onEvent({ type: "unregistered", registration });
     return true;
   }
@@ -215,6 +216,7 @@ export class Registry {
       const silentMs = now - registration.lastHeartbeat;
       if (silentMs > 3 * this.#intervalMs && registration.componentId === undefined) {
         this.#byService.delete(registration.serviceId);
+        this.#forget(registration);
         this.#onEvent({ type: "dropped", registration, silentMs });
       } else if (!registration.stale && silentMs > 3 * this.#intervalMs) {
         registration.stale = true;
@@ -241,6 +243,13 @@ export class Registry {
       waiters.add(wake);
       signal.addEventListener("abort", onAbort, { once: true });
     });
+  }
+
+  /** Heartbeat counts of a stranger that left, so they cannot pile up; components keep theirs. */
+  #forget(registration: Registration): void {
+    if (registration.componentId !== undefined) return;
+    this.#beats.delete(registration.serviceId);
+    this.#floodWarned.delete(registration.serviceId);
   }
 
   /** Counts heartbeats per interval; reports a flood once per component. */
