@@ -200,6 +200,18 @@ export class Registry {
     return [...this.#byService.values()];
   }
 
+  /**
+   * Registrations that matched no component, and why, for a component that "never registered"
+   * (e.g. `"consumer-1": its health_endpoint … names port 8093, which is not a health port of any
+   * component`); undefined when there are none.
+   */
+  describeUnmatched(): string | undefined {
+    const unmatched = this.list().filter((r) => r.componentId === undefined);
+    if (unmatched.length === 0) return undefined;
+    return unmatched.slice(0, 3).map((r) => `"${r.serviceId}": ${r.unmatchedReason}`).join("; ") +
+      (unmatched.length > 3 ? `; and ${unmatched.length - 3} more` : "");
+  }
+
   /** Whether a registration counts as healthy now: fresh heartbeats and a healthy status. */
   isHealthy(registration: Registration): boolean {
     return !registration.stale &&

@@ -113,6 +113,11 @@ Deno.test("Registry: unmatched registrations are bounded, say why, and are dropp
     stranger.unmatchedReason,
     'service_id "x" names no component; its health_endpoint ":8093" names port 8093, which is not a health port of any component',
   );
+  assertEquals(
+    registry.describeUnmatched(),
+    `"x": ${stranger.unmatchedReason}`,
+    "what a component that never registered can be told",
+  );
   for (let i = 1; i < MAX_UNMATCHED_REGISTRATIONS; i++) {
     registry.register({ ...base, serviceId: `s${i}` });
   }
