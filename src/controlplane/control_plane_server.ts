@@ -97,6 +97,9 @@ interface Caller {
 
 const callerKey = createContextKey<Caller | undefined>(undefined, { description: "caller" });
 
+/** How long a connection identified as no component keeps that answer. */
+const ASK_AGAIN_MS = 500;
+
 /** The services served, for health checks and reflection. */
 const FILES = [
   file_flowctl_control_plane,
@@ -111,7 +114,12 @@ const FILES = [
  * @throws {ControlPlanePortError} when the port is in use.
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlaneServer> {
-  const identities = new WeakMap<object, Promise<string | undefined>>();
+  // One answer per connection; "nobody" is asked again after a while, as a component may call
+  // before flowctl knows its pid or container.
+  const identities = new WeakMap<
+    object,
+    { component: Promise<string | undefined>; nobodySince?: number }
+  >();
   const identifyPeer = options.identifyPeer;
   const handler = connectNodeAdapter({
     routes: (router) => {
@@ -135,20 +143,26 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       const caller: Caller = {
         address: `${peer.address}:${peer.port}`,
         component: () => {
-          let identity = identities.get(connection);
-          if (!identity) {
-            identity = identifyPeer
-              ? identifyPeer(peer).catch((error) => {
+          const known = identities.get(connection);
+          if (known && (known.nobodySince ?? Infinity) > Date.now() - ASK_AGAIN_MS) {
+            return known.component;
+          }
+          const identity: { component: Promise<string | undefined>; nobodySince?: number } = {
+            component: (identifyPeer ? identifyPeer(peer) : Promise.resolve(undefined))
+              .catch((error) => {
                 logger.warn("Cannot identify control plane caller {peer}: {error}", {
                   peer: caller.address,
                   error: String(error),
                 });
                 return undefined;
               })
-              : Promise.resolve(undefined);
-            identities.set(connection, identity);
-          }
-          return identity;
+              .then((component) => {
+                if (component === undefined) identity.nobodySince = Date.now();
+                return component;
+              }),
+          };
+          identities.set(connection, identity);
+          return identity.component;
         },
       };
       return createContextValues().set(callerKey, caller);

@@ -4,6 +4,7 @@
  * the component's own process tree; in container mode the caller's address must be the
  * component's container address on the pipeline network.
  */
+import { delay } from "../delay.ts";
 import { addressKey } from "../proc/tcp_sockets.ts";
 import { findPeerComponent } from "../proc/peer_process.ts";
 import type { DockerClient } from "../docker/docker_client.ts";
@@ -29,25 +30,51 @@ export interface IdentifyComponentsOptions {
   containerAddresses?(containerId: string): Promise<readonly string[]>;
 }
 
+/**
+ * How long a caller that is no component yet is re-checked while some component is still
+ * starting: a component can call before its orchestrator has handed over its pid or container.
+ */
+const STARTING_PATIENCE_MS = 1000;
+
 /** An IdentifyPeer for the components of one run. */
 export function identifyComponents(options: IdentifyComponentsOptions): IdentifyPeer {
-  if (options.orchestrator === "process") {
-    return (peer) =>
-      findPeerComponent(
-        peer,
-        peer.local,
-        options.components().flatMap((c) =>
-          c.pid !== undefined
-            ? [{
-              componentId: c.id,
-              pid: c.pid,
-              ...(c.pidStartTime !== undefined ? { startTime: c.pidStartTime } : {}),
-            }]
-            : []
-        ),
+  const once = options.orchestrator === "process"
+    ? identifyProcess(options)
+    : identifyContainer(options, options.containerAddresses ?? engineContainerAddresses());
+  return async (peer) => {
+    const deadline = Date.now() + STARTING_PATIENCE_MS;
+    while (true) {
+      const component = await once(peer);
+      const starting = options.components().some((c) =>
+        c.pid === undefined && c.containerId === undefined
       );
-  }
-  const containerAddresses = options.containerAddresses ?? engineContainerAddresses();
+      if (component !== undefined || !starting || Date.now() >= deadline) return component;
+      await delay(50);
+    }
+  };
+}
+
+function identifyProcess(options: IdentifyComponentsOptions): IdentifyPeer {
+  return (peer) =>
+    findPeerComponent(
+      peer,
+      peer.local,
+      options.components().flatMap((c) =>
+        c.pid !== undefined
+          ? [{
+            componentId: c.id,
+            pid: c.pid,
+            ...(c.pidStartTime !== undefined ? { startTime: c.pidStartTime } : {}),
+          }]
+          : []
+      ),
+    );
+}
+
+function identifyContainer(
+  options: IdentifyComponentsOptions,
+  containerAddresses: (containerId: string) => Promise<readonly string[]>,
+): IdentifyPeer {
   return async (peer) => {
     const key = addressKey(peer.address);
     if (key === undefined) return undefined;
