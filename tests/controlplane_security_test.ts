@@ -9,6 +9,13 @@ import { ConnectError } from "@connectrpc/connect";
 import { ControlPlaneService } from "../src/controlplane/gen/flowctl/v1/control_plane_pb.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import {
+  buildTestImage,
+  containerPipeline,
+  imageComponent,
+  leftovers,
+  SKIP_DOCKER,
+} from "./_docker.ts";
+import {
   FlowctlProcess,
   freePort,
   pipelineYaml,
@@ -397,4 +404,29 @@ Deno.test("control plane: wire strings are escaped; one metrics rule; an unmatch
     text.kill("SIGINT");
     assertEquals((await text.result()).code, 0);
   }
+});
+
+Deno.test({
+  name:
+    "control plane identity, container mode: a caller that is not the component's container is refused",
+  ignore: SKIP_DOCKER,
+  fn: async () => {
+    await buildTestImage();
+    const p = await containerPipeline("cpsec", "  sources:\n" + imageComponent("src", {}));
+    const flowctl = new FlowctlProcess([...p.args, "--output", "json"]);
+    try {
+      await flowctl.waitForOutput('"event":"pipeline_started"', 60_000);
+      const starting = JSON.parse(flowctl.stdout.split("\n")[0] ?? "{}");
+      const [register, beat] = await grpcJs(starting.controlPlane, [
+        { service: "v1", method: "RegisterComponent", request: { component_id: "src" } },
+        { service: "v1", method: "Heartbeat", request: { service_id: "src" } },
+      ]);
+      assertEquals([register.ok, register.code], [false, PERMISSION_DENIED]);
+      assertEquals([beat.ok, beat.code], [false, PERMISSION_DENIED]);
+    } finally {
+      flowctl.kill("SIGINT");
+      assertEquals((await flowctl.result()).code, 0);
+    }
+    assertEquals(await leftovers(p.name), { containers: [], networks: [] });
+  },
 });
