@@ -165,7 +165,7 @@ Deno.test("control plane identity: only a component's own processes register as 
     for (const denied of outsider.slice(0, 6)) {
       assertEquals([denied.ok, denied.code], [false, PERMISSION_DENIED], JSON.stringify(denied));
     }
-    assertStringIncludes(outsider[0].details, "is not a process of any component");
+    assertStringIncludes(outsider[0].details, "is no component of this pipeline");
     const list = outsider[6];
     const comp = list.response.components.find((c: Json) => c.component.id === "comp");
     assertEquals([comp.component.description, comp.component.version], [

@@ -218,7 +218,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
  */
 function unimplemented(
   req: http.IncomingMessage | http2.Http2ServerRequest,
-  res: unknown,
+  res: http.ServerResponse | http2.Http2ServerResponse,
 ): void {
   const path = req.url ?? "";
   const isGrpc = /^application\/grpc/.test(String(req.headers["content-type"] ?? ""));
@@ -231,9 +231,8 @@ function unimplemented(
     }, { endStream: true });
     return;
   }
-  const response = res as { writeHead(status: number): void; end(): void };
-  response.writeHead(404);
-  response.end();
+  res.writeHead(404);
+  res.end();
 }
 
 /** The component the caller is, refusing callers that are none (unless the plane is open). */
@@ -249,7 +248,7 @@ async function requireComponent(
     throw new ConnectError(
       `${action} refused: the caller at "${
         caller?.address ?? "unknown"
-      }" is not a process of any component of this pipeline (flowctl run --open-control-plane lets anyone in)`,
+      }" is no component of this pipeline (neither a process of one nor its container); flowctl run --open-control-plane lets anyone in`,
       Code.PermissionDenied,
     );
   }
