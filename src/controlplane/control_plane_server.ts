@@ -5,7 +5,6 @@
  * reflection services. Only a component's own processes may register as it or change its record,
  * unless the control plane is opened on purpose.
  */
-import type * as http from "node:http";
 import * as http2 from "node:http2";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
@@ -17,7 +16,7 @@ import {
   createContextValues,
   type HandlerContext,
 } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { getLogger } from "@logtape/logtape";
 import {
   ControlPlane,
@@ -216,10 +215,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
  * A method no service here has: gRPC callers expect HTTP 200 with grpc-status 12
  * (UNIMPLEMENTED); others get a 404.
  */
-function unimplemented(
-  req: http.IncomingMessage | http2.Http2ServerRequest,
-  res: http.ServerResponse | http2.Http2ServerResponse,
-): void {
+const unimplemented: NonNullable<ConnectNodeAdapterOptions["fallback"]> = (req, res) => {
   const path = req.url ?? "";
   const isGrpc = /^application\/grpc/.test(String(req.headers["content-type"] ?? ""));
   if (isGrpc && "stream" in req) {
@@ -233,7 +229,7 @@ function unimplemented(
   }
   res.writeHead(404);
   res.end();
-}
+};
 
 /** The component the caller is, refusing callers that are none (unless the plane is open). */
 async function requireComponent(
