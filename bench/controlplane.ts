@@ -19,14 +19,22 @@ async function load(endpoint: string) {
 }
 
 const dir = await Deno.makeTempDir({ prefix: "flowctl-bench-cp-" });
+// One declared component per load client (bench-0 …), so each registration has its record; the
+// load runs outside those processes, so the control plane is opened on purpose.
+const idle = Array.from(
+  { length: 50 },
+  (_, i) => `    - id: bench-${i}\n      command: [sleep, "600"]\n`,
+);
 await Deno.writeTextFile(
   `${dir}/pipeline.yaml`,
-  'apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: cp-bench\nspec:\n  sources:\n    - id: idle\n      command: [sleep, "600"]\n',
+  `apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: cp-bench\nspec:\n  sources:\n${
+    idle.join("")
+  }`,
 );
 const flowctl = await startFlowctl(
   `${dir}/pipeline.yaml`,
   `${dir}/logs`,
-  ["--output", "json"],
+  ["--output", "json", "--open-control-plane"],
   '"pipeline_started"',
 );
 // The port is in the state file; read it from `flowctl status`.

@@ -14,7 +14,8 @@ import { FlowctlProcess } from "./_helpers.ts";
 if (!SKIP_DOCKER) await buildTestImage();
 
 Deno.test({
-  name: "container mode: a foreign container whose name differs only where the id has a '.' is not a conflict",
+  name:
+    "container mode: a foreign container whose name differs only where the id has a '.' is not a conflict",
   ignore: SKIP_DOCKER,
   async fn() {
     const p = await containerPipeline("names", "  sources:\n" + imageComponent("a.b", {}));

@@ -29,7 +29,11 @@ async function startPipeline(body: string, extra: string[] = []) {
   const dir = await Deno.makeTempDir({ prefix: "flowctl-cp-" });
   const name = `cp-${crypto.randomUUID().slice(0, 8)}`;
   const file = await writeTemp("pipeline.yaml", pipelineYaml(name, body), dir);
-  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`, "--output", "json", ...extra));
+  // These tests call as outsiders (the test process), so the control plane is opened on purpose;
+  // identity is tested in controlplane_security_test.ts.
+  const flowctl = new FlowctlProcess(
+    runArgs(file, `${dir}/logs`, "--output", "json", "--open-control-plane", ...extra),
+  );
   await flowctl.waitForOutput('"event":"pipeline_starting"');
   const starting = JSON.parse(flowctl.stdout.split("\n")[0] ?? "{}");
   return { flowctl, file, endpoint: starting.controlPlane as string };
@@ -310,7 +314,7 @@ Deno.test("the example pipeline runs end to end: every datalake event reaches th
       await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
     }
     await flowctl.waitForOutput(
-      "Component consumer-app registered with the control plane (flowctl, matched by health_endpoint port)",
+      "Component consumer-app registered with the control plane (flowctl, matched by peer identity)",
     );
     // The state file is written at most every 200 ms, so status catches up shortly.
     let components: Json[] = [];

@@ -25,6 +25,8 @@ Options:
   --control-plane-port N            control plane port (default: 8080; 0 picks a free one)
   --heartbeat-interval D            FLOWCTL_HEARTBEAT_INTERVAL given to components (default: 10s);
                                     a component is stale after three missed intervals
+  --open-control-plane              let any local caller register as any component (by default
+                                    only a component's own processes or container may)
   --quiet                           do not show component output (it still goes to the log files)
   --output text|json                json: one event per line on stdout, for scripts
 
@@ -39,6 +41,7 @@ export const runCommand: CommandModule = {
       "log-dir": { type: "string" },
       "control-plane-port": { type: "string" },
       "heartbeat-interval": { type: "string" },
+      "open-control-plane": { type: "boolean" },
       quiet: { type: "boolean" },
       output: { type: "string" },
     });
@@ -70,6 +73,7 @@ export const runCommand: CommandModule = {
     const result = await runSession(pipeline, {
       logDir: resolve(values["log-dir"] ?? "logs"),
       controlPlanePort,
+      openControlPlane: values["open-control-plane"] ?? false,
       heartbeat,
       signals,
       emit,

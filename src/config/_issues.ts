@@ -62,7 +62,7 @@ export class IssueCollector {
 }
 
 /** Keeps messages one readable line: long quoted values are cut, control characters escaped. */
-function clip(message: string): string {
+export function clip(message: string): string {
   const short = message
     .replace(
       /"([^"]{60,})"/g,

@@ -6,3 +6,4 @@ export * from "./pipeline.ts";
 export { ID_MAX_LENGTH, ID_PATTERN, isComponentId, PipelineFileSchema } from "./schema.ts";
 export { parseDotenv } from "./dotenv.ts";
 export { didYouMean } from "./_suggest.ts";
+export { clip } from "./_issues.ts";

@@ -1,15 +1,29 @@
 /**
  * The embedded control plane: one plaintext HTTP/2 server per listen address, serving
  * `flowctl.ControlPlane` and `flowctl.v1.ControlPlaneService` over gRPC and the Connect protocol
- * (so `curl --http2-prior-knowledge` with JSON works too).
+ * (so `curl --http2-prior-knowledge` with JSON works too), plus the standard gRPC health and
+ * reflection services. Only a component's own processes may register as it or change its record,
+ * unless the control plane is opened on purpose.
  */
 import * as http2 from "node:http2";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  createContextKey,
+  createContextValues,
+  type HandlerContext,
+} from "@connectrpc/connect";
+import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { getLogger } from "@logtape/logtape";
-import { ControlPlane, ServiceStatusSchema, ServiceType } from "./gen/flowctl/control_plane_pb.ts";
+import {
+  ControlPlane,
+  file_flowctl_control_plane,
+  ServiceStatusSchema,
+  ServiceType,
+} from "./gen/flowctl/control_plane_pb.ts";
 import {
   type ComponentInfo,
   ComponentInfoSchema,
@@ -17,12 +31,40 @@ import {
   ComponentStatusResponseSchema,
   ComponentType,
   ControlPlaneService,
+  file_flowctl_v1_control_plane,
   HealthStatus,
 } from "./gen/flowctl/v1/control_plane_pb.ts";
+import { file_grpc_health_v1_health } from "./gen/grpc/health/v1/health_pb.ts";
+import { file_grpc_reflection_v1_reflection } from "./gen/grpc/reflection/v1/reflection_pb.ts";
+import { file_grpc_reflection_v1alpha_reflection } from "./gen/grpc/reflection/v1alpha/reflection_pb.ts";
 import { ControlPlanePortError } from "./errors.ts";
-import type { HealthState, Registration, Registry } from "./registry.ts";
+import { addHealth } from "./health_service.ts";
+import {
+  finiteMetrics,
+  MAX_MESSAGE_BYTES,
+  metricsTooLarge,
+  registrationTooLarge,
+} from "./limits.ts";
+import { addReflection } from "./reflection_service.ts";
+import {
+  type HealthState,
+  type Registration,
+  RegistrationLimitError,
+  type RegistrationRequest,
+  type Registry,
+} from "./registry.ts";
 
 const logger = getLogger(["flowctl", "controlplane"]);
+
+/** The TCP peer of a call, and the server's own end of that connection. */
+export interface PeerAddress {
+  address: string;
+  port: number;
+  local: { address: string; port: number };
+}
+
+/** The pipeline component a peer belongs to, or undefined for anyone else. */
+export type IdentifyPeer = (peer: PeerAddress) => Promise<string | undefined>;
 
 export interface ControlPlaneOptions {
   registry: Registry;
@@ -30,6 +72,13 @@ export interface ControlPlaneOptions {
   hosts: string[];
   /** 0 picks a free port. */
   port: number;
+  /**
+   * Tells which component a caller is. Without it (and without `open`) no one may register.
+   * Asked once per connection.
+   */
+  identifyPeer?: IdentifyPeer;
+  /** Anyone may register as any component and change any record (`--open-control-plane`). */
+  open?: boolean;
 }
 
 export interface ControlPlaneServer extends AsyncDisposable {
@@ -40,16 +89,85 @@ export interface ControlPlaneServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** Who is calling, as the handlers see it. */
+interface Caller {
+  address: string;
+  /** The component it was identified as (asked lazily, once per connection). */
+  component(): Promise<string | undefined>;
+}
+
+const callerKey = createContextKey<Caller | undefined>(undefined, { description: "caller" });
+
+/** How long a connection identified as no component keeps that answer. */
+const ASK_AGAIN_MS = 500;
+
+/** The services served, for health checks and reflection. */
+const FILES = [
+  file_flowctl_control_plane,
+  file_flowctl_v1_control_plane,
+  file_grpc_health_v1_health,
+  file_grpc_reflection_v1_reflection,
+  file_grpc_reflection_v1alpha_reflection,
+];
+
 /**
  * Starts listening on every host of `options.hosts` with the same port.
  * @throws {ControlPlanePortError} when the port is in use.
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlaneServer> {
+  // One answer per connection; "nobody" is asked again after a while, as a component may call
+  // before flowctl knows its pid or container.
+  const identities = new WeakMap<
+    object,
+    { component: Promise<string | undefined>; nobodySince?: number }
+  >();
+  const identifyPeer = options.identifyPeer;
   const handler = connectNodeAdapter({
-    routes: (router) => addRoutes(router, options.registry),
+    routes: (router) => {
+      addRoutes(router, options.registry, options.open ?? false);
+      addHealth(router, FILES.flatMap((f) => f.services.map((s) => s.typeName)));
+      addReflection(router, FILES);
+    },
     grpc: true,
     connect: true,
     grpcWeb: false,
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    fallback: unimplemented,
+    contextValues: (req) => {
+      const socket = req.socket;
+      const connection: object = "stream" in req ? req.stream.session ?? socket : socket;
+      const peer: PeerAddress = {
+        address: socket.remoteAddress ?? "",
+        port: socket.remotePort ?? 0,
+        local: { address: socket.localAddress ?? "", port: socket.localPort ?? 0 },
+      };
+      const caller: Caller = {
+        address: `${peer.address}:${peer.port}`,
+        component: () => {
+          const known = identities.get(connection);
+          if (known && (known.nobodySince ?? Infinity) > Date.now() - ASK_AGAIN_MS) {
+            return known.component;
+          }
+          const identity: { component: Promise<string | undefined>; nobodySince?: number } = {
+            component: (identifyPeer ? identifyPeer(peer) : Promise.resolve(undefined))
+              .catch((error) => {
+                logger.warn("Cannot identify control plane caller {peer}: {error}", {
+                  peer: caller.address,
+                  error: String(error),
+                });
+                return undefined;
+              })
+              .then((component) => {
+                if (component === undefined) identity.nobodySince = Date.now();
+                return component;
+              }),
+          };
+          identities.set(connection, identity);
+          return identity.component;
+        },
+      };
+      return createContextValues().set(callerKey, caller);
+    },
   });
   const servers: http2.Http2Server[] = [];
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -112,37 +230,160 @@ function portError(error: unknown, port: number): unknown {
   );
 }
 
-function addRoutes(router: ConnectRouter, registry: Registry): void {
+/**
+ * A method no service here has: gRPC callers expect HTTP 200 with grpc-status 12
+ * (UNIMPLEMENTED); others get a 404.
+ */
+const unimplemented: NonNullable<ConnectNodeAdapterOptions["fallback"]> = (req, res) => {
+  const path = req.url ?? "";
+  const isGrpc = /^application\/grpc/.test(String(req.headers["content-type"] ?? ""));
+  if (isGrpc && "stream" in req) {
+    req.stream.respond({
+      ":status": 200,
+      "content-type": "application/grpc",
+      "grpc-status": String(Code.Unimplemented),
+      "grpc-message": encodeURIComponent(`method "${path}" is not implemented by flowctl`),
+    }, { endStream: true });
+    return;
+  }
+  res.writeHead(404);
+  res.end();
+};
+
+/** The component the caller is, refusing callers that are none (unless the plane is open). */
+async function requireComponent(
+  context: HandlerContext,
+  open: boolean,
+  action: string,
+): Promise<string | undefined> {
+  if (open) return undefined;
+  const caller = context.values.get(callerKey);
+  const component = await caller?.component();
+  if (component === undefined) {
+    throw new ConnectError(
+      `${action} refused: the caller at "${
+        caller?.address ?? "unknown"
+      }" is no component of this pipeline (neither a process of one nor its container); flowctl run --open-control-plane lets anyone in`,
+      Code.PermissionDenied,
+    );
+  }
+  return component;
+}
+
+/** Registers `request` for the caller, who must be the component it names (unless open). */
+async function registerCaller(
+  registry: Registry,
+  request: RegistrationRequest,
+  context: HandlerContext,
+  open: boolean,
+): Promise<Registration> {
+  const tooLarge = registrationTooLarge(request);
+  if (tooLarge) {
+    throw new ConnectError(`registration refused: ${tooLarge}`, Code.ResourceExhausted);
+  }
+  const component = await requireComponent(context, open, "registration");
+  if (component !== undefined) {
+    // A component may send any id of its own, but never another component's.
+    const claimed = [
+      request.componentId,
+      request.serviceId,
+      request.metadata.component_id,
+      request.infoId,
+    ]
+      .find((id) => id && id !== component && registry.declares(id));
+    if (claimed) {
+      throw new ConnectError(
+        `registration refused: component "${component}" cannot register as component "${claimed}"`,
+        Code.PermissionDenied,
+      );
+    }
+  }
+  try {
+    return registry.register(request, component !== undefined ? { peer: component } : {});
+  } catch (error) {
+    if (error instanceof RegistrationLimitError) {
+      throw new ConnectError(error.message, Code.ResourceExhausted);
+    }
+    throw error;
+  }
+}
+
+/** The record of `serviceId`, which only the component it belongs to may change (unless open). */
+async function ownRecord(
+  registry: Registry,
+  serviceId: string,
+  context: HandlerContext,
+  open: boolean,
+  action: string,
+): Promise<Registration> {
+  const component = await requireComponent(context, open, action);
+  const registration = registry.get(serviceId);
+  if (!registration) throw notRegistered(serviceId);
+  if (component !== undefined && registration.componentId !== component) {
+    throw new ConnectError(
+      `${action} of "${serviceId}" refused: it is the record of ${
+        registration.componentId ? `component "${registration.componentId}"` : "another caller"
+      }, and the caller is component "${component}"`,
+      Code.PermissionDenied,
+    );
+  }
+  return registration;
+}
+
+function addRoutes(router: ConnectRouter, registry: Registry, open: boolean): void {
   router.service(ControlPlaneService, {
-    registerComponent(request) {
+    async registerComponent(request, context) {
       const info = request.component;
-      const registration = registry.register({
-        protocol: "flowctl.v1",
-        componentId: request.componentId,
-        infoId: info?.id ?? "",
-        name: info?.name ?? "",
-        type: componentTypeName(info?.type ?? ComponentType.UNSPECIFIED),
-        endpoint: info?.endpoint ?? "",
-        inputEventTypes: info?.inputEventTypes ?? [],
-        outputEventTypes: info?.outputEventTypes ?? [],
-        metadata: info?.metadata ?? {},
-      });
+      const registration = await registerCaller(
+        registry,
+        {
+          protocol: "flowctl.v1",
+          componentId: request.componentId,
+          infoId: info?.id ?? "",
+          name: info?.name ?? "",
+          description: info?.description ?? "",
+          version: info?.version ?? "",
+          type: componentTypeName(info?.type ?? ComponentType.UNSPECIFIED),
+          endpoint: info?.endpoint ?? "",
+          inputEventTypes: info?.inputEventTypes ?? [],
+          outputEventTypes: info?.outputEventTypes ?? [],
+          metadata: info?.metadata ?? {},
+        },
+        context,
+        open,
+      );
       return {
         serviceId: registration.serviceId,
         assignedTopics: info?.outputEventTypes ?? [],
         connectionInfo: connectionInfo(registration),
       };
     },
-    unregisterComponent(request) {
-      registry.unregister(request.serviceId);
+    async unregisterComponent(request, context) {
+      const registration = await ownRecord(
+        registry,
+        request.serviceId,
+        context,
+        open,
+        "unregistering",
+      ).catch((error) => {
+        // Unregistering what is gone is done.
+        if (error instanceof ConnectError && error.code === Code.NotFound) return undefined;
+        throw error;
+      });
+      if (registration) registry.unregister(registration.serviceId);
       return {};
     },
-    heartbeat(request) {
-      const registration = registry.heartbeat(request.serviceId, {
+    async heartbeat(request, context) {
+      const registration = await ownRecord(registry, request.serviceId, context, open, "heartbeat");
+      const metrics = finiteMetrics(request.metrics);
+      const tooLarge = metricsTooLarge(metrics);
+      if (tooLarge) {
+        throw new ConnectError(`heartbeat refused: ${tooLarge}`, Code.ResourceExhausted);
+      }
+      registry.heartbeat(registration.serviceId, {
         status: healthStateOf(request.status),
-        metrics: request.metrics,
+        metrics,
       });
-      if (!registration) throw notRegistered(request.serviceId);
       return {};
     },
     getComponentStatus(request) {
@@ -180,29 +421,36 @@ function addRoutes(router: ConnectRouter, registry: Registry): void {
   });
 
   router.service(ControlPlane, {
-    register(request) {
-      const registration = registry.register({
-        protocol: "flowctl",
-        componentId: request.componentId,
-        serviceId: request.serviceId,
-        healthEndpoint: request.healthEndpoint,
-        type: serviceTypeName(request.serviceType),
-        inputEventTypes: request.inputEventTypes,
-        outputEventTypes: request.outputEventTypes,
-        metadata: request.metadata,
-      });
+    async register(request, context) {
+      const registration = await registerCaller(
+        registry,
+        {
+          protocol: "flowctl",
+          componentId: request.componentId,
+          serviceId: request.serviceId,
+          healthEndpoint: request.healthEndpoint,
+          type: serviceTypeName(request.serviceType),
+          inputEventTypes: request.inputEventTypes,
+          outputEventTypes: request.outputEventTypes,
+          metadata: request.metadata,
+        },
+        context,
+        open,
+      );
       return {
         serviceId: registration.serviceId,
         topicNames: request.outputEventTypes,
         connectionInfo: connectionInfo(registration),
       };
     },
-    heartbeat(request) {
-      const metrics = Object.fromEntries(
-        Object.entries(request.metrics).map(([k, v]) => [k, String(v)]),
-      );
-      const registration = registry.heartbeat(request.serviceId, { metrics });
-      if (!registration) throw notRegistered(request.serviceId);
+    async heartbeat(request, context) {
+      const registration = await ownRecord(registry, request.serviceId, context, open, "heartbeat");
+      const metrics = finiteMetrics(request.metrics);
+      const tooLarge = metricsTooLarge(metrics);
+      if (tooLarge) {
+        throw new ConnectError(`heartbeat refused: ${tooLarge}`, Code.ResourceExhausted);
+      }
+      registry.heartbeat(registration.serviceId, { metrics });
       return {};
     },
     getServiceStatus(request) {
@@ -251,6 +499,8 @@ function componentInfo(registration: Registration): ComponentInfo {
     type: componentTypeOf(registration),
     inputEventTypes: request.inputEventTypes,
     outputEventTypes: request.outputEventTypes,
+    description: request.description ?? "",
+    version: request.version ?? "",
     endpoint: request.endpoint ?? "",
     metadata: request.metadata,
   });

@@ -1,7 +1,7 @@
 /**
  * Registrations of the current run only: matching a registration to a pipeline component,
- * heartbeats, staleness after three missed intervals, recovery, unregistering. No I/O; the
- * clock is injected so tests can move time.
+ * heartbeats, staleness after three missed intervals, recovery, unregistering, and the limits
+ * that keep one run's records bounded. No I/O; the clock is injected so tests can move time.
  */
 
 export type HealthState =
@@ -21,6 +21,8 @@ export interface RegistrationRequest {
   infoId?: string;
   healthEndpoint?: string;
   name?: string;
+  description?: string;
+  version?: string;
   /** "source" | "processor" | "sink" | "pipeline" | "unspecified". */
   type: string;
   endpoint?: string;
@@ -38,7 +40,10 @@ export interface Registration {
     | "service_id"
     | "metadata.component_id"
     | "component.id"
-    | "health_endpoint port";
+    | "health_endpoint port"
+    | "peer identity";
+  /** Why a registration matched no pipeline component, for the people reading the output. */
+  unmatchedReason?: string;
   request: RegistrationRequest;
   registeredAt: number;
   lastHeartbeat: number;
@@ -51,7 +56,21 @@ export type RegistryEvent =
   | { type: "registered"; registration: Registration }
   | { type: "unregistered"; registration: Registration }
   | { type: "stale"; registration: Registration; silentMs: number }
-  | { type: "resumed"; registration: Registration };
+  | { type: "resumed"; registration: Registration }
+  /** An unmatched registration went stale and was removed, so strangers cannot pile up. */
+  | { type: "dropped"; registration: Registration; silentMs: number }
+  /** Heartbeats far faster than the interval; reported once per component per run. */
+  | { type: "heartbeat_flood"; registration: Registration; count: number; windowMs: number };
+
+/** Registrations that match no pipeline component, kept at most (matched ones: one each). */
+export const MAX_UNMATCHED_REGISTRATIONS = 32;
+/** More heartbeats than this within one interval is a flood. */
+const FLOOD_HEARTBEATS_PER_INTERVAL = 10;
+
+/** Too many registrations in this run; the message says how many are kept. */
+export class RegistrationLimitError extends Error {
+  override name = "RegistrationLimitError";
+}
 
 export interface RegistryOptions {
   /** Pipeline components: their ids and the host ports of their health checks. */
@@ -68,6 +87,9 @@ export class Registry {
   readonly #intervalMs: number;
   readonly #now: () => number;
   readonly #onEvent: (event: RegistryEvent) => void;
+  /** Per component (or service): the start of the current heartbeat window and its count. */
+  readonly #beats = new Map<string, { since: number; count: number }>();
+  readonly #floodWarned = new Set<string>();
 
   constructor(options: RegistryOptions) {
     this.#components = options.components;
@@ -76,15 +98,34 @@ export class Registry {
     this.#onEvent = options.onEvent ?? (() => {});
   }
 
-  /** Records a registration (a repeated one replaces the earlier) and returns it. */
-  register(request: RegistrationRequest): Registration {
-    const match = this.#match(request);
+  /**
+   * Records a registration (a repeated one replaces the earlier) and returns it. `peer` is the
+   * component the caller was identified as, which wins over anything the request names.
+   * @throws {RegistrationLimitError} when it matches no component and too many such are kept.
+   */
+  register(request: RegistrationRequest, options: { peer?: string } = {}): Registration {
+    const match = options.peer !== undefined
+      ? { id: options.peer, by: "peer identity" as const }
+      : this.#match(request);
     const serviceId = match?.id ?? nonEmpty(request.serviceId) ?? nonEmpty(request.componentId) ??
       nonEmpty(request.infoId) ?? `service-${crypto.randomUUID().slice(0, 8)}`;
+    if (!match && !this.#byService.has(serviceId)) {
+      const unmatched = this.list().filter((r) => r.componentId === undefined).length;
+      if (unmatched >= MAX_UNMATCHED_REGISTRATIONS) {
+        throw new RegistrationLimitError(
+          `registration of "${serviceId}" refused: ${unmatched} registrations that match no pipeline component are kept already (at most ${MAX_UNMATCHED_REGISTRATIONS}); unregister one or let it go stale`,
+        );
+      }
+    }
     const now = this.#now();
+    // A component re-registering under another service id replaces its earlier record.
+    const earlier = match ? this.forComponent(match.id) : undefined;
+    if (earlier) this.#byService.delete(earlier.serviceId);
     const registration: Registration = {
       serviceId,
-      ...(match ? { componentId: match.id, matchedBy: match.by } : {}),
+      ...(match
+        ? { componentId: match.id, matchedBy: match.by }
+        : { unmatchedReason: this.#unmatchedReason(request) }),
       request,
       registeredAt: now,
       lastHeartbeat: now,
@@ -109,9 +150,10 @@ export class Registry {
     serviceId: string,
     update: { status?: HealthState; metrics?: Record<string, string> },
   ): Registration | undefined {
-    const registration = this.#byService.get(serviceId);
+    const registration = this.get(serviceId);
     if (!registration) return undefined;
     registration.lastHeartbeat = this.#now();
+    this.#countBeat(registration);
     if (update.status && update.status !== "unknown") registration.status = update.status;
     else if (registration.status === "unhealthy" || registration.stale) {
       registration.status = "healthy";
@@ -125,15 +167,28 @@ export class Registry {
   }
 
   unregister(serviceId: string): boolean {
-    const registration = this.#byService.get(serviceId);
+    const registration = this.get(serviceId);
     if (!registration) return false;
-    this.#byService.delete(serviceId);
+    this.#byService.delete(registration.serviceId);
+    this.#forget(registration);
     this.#onEvent({ type: "unregistered", registration });
     return true;
   }
 
+  /**
+   * The registration with `serviceId`: the id flowctl answered, or the one the component sent
+   * (components that generate their own id, such as `consumer-<uuid>`, keep using it).
+   */
   get(serviceId: string): Registration | undefined {
-    return this.#byService.get(serviceId);
+    return this.#byService.get(serviceId) ??
+      (serviceId
+        ? this.list().find((r) => r.componentId !== undefined && r.request.serviceId === serviceId)
+        : undefined);
+  }
+
+  /** Whether `id` is a component of the pipeline. */
+  declares(id: string): boolean {
+    return this.#components.some((c) => c.id === id);
   }
 
   /** The registration matched to pipeline component `componentId`, if any. */
@@ -145,18 +200,37 @@ export class Registry {
     return [...this.#byService.values()];
   }
 
+  /**
+   * Registrations that matched no component, and why, for a component that "never registered"
+   * (e.g. `"consumer-1": its health_endpoint … names port 8093, which is not a health port of any
+   * component`); undefined when there are none.
+   */
+  describeUnmatched(): string | undefined {
+    const unmatched = this.list().filter((r) => r.componentId === undefined);
+    if (unmatched.length === 0) return undefined;
+    return unmatched.slice(0, 3).map((r) => `"${r.serviceId}": ${r.unmatchedReason}`).join("; ") +
+      (unmatched.length > 3 ? `; and ${unmatched.length - 3} more` : "");
+  }
+
   /** Whether a registration counts as healthy now: fresh heartbeats and a healthy status. */
   isHealthy(registration: Registration): boolean {
     return !registration.stale &&
       (registration.status === "healthy" || registration.status === "degraded");
   }
 
-  /** Marks registrations stale that missed three heartbeat intervals. Call it periodically. */
+  /**
+   * Marks registrations stale that missed three heartbeat intervals, and removes those that
+   * match no pipeline component. Call it periodically.
+   */
   checkStaleness(): void {
     const now = this.#now();
-    for (const registration of this.#byService.values()) {
+    for (const registration of [...this.#byService.values()]) {
       const silentMs = now - registration.lastHeartbeat;
-      if (!registration.stale && silentMs > 3 * this.#intervalMs) {
+      if (silentMs > 3 * this.#intervalMs && registration.componentId === undefined) {
+        this.#byService.delete(registration.serviceId);
+        this.#forget(registration);
+        this.#onEvent({ type: "dropped", registration, silentMs });
+      } else if (!registration.stale && silentMs > 3 * this.#intervalMs) {
         registration.stale = true;
         this.#onEvent({ type: "stale", registration, silentMs });
       }
@@ -181,6 +255,53 @@ export class Registry {
       waiters.add(wake);
       signal.addEventListener("abort", onAbort, { once: true });
     });
+  }
+
+  /** Heartbeat counts of a stranger that left, so they cannot pile up; components keep theirs. */
+  #forget(registration: Registration): void {
+    if (registration.componentId !== undefined) return;
+    this.#beats.delete(registration.serviceId);
+    this.#floodWarned.delete(registration.serviceId);
+  }
+
+  /** Counts heartbeats per interval; reports a flood once per component. */
+  #countBeat(registration: Registration): void {
+    const key = registration.componentId ?? registration.serviceId;
+    const now = registration.lastHeartbeat;
+    let window = this.#beats.get(key);
+    if (!window || now - window.since >= this.#intervalMs) {
+      window = { since: now, count: 0 };
+      this.#beats.set(key, window);
+    }
+    window.count++;
+    if (window.count > FLOOD_HEARTBEATS_PER_INTERVAL && !this.#floodWarned.has(key)) {
+      this.#floodWarned.add(key);
+      this.#onEvent({
+        type: "heartbeat_flood",
+        registration,
+        count: window.count,
+        windowMs: Math.max(1, now - window.since),
+      });
+    }
+  }
+
+  #unmatchedReason(request: RegistrationRequest): string {
+    const named = [
+      ["component_id", request.componentId],
+      ["service_id", request.serviceId],
+      ["metadata.component_id", request.metadata.component_id],
+      ["component.id", request.infoId],
+    ].filter(([, value]) => value);
+    const reasons = named.length > 0
+      ? [`${named.map(([key, value]) => `${key} "${value}"`).join(", ")} names no component`]
+      : ["it sent no component id"];
+    const port = portOf(request.healthEndpoint);
+    if (port !== undefined) {
+      reasons.push(
+        `its health_endpoint "${request.healthEndpoint}" names port ${port}, which is not a health port of any component`,
+      );
+    } else reasons.push("it sent no health_endpoint with a port");
+    return reasons.join("; ");
   }
 
   #match(

@@ -1,5 +1,10 @@
-import { assertEquals } from "../../tests/assert.ts";
-import { Registry, type RegistryEvent } from "./registry.ts";
+import { assertEquals, assertThrows } from "../../tests/assert.ts";
+import {
+  MAX_UNMATCHED_REGISTRATIONS,
+  RegistrationLimitError,
+  Registry,
+  type RegistryEvent,
+} from "./registry.ts";
 
 function setup() {
   let now = 1_000_000;
@@ -83,4 +88,60 @@ Deno.test("Registry.waitUntilRegistered() resolves on registration and rejects o
   let rejected = false;
   await never.catch(() => (rejected = true));
   assertEquals(rejected, true);
+});
+
+Deno.test("Registry: the caller's identity wins; a component's own service id still finds its record", () => {
+  const { registry } = setup();
+  const registration = registry.register(
+    { ...base, serviceId: "consumer-1f2e", healthEndpoint: "http://localhost:8093/health" },
+    { peer: "sink" },
+  );
+  assertEquals([registration.serviceId, registration.componentId, registration.matchedBy], [
+    "sink",
+    "sink",
+    "peer identity",
+  ]);
+  assertEquals(registry.heartbeat("consumer-1f2e", {})?.componentId, "sink");
+  registry.register({ ...base, serviceId: "consumer-9a9a" }, { peer: "sink" });
+  assertEquals(registry.list().length, 1, "a re-registration replaces the earlier record");
+});
+
+Deno.test("Registry: unmatched registrations are bounded, say why, and are dropped when stale", () => {
+  const { registry, events, advance } = setup();
+  const stranger = registry.register({ ...base, serviceId: "x", healthEndpoint: ":8093" });
+  assertEquals(
+    stranger.unmatchedReason,
+    'service_id "x" names no component; its health_endpoint ":8093" names port 8093, which is not a health port of any component',
+  );
+  assertEquals(
+    registry.describeUnmatched(),
+    `"x": ${stranger.unmatchedReason}`,
+    "what a component that never registered can be told",
+  );
+  for (let i = 1; i < MAX_UNMATCHED_REGISTRATIONS; i++) {
+    registry.register({ ...base, serviceId: `s${i}` });
+  }
+  assertThrows(() => registry.register({ ...base, serviceId: "one-more" }), RegistrationLimitError);
+  registry.register({ ...base, componentId: "source" }); // components always have room
+  advance(3_100);
+  registry.checkStaleness();
+  assertEquals(registry.list().map((r) => r.serviceId), ["source"]);
+  assertEquals(events.filter((e) => e.startsWith("dropped")).length, MAX_UNMATCHED_REGISTRATIONS);
+});
+
+Deno.test("Registry: a heartbeat flood is reported once per component", () => {
+  const { registry, events, advance } = setup();
+  registry.register({ ...base, componentId: "source" });
+  for (let i = 0; i < 10; i++) {
+    registry.heartbeat("source", {});
+    advance(99); // ten per interval is still fine
+  }
+  assertEquals(events.filter((e) => e.startsWith("heartbeat_flood")), []);
+  for (let i = 0; i < 300; i++) {
+    registry.heartbeat("source", {});
+    advance(10);
+  }
+  registry.register({ ...base, componentId: "source" });
+  for (let i = 0; i < 30; i++) registry.heartbeat("source", {});
+  assertEquals(events.filter((e) => e.startsWith("heartbeat_flood")), ["heartbeat_flood source"]);
 });

@@ -3,7 +3,7 @@
  * backoff → start. The pipeline runner owns the order between components; this owns the rest.
  */
 import { getLogger } from "@logtape/logtape";
-import { type Component, formatDuration } from "../config/mod.ts";
+import { clip, type Component, formatDuration } from "../config/mod.ts";
 import { delay } from "../delay.ts";
 import { monitorHealth } from "../health/health_monitor.ts";
 import { probeHttp, type ProbeResult, probeTcp } from "../health/probe.ts";
@@ -29,6 +29,8 @@ const WAITING_REPORT_MS = 5_000;
 /** Tells when a component has registered with the control plane (`health: { registered: true }`). */
 export interface RegistrationWatcher {
   waitUntilRegistered(componentId: string, signal: AbortSignal): Promise<void>;
+  /** Why registrations so far matched no component, if any did not. */
+  describeUnmatched?(): string | undefined;
 }
 
 export interface SupervisorOptions {
@@ -345,9 +347,12 @@ export class ComponentSupervisor implements AsyncDisposable {
       );
       return { kind: "ready" };
     } catch {
-      return signal.aborted
-        ? { kind: "aborted" }
-        : { kind: "timeout", reason: "it never registered with the control plane" };
+      return signal.aborted ? { kind: "aborted" } : {
+        kind: "timeout",
+        reason: `it never registered with the control plane${
+          unmatchedSuffix(registrations.describeUnmatched?.())
+        }`,
+      };
     }
   }
 
@@ -428,4 +433,8 @@ function asComponentFailure(component: Component, error: unknown): ComponentFail
     `Component "${component.id}" failed: ${error instanceof Error ? error.message : String(error)}`,
     { cause: error },
   );
+}
+
+function unmatchedSuffix(unmatched: string | undefined): string {
+  return unmatched ? ` (${clip(unmatched)})` : "";
 }

@@ -1,5 +1,4 @@
 /** Events of a run, and the state of its components; the CLI renders events as text or JSON. */
-import type { RegistryEvent } from "../controlplane/registry.ts";
 import type { ExitStatus } from "../orchestrator/orchestrator.ts";
 
 export type RunnerEvent =
@@ -76,26 +75,4 @@ export interface ComponentSnapshot {
   startedAt?: number;
   lastExit?: ExitStatus;
   logFile?: string;
-}
-
-/** The run event of a control plane event, if it has one. */
-export function fromRegistryEvent(event: RegistryEvent): RunnerEvent | undefined {
-  const { registration } = event;
-  const component = registration.componentId ?? `(unknown service "${registration.serviceId}")`;
-  switch (event.type) {
-    case "registered":
-      return {
-        type: "component_registered",
-        component,
-        via: `${registration.request.protocol}${
-          registration.matchedBy ? `, matched by ${registration.matchedBy}` : ""
-        }`,
-      };
-    case "stale":
-      return { type: "component_stale", component, lastHeartbeatMs: event.silentMs };
-    case "resumed":
-      return { type: "component_heartbeat_resumed", component };
-    case "unregistered":
-      return undefined;
-  }
 }

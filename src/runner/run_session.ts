@@ -10,7 +10,9 @@ import {
   startControlPlane,
 } from "../controlplane/control_plane_server.ts";
 import { healthPorts } from "../controlplane/health_ports.ts";
+import { identifyComponents } from "../controlplane/peer_identity.ts";
 import { Registry } from "../controlplane/registry.ts";
+import { reportRegistryEvent } from "../controlplane/registry_report.ts";
 import type { DockerClient } from "../docker/docker_client.ts";
 import { type Leftovers, removeLeftovers } from "../orchestrator/leftovers.ts";
 import type { Orchestrator } from "../orchestrator/orchestrator.ts";
@@ -21,13 +23,15 @@ import { ensureStateDir } from "../state/state_file.ts";
 import { UserError } from "../user_error.ts";
 import { buildRunState, StateWriter } from "../state/state_writer.ts";
 import { componentEnv } from "./component_env.ts";
-import { fromRegistryEvent, type RunnerEvent } from "./events.ts";
+import type { RunnerEvent } from "./events.ts";
 import { PipelineRunner, type RunOutcome } from "./pipeline_runner.ts";
 
 export interface RunSessionOptions {
   logDir: string;
   /** 0 picks a free port. */
   controlPlanePort: number;
+  /** Lets any local caller register as any component (`--open-control-plane`). */
+  openControlPlane: boolean;
   /** FLOWCTL_HEARTBEAT_INTERVAL as given to components, and the same in milliseconds. */
   heartbeat: { text: string; ms: number };
   /** Shutdown requests; the session disposes of them when it ends. */
@@ -86,6 +90,11 @@ class RunSession {
         registry,
         hosts: ["127.0.0.1"],
         port: this.#options.controlPlanePort,
+        open: this.#options.openControlPlane,
+        identifyPeer: identifyComponents({
+          orchestrator: this.#pipeline.orchestrator,
+          components: () => this.#runner?.snapshot() ?? [],
+        }),
       }),
     );
     this.#controlPlanePort = controlPlane.port;
@@ -159,8 +168,10 @@ class RunSession {
       components: this.#pipeline.components.map((c) => ({ id: c.id, healthPorts: healthPorts(c) })),
       heartbeatIntervalMs: this.#options.heartbeat.ms,
       onEvent: (event) => {
-        const runEvent = fromRegistryEvent(event);
-        if (runEvent) this.#options.emit(runEvent);
+        reportRegistryEvent(event, {
+          emit: this.#options.emit,
+          notice: (message) => this.#options.emit({ type: "notice", message }),
+        });
         this.#stateWriter.changed();
       },
     });

@@ -1,0 +1,109 @@
+/**
+ * Tells which pipeline component a control plane caller is, from the TCP connection alone (the
+ * components send no token): in process mode the caller's socket must be held by a process of
+ * the component's own process tree; in container mode the caller's address must be the
+ * component's container address on the pipeline network.
+ */
+import { delay } from "../delay.ts";
+import { addressKey } from "../proc/tcp_sockets.ts";
+import { findPeerComponent } from "../proc/peer_process.ts";
+import type { DockerClient } from "../docker/docker_client.ts";
+import type { IdentifyPeer } from "./control_plane_server.ts";
+
+/** What the orchestrator knows of one running component. */
+export interface RunningComponent {
+  id: string;
+  /** Root process of the component (process mode). */
+  pid?: number;
+  pidStartTime?: number;
+  containerId?: string;
+}
+
+export interface IdentifyComponentsOptions {
+  orchestrator: "process" | "container";
+  /** The components as they run now (restarts change pids and containers). */
+  components(): readonly RunningComponent[];
+  /**
+   * The addresses of a container on the pipeline network (container mode); by default asked
+   * of the engine (a run's containers join only the pipeline network).
+   */
+  containerAddresses?(containerId: string): Promise<readonly string[]>;
+}
+
+/**
+ * How long a caller that is no component yet is re-checked while some component is still
+ * starting: a component can call before its orchestrator has handed over its pid or container.
+ */
+const STARTING_PATIENCE_MS = 1000;
+
+/** An IdentifyPeer for the components of one run. */
+export function identifyComponents(options: IdentifyComponentsOptions): IdentifyPeer {
+  const once = options.orchestrator === "process"
+    ? identifyProcess(options)
+    : identifyContainer(options, options.containerAddresses ?? engineContainerAddresses());
+  return async (peer) => {
+    const deadline = Date.now() + STARTING_PATIENCE_MS;
+    while (true) {
+      const component = await once(peer);
+      const starting = options.components().some((c) =>
+        c.pid === undefined && c.containerId === undefined
+      );
+      if (component !== undefined || !starting || Date.now() >= deadline) return component;
+      await delay(50);
+    }
+  };
+}
+
+function identifyProcess(options: IdentifyComponentsOptions): IdentifyPeer {
+  return (peer) =>
+    findPeerComponent(
+      peer,
+      peer.local,
+      options.components().flatMap((c) =>
+        c.pid !== undefined
+          ? [{
+            componentId: c.id,
+            pid: c.pid,
+            ...(c.pidStartTime !== undefined ? { startTime: c.pidStartTime } : {}),
+          }]
+          : []
+      ),
+    );
+}
+
+function identifyContainer(
+  options: IdentifyComponentsOptions,
+  containerAddresses: (containerId: string) => Promise<readonly string[]>,
+): IdentifyPeer {
+  return async (peer) => {
+    const key = addressKey(peer.address);
+    if (key === undefined) return undefined;
+    for (const component of options.components()) {
+      if (component.containerId === undefined) continue;
+      const addresses = await containerAddresses(component.containerId);
+      if (addresses.some((a) => addressKey(a) === key)) return component.id;
+    }
+    return undefined;
+  };
+}
+
+/** Container addresses from the Docker engine, remembered per container (they do not change). */
+function engineContainerAddresses(): (containerId: string) => Promise<readonly string[]> {
+  const known = new Map<string, Promise<readonly string[]>>();
+  let docker: Promise<{ inspectContainer: DockerClient["inspectContainer"] }> | undefined;
+  return (containerId) => {
+    let addresses = known.get(containerId);
+    if (!addresses) {
+      // Loaded on first use: process mode does not pay for the Docker client.
+      docker ??= import("../docker/docker_client.ts").then((m) => m.DockerClient.connect());
+      addresses = docker.then(async (client) => {
+        const inspect = await client.inspectContainer(containerId);
+        return Object.values(inspect?.NetworkSettings.Networks ?? {})
+          .map((n) => n.IPAddress).filter((a) => a !== "");
+      });
+      addresses.catch(() => known.delete(containerId));
+      known.set(containerId, addresses);
+    }
+    return addresses;
+  };
+}
