@@ -87,8 +87,9 @@ export async function startPrivateEngine(
   // A mount namespace of its own: the engine's overlay, shm and netns mounts never enter the host's
   // mount table, and die with it. Sharing the host's, a restarted engine left a container's
   // overlay mounted twice and its removal failed ("overlay2 … device or resource busy").
+  const wrapper = options.wrapper ?? [];
   const command = [
-    ...options.wrapper ?? [],
+    ...wrapper,
     "unshare",
     "--mount",
     "--propagation",
@@ -113,8 +114,12 @@ export async function startPrivateEngine(
     },
     async [Symbol.asyncDispose]() {
       try {
-        await removeEverything(host).catch(() => {});
+        const bridges = await removeEverything(host).catch(() => []);
         await stopEngine(child, dir);
+        // A network the engine could not remove keeps its bridge after the engine has gone.
+        for (const bridge of bridges) {
+          await runQuietly([...wrapper, "ip", "link", "delete", bridge]);
+        }
       } finally {
         await removeState(dir);
       }
@@ -171,16 +176,24 @@ async function waitUntilAnswering(
 
 const ListSchema = v.array(v.looseObject({ Id: v.string(), Name: v.optional(v.string()) }));
 
-/** Removes every container and network, so no bridge interface or mount outlives the engine. */
-async function removeEverything(host: string): Promise<void> {
+/**
+ * Removes every container and network, so no bridge or mount outlives the engine; returns the
+ * bridge interfaces of its networks (`br-` and 12 characters of the id), removed or not.
+ */
+async function removeEverything(host: string): Promise<string[]> {
   using docker = await DockerClient.connect(host);
-  const containers = await docker.json(ListSchema, "GET", "/containers/json", {
-    query: { all: true },
-  });
-  for (const { Id } of containers) await docker.removeContainer(Id);
-  for (const { Id, Name } of await docker.json(ListSchema, "GET", "/networks")) {
-    if (Name !== "none" && Name !== "host") await docker.removeNetwork(Id);
+  const networks = (await docker.json(ListSchema, "GET", "/networks"))
+    .filter(({ Name }) => Name !== "none" && Name !== "host");
+  try {
+    const containers = await docker.json(ListSchema, "GET", "/containers/json", {
+      query: { all: true },
+    });
+    for (const { Id } of containers) await docker.removeContainer(Id);
+    for (const { Id } of networks) await docker.removeNetwork(Id);
+  } catch {
+    // What the engine cannot remove goes with its folder and its bridges, after it stops.
   }
+  return networks.map(({ Id }) => `br-${Id.slice(0, 12)}`);
 }
 
 /** SIGTERM, up to 30 s, then SIGKILL; then anything still running from its folder (containerd, shims). */
@@ -207,11 +220,13 @@ async function stopEngine(child: Deno.ChildProcess, dir: string): Promise<void> 
 async function removeState(dir: string): Promise<void> {
   // Deepest first: netns files, container rootfs and shm mounts under data-root and exec-root.
   const mounts = mountPointsUnder(dir).sort((a, b) => b.length - a.length);
-  for (const mount of mounts) {
-    await new Deno.Command("umount", { args: ["-l", mount], stdout: "null", stderr: "null" })
-      .output();
-  }
+  for (const mount of mounts) await runQuietly(["umount", "-l", mount]);
   await Deno.remove(dir, { recursive: true });
+}
+
+/** Runs `argv` to its end; its outcome shows in what is left, which the callers check. */
+async function runQuietly([program = "", ...args]: string[]): Promise<void> {
+  await new Deno.Command(program, { args, stdin: "null", stdout: "null", stderr: "null" }).output();
 }
 
 function signal(pid: number, sig: Deno.Signal): void {
