@@ -43,6 +43,8 @@ export interface PrivateEngine extends AsyncDisposable {
   readonly dir: string;
   /** `unix://…/docker.sock`, for `DOCKER_HOST`. */
   readonly host: string;
+  /** The /16 its networks' subnets come from, e.g. `10.213.0.0/16`. */
+  readonly addressPool: string;
   /** The engine's process id (its wrapper's, when there is one that does not exec). */
   readonly pid: number;
   /** The engine's log so far. */
@@ -58,6 +60,7 @@ export async function startPrivateEngine(
   const dir = await Deno.makeTempDir({ prefix: "flowctl-dockerd-" });
   const name = dir.slice(dir.lastIndexOf("/") + 1);
   const host = `unix://${dir}/docker.sock`;
+  const addressPool = freeAddressPool();
   // An empty config file: the host's /etc/docker/daemon.json (hosts, bridge…) must not apply.
   await Deno.writeTextFile(`${dir}/daemon.json`, "{}\n");
   const args = [
@@ -81,7 +84,7 @@ export async function startPrivateEngine(
     "--bridge",
     "none",
     "--default-address-pool",
-    `base=${freeAddressPool()},size=24`,
+    `base=${addressPool},size=24`,
     ...options.args ?? [],
   ];
   // A mount namespace of its own: the engine's overlay, shm and netns mounts never enter the host's
@@ -103,6 +106,7 @@ export async function startPrivateEngine(
   const engine: PrivateEngine = {
     dir,
     host,
+    addressPool,
     get pid() {
       return child.pid;
     },

@@ -47,9 +47,11 @@ Deno.test({
   async fn() {
     const hostBefore = await hostEngine();
     let engineDir = "";
+    let poolPrefix = "";
     {
       await using engine = await startPrivateEngine();
       engineDir = engine.dir;
+      poolPrefix = engine.addressPool.split(".").slice(0, 2).join(".") + ".";
       await buildTestImage(engine.host);
       const port = freePort();
       const p = await containerPipeline(
@@ -88,6 +90,11 @@ Deno.test({
     }
     // The private engine is gone with everything it had; the host's engine never noticed.
     assertEquals(processesWith(engineDir), [], "no process of the private engine is left");
+    assertEquals(
+      Deno.networkInterfaces().filter((i) => i.address.startsWith(poolPrefix)),
+      [],
+      "no bridge of the private engine is left",
+    );
     assertEquals(await Deno.stat(engineDir).then(() => true, () => false), false, engineDir);
     assertEquals(
       Deno.readTextFileSync("/proc/self/mountinfo").includes(engineDir),
