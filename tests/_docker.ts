@@ -23,9 +23,12 @@ if (SKIP_DOCKER) {
   );
 }
 
-/** Builds the busybox test image (FROM scratch: static busybox and tests/fixtures/image/run.sh). */
-export async function buildTestImage(): Promise<void> {
-  using docker = await DockerClient.connect();
+/**
+ * Builds the busybox test image (FROM scratch: static busybox and tests/fixtures/image/run.sh) in
+ * the engine at `dockerHost` (default: `DOCKER_HOST` or the local socket).
+ */
+export async function buildTestImage(dockerHost?: string): Promise<void> {
+  using docker = await DockerClient.connect(dockerHost);
   const context = createTar([
     {
       path: "Dockerfile",
@@ -55,11 +58,12 @@ async function readStaticBusybox(): Promise<Uint8Array> {
   return data;
 }
 
-/** Containers and networks labelled with `pipeline` that still exist. */
+/** Containers and networks labelled with `pipeline` that still exist (in the engine at `dockerHost`). */
 export async function leftovers(
   pipeline: string,
+  dockerHost?: string,
 ): Promise<{ containers: string[]; networks: string[] }> {
-  using docker = await DockerClient.connect();
+  using docker = await DockerClient.connect(dockerHost);
   const containers = await docker.listContainers("dev.flowctl.pipeline", pipeline);
   const networks = await docker.listNetworks("dev.flowctl.pipeline", pipeline);
   return {
@@ -93,29 +97,4 @@ export async function containerPipeline(prefix: string, body: string) {
     dir,
     args: runArgs(file, `${dir}/logs`),
   };
-}
-
-/**
- * Restarts the local dockerd (SIGTERM, then a new one started through a shell, detached, its
- * output to a file) and waits until it answers.
- */
-export async function restartEngine(): Promise<void> {
-  const pid = Number((await Deno.readTextFile("/var/run/docker.pid")).trim());
-  Deno.kill(pid, "SIGTERM");
-  const deadline = Date.now() + 60_000;
-  while (await Deno.stat(`/proc/${pid}`).then(() => true, () => false)) {
-    if (Date.now() > deadline) throw new Error(`dockerd (pid ${pid}) did not stop within 60 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  await Deno.remove("/var/run/docker.pid").catch(() => {});
-  await new Deno.Command("sh", {
-    args: ["-c", "nohup dockerd >>/tmp/flowctl-test-dockerd.log 2>&1 &"],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  while (!(await engineAnswers())) {
-    if (Date.now() > deadline) throw new Error("dockerd did not answer within 60 s of restarting");
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
