@@ -1,4 +1,6 @@
 /** `flowctl run` with the process orchestrator, against real processes. */
+import { DUPLICATE_WINDOW_MS } from "../src/cli/shutdown_signals.ts";
+import { delay } from "../src/delay.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import {
   FIXTURE_COMMAND,
@@ -294,6 +296,8 @@ Deno.test("flowctl run: a second Ctrl+C skips the grace period and exits 130", a
   await flowctl.waitForOutput("stubborn ready");
   flowctl.kill("SIGINT");
   await flowctl.waitForOutput("ignoring SIGTERM");
+  // A second keypress rather than a copy of the first: later than the duplicate window.
+  await delay(DUPLICATE_WINDOW_MS + 200);
   flowctl.kill("SIGINT");
   const result = await flowctl.result();
   assertEquals(result.code, 130);
