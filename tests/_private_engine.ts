@@ -203,10 +203,12 @@ async function removeEverything(host: string): Promise<string[]> {
 /** SIGTERM, up to 30 s, then SIGKILL; then anything still running from its folder (containerd, shims). */
 async function stopEngine(child: Deno.ChildProcess, dir: string): Promise<void> {
   signal(child.pid, "SIGTERM");
+  const timeout = new AbortController();
   const stopped = await Promise.race([
     child.status.then(() => true),
-    delay(30_000).then(() => false),
+    delay(30_000, timeout.signal).then(() => false),
   ]);
+  timeout.abort();
   if (!stopped) {
     signal(child.pid, "SIGKILL");
     await child.status;
