@@ -115,13 +115,6 @@ const FILES = [
  * @throws {ControlPlanePortError} when the port is in use.
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlaneServer> {
-  // One answer per connection; "nobody" is asked again after a while, as a component may call
-  // before flowctl knows its pid or container.
-  const identities = new WeakMap<
-    object,
-    { component: Promise<string | undefined>; nobodySince?: number }
-  >();
-  const identifyPeer = options.identifyPeer;
   const handler = connectNodeAdapter({
     routes: (router) => {
       addRoutes(router, options.registry, options.open ?? false);
@@ -133,41 +126,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     grpcWeb: false,
     readMaxBytes: MAX_MESSAGE_BYTES,
     fallback: unimplemented,
-    contextValues: (req) => {
-      const socket = req.socket;
-      const connection: object = "stream" in req ? req.stream.session ?? socket : socket;
-      const peer: PeerAddress = {
-        address: socket.remoteAddress ?? "",
-        port: socket.remotePort ?? 0,
-        local: { address: socket.localAddress ?? "", port: socket.localPort ?? 0 },
-      };
-      const caller: Caller = {
-        address: `${peer.address}:${peer.port}`,
-        component: () => {
-          const known = identities.get(connection);
-          if (known && (known.nobodySince ?? Infinity) > Date.now() - ASK_AGAIN_MS) {
-            return known.component;
-          }
-          const identity: { component: Promise<string | undefined>; nobodySince?: number } = {
-            component: (identifyPeer ? identifyPeer(peer) : Promise.resolve(undefined))
-              .catch((error) => {
-                logger.warn("Cannot identify control plane caller {peer}: {error}", {
-                  peer: caller.address,
-                  error: String(error),
-                });
-                return undefined;
-              })
-              .then((component) => {
-                if (component === undefined) identity.nobodySince = Date.now();
-                return component;
-              }),
-          };
-          identities.set(connection, identity);
-          return identity.component;
-        },
-      };
-      return createContextValues().set(callerKey, caller);
-    },
+    contextValues: callerContext(options.identifyPeer),
   });
   const servers: http2.Http2Server[] = [];
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -217,6 +176,55 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     listenOn,
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * The context of each call: who is calling (a component, or nobody), asked once per connection;
+ * "nobody" is asked again after a while, as a component may call before flowctl knows its pid or
+ * container.
+ */
+function callerContext(
+  identifyPeer: ControlPlaneOptions["identifyPeer"],
+): NonNullable<ConnectNodeAdapterOptions["contextValues"]> {
+  const identities = new WeakMap<
+    object,
+    { component: Promise<string | undefined>; nobodySince?: number }
+  >();
+  return (req) => {
+    const socket = req.socket;
+    const connection: object = "stream" in req ? req.stream.session ?? socket : socket;
+    const peer: PeerAddress = {
+      address: socket.remoteAddress ?? "",
+      port: socket.remotePort ?? 0,
+      local: { address: socket.localAddress ?? "", port: socket.localPort ?? 0 },
+    };
+    const caller: Caller = {
+      address: `${peer.address}:${peer.port}`,
+      component: () => {
+        const known = identities.get(connection);
+        if (known && (known.nobodySince ?? Infinity) > Date.now() - ASK_AGAIN_MS) {
+          return known.component;
+        }
+        const identity: { component: Promise<string | undefined>; nobodySince?: number } = {
+          component: (identifyPeer ? identifyPeer(peer) : Promise.resolve(undefined))
+            .catch((error) => {
+              logger.warn("Cannot identify control plane caller {peer}: {error}", {
+                peer: caller.address,
+                error: String(error),
+              });
+              return undefined;
+            })
+            .then((component) => {
+              if (component === undefined) identity.nobodySince = Date.now();
+              return component;
+            }),
+        };
+        identities.set(connection, identity);
+        return identity.component;
+      },
+    };
+    return createContextValues().set(callerKey, caller);
   };
 }
 
@@ -331,6 +339,29 @@ async function ownRecord(
 }
 
 function addRoutes(router: ConnectRouter, registry: Registry, open: boolean): void {
+  addServiceRoutes(router, registry, open);
+  addLegacyRoutes(router, registry, open);
+}
+
+/** Records a heartbeat of the caller's own record; metrics that are not finite are dropped. */
+async function acceptHeartbeat(
+  registry: Registry,
+  request: { serviceId: string; metrics: Record<string, number | string>; status?: HealthState },
+  context: HandlerContext,
+  open: boolean,
+): Promise<void> {
+  const registration = await ownRecord(registry, request.serviceId, context, open, "heartbeat");
+  const metrics = finiteMetrics(request.metrics);
+  const tooLarge = metricsTooLarge(metrics);
+  if (tooLarge) throw new ConnectError(`heartbeat refused: ${tooLarge}`, Code.ResourceExhausted);
+  registry.heartbeat(registration.serviceId, {
+    metrics,
+    ...(request.status !== undefined ? { status: request.status } : {}),
+  });
+}
+
+/** `flowctl.v1.ControlPlaneService`, the SDK's service. */
+function addServiceRoutes(router: ConnectRouter, registry: Registry, open: boolean): void {
   router.service(ControlPlaneService, {
     async registerComponent(request, context) {
       const info = request.component;
@@ -374,16 +405,16 @@ function addRoutes(router: ConnectRouter, registry: Registry, open: boolean): vo
       return {};
     },
     async heartbeat(request, context) {
-      const registration = await ownRecord(registry, request.serviceId, context, open, "heartbeat");
-      const metrics = finiteMetrics(request.metrics);
-      const tooLarge = metricsTooLarge(metrics);
-      if (tooLarge) {
-        throw new ConnectError(`heartbeat refused: ${tooLarge}`, Code.ResourceExhausted);
-      }
-      registry.heartbeat(registration.serviceId, {
-        status: healthStateOf(request.status),
-        metrics,
-      });
+      await acceptHeartbeat(
+        registry,
+        {
+          serviceId: request.serviceId,
+          metrics: request.metrics,
+          status: healthStateOf(request.status),
+        },
+        context,
+        open,
+      );
       return {};
     },
     getComponentStatus(request) {
@@ -392,34 +423,51 @@ function addRoutes(router: ConnectRouter, registry: Registry, open: boolean): vo
       return statusResponse(registration);
     },
     listComponents(request) {
-      return {
-        components: registry.list()
-          .filter((r) =>
-            request.typeFilter === ComponentType.UNSPECIFIED ||
-            componentTypeOf(r) === request.typeFilter
-          )
-          .filter((r) => request.includeUnhealthy || registry.isHealthy(r))
-          .map(statusResponse),
-      };
+      return { components: listed(registry, request).map(statusResponse) };
     },
     discoverComponents(request) {
-      return {
-        components: registry.list()
-          .filter((r) =>
-            request.type === ComponentType.UNSPECIFIED || componentTypeOf(r) === request.type
-          )
-          .filter((r) =>
-            request.eventTypes.length === 0 ||
-            request.eventTypes.some((t) => r.request.outputEventTypes.includes(t))
-          )
-          .filter((r) =>
-            Object.entries(request.metadataFilters).every(([k, v]) => r.request.metadata[k] === v)
-          )
-          .map(componentInfo),
-      };
+      return { components: discovered(registry, request).map(componentInfo) };
     },
   });
+}
 
+/** The registrations ListComponents answers with. */
+function listed(
+  registry: Registry,
+  request: { typeFilter: ComponentType; includeUnhealthy: boolean },
+): Registration[] {
+  return registry.list()
+    .filter((r) =>
+      request.typeFilter === ComponentType.UNSPECIFIED ||
+      componentTypeOf(r) === request.typeFilter
+    )
+    .filter((r) => request.includeUnhealthy || registry.isHealthy(r));
+}
+
+/** The registrations DiscoverComponents answers with. */
+function discovered(
+  registry: Registry,
+  request: {
+    type: ComponentType;
+    eventTypes: string[];
+    metadataFilters: Record<string, string>;
+  },
+): Registration[] {
+  return registry.list()
+    .filter((r) =>
+      request.type === ComponentType.UNSPECIFIED || componentTypeOf(r) === request.type
+    )
+    .filter((r) =>
+      request.eventTypes.length === 0 ||
+      request.eventTypes.some((t) => r.request.outputEventTypes.includes(t))
+    )
+    .filter((r) =>
+      Object.entries(request.metadataFilters).every(([k, v]) => r.request.metadata[k] === v)
+    );
+}
+
+/** `flowctl.ControlPlane`, the service older components call. */
+function addLegacyRoutes(router: ConnectRouter, registry: Registry, open: boolean): void {
   router.service(ControlPlane, {
     async register(request, context) {
       const registration = await registerCaller(
@@ -444,13 +492,12 @@ function addRoutes(router: ConnectRouter, registry: Registry, open: boolean): vo
       };
     },
     async heartbeat(request, context) {
-      const registration = await ownRecord(registry, request.serviceId, context, open, "heartbeat");
-      const metrics = finiteMetrics(request.metrics);
-      const tooLarge = metricsTooLarge(metrics);
-      if (tooLarge) {
-        throw new ConnectError(`heartbeat refused: ${tooLarge}`, Code.ResourceExhausted);
-      }
-      registry.heartbeat(registration.serviceId, { metrics });
+      await acceptHeartbeat(
+        registry,
+        { serviceId: request.serviceId, metrics: request.metrics },
+        context,
+        open,
+      );
       return {};
     },
     getServiceStatus(request) {
