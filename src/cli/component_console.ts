@@ -2,6 +2,7 @@
 import { prefixLines } from "../logs/line_buffer.ts";
 import { type Output, paint } from "./output.ts";
 
+/** Component output on the console, each line prefixed with its component's padded id. */
 export class ComponentConsole {
   readonly #prefixes = new Map<string, Uint8Array>();
   readonly #out: Output;

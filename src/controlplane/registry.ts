@@ -80,6 +80,10 @@ export interface RegistryOptions {
   onEvent?: (event: RegistryEvent) => void;
 }
 
+/**
+ * The registrations of one run: which pipeline component each belongs to, heartbeats and
+ * staleness, and waiters for `registered: true` gates. Pure state with an injected clock.
+ */
 export class Registry {
   readonly #byService = new Map<string, Registration>();
   readonly #waiters = new Map<string, Set<() => void>>();

@@ -56,6 +56,10 @@ export interface RequestOptions {
   accept?: number[];
 }
 
+/**
+ * The Docker Engine API over its unix socket (or tcp), with the API version negotiated on
+ * connect, engine errors as DockerApiError and an unreachable engine as DockerUnavailableError.
+ */
 export class DockerClient implements Disposable {
   /** `unix:///var/run/docker.sock` or `tcp://host:port`, for messages. */
   readonly host: string;

@@ -14,6 +14,7 @@ export interface LineBufferOptions {
   maxLineBytes?: number;
 }
 
+/** Splits a byte stream into whole lines, holding at most one capped partial line. */
 export class LineBuffer {
   readonly #max: number;
   /** Holds the unterminated tail; grows as needed, never beyond `#max` bytes. */

@@ -34,6 +34,11 @@ interface RunNetwork {
   gateway: string;
 }
 
+/**
+ * Runs components as Docker containers through the Engine API: `check()` asks the engine (and
+ * an image's registry) without changing anything; `open()` pulls, creates the run's network and
+ * every container. Disposing closes the engine client.
+ */
 export class ContainerOrchestrator implements Orchestrator, Disposable {
   readonly kind = "container" as const;
   /** The engine client, for cleanup beyond this orchestrator's runs (leftovers). */
@@ -366,6 +371,7 @@ function asPreflightError(error: unknown): unknown {
   return error;
 }
 
+/** A started container: its demultiplexed output, its exit from the engine, its stop. */
 class ContainerHandle extends StoppableHandle implements ComponentHandle {
   readonly componentId: string;
   readonly containerId: string;

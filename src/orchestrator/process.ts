@@ -22,6 +22,10 @@ import { groupMembers, readProcStat, signalGroup } from "./process_group.ts";
 /** How long to wait for a killed group to disappear before reporting it. */
 const GROUP_EXIT_TIMEOUT_MS = 5_000;
 
+/**
+ * Runs components as local processes, each in its own session and process group: `check()`
+ * finds every missing command, folder and busy port; `open()` computes each environment once.
+ */
 export class ProcessOrchestrator implements Orchestrator {
   readonly kind = "process" as const;
 
@@ -102,6 +106,7 @@ class ProcessRun implements OrchestratorRun {
   }
 }
 
+/** A component's process group: exited once the leader and every straggler are gone. */
 class ProcessHandle extends StoppableHandle implements ComponentHandle {
   readonly componentId: string;
   readonly pid: number;

@@ -36,6 +36,15 @@ export type RunOutcome =
   | { result: "completed" }
   | { result: "failed"; error: ComponentFailedError };
 
+/**
+ * Starts a pipeline level by level (each level in parallel, each component behind its inputs'
+ * health), waits for a stop, a failure or completion, and stops every component in reverse order.
+ *
+ * @example
+ * ```ts
+ * const outcome = await new PipelineRunner(pipeline, { run, logDir, stop, force, onEvent }).run();
+ * ```
+ */
 export class PipelineRunner {
   readonly pipeline: Pipeline;
   readonly #options: RunnerOptions;

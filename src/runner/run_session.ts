@@ -54,6 +54,7 @@ export async function runSession(
   return await new RunSession(pipeline, options, stack).run();
 }
 
+/** The steps of one run, each adding what it holds to the session's disposable stack. */
 class RunSession {
   readonly #pipeline: Pipeline;
   readonly #options: RunSessionOptions;

@@ -10,6 +10,7 @@ export class PipelineRunningError extends UserError {
   override name = "PipelineRunningError";
 }
 
+/** Held for the length of a run; disposing removes the run's state file. */
 export class RunClaim implements AsyncDisposable {
   readonly pipeline: string;
   /** The state of an earlier run whose flowctl is dead: what it started may still be running. */

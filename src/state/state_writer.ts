@@ -6,6 +6,7 @@ import { type RunState, writeRunState } from "./state_file.ts";
 
 const MIN_GAP_MS = 200;
 
+/** Writes the state file when a run changes, at most every 200 ms; `flush()` writes at once. */
 export class StateWriter {
   readonly #build: () => RunState;
   #writing: Promise<void> = Promise.resolve();
