@@ -7,7 +7,6 @@
 import { delay } from "../delay.ts";
 import { addressKey } from "../proc/tcp_sockets.ts";
 import { findPeerComponent } from "../proc/peer_process.ts";
-import type { DockerClient } from "../docker/docker_client.ts";
 import type { IdentifyPeer } from "./control_plane_server.ts";
 
 /** What the orchestrator knows of one running component. */
@@ -17,17 +16,14 @@ export interface RunningComponent {
   pid?: number;
   pidStartTime?: number;
   containerId?: string;
+  /** The container's address on the run's network (container mode). */
+  address?: string;
 }
 
 export interface IdentifyComponentsOptions {
   orchestrator: "process" | "container";
   /** The components as they run now (restarts change pids and containers). */
   components(): readonly RunningComponent[];
-  /**
-   * The addresses of a container on the pipeline network (container mode); by default asked
-   * of the engine (a run's containers join only the pipeline network).
-   */
-  containerAddresses?(containerId: string): Promise<readonly string[]>;
 }
 
 /**
@@ -40,7 +36,7 @@ const STARTING_PATIENCE_MS = 1000;
 export function identifyComponents(options: IdentifyComponentsOptions): IdentifyPeer {
   const once = options.orchestrator === "process"
     ? identifyProcess(options)
-    : identifyContainer(options, options.containerAddresses ?? engineContainerAddresses());
+    : identifyContainer(options);
   return async (peer) => {
     const deadline = Date.now() + STARTING_PATIENCE_MS;
     while (true) {
@@ -71,39 +67,13 @@ function identifyProcess(options: IdentifyComponentsOptions): IdentifyPeer {
     );
 }
 
-function identifyContainer(
-  options: IdentifyComponentsOptions,
-  containerAddresses: (containerId: string) => Promise<readonly string[]>,
-): IdentifyPeer {
-  return async (peer) => {
+function identifyContainer(options: IdentifyComponentsOptions): IdentifyPeer {
+  return (peer) => {
     const key = addressKey(peer.address);
-    if (key === undefined) return undefined;
-    for (const component of options.components()) {
-      if (component.containerId === undefined) continue;
-      const addresses = await containerAddresses(component.containerId);
-      if (addresses.some((a) => addressKey(a) === key)) return component.id;
-    }
-    return undefined;
-  };
-}
-
-/** Container addresses from the Docker engine, remembered per container (they do not change). */
-function engineContainerAddresses(): (containerId: string) => Promise<readonly string[]> {
-  const known = new Map<string, Promise<readonly string[]>>();
-  let docker: Promise<{ inspectContainer: DockerClient["inspectContainer"] }> | undefined;
-  return (containerId) => {
-    let addresses = known.get(containerId);
-    if (!addresses) {
-      // Loaded on first use: process mode does not pay for the Docker client.
-      docker ??= import("../docker/docker_client.ts").then((m) => m.DockerClient.connect());
-      addresses = docker.then(async (client) => {
-        const inspect = await client.inspectContainer(containerId);
-        return Object.values(inspect?.NetworkSettings.Networks ?? {})
-          .map((n) => n.IPAddress).filter((a) => a !== "");
-      });
-      addresses.catch(() => known.delete(containerId));
-      known.set(containerId, addresses);
-    }
-    return addresses;
+    if (key === undefined) return Promise.resolve(undefined);
+    const component = options.components().find((c) =>
+      c.address !== undefined && addressKey(c.address) === key
+    );
+    return Promise.resolve(component?.id);
   };
 }

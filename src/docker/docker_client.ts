@@ -228,11 +228,24 @@ export class DockerClient implements Disposable {
   }
 
   /** Removes a container with its anonymous volumes; one that is gone is fine. */
+  /** Removes a container with its anonymous volumes; gone already, or going, is done. */
   async removeContainer(id: string): Promise<void> {
-    await this.call("DELETE", `/containers/${id}`, {
-      query: { v: true, force: true },
-      accept: [404],
-    });
+    try {
+      await this.call("DELETE", `/containers/${id}`, {
+        query: { v: true, force: true },
+        accept: [404],
+      });
+      return;
+    } catch (error) {
+      const inProgress = error instanceof DockerApiError && error.status === 409 &&
+        /in progress/i.test(error.engineMessage);
+      if (!inProgress) throw error;
+    }
+    // Another caller is removing it: done once it is gone.
+    const deadline = Date.now() + 30_000;
+    while (await this.inspectContainer(id) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   async inspectContainer(id: string): Promise<ContainerInspect | undefined> {

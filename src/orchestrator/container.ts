@@ -238,7 +238,8 @@ class ContainerRun implements OrchestratorRun {
       });
       const streams = logs ? demuxFrames(logs) : { stdout: emptyStream(), stderr: emptyStream() };
       const inspect = await docker.inspectContainer(id);
-      const address = inspect?.NetworkSettings.Networks?.[network.name]?.IPAddress ?? "127.0.0.1";
+      // A host-network container has no address of its own (it would look like any local caller).
+      const address = inspect?.NetworkSettings.Networks?.[network.name]?.IPAddress || undefined;
       return this.#live.add(new ContainerHandle(docker, component, id, address, streams));
     } catch (error) {
       if (error instanceof DockerApiError) {
@@ -380,13 +381,13 @@ class ContainerHandle extends StoppableHandle implements ComponentHandle {
   readonly exited: Promise<ExitStatus>;
   readonly #docker: DockerClient;
   readonly #component: Component;
-  readonly #address: string;
+  readonly address: string | undefined;
 
   constructor(
     docker: DockerClient,
     component: Component,
     id: string,
-    address: string,
+    address: string | undefined,
     streams: { stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array> },
   ) {
     super();
@@ -394,7 +395,7 @@ class ContainerHandle extends StoppableHandle implements ComponentHandle {
     this.#component = component;
     this.componentId = component.id;
     this.containerId = id;
-    this.#address = address;
+    this.address = address;
     this.stdout = streams.stdout;
     this.stderr = streams.stderr;
     this.exited = this.#wait();
@@ -449,7 +450,10 @@ class ContainerHandle extends StoppableHandle implements ComponentHandle {
         port: published.hostPort,
       };
     }
-    return { hostname: this.#component.networkMode === "host" ? "127.0.0.1" : this.#address, port };
+    return {
+      hostname: this.#component.networkMode === "host" ? "127.0.0.1" : this.address ?? "127.0.0.1",
+      port,
+    };
   }
 
   protected async stopOnce({ graceMs, force }: StopOptions): Promise<ExitStatus> {

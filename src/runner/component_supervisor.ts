@@ -415,6 +415,7 @@ export class ComponentSupervisor implements AsyncDisposable {
       ...(handle?.pid !== undefined ? { pid: handle.pid } : {}),
       ...(handle?.pidStartTime !== undefined ? { pidStartTime: handle.pidStartTime } : {}),
       ...(handle?.containerId !== undefined ? { containerId: handle.containerId } : {}),
+      ...(handle?.address !== undefined ? { address: handle.address } : {}),
       restarts: this.#restarts,
       ...(this.#startedAt !== undefined ? { startedAt: this.#startedAt } : {}),
       ...(this.#lastExit ? { lastExit: this.#lastExit } : {}),

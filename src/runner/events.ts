@@ -71,6 +71,8 @@ export interface ComponentSnapshot {
   pid?: number;
   pidStartTime?: number;
   containerId?: string;
+  /** The container's address on the run's network. */
+  address?: string;
   restarts: number;
   startedAt?: number;
   lastExit?: ExitStatus;
