@@ -198,7 +198,7 @@ Deno.test("control plane: registration gates readiness, and every RPC of both se
     request: { component_id: "src" },
   }]);
   const statusResult = await runFlowctl(["status", p.file, "--output", "json"]);
-  assertEquals(statusResult.code, 0, statusResult.stderr);
+  assertEquals(statusResult.code, ExitCode.ok, statusResult.stderr);
   const pipeline = JSON.parse(statusResult.stdout).pipelines[0];
   const src = pipeline.components.find((c: Json) => c.id === "src");
   assertEquals([src.registered, src.state], [true, "healthy"]);
