@@ -87,9 +87,12 @@ export async function waitFor(
   }
 }
 
-/** How long disposal waits for flowctl to stop after each signal before sending a stronger one. */
-const STOP_WAIT_MS = 15_000;
-const FORCED_STOP_WAIT_MS = 10_000;
+/** How disposal stops a flowctl that still runs: a signal, then how long to wait for the exit. */
+const STOP_SEQUENCE: [Deno.Signal, number][] = [
+  ["SIGTERM", 15_000], // a graceful stop: components get their grace periods
+  ["SIGTERM", 10_000], // a second signal: flowctl stops them without grace periods
+  ["SIGKILL", 10_000],
+];
 
 /**
  * A flowctl process running in the background, with its output collected as it comes.
@@ -165,12 +168,6 @@ export class FlowctlProcess implements AsyncDisposable {
     }
   }
 }
-
-const STOP_SEQUENCE: [Deno.Signal, number][] = [
-  ["SIGTERM", STOP_WAIT_MS],
-  ["SIGTERM", FORCED_STOP_WAIT_MS],
-  ["SIGKILL", FORCED_STOP_WAIT_MS],
-];
 
 async function collect(
   stream: ReadableStream<Uint8Array>,
