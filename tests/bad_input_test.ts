@@ -3,10 +3,11 @@
  * ConfigError, every error is located, and each file takes under 2 s. A sample also goes
  * through the real CLI, which must exit 0 or 2 without a stack trace.
  */
+import { ExitCode } from "../src/cli/exit_code.ts";
 import { ConfigError } from "../src/config/config_error.ts";
 import { parsePipeline } from "../src/config/parse_pipeline.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { ROOT, runFlowctl, writeTemp } from "./_helpers.ts";
+import { ROOT, runFlowctl, tempDir, writeTemp } from "./_helpers.ts";
 
 const COUNT = 2000;
 
@@ -175,17 +176,17 @@ Deno.test(`parsePipeline() handles ${COUNT} mutated files: located ConfigErrors 
 });
 
 Deno.test("flowctl validate exits 0 or 2, one located line per problem, for mutated files and binary junk", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-mutants-" });
+  await using dir = await tempDir("flowctl-mutants-");
   const junk = new Uint8Array(4096).map((_, i) => (i * 7919) % 256);
-  await Deno.writeFile(`${dir}/junk.yaml`, junk);
-  const files = [`${dir}/junk.yaml`];
+  await Deno.writeFile(`${dir.path}/junk.yaml`, junk);
+  const files = [`${dir.path}/junk.yaml`];
   for (let index = 0; index < 12; index++) {
-    files.push(await writeTemp(`mutant-${index}.yaml`, mutate(index * 97), dir));
+    files.push(await writeTemp(`mutant-${index}.yaml`, mutate(index * 97), dir.path));
   }
   for (const file of files) {
     const result = await runFlowctl(["validate", file]);
     assert(
-      result.code === 0 || result.code === 2,
+      result.code === ExitCode.ok || result.code === ExitCode.usage,
       `${file}: exit ${result.code}: ${result.stderr}`,
     );
     assertEquals(
@@ -193,7 +194,7 @@ Deno.test("flowctl validate exits 0 or 2, one located line per problem, for muta
       false,
       `${file}: a stack trace:\n${result.stderr}`,
     );
-    if (result.code === 2) {
+    if (result.code === ExitCode.usage) {
       for (
         const line of result.stderr.trim().split("\n").filter((l) => !l.startsWith("warning:"))
       ) {

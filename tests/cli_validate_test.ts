@@ -1,14 +1,15 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import { Ajv } from "ajv";
 import { parse } from "yaml";
-import { MAIN, ROOT, runArgs, runFlowctl, writeTemp } from "./_helpers.ts";
+import { ExitCode } from "../src/cli/exit_code.ts";
+import { MAIN, ROOT, runArgs, runFlowctl, tempDir, writeTemp } from "./_helpers.ts";
 
 const EXAMPLE = `${ROOT}examples/ttp-pipeline.yaml`;
 
 Deno.test("flowctl validate accepts the example for both orchestrators", async () => {
   for (const orchestrator of ["process", "container"]) {
     const result = await runFlowctl(["validate", EXAMPLE, "--orchestrator", orchestrator]);
-    assertEquals(result.code, 0, result.stderr);
+    assertEquals(result.code, ExitCode.ok, result.stderr);
     assertStringIncludes(
       result.stdout,
       `is valid: pipeline "ttp-processing-pipeline", 3 components in 3 levels (${orchestrator})`,
@@ -17,19 +18,23 @@ Deno.test("flowctl validate accepts the example for both orchestrators", async (
 });
 
 Deno.test("flowctl validate exits 2 with file:line:col for a cycle, a misspelt key and a bad indent", async () => {
+  await using dir = await tempDir();
   const header = "apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: demo\nspec:\n";
   const cycle = await writeTemp(
     "cycle.yaml",
     header +
       "  processors:\n    - id: a\n      command: [x]\n      inputs: [b]\n    - id: b\n      command: [x]\n      inputs: [a]\n",
+    dir.path,
   );
   const typo = await writeTemp(
     "typo.yaml",
     header + "  sources:\n    - id: a\n      comand: [x]\n",
+    dir.path,
   );
   const indent = await writeTemp(
     "indent.yaml",
     header + "  sources:\n   - id: a\n     command: y\n    env: {}\n",
+    dir.path,
   );
   const expected: [string, RegExp][] = [
     [cycle, /cycle\.yaml:9:15: spec\.processors\[0\]\.inputs: dependency cycle: a -> b -> a/],
@@ -41,19 +46,21 @@ Deno.test("flowctl validate exits 2 with file:line:col for a cycle, a misspelt k
   ];
   for (const [file, pattern] of expected) {
     const result = await runFlowctl(["validate", file]);
-    assertEquals(result.code, 2);
+    assertEquals(result.code, ExitCode.usage);
     assertMatch(result.stderr, pattern);
     assertEquals(result.stderr.includes("    at "), false, "no stack trace");
   }
 });
 
 Deno.test("flowctl validate --output json lists the issues", async () => {
+  await using dir = await tempDir();
   const file = await writeTemp(
     "bad.yaml",
     "apiVersion: flowctl/v2\nkind: Pipeline\nmetadata: { name: x }\nspec: {}\n",
+    dir.path,
   );
   const result = await runFlowctl(["validate", file, "--output", "json"]);
-  assertEquals(result.code, 2);
+  assertEquals(result.code, ExitCode.usage);
   const report = JSON.parse(result.stdout);
   assertEquals(report.valid, false);
   assertEquals(report.issues[0], {
@@ -69,14 +76,15 @@ Deno.test("flowctl validate reads standard input and the .env beside a file", as
   const text =
     'apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: demo\nspec:\n  sources:\n    - id: a\n      command: [x]\n      env: { A: "${REQUIRED:?set it in .env}" }\n';
   const fromStdin = await runFlowctl(["validate", "-"], { stdin: text });
-  assertEquals(fromStdin.code, 2);
+  assertEquals(fromStdin.code, ExitCode.usage);
   assertStringIncludes(
     fromStdin.stderr,
     '-:9:17: spec.sources[0].env.A: required variable "REQUIRED" is unset or empty: set it in .env',
   );
-  const file = await writeTemp("pipeline.yaml", text);
-  await Deno.writeTextFile(file.replace("pipeline.yaml", ".env"), "REQUIRED=yes\n");
-  assertEquals((await runFlowctl(["validate", file])).code, 0);
+  await using dir = await tempDir();
+  const file = await writeTemp("pipeline.yaml", text, dir.path);
+  await Deno.writeTextFile(`${dir.path}/.env`, "REQUIRED=yes\n");
+  assertEquals((await runFlowctl(["validate", file])).code, ExitCode.ok);
 });
 
 Deno.test("flowctl reports usage errors in one line with a hint, exit 2", async () => {
@@ -92,14 +100,14 @@ Deno.test("flowctl reports usage errors in one line with a hint, exit 2", async 
   ];
   for (const [args, message] of cases) {
     const result = await runFlowctl(args);
-    assertEquals(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+    assertEquals(result.code, ExitCode.usage, `${args.join(" ")}: ${result.stderr}`);
     assertStringIncludes(result.stderr, message);
   }
 });
 
 Deno.test("flowctl --help, version and per-command help exit 0", async () => {
   const help = await runFlowctl(["--help"]);
-  assertEquals(help.code, 0);
+  assertEquals(help.code, ExitCode.ok);
   assertStringIncludes(help.stdout, "validate");
   const validateHelp = await runFlowctl(["validate", "--help"]);
   assertStringIncludes(validateHelp.stdout, "Usage: flowctl validate");
@@ -109,7 +117,7 @@ Deno.test("flowctl --help, version and per-command help exit 0", async () => {
   for (const name of ["run", "status", "down", "logs", "validate", "schema", "version"]) {
     assertStringIncludes(help.stdout, `  ${name} `);
     const topic = await runFlowctl(["help", name]);
-    assertEquals(topic.code, 0, topic.stderr);
+    assertEquals(topic.code, ExitCode.ok, topic.stderr);
     assertStringIncludes(topic.stdout, `Usage: flowctl ${name}`);
   }
   assertMatch((await runFlowctl(["--version"])).stdout, /^flowctl \d+\.\d+\.\d+ \(deno /);
@@ -117,7 +125,7 @@ Deno.test("flowctl --help, version and per-command help exit 0", async () => {
 
 Deno.test("flowctl schema prints a JSON Schema that describes the example", async () => {
   const result = await runFlowctl(["schema"]);
-  assertEquals(result.code, 0);
+  assertEquals(result.code, ExitCode.ok);
   const schema = JSON.parse(result.stdout);
   assertEquals(schema.$schema, "http://json-schema.org/draft-07/schema#");
   assertEquals(schema.required, ["apiVersion", "kind", "metadata", "spec"]);
@@ -150,78 +158,79 @@ async function validateWithDeadline(file: string, stdin: string | null = null) {
   return { code, stderr: new TextDecoder().decode(stderr) };
 }
 
-/** Runs `check` while a writer sends 2 MiB into the pipe `fifo`, then holds it open. */
-async function withEndlessPipe(fifo: string, check: () => Promise<void>): Promise<void> {
+/** Makes `fifo` a pipe that a writer sends 2 MiB into, then holds open until disposal. */
+async function endlessPipe(fifo: string): Promise<AsyncDisposable> {
   assertEquals((await new Deno.Command("mkfifo", { args: [fifo] }).output()).code, 0);
   const writer = new Deno.Command("sh", {
     args: ["-c", 'exec > "$0"; head -c 2097152 /dev/zero; exec sleep 60', fifo],
     stdout: "null",
     stderr: "null",
   }).spawn();
-  try {
-    await check();
-  } finally {
-    writer.kill();
-    await writer.status;
-  }
+  return {
+    async [Symbol.asyncDispose]() {
+      writer.kill();
+      await writer.status;
+    },
+  };
 }
 
 Deno.test("flowctl validate stops reading a pipe that never closes after 1 MiB, exit 2", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-fifo-" });
-  const fifo = `${dir}/pipeline.yaml`;
-  await withEndlessPipe(fifo, async () => {
-    const result = await validateWithDeadline(fifo);
-    assertEquals(result.code, 2, result.stderr);
-    assertEquals(
-      result.stderr.trim(),
-      `${fifo}: file is larger than 1048576 bytes; pipeline files are limited to that (1 MiB)`,
-    );
-  });
-  await Deno.remove(dir, { recursive: true });
+  await using dir = await tempDir("flowctl-fifo-");
+  const fifo = `${dir.path}/pipeline.yaml`;
+  await using _writer = await endlessPipe(fifo);
+  const result = await validateWithDeadline(fifo);
+  assertEquals(result.code, ExitCode.usage, result.stderr);
+  assertEquals(
+    result.stderr.trim(),
+    `${fifo}: file is larger than 1048576 bytes; pipeline files are limited to that (1 MiB)`,
+  );
 });
 
 Deno.test("flowctl validate stops reading a .env pipe that never closes after 1 MiB, exit 2", async () => {
+  await using dir = await tempDir();
   const file = await writeTemp(
     "pipeline.yaml",
     "apiVersion: flowctl/v1\nkind: Pipeline\nmetadata: { name: x }\nspec: { sources: [{ id: a, command: [x] }] }\n",
+    dir.path,
   );
-  const dotenv = file.replace("pipeline.yaml", ".env");
-  await withEndlessPipe(dotenv, async () => {
-    const result = await validateWithDeadline(file);
-    assertEquals(result.code, 2, result.stderr);
-    assertEquals(
-      result.stderr.trim(),
-      `${dotenv}: .env is larger than 1048576 bytes; .env files are limited to that (1 MiB)`,
-    );
-  });
+  const dotenv = `${dir.path}/.env`;
+  await using _writer = await endlessPipe(dotenv);
+  const result = await validateWithDeadline(file);
+  assertEquals(result.code, ExitCode.usage, result.stderr);
+  assertEquals(
+    result.stderr.trim(),
+    `${dotenv}: .env is larger than 1048576 bytes; .env files are limited to that (1 MiB)`,
+  );
 });
 
 Deno.test("flowctl validate reads at most 1 MiB of /dev/zero, as a file or as standard input", async (t) => {
   await t.step("/dev/zero as the file", async () => {
     const result = await validateWithDeadline("/dev/zero");
-    assertEquals(result.code, 2, result.stderr);
+    assertEquals(result.code, ExitCode.usage, result.stderr);
     assertStringIncludes(result.stderr, "/dev/zero: file is larger than 1048576 bytes");
   });
   await t.step("/dev/zero as standard input", async () => {
     const result = await validateWithDeadline("-", "/dev/zero");
-    assertEquals(result.code, 2, result.stderr);
+    assertEquals(result.code, ExitCode.usage, result.stderr);
     assertStringIncludes(result.stderr, "-: input is larger than 1048576 bytes");
   });
 });
 
 Deno.test("flowctl validate and run refuse an id like a..b the same way, exit 2", async () => {
+  await using dir = await tempDir();
   const file = await writeTemp(
     "dots.yaml",
     "apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: demo\nspec:\n  sources:\n    - id: a..b\n      command: [x]\n",
+    dir.path,
   );
   const expected =
     `${file}:7:11: spec.sources[0].id: invalid id "a..b": it must end with a letter or digit, and each "." needs a letter or digit on both sides`;
   const validate = await runFlowctl(["validate", file]);
-  assertEquals([validate.code, validate.stderr.trim()], [2, expected]);
-  const logDir = await Deno.makeTempDir({ prefix: "flowctl-logs-" });
-  const run = await runFlowctl(runArgs(file, logDir));
-  assertEquals(run.code, 2, run.stderr);
+  assertEquals([validate.code, validate.stderr.trim()], [ExitCode.usage, expected]);
+  await using logDir = await tempDir("flowctl-logs-");
+  const run = await runFlowctl(runArgs(file, logDir.path));
+  assertEquals(run.code, ExitCode.usage, run.stderr);
   assertStringIncludes(run.stderr, expected);
   assertEquals(run.stderr.includes("    at "), false, "no stack trace");
-  assertEquals([...Deno.readDirSync(logDir)], [], "nothing started");
+  assertEquals([...Deno.readDirSync(logDir.path)], [], "nothing started");
 });

@@ -111,15 +111,28 @@ function expected(ledgers: Fixture[]): string[] {
   );
 }
 
+/** An example component running without flowctl; disposal stops it with SIGTERM. */
+interface RunningComponent extends AsyncDisposable {
+  pid: number;
+}
+
 /** Starts an example component straight from its source, without flowctl. */
-function startComponent(main: string, env: Record<string, string>): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
+function startComponent(main: string, env: Record<string, string>): RunningComponent {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", main],
     cwd: EXAMPLE,
     env: { ...env, ENABLE_FLOWCTL: "false", NO_COLOR: "1" },
     stdout: "null",
     stderr: "piped",
   }).spawn();
+  return {
+    pid: child.pid,
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGTERM");
+      await child.status;
+      await child.stderr.cancel();
+    },
+  };
 }
 
 async function healthy(port: number): Promise<boolean> {
@@ -164,17 +177,20 @@ Deno.test("example processor: a stock grpc-js client from the example's protos g
     freePort(),
     freePort(),
   ];
-  const source = startComponent("components/source/main.ts", {
-    GRPC_PORT: String(sourceGrpc),
-    HEALTH_PORT: String(sourceHealth),
-  });
-  const processor = startComponent("components/processor/main.ts", {
-    GRPC_PORT: String(grpcPort),
-    HEALTH_PORT: String(healthPort),
-    LIVE_SOURCE_ENDPOINT: `127.0.0.1:${sourceGrpc}`,
-  });
   const endpoint = `127.0.0.1:${grpcPort}`;
-  try {
+  let pids = { source: 0, processor: 0 };
+  {
+    // Declared in this order, so the processor is stopped first.
+    await using source = startComponent("components/source/main.ts", {
+      GRPC_PORT: String(sourceGrpc),
+      HEALTH_PORT: String(sourceHealth),
+    });
+    await using processor = startComponent("components/processor/main.ts", {
+      GRPC_PORT: String(grpcPort),
+      HEALTH_PORT: String(healthPort),
+      LIVE_SOURCE_ENDPOINT: `127.0.0.1:${sourceGrpc}`,
+    });
+    pids = { source: source.pid, processor: processor.pid };
     await waitFor(
       async () => await healthy(sourceHealth) && await healthy(healthPort),
       "source and processor healthy",
@@ -234,12 +250,6 @@ Deno.test("example processor: a stock grpc-js client from the example's protos g
       assertEquals(live.outcome, "cancelled", "still streaming when the client hung up");
       assertEquals(live.events.map(describe), want);
     });
-  } finally {
-    for (const child of [processor, source]) {
-      child.kill("SIGTERM");
-      await child.status;
-      await child.stderr.cancel();
-    }
   }
-  assert(!isAlive(processor.pid) && !isAlive(source.pid), "both components stopped");
+  assert(!isAlive(pids.processor) && !isAlive(pids.source), "both components stopped");
 });

@@ -2,46 +2,45 @@
  * Logs and state under stress: endless lines, a full log disk, existing and unwritable folders,
  * and `flowctl logs` from another folder after the run.
  */
+import { ExitCode } from "../src/cli/exit_code.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { pipelineYaml, runArgs, runFlowctl, writeTemp } from "./_helpers.ts";
+import {
+  runArgs,
+  runFlowctl,
+  type TempDir,
+  tempDir,
+  type TestPipeline,
+  testPipeline,
+  uniqueName,
+} from "./_helpers.ts";
 
 const isRoot = Deno.uid() === 0;
 const cap = 64 * 1024;
 
-function uniqueName(prefix: string): string {
-  return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
-}
-
 /** A pipeline of one sink running `script` with `sh -c`, in a new temporary folder. */
-async function shellPipeline(
-  prefix: string,
-  script: string,
-): Promise<{ dir: string; file: string; env: Record<string, string> }> {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-logs-robust-" });
-  const file = await writeTemp(
-    "pipeline.yaml",
-    pipelineYaml(
-      uniqueName(prefix),
-      `  sinks:\n    - id: sink\n      command: [sh, -c, ${JSON.stringify(script)}]\n`,
-    ),
-    dir,
-  );
-  return { dir, file, env: { FLOWCTL_STATE_DIR: `${dir}/state` } };
+function shellPipeline(prefix: string, script: string): Promise<TestPipeline> {
+  return testPipeline({
+    name: uniqueName(prefix),
+    sinks: [{ id: "sink", command: ["sh", "-c", script] }],
+  });
 }
 
-/** Mounts a tmpfs with `options` on a new folder for `body`, and unmounts it afterwards. */
-async function withTmpfs(options: string, body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-tmpfs-" });
+/** A tmpfs mounted with `options` on a new folder; disposal unmounts and removes it. */
+async function tmpfs(options: string): Promise<TempDir> {
+  await using stack = new AsyncDisposableStack();
+  const dir = stack.use(await tempDir("flowctl-tmpfs-"));
   const mount = await new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", options, "tmpfs", dir],
+    args: ["-t", "tmpfs", "-o", options, "tmpfs", dir.path],
   }).output();
   assertEquals(mount.code, 0, new TextDecoder().decode(mount.stderr));
-  try {
-    await body(dir);
-  } finally {
-    await new Deno.Command("umount", { args: [dir] }).output();
-    await Deno.remove(dir);
-  }
+  const removeDir = stack.move(); // mounted: the caller's disposal removes it from now on
+  return {
+    path: dir.path,
+    async [Symbol.asyncDispose]() {
+      await new Deno.Command("umount", { args: [dir.path] }).output();
+      await removeDir.disposeAsync();
+    },
+  };
 }
 
 function mode(path: string): number {
@@ -50,14 +49,14 @@ function mode(path: string): number {
 
 Deno.test("flowctl run splits an endless line at 64 KiB in the log file", async () => {
   // 50 MiB without a newline, then the newline, then one more line.
-  const { dir, file, env } = await shellPipeline(
+  await using p = await shellPipeline(
     "long-line",
     `head -c ${50 * 1024 * 1024} /dev/zero | tr '\\000' a; echo; echo done`,
   );
-  const result = await runFlowctl([...runArgs(file, `${dir}/logs`), "--quiet"], { env });
-  assertEquals(result.code, 0, result.stderr);
+  const result = await runFlowctl([...p.args, "--quiet"], { env: p.env });
+  assertEquals(result.code, ExitCode.ok, result.stderr);
   assertStringIncludes(result.stdout, "Pipeline completed successfully");
-  const lines = (await Deno.readTextFile(`${dir}/logs/sink.log`)).split("\n");
+  const lines = (await Deno.readTextFile(`${p.logDir}/sink.log`)).split("\n");
   assertEquals(lines.pop(), "", "the file ends with a newline");
   assertEquals(lines.pop(), "done");
   assertEquals(lines.length, 50 * 1024 * 1024 / cap, "the line, in pieces of the cap");
@@ -68,41 +67,43 @@ Deno.test("flowctl run splits an endless line at 64 KiB in the log file", async 
 Deno.test({
   name: "flowctl run keeps draining and showing a component whose log disk is full",
   ignore: !isRoot,
-  fn: () =>
-    withTmpfs("size=64k", async (logDir) => {
-      const count = 4000; // ~400 KB: six times the disk
-      const { file, env } = await shellPipeline(
-        "full-disk",
-        `awk 'BEGIN { for (i = 1; i <= ${count}; i++) printf "line %05d %s\\n", i, "${
-          "x".repeat(90)
-        }" }'; echo done`,
-      );
-      const result = await runFlowctl(runArgs(file, logDir), { env });
-      assertEquals(result.code, 0, result.stderr);
-      assertStringIncludes(result.stdout, "Pipeline completed successfully");
-      const shown = result.stdout.split("\n").filter((line) => line.startsWith("sink | line "));
-      assertEquals(shown.length, count, "every line still reaches the console");
-      assertStringIncludes(result.stdout, "sink | done");
+  async fn() {
+    await using disk = await tmpfs("size=64k");
+    const logDir = disk.path;
+    const count = 4000; // ~400 KB: six times the disk
+    await using p = await shellPipeline(
+      "full-disk",
+      `awk 'BEGIN { for (i = 1; i <= ${count}; i++) printf "line %05d %s\\n", i, "${
+        "x".repeat(90)
+      }" }'; echo done`,
+    );
+    const result = await runFlowctl(runArgs(p.file, logDir), { env: p.env });
+    assertEquals(result.code, ExitCode.ok, result.stderr);
+    assertStringIncludes(result.stdout, "Pipeline completed successfully");
+    const shown = result.stdout.split("\n").filter((line) => line.startsWith("sink | line "));
+    assertEquals(shown.length, count, "every line still reaches the console");
+    assertStringIncludes(result.stdout, "sink | done");
 
-      const notices = result.stderr.split("\n").filter((line) => line.includes("log file"));
-      assertEquals(notices.length, 1, `one notice:\n${result.stderr}`);
-      assertStringIncludes(
-        notices[0] ?? "",
-        `Cannot write log file "${logDir}/sink.log" of component "sink": No space left on device`,
-      );
+    const notices = result.stderr.split("\n").filter((line) => line.includes("log file"));
+    assertEquals(notices.length, 1, `one notice:\n${result.stderr}`);
+    assertStringIncludes(
+      notices[0] ?? "",
+      `Cannot write log file "${logDir}/sink.log" of component "sink": No space left on device`,
+    );
 
-      const text = await Deno.readTextFile(`${logDir}/sink.log`);
-      assert(text.endsWith("\n"), "the file ends with a whole line");
-      const kept = text.split("\n").slice(0, -1);
-      assert(kept.length > 0 && kept.length < count, `${kept.length} lines kept`);
-      kept.forEach((line, i) => {
-        assertEquals(line, `line ${String(i + 1).padStart(5, "0")} ${"x".repeat(90)}`);
-      });
-    }),
+    const text = await Deno.readTextFile(`${logDir}/sink.log`);
+    assert(text.endsWith("\n"), "the file ends with a whole line");
+    const kept = text.split("\n").slice(0, -1);
+    assert(kept.length > 0 && kept.length < count, `${kept.length} lines kept`);
+    kept.forEach((line, i) => {
+      assertEquals(line, `line ${String(i + 1).padStart(5, "0")} ${"x".repeat(90)}`);
+    });
+  },
 });
 
 Deno.test("flowctl run leaves the mode of an existing log folder, and of a symlink's target, alone", async () => {
-  const { dir, file, env } = await shellPipeline("log-dir-mode", "echo hello");
+  await using p = await shellPipeline("log-dir-mode", "echo hello");
+  const { dir, file, env } = p;
   const existing = `${dir}/existing`;
   await Deno.mkdir(existing);
   await Deno.chmod(existing, 0o755);
@@ -113,7 +114,7 @@ Deno.test("flowctl run leaves the mode of an existing log folder, and of a symli
 
   for (const logDir of [existing, `${dir}/link`, `${dir}/created/logs`]) {
     const result = await runFlowctl(runArgs(file, logDir), { env });
-    assertEquals(result.code, 0, result.stderr);
+    assertEquals(result.code, ExitCode.ok, result.stderr);
     assertEquals(await Deno.readTextFile(`${logDir}/sink.log`), "hello\n");
   }
   assertEquals(mode(existing).toString(8), "755");
@@ -122,7 +123,8 @@ Deno.test("flowctl run leaves the mode of an existing log folder, and of a symli
 });
 
 Deno.test("flowctl run refuses an unwritable log folder or state folder with one line, exit 1", async (t) => {
-  const { dir, file, env } = await shellPipeline("unwritable", `touch started`);
+  await using p = await shellPipeline("unwritable", `touch started`);
+  const { dir, file, env } = p;
   const regular = `${dir}/regular-file`;
   await Deno.writeTextFile(regular, "");
   const expectRefused = async (
@@ -131,7 +133,7 @@ Deno.test("flowctl run refuses an unwritable log folder or state folder with one
     message: string,
   ) => {
     const result = await runFlowctl(args, { env: runEnv });
-    assertEquals(result.code, 1, result.stderr);
+    assertEquals(result.code, ExitCode.failure, result.stderr);
     assertEquals(result.stderr.trimEnd().split("\n"), [`Pipeline failed: ${message}`]);
     assertEquals(result.stdout, "");
     assertEquals(await Deno.stat(`${dir}/started`).then(() => true, () => false), false);
@@ -146,34 +148,33 @@ Deno.test("flowctl run refuses an unwritable log folder or state folder with one
   });
   await t.step("a state folder under a regular file", async () => {
     await expectRefused(
-      runArgs(file, `${dir}/logs`),
+      p.args,
       { FLOWCTL_STATE_DIR: `${regular}/state` },
       `Cannot use the state folder "${regular}/state": Not a directory (os error 20); set FLOWCTL_STATE_DIR to a writable folder`,
     );
   });
   if (!isRoot) return;
   await t.step("a read-only log folder", async () => {
-    await withTmpfs("ro,size=64k", async (readOnly) => {
-      await expectRefused(
-        runArgs(file, readOnly),
-        env,
-        `Cannot use the log folder "${readOnly}": Read-only file system (os error 30); pass --log-dir with a writable folder`,
-      );
-    });
+    await using readOnly = await tmpfs("ro,size=64k");
+    await expectRefused(
+      runArgs(file, readOnly.path),
+      env,
+      `Cannot use the log folder "${readOnly.path}": Read-only file system (os error 30); pass --log-dir with a writable folder`,
+    );
   });
   await t.step("a read-only state folder", async () => {
-    await withTmpfs("ro,size=64k", async (readOnly) => {
-      await expectRefused(
-        runArgs(file, `${dir}/logs`),
-        { FLOWCTL_STATE_DIR: readOnly },
-        `Cannot use the state folder "${readOnly}": Read-only file system (os error 30); set FLOWCTL_STATE_DIR to a writable folder`,
-      );
-    });
+    await using readOnly = await tmpfs("ro,size=64k");
+    await expectRefused(
+      p.args,
+      { FLOWCTL_STATE_DIR: readOnly.path },
+      `Cannot use the state folder "${readOnly.path}": Read-only file system (os error 30); set FLOWCTL_STATE_DIR to a writable folder`,
+    );
   });
 });
 
 Deno.test("flowctl logs finds the latest run's log folder from another folder", async () => {
-  const { dir, file, env } = await shellPipeline("logs-elsewhere", "echo one; echo two");
+  await using p = await shellPipeline("logs-elsewhere", "echo one; echo two");
+  const { dir, file, env } = p;
   const runFrom = `${dir}/project`;
   const elsewhere = `${dir}/elsewhere`;
   await Deno.mkdir(runFrom);
@@ -183,10 +184,10 @@ Deno.test("flowctl logs finds the latest run's log folder from another folder", 
     env,
     cwd: runFrom,
   });
-  assertEquals(run.code, 0, run.stderr);
+  assertEquals(run.code, ExitCode.ok, run.stderr);
   assertEquals(await Deno.readTextFile(`${runFrom}/logs/sink.log`), "one\ntwo\n");
 
   const logs = await runFlowctl(["logs", file], { env, cwd: elsewhere });
-  assertEquals(logs.code, 0, logs.stderr);
+  assertEquals(logs.code, ExitCode.ok, logs.stderr);
   assertEquals(logs.stdout, "sink | one\nsink | two\n");
 });

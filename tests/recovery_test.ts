@@ -1,93 +1,83 @@
 /** Nothing is left behind even when flowctl itself is killed with SIGKILL. */
+import { ExitCode } from "../src/cli/exit_code.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { buildTestImage, leftovers, SKIP_DOCKER, TEST_IMAGE } from "./_docker.ts";
 import {
-  FIXTURE_COMMAND,
+  containerComponent,
+  fixture,
   FlowctlProcess,
   isAlive,
-  pipelineYaml,
-  readEvents,
-  runArgs,
+  recordedPids,
   runFlowctl,
+  testPipeline,
+  type TestPipelineSpec,
+  uniqueName,
   waitFor,
-  writeTemp,
 } from "./_helpers.ts";
 
-async function setup(body: (events: string) => string) {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-recovery-" });
-  const name = `rec-${crypto.randomUUID().slice(0, 8)}`;
-  const events = `${dir}/events.txt`;
-  const file = await writeTemp("pipeline.yaml", pipelineYaml(name, body(events)), dir);
-  const env = { FLOWCTL_STATE_DIR: `${dir}/state` };
-  return {
-    dir,
-    name,
-    file,
-    events,
-    env,
-    args: runArgs(file, `${dir}/logs`),
-  };
-}
-
-const fixtures = (events: string) =>
-  `  sources:\n    - id: stubborn\n      command: ${FIXTURE_COMMAND}\n      env: { EVENTS_FILE: "${events}", IGNORE_SIGTERM: "1", GRANDCHILD: "1" }\n      stop_grace_period: 300ms\n` +
-  `  sinks:\n    - id: sink\n      inputs: [stubborn]\n      command: ${FIXTURE_COMMAND}\n      env: { EVENTS_FILE: "${events}" }\n`;
-
-function recordedPids(events: string): number[] {
-  return readEvents(events).filter(([, kind]) => kind === "pid").map(([, , pid]) => pid);
-}
+/** A source that ignores SIGTERM and leaves a grandchild, and a sink after it. */
+const stubbornAndSink = ({ events }: { events: string }): TestPipelineSpec => ({
+  name: uniqueName("rec"),
+  sources: [
+    fixture("stubborn", { EVENTS_FILE: events, IGNORE_SIGTERM: 1, GRANDCHILD: 1 }, {
+      stop_grace_period: "300ms",
+    }),
+  ],
+  sinks: [fixture("sink", { EVENTS_FILE: events }, { inputs: ["stubborn"] })],
+});
 
 Deno.test("kill -9 of flowctl, then flowctl down, leaves no process of the run", async () => {
-  const s = await setup(fixtures);
-  const flowctl = new FlowctlProcess(s.args, { env: s.env });
+  await using p = await testPipeline(stubbornAndSink);
+  await using flowctl = new FlowctlProcess(p.args, { env: p.env });
   await flowctl.waitForOutput("sink ready");
-  await waitFor(() => recordedPids(s.events).length === 3, "three recorded pids");
+  await waitFor(() => recordedPids(p.events).length === 3, "three recorded pids");
   flowctl.kill("SIGKILL");
   await flowctl.result();
-  const pids = recordedPids(s.events);
+  const pids = recordedPids(p.events);
   assertEquals(pids.filter(isAlive).length, 3, "the components outlive a killed flowctl");
 
-  const down = await runFlowctl(["down", s.file], { env: s.env });
-  assertEquals(down.code, 0, down.stderr);
+  const down = await runFlowctl(["down", p.file], { env: p.env });
+  assertEquals(down.code, ExitCode.ok, down.stderr);
   assertStringIncludes(down.stdout, "Stopped component stubborn: process group");
   assertStringIncludes(down.stdout, "Stopped component sink: process group");
   assertEquals(pids.filter(isAlive), []);
-  const again = await runFlowctl(["down", s.file], { env: s.env });
-  assertStringIncludes(again.stdout, `Nothing of pipeline ${s.name} was left to clean up`);
+  const again = await runFlowctl(["down", p.file], { env: p.env });
+  assertStringIncludes(again.stdout, `Nothing of pipeline ${p.name} was left to clean up`);
 });
 
 Deno.test("flowctl run cleans up after a killed run of the same pipeline before starting", async () => {
-  const s = await setup(fixtures);
-  const first = new FlowctlProcess(s.args, { env: s.env });
+  await using p = await testPipeline(stubbornAndSink);
+  await using first = new FlowctlProcess(p.args, { env: p.env });
   await first.waitForOutput("sink ready");
-  await waitFor(() => recordedPids(s.events).length === 3, "three recorded pids");
+  await waitFor(() => recordedPids(p.events).length === 3, "three recorded pids");
   first.kill("SIGKILL");
   await first.result();
-  const stale = recordedPids(s.events);
+  const stale = recordedPids(p.events);
 
-  const second = new FlowctlProcess(s.args, { env: s.env });
+  await using second = new FlowctlProcess(p.args, { env: p.env });
   await second.waitForOutput("Pipeline started successfully");
   assertStringIncludes(second.stdout, "Stopped component stubborn left by an earlier run");
   assertEquals(stale.filter(isAlive), []);
   await second.waitForOutput("sink ready");
   second.kill("SIGINT");
-  assertEquals((await second.result()).code, 0);
-  assertEquals(recordedPids(s.events).filter(isAlive), []);
+  assertEquals((await second.result()).code, ExitCode.ok);
+  assertEquals(recordedPids(p.events).filter(isAlive), []);
 });
 
 Deno.test("flowctl down stops a pipeline that is still running", async () => {
-  const s = await setup((events) =>
-    `  sources:\n    - id: src\n      command: ${FIXTURE_COMMAND}\n      env: { EVENTS_FILE: "${events}" }\n`
-  );
-  const flowctl = new FlowctlProcess(s.args, { env: s.env });
+  await using p = await testPipeline(({ events }) => ({
+    name: uniqueName("rec"),
+    sources: [fixture("src", { EVENTS_FILE: events })],
+  }));
+  await using flowctl = new FlowctlProcess(p.args, { env: p.env });
   await flowctl.waitForOutput("src ready");
-  const down = await runFlowctl(["down", s.file], { env: s.env });
-  assertEquals(down.code, 0, down.stderr);
-  assertStringIncludes(down.stdout, `Pipeline ${s.name} stopped`);
+  const down = await runFlowctl(["down", p.file], { env: p.env });
+  assertEquals(down.code, ExitCode.ok, down.stderr);
+  assertStringIncludes(down.stdout, `Pipeline ${p.name} stopped`);
   const result = await flowctl.result();
-  assertEquals(result.code, 0);
+  assertEquals(result.code, ExitCode.ok);
   assertStringIncludes(result.stdout, "Pipeline stopped successfully");
-  assert(recordedPids(s.events).every((pid) => !isAlive(pid)));
+  assert(recordedPids(p.events).every((pid) => !isAlive(pid)));
 });
 
 Deno.test({
@@ -95,18 +85,21 @@ Deno.test({
   ignore: SKIP_DOCKER,
   async fn() {
     await buildTestImage();
-    const s = await setup(() =>
-      `  driver: container\n  sources:\n    - id: src\n      image: ${TEST_IMAGE}\n      pull_policy: never\n  sinks:\n    - id: sink\n      inputs: [src]\n      image: ${TEST_IMAGE}\n      pull_policy: never\n`
-    );
-    const flowctl = new FlowctlProcess(s.args, { env: s.env });
+    await using p = await testPipeline({
+      name: uniqueName("rec"),
+      driver: "container",
+      sources: [containerComponent("src", TEST_IMAGE)],
+      sinks: [containerComponent("sink", TEST_IMAGE, {}, { inputs: ["src"] })],
+    });
+    await using flowctl = new FlowctlProcess(p.args, { env: p.env });
     await flowctl.waitForOutput("Pipeline started successfully");
     flowctl.kill("SIGKILL");
     await flowctl.result();
-    const left = await leftovers(s.name);
+    const left = await leftovers(p.name);
     assertEquals([left.containers.length, left.networks.length], [2, 1]);
-    const down = await runFlowctl(["down", s.file], { env: s.env });
-    assertEquals(down.code, 0, down.stderr);
-    assertStringIncludes(down.stdout, `Removed 2 container(s) and 1 network(s) of ${s.name}`);
-    assertEquals(await leftovers(s.name), { containers: [], networks: [] });
+    const down = await runFlowctl(["down", p.file], { env: p.env });
+    assertEquals(down.code, ExitCode.ok, down.stderr);
+    assertStringIncludes(down.stdout, `Removed 2 container(s) and 1 network(s) of ${p.name}`);
+    assertEquals(await leftovers(p.name), { containers: [], networks: [] });
   },
 });

@@ -1,19 +1,32 @@
 /** `flowctl run --orchestrator container` against the real Docker engine. */
+import { ExitCode } from "../src/cli/exit_code.ts";
 import { DockerClient } from "../src/docker/docker_client.ts";
+import { LABEL_PIPELINE } from "../src/docker/labels.ts";
 import { assertEquals, assertStringIncludes } from "./assert.ts";
+import { buildTestImage, leftovers, SKIP_DOCKER, TEST_IMAGE } from "./_docker.ts";
 import {
-  buildTestImage,
-  containerPipeline,
-  imageComponent,
-  leftovers,
-  SKIP_DOCKER,
-  TEST_IMAGE,
-} from "./_docker.ts";
-import { FlowctlProcess, freePort, ROOT, runFlowctl, waitFor } from "./_helpers.ts";
+  type ComponentExtra,
+  containerComponent,
+  FlowctlProcess,
+  freePort,
+  ROOT,
+  runFlowctl,
+  tempDir,
+  testPipeline,
+  type TestPipelineSpec,
+  uniqueName,
+  waitFor,
+} from "./_helpers.ts";
 
 if (!SKIP_DOCKER) await buildTestImage();
 
-const pipeline = (body: string) => containerPipeline("ct", body);
+/** A container-mode pipeline under a fresh name. */
+const pipeline = (spec: Omit<TestPipelineSpec, "name" | "driver">) =>
+  testPipeline({ name: uniqueName("ct"), driver: "container", ...spec });
+
+/** A component of the test image (tests/fixtures/image/run.sh reads `env`). */
+const image = (id: string, env: Record<string, string | number> = {}, extra: ComponentExtra = {}) =>
+  containerComponent(id, TEST_IMAGE, env, extra);
 
 async function assertNothingLeft(name: string): Promise<void> {
   assertEquals(await leftovers(name), { containers: [], networks: [] });
@@ -24,26 +37,27 @@ const test = (name: string, fn: () => Promise<void>) =>
 
 test("container mode: starts in order with the injected environment, reaches the control plane, cleans up on Ctrl+C", async () => {
   const port = freePort();
-  const p = await pipeline(
-    "  sources:\n" +
-      imageComponent(
-        "src",
-        { HEALTH_PORT: 8080, LINES: 2 },
-        `      ports: [{ name: health, containerPort: 8080, hostPort: ${port} }]\n      health: { http: { path: /health, port: 8080 } }\n`,
-      ) +
-      "  sinks:\n" +
-      imageComponent("sink", {
+  await using p = await pipeline({
+    sources: [
+      image("src", { HEALTH_PORT: 8080, LINES: 2 }, {
+        ports: [{ name: "health", containerPort: 8080, hostPort: port }],
+        health: { http: { path: "/health", port: 8080 } },
+      }),
+    ],
+    sinks: [
+      image("sink", {
         PRINT_ENV: "COMPONENT_ID FLOWCTL_PIPELINE SRC HOME_ON_HOST",
         SRC: "${components.src.endpoint}",
         CHECK_CONTROL_PLANE: 1,
-      }, "      inputs: [src]\n      ports: [{ name: grpc, containerPort: 9000 }]\n"),
-  );
-  const flowctl = new FlowctlProcess(p.args, { env: { HOME_ON_HOST: "must-not-leak" } });
+      }, { inputs: ["src"], ports: [{ name: "grpc", containerPort: 9000 }] }),
+    ],
+  });
+  await using flowctl = new FlowctlProcess(p.args, { env: { HOME_ON_HOST: "must-not-leak" } });
   await flowctl.waitForOutput("sink ready");
   await flowctl.waitForOutput("Pipeline started successfully");
   flowctl.kill("SIGINT");
   const result = await flowctl.result();
-  assertEquals(result.code, 0, result.stderr);
+  assertEquals(result.code, ExitCode.ok, result.stderr);
   assertStringIncludes(result.stdout, "src  | src line 1\nsrc  | src line 2");
   assertStringIncludes(result.stdout, "sink | COMPONENT_ID=sink");
   assertStringIncludes(result.stdout, `sink | FLOWCTL_PIPELINE=${p.name}`);
@@ -59,22 +73,22 @@ test("container mode: starts in order with the injected environment, reaches the
     "Component src stopped",
     "Pipeline stopped successfully",
   ]);
-  assertStringIncludes(await Deno.readTextFile(`${p.dir}/logs/src.log`), "src line 2");
+  assertStringIncludes(await Deno.readTextFile(`${p.logDir}/src.log`), "src line 2");
   await assertNothingLeft(p.name);
 });
 
 test("container mode: a startup failure stops what started and leaves nothing", async () => {
-  const p = await pipeline(
-    "  sources:\n" + imageComponent("src", {}) +
-      "  sinks:\n" +
-      imageComponent(
-        "broken",
-        { LINES: 2, EXIT_AFTER: 0, EXIT_CODE: 4 },
-        "      inputs: [src]\n      health: { tcp: { port: 8080 } }\n",
-      ),
-  );
+  await using p = await pipeline({
+    sources: [image("src")],
+    sinks: [
+      image("broken", { LINES: 2, EXIT_AFTER: 0, EXIT_CODE: 4 }, {
+        inputs: ["src"],
+        health: { tcp: { port: 8080 } },
+      }),
+    ],
+  });
   const result = await runFlowctl(p.args);
-  assertEquals(result.code, 1, result.stdout + result.stderr);
+  assertEquals(result.code, ExitCode.failure, result.stdout + result.stderr);
   assertStringIncludes(
     result.stderr,
     'Pipeline failed: Component "broken" exited with code 4 during startup',
@@ -85,16 +99,13 @@ test("container mode: a startup failure stops what started and leaves nothing", 
 });
 
 test("container mode: a crashing container is restarted per its policy, then the pipeline fails cleanly", async () => {
-  const p = await pipeline(
-    "  sources:\n" +
-      imageComponent(
-        "crashy",
-        { EXIT_AFTER: 0, EXIT_CODE: 2 },
-        "      restart: on-failure\n      max_restarts: 1\n",
-      ),
-  );
+  await using p = await pipeline({
+    sources: [
+      image("crashy", { EXIT_AFTER: 0, EXIT_CODE: 2 }, { restart: "on-failure", max_restarts: 1 }),
+    ],
+  });
   const result = await runFlowctl(p.args);
-  assertEquals(result.code, 1, result.stderr);
+  assertEquals(result.code, ExitCode.failure, result.stderr);
   assertStringIncludes(result.stdout, "Restarting component crashy in 1s (restart 1)");
   assertStringIncludes(result.stdout, "Starting component: crashy (attempt 2)");
   assertStringIncludes(
@@ -105,36 +116,34 @@ test("container mode: a crashing container is restarted per its policy, then the
 });
 
 test("container mode: a missing image whose pull fails, and a busy host port, are reported before starting", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  try {
-    const p = await pipeline(
-      "  sources:\n    - id: ghost\n      image: flowctl-test/does-not-exist:1\n" +
-        imageComponent("web", {}, `      ports: [{ containerPort: 80, hostPort: ${port} }]\n`),
-    );
-    const result = await runFlowctl(p.args);
-    assertEquals(result.code, 1);
-    assertStringIncludes(
-      result.stderr,
-      'component "ghost": image "flowctl-test/does-not-exist:1" not found locally and pull failed: ',
-    );
-    assertStringIncludes(
-      result.stderr,
-      `component "web": port ${port} on 127.0.0.1 is already in use`,
-    );
-    assertEquals(result.stdout.includes("Starting component"), false);
-    await assertNothingLeft(p.name);
-  } finally {
-    listener.close();
-  }
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  await using p = await pipeline({
+    sources: [
+      { id: "ghost", image: "flowctl-test/does-not-exist:1" },
+      image("web", {}, { ports: [{ containerPort: 80, hostPort: port }] }),
+    ],
+  });
+  const result = await runFlowctl(p.args);
+  assertEquals(result.code, ExitCode.failure);
+  assertStringIncludes(
+    result.stderr,
+    'component "ghost": image "flowctl-test/does-not-exist:1" not found locally and pull failed: ',
+  );
+  assertStringIncludes(
+    result.stderr,
+    `component "web": port ${port} on 127.0.0.1 is already in use`,
+  );
+  assertEquals(result.stdout.includes("Starting component"), false);
+  await assertNothingLeft(p.name);
 });
 
 test("container mode: an unreachable engine is one clear error", async () => {
-  const p = await pipeline("  sources:\n" + imageComponent("src", {}));
+  await using p = await pipeline({ sources: [image("src")] });
   const result = await runFlowctl(p.args, {
     env: { DOCKER_HOST: "unix:///tmp/flowctl-no-such-engine.sock" },
   });
-  assertEquals(result.code, 1);
+  assertEquals(result.code, ExitCode.failure);
   assertStringIncludes(
     result.stderr,
     "Cannot reach the Docker engine at unix:///tmp/flowctl-no-such-engine.sock",
@@ -143,17 +152,17 @@ test("container mode: an unreachable engine is one clear error", async () => {
 });
 
 test("container mode: leftovers of our own are removed, a foreign container holding the name is an error", async () => {
-  const p = await pipeline("  sources:\n" + imageComponent("src", {}));
+  await using p = await pipeline({ sources: [image("src")] });
   using docker = await DockerClient.connect();
   const ours = await docker.createContainer(`${p.name}-src`, {
     Image: TEST_IMAGE,
-    Labels: { "dev.flowctl.pipeline": p.name },
+    Labels: { [LABEL_PIPELINE]: p.name },
   });
-  const flowctl = new FlowctlProcess(p.args);
+  await using flowctl = new FlowctlProcess(p.args);
   await flowctl.waitForOutput("Pipeline started successfully");
   flowctl.kill("SIGINT");
   const first = await flowctl.result();
-  assertEquals(first.code, 0, first.stderr);
+  assertEquals(first.code, ExitCode.ok, first.stderr);
   assertStringIncludes(
     first.stdout,
     `Removed 1 container(s) and 0 network(s) left by an earlier run of ${p.name}`,
@@ -161,15 +170,15 @@ test("container mode: leftovers of our own are removed, a foreign container hold
   assertEquals(await docker.inspectContainer(ours), undefined);
 
   const foreign = await docker.createContainer(`${p.name}-src`, { Image: TEST_IMAGE });
-  try {
+  {
+    await using cleanup = new AsyncDisposableStack();
+    cleanup.defer(() => docker.removeContainer(foreign));
     const second = await runFlowctl(p.args);
-    assertEquals(second.code, 1);
+    assertEquals(second.code, ExitCode.failure);
     assertStringIncludes(
       second.stderr,
       `a container named "${p.name}-src" already exists and was not created by flowctl`,
     );
-  } finally {
-    await docker.removeContainer(foreign);
   }
   await assertNothingLeft(p.name);
 });
@@ -188,8 +197,8 @@ test("container mode: the example runs container to container, all registered, n
     );
     for (const tx of ledger.transactions) expected += tx.payments.length;
   }
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-example-container-" });
-  const flowctl = new FlowctlProcess([
+  await using logs = await tempDir("flowctl-example-container-");
+  await using flowctl = new FlowctlProcess([
     "run",
     `${ROOT}examples/ttp-pipeline.yaml`,
     "--orchestrator",
@@ -197,25 +206,21 @@ test("container mode: the example runs container to container, all registered, n
     "--control-plane-port",
     "0",
     "--log-dir",
-    `${dir}/logs`,
+    logs.path,
   ]);
-  try {
-    await flowctl.waitForOutput("Pipeline started successfully", 60_000);
-    await waitFor(
-      () =>
-        flowctl.stdout.split("\n").filter((l) => l.includes("| event ledger=")).length >= expected,
-      `${expected} events`,
-      30_000,
-    );
-    for (const id of ["stellar-live-source-datalake", "ttp-processor", "consumer-app"]) {
-      await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
-    }
-  } finally {
-    flowctl.kill("SIGINT");
-    await flowctl.result();
+  await flowctl.waitForOutput("Pipeline started successfully", 60_000);
+  await waitFor(
+    () =>
+      flowctl.stdout.split("\n").filter((l) => l.includes("| event ledger=")).length >= expected,
+    `${expected} events`,
+    30_000,
+  );
+  for (const id of ["stellar-live-source-datalake", "ttp-processor", "consumer-app"]) {
+    await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
   }
+  flowctl.kill("SIGINT");
   const result = await flowctl.result();
-  assertEquals(result.code, 0, result.stderr);
+  assertEquals(result.code, ExitCode.ok, result.stderr);
   assertStringIncludes(
     result.stdout,
     "ttp-processor                | processor: reading ledgers from stellar-live-source-datalake:50051",

@@ -1,42 +1,27 @@
 /** `flowctl run` with the process orchestrator, against real processes. */
+import { ExitCode } from "../src/cli/exit_code.ts";
 import { DUPLICATE_WINDOW_MS } from "../src/cli/shutdown_signals.ts";
 import { delay } from "../src/delay.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import {
-  FIXTURE_COMMAND,
+  fixture,
   FlowctlProcess,
   freePort,
   isAlive,
-  pipelineYaml,
+  MAIN,
   processesWith,
   readEvents,
-  ROOT,
+  recordedPids,
   runArgs,
   runFlowctl,
+  type TestComponent,
+  testPipeline,
+  uniqueName,
   waitFor,
-  writeTemp,
 } from "./_helpers.ts";
 
-interface Setup {
-  dir: string;
-  file: string;
-  events: string;
-}
-
-async function setup(name: string, body: (events: string) => string): Promise<Setup> {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-run-" });
-  const events = `${dir}/events.txt`;
-  const file = await writeTemp("pipeline.yaml", pipelineYaml(name, body(events)), dir);
-  return { dir, file, events };
-}
-
-function component(id: string, env: Record<string, string | number>, extra = ""): string {
-  const envText = Object.entries(env).map(([k, v]) => `${k}: "${v}"`).join(", ");
-  return `    - id: ${id}\n      command: ${FIXTURE_COMMAND}\n      env: { ${envText} }\n${extra}`;
-}
-
 function assertAllGone(events: string): void {
-  const pids = readEvents(events).filter(([, kind]) => kind === "pid").map(([, , pid]) => pid);
+  const pids = recordedPids(events);
   assert(pids.length > 0, "the fixtures recorded their pids");
   const alive = pids.filter(isAlive);
   assertEquals(alive, [], `processes left running: ${alive.join(", ")}`);
@@ -44,29 +29,27 @@ function assertAllGone(events: string): void {
 
 Deno.test("flowctl run starts levels in order, a level in parallel, and stops in reverse", async () => {
   const [portA, portB] = [freePort(), freePort()];
-  const { file, events, dir } = await setup("order", (events) =>
-    `  sources:\n` +
-    component(
-      "slow",
-      { EVENTS_FILE: events, HEALTH_PORT: portA, READY_AFTER_MS: 400 },
-      `      health: { http: { path: /health, port: ${portA} } }\n`,
-    ) +
-    component(
-      "fast",
-      { EVENTS_FILE: events, HEALTH_PORT: portB },
-      `      health: { tcp: { port: ${portB} } }\n`,
-    ) +
-    `  sinks:\n` +
-    component("sink", { EVENTS_FILE: events }, "      inputs: [slow, fast]\n"));
-  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`));
+  await using p = await testPipeline(({ events }) => ({
+    name: "order",
+    sources: [
+      fixture("slow", { EVENTS_FILE: events, HEALTH_PORT: portA, READY_AFTER_MS: 400 }, {
+        health: { http: { path: "/health", port: portA } },
+      }),
+      fixture("fast", { EVENTS_FILE: events, HEALTH_PORT: portB }, {
+        health: { tcp: { port: portB } },
+      }),
+    ],
+    sinks: [fixture("sink", { EVENTS_FILE: events }, { inputs: ["slow", "fast"] })],
+  }));
+  await using flowctl = new FlowctlProcess(p.args);
   await flowctl.waitForOutput("Pipeline started successfully");
   await flowctl.waitForOutput("sink ready");
   flowctl.kill("SIGINT");
   const result = await flowctl.result();
-  assertEquals(result.code, 0, result.stderr);
+  assertEquals(result.code, ExitCode.ok, result.stderr);
 
   const starts = new Map(
-    readEvents(events).filter(([, k]) => k === "start").map(([id, , t]) => [id, t]),
+    readEvents(p.events).filter(([, k]) => k === "start").map(([id, , t]) => [id, t]),
   );
   const [slow, fast, sink] = [
     starts.get("slow") ?? 0,
@@ -99,118 +82,136 @@ Deno.test("flowctl run starts levels in order, a level in parallel, and stops in
   );
   assertStringIncludes(result.stdout, "Component slow health check passed");
   assertStringIncludes(result.stdout, "Component sink started (no health check)");
-  assertAllGone(events);
+  assertAllGone(p.events);
 });
 
 Deno.test("flowctl run stops what it started when a component fails at startup, at each level", async (t) => {
-  const cases = [
+  const cases: {
+    level: number;
+    broken: (events: string, port: number) => TestComponent;
+    message: string;
+  }[] = [
     {
       level: 0,
-      failing:
-        `    - id: broken\n      command: ${FIXTURE_COMMAND}\n      env: { LINES: "3", EXIT_AFTER_MS: "50", EXIT_CODE: "3", EVENTS_FILE: "{events}" }\n      health: { tcp: { port: {port} } }\n`,
+      broken: (events, port) =>
+        fixture("broken", { LINES: 3, EXIT_AFTER_MS: 50, EXIT_CODE: 3, EVENTS_FILE: events }, {
+          health: { tcp: { port } },
+        }),
       message: 'Pipeline failed: Component "broken" exited with code 3 during startup',
     },
     {
       level: 1,
-      failing:
-        `    - id: broken\n      inputs: [src]\n      command: ${FIXTURE_COMMAND}\n      env: { EVENTS_FILE: "{events}", LINES: "3" }\n      health: { tcp: { port: {port} }, start_period: 600ms }\n`,
+      broken: (events, port) =>
+        fixture("broken", { EVENTS_FILE: events, LINES: 3 }, {
+          inputs: ["src"],
+          health: { tcp: { port }, start_period: "600ms" },
+        }),
       message:
         'Pipeline failed: Component "broken" did not pass its health check within 600ms (last probe: TCP connect to port {port} failed: connection refused)',
     },
     {
       level: 2,
-      failing:
-        `    - id: broken\n      inputs: [proc]\n      command: ${FIXTURE_COMMAND}\n      env: { LINES: "3", EXIT_AFTER_MS: "100", EXIT_CODE: "7", EVENTS_FILE: "{events}" }\n      health: { http: { path: /health, port: {port} } }\n`,
+      broken: (events, port) =>
+        fixture("broken", { LINES: 3, EXIT_AFTER_MS: 100, EXIT_CODE: 7, EVENTS_FILE: events }, {
+          inputs: ["proc"],
+          health: { http: { path: "/health", port } },
+        }),
       message: 'Pipeline failed: Component "broken" exited with code 7 during startup',
     },
   ];
-  for (const { level, failing, message } of cases) {
+  for (const { level, broken, message } of cases) {
     await t.step(`level ${level}`, async () => {
       const [port, srcPort] = [freePort(), freePort()];
-      const { file, events, dir } = await setup("fail", (events) => {
-        const fill = (text: string) =>
-          text.replaceAll("{events}", events).replaceAll("{port}", String(port));
-        const src = component(
-          "src",
-          { EVENTS_FILE: events, GRANDCHILD: 1, HEALTH_PORT: srcPort },
-          `      health: { tcp: { port: ${srcPort} } }\n`,
-        );
-        const proc = component("proc", { EVENTS_FILE: events }, "      inputs: [src]\n");
-        if (level === 0) return `  sources:\n${src}${fill(failing)}  processors:\n${proc}`;
-        if (level === 1) return `  sources:\n${src}  processors:\n${proc}${fill(failing)}`;
-        return `  sources:\n${src}  processors:\n${proc}  sinks:\n${fill(failing)}`;
+      await using p = await testPipeline(({ events }) => {
+        const src = fixture("src", { EVENTS_FILE: events, GRANDCHILD: 1, HEALTH_PORT: srcPort }, {
+          health: { tcp: { port: srcPort } },
+        });
+        const proc = fixture("proc", { EVENTS_FILE: events }, { inputs: ["src"] });
+        const failing = broken(events, port);
+        if (level === 0) return { name: "fail", sources: [src, failing], processors: [proc] };
+        if (level === 1) return { name: "fail", sources: [src], processors: [proc, failing] };
+        return { name: "fail", sources: [src], processors: [proc], sinks: [failing] };
       });
-      const result = await runFlowctl(runArgs(file, `${dir}/logs`));
-      assertEquals(result.code, 1, result.stdout + result.stderr);
+      const result = await runFlowctl(p.args);
+      assertEquals(result.code, ExitCode.failure, result.stdout + result.stderr);
       assertStringIncludes(result.stderr, message.replaceAll("{port}", String(port)));
       assertStringIncludes(
         result.stderr,
-        `Last lines of ${dir}/logs/broken.log:\n  broken line 1\n  broken line 2\n  broken line 3`,
+        `Last lines of ${p.logDir}/broken.log:\n  broken line 1\n  broken line 2\n  broken line 3`,
       );
       assertEquals(result.stdout.includes("Pipeline started successfully"), false);
-      assertAllGone(events);
+      assertAllGone(p.events);
     });
   }
 });
 
 Deno.test("flowctl run kills a component that ignores SIGTERM after its grace period, with its grandchildren", async () => {
   const token = `flowctl-test-${crypto.randomUUID()}`;
-  const { file, events, dir } = await setup("stubborn", (events) =>
-    `  sources:\n` +
-    component(
-      "stubborn",
-      { EVENTS_FILE: events, IGNORE_SIGTERM: 1, GRANDCHILD: 1 },
-      "      stop_grace_period: 300ms\n",
-    ) +
-    `    - id: shell\n      command: [sh, -c, "(trap '' TERM; sleep 1000; echo ${token}) & (trap '' TERM; sleep 1000; echo ${token}) & wait"]\n      stop_grace_period: 300ms\n`);
-  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`));
+  await using p = await testPipeline(({ events }) => ({
+    name: "stubborn",
+    sources: [
+      fixture("stubborn", { EVENTS_FILE: events, IGNORE_SIGTERM: 1, GRANDCHILD: 1 }, {
+        stop_grace_period: "300ms",
+      }),
+      {
+        id: "shell",
+        command: [
+          "sh",
+          "-c",
+          `(trap '' TERM; sleep 1000; echo ${token}) & (trap '' TERM; sleep 1000; echo ${token}) & wait`,
+        ],
+        stop_grace_period: "300ms",
+      },
+    ],
+  }));
+  await using flowctl = new FlowctlProcess(p.args);
   await flowctl.waitForOutput("Pipeline started successfully");
   await waitFor(() => processesWith(token).length >= 2, "the shell's children");
   await flowctl.waitForOutput("stubborn ready");
   flowctl.kill("SIGTERM");
   const result = await flowctl.result();
-  assertEquals(result.code, 0, result.stderr);
+  assertEquals(result.code, ExitCode.ok, result.stderr);
   assertStringIncludes(result.stdout, "stubborn | ignoring SIGTERM");
   assertStringIncludes(result.stdout, "Pipeline stopped successfully");
   assertEquals(processesWith(token), []);
-  assertAllGone(events);
+  assertAllGone(p.events);
 });
 
 Deno.test("flowctl run stops the children of npm start", async () => {
   const token = `flowctl-npm-${crypto.randomUUID()}`;
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-npm-" });
+  await using p = await testPipeline({
+    name: "npm",
+    sources: [{ id: "app", command: ["npm", "start", "--", "1", "0"] }],
+  });
   await Deno.writeTextFile(
-    `${dir}/package.json`,
+    `${p.dir}/package.json`,
     JSON.stringify({
       name: "app",
       version: "1.0.0",
       scripts: { start: `node -e "setInterval(() => {}, 1000)" ${token}` },
     }),
   );
-  const file = await writeTemp(
-    "pipeline.yaml",
-    pipelineYaml("npm", `  sources:\n    - id: app\n      command: [npm, start, --, "1", "0"]\n`),
-    dir,
-  );
-  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`));
+  await using flowctl = new FlowctlProcess(p.args);
   await flowctl.waitForOutput("Pipeline started successfully");
   await waitFor(() => processesWith(token).length > 0, "npm's node child");
   flowctl.kill("SIGHUP");
   const result = await flowctl.result();
-  assertEquals(result.code, 0, result.stderr);
+  assertEquals(result.code, ExitCode.ok, result.stderr);
   assertEquals(processesWith(token), []);
 });
 
 Deno.test("flowctl run restarts a crashing component with backoff, then fails past max_restarts", async () => {
-  const { file, events, dir } = await setup("crashy", (events) =>
-    `  sources:\n` +
-    component(
-      "crashy",
-      { EVENTS_FILE: events, EXIT_AFTER_MS: 200, EXIT_CODE: 1 },
-      "      restart: on-failure\n      max_restarts: 2\n",
-    ));
-  const result = await runFlowctl(runArgs(file, `${dir}/logs`));
-  assertEquals(result.code, 1, result.stderr);
+  await using p = await testPipeline(({ events }) => ({
+    name: "crashy",
+    sources: [
+      fixture("crashy", { EVENTS_FILE: events, EXIT_AFTER_MS: 200, EXIT_CODE: 1 }, {
+        restart: "on-failure",
+        max_restarts: 2,
+      }),
+    ],
+  }));
+  const result = await runFlowctl(p.args);
+  assertEquals(result.code, ExitCode.failure, result.stderr);
   assertStringIncludes(result.stdout, "Pipeline started successfully");
   assertStringIncludes(
     result.stdout,
@@ -222,28 +223,24 @@ Deno.test("flowctl run restarts a crashing component with backoff, then fails pa
     result.stderr,
     'Pipeline failed: Component "crashy" exited with code 1 and was restarted 2 times already (max_restarts: 2)',
   );
-  const starts = readEvents(events).filter(([, k]) => k === "start").map(([, , t]) => t);
+  const starts = readEvents(p.events).filter(([, k]) => k === "start").map(([, , t]) => t);
   assertEquals(starts.length, 3);
   const [first = 0, second = 0, third = 0] = starts;
   assert(second - first >= 1000 + 200, `first restart after ~1s backoff (${second - first} ms)`);
   assert(third - second >= 2000 + 200, `second restart after ~2s backoff (${third - second} ms)`);
-  assertAllGone(events);
+  assertAllGone(p.events);
 });
 
 Deno.test("flowctl run completes when every sink has exited 0", async () => {
-  const { file, events, dir } = await setup(
-    "batch",
-    (events) =>
-      `  sources:\n` + component("src", { EVENTS_FILE: events }) +
-      `  sinks:\n` +
-      component(
-        "sink",
-        { EVENTS_FILE: events, LINES: 2, EXIT_AFTER_MS: 100 },
-        "      inputs: [src]\n",
-      ),
-  );
-  const result = await runFlowctl(runArgs(file, `${dir}/logs`));
-  assertEquals(result.code, 0, result.stderr);
+  await using p = await testPipeline(({ events }) => ({
+    name: "batch",
+    sources: [fixture("src", { EVENTS_FILE: events })],
+    sinks: [
+      fixture("sink", { EVENTS_FILE: events, LINES: 2, EXIT_AFTER_MS: 100 }, { inputs: ["src"] }),
+    ],
+  }));
+  const result = await runFlowctl(p.args);
+  assertEquals(result.code, ExitCode.ok, result.stderr);
   const lines = result.stdout.split("\n").filter((l) => l && !l.includes(" | "));
   assertEquals(lines.slice(-5), [
     "Component sink exited with code 0",
@@ -252,47 +249,45 @@ Deno.test("flowctl run completes when every sink has exited 0", async () => {
     "Component src stopped",
     "Pipeline completed successfully",
   ]);
-  assertAllGone(events);
+  assertAllGone(p.events);
 });
 
 Deno.test("flowctl run writes every line to the log file and the console, keeping the previous log", async () => {
-  const { file, dir } = await setup(
-    "chatty",
-    () =>
-      `  sinks:\n` + component("chatty", { LINES: 20000, EXIT_AFTER_MS: 0 }) +
-      component("quiet-sink", { EXIT_AFTER_MS: 0 }),
-  );
-  const logs = `${dir}/logs`;
-  const first = await runFlowctl(runArgs(file, logs));
-  assertEquals(first.code, 0, first.stderr);
+  await using p = await testPipeline({
+    name: "chatty",
+    sinks: [
+      fixture("chatty", { LINES: 20000, EXIT_AFTER_MS: 0 }),
+      fixture("quiet-sink", { EXIT_AFTER_MS: 0 }),
+    ],
+  });
+  const first = await runFlowctl(p.args);
+  assertEquals(first.code, ExitCode.ok, first.stderr);
   const consoleLines = first.stdout.split("\n").filter((line) =>
     line.startsWith("chatty     | chatty line")
   );
   assertEquals(consoleLines.length, 20000);
   assertEquals(consoleLines[19999], "chatty     | chatty line 20000");
-  const logLines = (await Deno.readTextFile(`${logs}/chatty.log`)).split("\n");
+  const logLines = (await Deno.readTextFile(`${p.logDir}/chatty.log`)).split("\n");
   assertEquals(logLines.filter((l) => /^chatty line \d+$/.test(l)).length, 20000);
-  assertEquals((await Deno.stat(`${logs}/chatty.log`)).mode! & 0o777, 0o600);
-  assertEquals((await Deno.stat(logs)).mode! & 0o777, 0o700);
+  assertEquals((await Deno.stat(`${p.logDir}/chatty.log`)).mode! & 0o777, 0o600);
+  assertEquals((await Deno.stat(p.logDir)).mode! & 0o777, 0o700);
 
-  const second = await runFlowctl(runArgs(file, logs, "--quiet"));
-  assertEquals(second.code, 0);
+  const second = await runFlowctl([...p.args, "--quiet"]);
+  assertEquals(second.code, ExitCode.ok);
   assertEquals(second.stdout.includes(" | "), false, "--quiet hides component output");
-  assertStringIncludes(await Deno.readTextFile(`${logs}/chatty.log.1`), "chatty line 20000");
+  assertStringIncludes(await Deno.readTextFile(`${p.logDir}/chatty.log.1`), "chatty line 20000");
 });
 
 Deno.test("flowctl run: a second Ctrl+C skips the grace period and exits 130", async () => {
-  const { file, events, dir } = await setup(
-    "forced",
-    (events) =>
-      `  sources:\n` +
-      component(
-        "stubborn",
-        { EVENTS_FILE: events, IGNORE_SIGTERM: 1 },
-        "      stop_grace_period: 60s\n",
-      ),
-  );
-  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`));
+  await using p = await testPipeline(({ events }) => ({
+    name: "forced",
+    sources: [
+      fixture("stubborn", { EVENTS_FILE: events, IGNORE_SIGTERM: 1 }, {
+        stop_grace_period: "60s",
+      }),
+    ],
+  }));
+  await using flowctl = new FlowctlProcess(p.args);
   await flowctl.waitForOutput("stubborn ready");
   flowctl.kill("SIGINT");
   await flowctl.waitForOutput("ignoring SIGTERM");
@@ -300,18 +295,18 @@ Deno.test("flowctl run: a second Ctrl+C skips the grace period and exits 130", a
   await delay(DUPLICATE_WINDOW_MS + 200);
   flowctl.kill("SIGINT");
   const result = await flowctl.result();
-  assertEquals(result.code, 130);
+  assertEquals(result.code, ExitCode.forced);
   assertStringIncludes(result.stdout, "Received second signal: stopping without grace periods");
-  assertAllGone(events);
+  assertAllGone(p.events);
 });
 
 Deno.test("flowctl run --output json prints one event per line", async () => {
-  const { file, dir } = await setup(
-    "json",
-    () => `  sinks:\n` + component("sink", { EXIT_AFTER_MS: 50, LINES: 1 }),
-  );
-  const result = await runFlowctl(runArgs(file, `${dir}/logs`, "--output", "json"));
-  assertEquals(result.code, 0, result.stderr);
+  await using p = await testPipeline({
+    name: "json",
+    sinks: [fixture("sink", { EXIT_AFTER_MS: 50, LINES: 1 })],
+  });
+  const result = await runFlowctl([...p.args, "--output", "json"]);
+  assertEquals(result.code, ExitCode.ok, result.stderr);
   const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
   assertEquals(events.map((e) => e.event), [
     "pipeline_starting",
@@ -328,74 +323,68 @@ Deno.test("flowctl run --output json prints one event per line", async () => {
 });
 
 Deno.test("flowctl run reports a missing command and a busy port before starting anything", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  try {
-    const { file, dir } = await setup(
-      "preflight",
-      () =>
-        `  sources:\n    - id: ghost\n      command: [no-such-program-xyz]\n    - id: web\n      command: [sleep, "100"]\n      ports: [{ containerPort: ${port} }]\n`,
-    );
-    const result = await runFlowctl(runArgs(file, `${dir}/logs`));
-    assertEquals(result.code, 1);
-    assertStringIncludes(
-      result.stderr,
-      'component "ghost": command "no-such-program-xyz" not found on PATH',
-    );
-    assertStringIncludes(
-      result.stderr,
-      `component "web": port ${port} on 127.0.0.1 is already in use`,
-    );
-    assertEquals(result.stdout.includes("Starting component"), false);
-  } finally {
-    listener.close();
-  }
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  await using p = await testPipeline({
+    name: "preflight",
+    sources: [
+      { id: "ghost", command: ["no-such-program-xyz"] },
+      { id: "web", command: ["sleep", "100"], ports: [{ containerPort: port }] },
+    ],
+  });
+  const result = await runFlowctl(p.args);
+  assertEquals(result.code, ExitCode.failure);
+  assertStringIncludes(
+    result.stderr,
+    'component "ghost": command "no-such-program-xyz" not found on PATH',
+  );
+  assertStringIncludes(
+    result.stderr,
+    `component "web": port ${port} on 127.0.0.1 is already in use`,
+  );
+  assertEquals(result.stdout.includes("Starting component"), false);
 });
 
 Deno.test("flowctl run refuses to start a pipeline that is already running", async () => {
-  const { file, dir } = await setup(
-    `twice-${crypto.randomUUID().slice(0, 6)}`,
-    () => `  sources:\n    - id: idle\n      command: [sleep, "100"]\n`,
+  await using p = await testPipeline({
+    name: uniqueName("twice"),
+    sources: [{ id: "idle", command: ["sleep", "100"] }],
+  });
+  await using first = new FlowctlProcess(p.args);
+  await first.waitForOutput("Pipeline started successfully");
+  const second = await runFlowctl(runArgs(p.file, `${p.dir}/logs2`));
+  assertEquals(second.code, ExitCode.failure);
+  assertMatch(
+    second.stderr,
+    /Cannot start pipeline: "twice-\w+" is already running \(flowctl pid \d+/,
   );
-  const first = new FlowctlProcess(runArgs(file, `${dir}/logs`));
-  try {
-    await first.waitForOutput("Pipeline started successfully");
-    const second = await runFlowctl(runArgs(file, `${dir}/logs2`));
-    assertEquals(second.code, 1);
-    assertMatch(
-      second.stderr,
-      /Cannot start pipeline: "twice-\w+" is already running \(flowctl pid \d+/,
-    );
-  } finally {
-    first.kill("SIGINT");
-  }
-  assertEquals((await first.result()).code, 0);
+  first.kill("SIGINT");
+  assertEquals((await first.result()).code, ExitCode.ok);
 });
 
 Deno.test("flowctl run still stops everything when its stdout was closed (flowctl run | head)", async () => {
-  const { file, events, dir } = await setup(
-    "piped",
-    (events) =>
-      `  sources:\n` + component("src", { EVENTS_FILE: events, GRANDCHILD: 1 }) +
-      `  sinks:\n` + component("sink", { EVENTS_FILE: events }, "      inputs: [src]\n"),
-  );
+  await using p = await testPipeline(({ events }) => ({
+    name: "piped",
+    sources: [fixture("src", { EVENTS_FILE: events, GRANDCHILD: 1 })],
+    sinks: [fixture("sink", { EVENTS_FILE: events }, { inputs: ["src"] })],
+  }));
+  // Not a FlowctlProcess: this test closes flowctl's stdout while it runs.
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      `${ROOT}main.ts`,
-      "run",
-      file,
-      "--log-dir",
-      `${dir}/logs`,
-      "--control-plane-port",
-      "0",
-    ],
+    args: ["run", "-A", "--quiet", MAIN, ...p.args],
     stdout: "piped",
     stderr: "null",
     env: { NO_COLOR: "1" },
   }).spawn();
+  await using _stopped = {
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+      await child.status;
+    },
+  };
   const reader = child.stdout.getReader();
   let seen = "";
   while (!seen.includes("sink ready")) {
@@ -404,9 +393,9 @@ Deno.test("flowctl run still stops everything when its stdout was closed (flowct
     seen += new TextDecoder().decode(value);
   }
   await reader.cancel(); // like `head` exiting: flowctl's next write hits a closed pipe
-  await waitFor(() => readEvents(events).filter(([, k]) => k === "pid").length === 3, "three pids");
+  await waitFor(() => recordedPids(p.events).length === 3, "three pids");
   child.kill("SIGINT");
   const status = await child.status;
-  assertEquals(status.code, 0);
-  assertAllGone(events);
+  assertEquals(status.code, ExitCode.ok);
+  assertAllGone(p.events);
 });

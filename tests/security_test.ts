@@ -1,16 +1,18 @@
 /** Security properties: loopback-only listeners, private logs, no leaked secrets, no escapes. */
+import { ExitCode } from "../src/cli/exit_code.ts";
 import { DockerClient } from "../src/docker/docker_client.ts";
+import { LABEL_PIPELINE } from "../src/docker/labels.ts";
 import { logPath } from "../src/logs/log_file.ts";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "./assert.ts";
 import { buildTestImage, SKIP_DOCKER, TEST_IMAGE } from "./_docker.ts";
 import {
-  FIXTURE_COMMAND,
+  containerComponent,
+  fixture,
   FlowctlProcess,
   freePort,
-  pipelineYaml,
-  runArgs,
   runFlowctl,
-  writeTemp,
+  testPipeline,
+  uniqueName,
 } from "./_helpers.ts";
 
 /** Local addresses (as dotted IPv4 or "::") of sockets listening on `port`, from /proc/net/tcp*. */
@@ -36,33 +38,23 @@ function listenersOn(port: number): string[] {
 const SECRET = "s3cr3t-VALUE-do-not-print";
 
 Deno.test("security: the control plane listens on loopback only, and no env value reaches output or state", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-security-" });
-  const name = `sec-${crypto.randomUUID().slice(0, 8)}`;
-  const file = await writeTemp(
-    "pipeline.yaml",
-    pipelineYaml(
-      name,
-      `  sources:\n    - id: src\n      command: ${FIXTURE_COMMAND}\n      env: { API_TOKEN: "${SECRET}" }\n`,
-    ),
-    dir,
+  await using p = await testPipeline({
+    name: uniqueName("sec"),
+    sources: [fixture("src", { API_TOKEN: SECRET })],
+  });
+  const env = { ...p.env, HOST_SECRET: SECRET };
+  const stateFile = `${p.env.FLOWCTL_STATE_DIR}/${p.name}.json`;
+  await using flowctl = new FlowctlProcess([...p.args, "--output", "json"], { env });
+  await flowctl.waitForOutput('"event":"pipeline_started"');
+  const port = Number(
+    JSON.parse(flowctl.stdout.split("\n")[0] ?? "{}").controlPlane.split(":")[1],
   );
-  const env = { FLOWCTL_STATE_DIR: `${dir}/state`, HOST_SECRET: SECRET };
-  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`, "--output", "json"), { env });
-  let stateText = "";
-  let status = "";
-  try {
-    await flowctl.waitForOutput('"event":"pipeline_started"');
-    const port = Number(
-      JSON.parse(flowctl.stdout.split("\n")[0] ?? "{}").controlPlane.split(":")[1],
-    );
-    assertEquals(listenersOn(port), ["127.0.0.1"]);
-    stateText = await Deno.readTextFile(`${dir}/state/${name}.json`);
-    status = (await runFlowctl(["status", file, "--output", "json"], { env })).stdout;
-  } finally {
-    flowctl.kill("SIGINT");
-  }
+  assertEquals(listenersOn(port), ["127.0.0.1"]);
+  const stateText = await Deno.readTextFile(stateFile);
+  const status = (await runFlowctl(["status", p.file, "--output", "json"], { env })).stdout;
+  flowctl.kill("SIGINT");
   const result = await flowctl.result();
-  const validate = await runFlowctl(["validate", file, "--output", "json"], { env });
+  const validate = await runFlowctl(["validate", p.file, "--output", "json"], { env });
   const outputs: [string, string][] = [
     ["run output", result.stdout + result.stderr],
     ["state file", stateText],
@@ -74,19 +66,19 @@ Deno.test("security: the control plane listens on loopback only, and no env valu
     assertEquals(text.includes(SECRET), false, `${what} must not contain an env value`);
   }
   assertEquals(
-    (await Deno.stat(`${dir}/state/${name}.json`).catch(() => undefined)) === undefined,
+    (await Deno.stat(stateFile).catch(() => undefined)) === undefined,
     true,
     "state removed after the run",
   );
 });
 
 Deno.test("security: component ids cannot leave the log folder", async () => {
-  const file = await writeTemp(
-    "pipeline.yaml",
-    pipelineYaml("escape", `  sources:\n    - id: ../../etc/passwd\n      command: [x]\n`),
-  );
-  const result = await runFlowctl(["validate", file]);
-  assertEquals(result.code, 2);
+  await using p = await testPipeline({
+    name: "escape",
+    sources: [{ id: "../../etc/passwd", command: ["x"] }],
+  });
+  const result = await runFlowctl(["validate", p.file]);
+  assertEquals(result.code, ExitCode.usage);
   assertStringIncludes(result.stderr, 'invalid id "../../etc/passwd"');
   assertThrows(() => logPath("/logs", "../x"), RangeError);
   assertThrows(() => logPath("/logs", "a/../../b"), RangeError);
@@ -98,45 +90,40 @@ Deno.test({
   ignore: SKIP_DOCKER,
   async fn() {
     await buildTestImage();
-    const dir = await Deno.makeTempDir({ prefix: "flowctl-security-" });
-    const name = `sec-${crypto.randomUUID().slice(0, 8)}`;
     const port = freePort();
-    const file = await writeTemp(
-      "pipeline.yaml",
-      pipelineYaml(
-        name,
-        `  driver: container\n  sources:\n    - id: web\n      image: ${TEST_IMAGE}\n      pull_policy: never\n      env: { HEALTH_PORT: "8080", API_TOKEN: "${SECRET}" }\n      ports: [{ containerPort: 8080, hostPort: ${port} }]\n      health: { http: { path: /health, port: 8080 } }\n`,
-      ),
-      dir,
-    );
-    const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`), {
-      env: { FLOWCTL_STATE_DIR: `${dir}/state` },
+    await using p = await testPipeline({
+      name: uniqueName("sec"),
+      driver: "container",
+      sources: [
+        containerComponent("web", TEST_IMAGE, { HEALTH_PORT: 8080, API_TOKEN: SECRET }, {
+          ports: [{ containerPort: 8080, hostPort: port }],
+          health: { http: { path: "/health", port: 8080 } },
+        }),
+      ],
     });
-    try {
-      await flowctl.waitForOutput("Pipeline started successfully");
-      using docker = await DockerClient.connect();
-      const [summary] = await docker.listContainers("dev.flowctl.pipeline", name);
-      const response = await docker.request("GET", `/containers/${summary?.Id}/json`);
-      const inspect = await response.json();
-      assertEquals(inspect.HostConfig.Privileged, false);
-      assert(
-        String(inspect.HostConfig.NetworkMode).startsWith(`flowctl-${name}-`),
-        inspect.HostConfig.NetworkMode,
-      );
-      assertEquals(inspect.HostConfig.PortBindings["8080/tcp"], [{
-        HostIp: "127.0.0.1",
-        HostPort: String(port),
-      }]);
-      assertEquals(
-        listenersOn(port).every((address) => address === "127.0.0.1"),
-        true,
-        `listeners: ${listenersOn(port)}`,
-      );
-    } finally {
-      flowctl.kill("SIGINT");
-    }
+    await using flowctl = new FlowctlProcess(p.args, { env: p.env });
+    await flowctl.waitForOutput("Pipeline started successfully");
+    using docker = await DockerClient.connect();
+    const [summary] = await docker.listContainers(LABEL_PIPELINE, p.name);
+    const response = await docker.request("GET", `/containers/${summary?.Id}/json`);
+    const inspect = await response.json();
+    assertEquals(inspect.HostConfig.Privileged, false);
+    assert(
+      String(inspect.HostConfig.NetworkMode).startsWith(`flowctl-${p.name}-`),
+      inspect.HostConfig.NetworkMode,
+    );
+    assertEquals(inspect.HostConfig.PortBindings["8080/tcp"], [{
+      HostIp: "127.0.0.1",
+      HostPort: String(port),
+    }]);
+    assertEquals(
+      listenersOn(port).every((address) => address === "127.0.0.1"),
+      true,
+      `listeners: ${listenersOn(port)}`,
+    );
+    flowctl.kill("SIGINT");
     const result = await flowctl.result();
-    assertEquals(result.code, 0, result.stderr);
+    assertEquals(result.code, ExitCode.ok, result.stderr);
     assertEquals((result.stdout + result.stderr).includes(SECRET), false);
   },
 });
