@@ -235,7 +235,7 @@ async function createOrchestrator(
       ...(onPullProgress ? { onPullProgress } : {}),
     });
   }
-  return new ProcessOrchestrator();
+  return new ProcessOrchestrator({ runId });
 }
 
 /** Ports an older component may name in its health_endpoint: its probe port, ports named "health", and where they are published. */

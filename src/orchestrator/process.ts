@@ -1,7 +1,10 @@
 /**
  * The process orchestrator: each component is a child process spawned `detached` in its own
  * session and process group, so that stopping the group stops `npm start`'s children too.
+ * Descendants that left the group (`setsid daemon &`) are found by the mark every component
+ * carries in its environment, and by holding the component's output pipes.
  */
+import { getLogger } from "@logtape/logtape";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { Component, Pipeline } from "../config/mod.ts";
 import { delay } from "../delay.ts";
@@ -13,15 +16,43 @@ import {
   PreflightError,
   type StartOptions,
 } from "./orchestrator.ts";
-import { groupMembers, readProcStat, signalGroup } from "./process_group.ts";
+import {
+  groupMayBeAlive,
+  groupMembers,
+  isAlive,
+  pipeOf,
+  PROCESS_MARK_VAR,
+  readProcStat,
+  scanProcesses,
+  signalGroup,
+  signalProcess,
+} from "./process_group.ts";
 
-/** How long to wait for a killed group to disappear before reporting it. */
+const logger = getLogger(["flowctl", "process"]);
+
+/** How long to wait for a killed group (or escaped descendants) to disappear. */
 const GROUP_EXIT_TIMEOUT_MS = 5_000;
+/** How long output may stay open after a component's processes are gone, before its holders are killed. */
+const OUTPUT_EOF_MS = 300;
+/** How long to wait for end of output after that, before flowctl stops reading it. */
+const OUTPUT_CUT_MS = 1_000;
+
+export interface ProcessOrchestratorOptions {
+  /** The run's id: each component is marked `<runId>:<component id>` so `down` finds it. */
+  runId?: string;
+}
 
 export class ProcessOrchestrator implements Orchestrator {
   readonly kind = "process" as const;
   readonly controlPlaneHost = "127.0.0.1";
   readonly #handles = new Set<ProcessHandle>();
+  readonly #runId: string;
+  readonly #scanner: ProcessScanner;
+
+  constructor(options: ProcessOrchestratorOptions = {}) {
+    this.#runId = options.runId ?? crypto.randomUUID();
+    this.#scanner = new ProcessScanner(`${this.#runId}:`);
+  }
 
   controlPlaneListenHosts(): string[] {
     return ["127.0.0.1"];
@@ -57,7 +88,8 @@ export class ProcessOrchestrator implements Orchestrator {
       child = new Deno.Command(executable, {
         args,
         cwd: component.workingDir,
-        env: options.env,
+        // The mark goes last, so a component's own env cannot remove it.
+        env: { ...options.env, [PROCESS_MARK_VAR]: processMark(this.#runId, component.id) },
         clearEnv: true,
         detached: true,
         stdin: "null",
@@ -72,7 +104,12 @@ export class ProcessOrchestrator implements Orchestrator {
         : `cannot run "${program}": ${(error as Error).message}`;
       return Promise.reject(new ComponentFailedError(component.id, reason, { cause: error }));
     }
-    const handle = new ProcessHandle(component.id, child);
+    const handle = new ProcessHandle(
+      component.id,
+      child,
+      processMark(this.#runId, component.id),
+      this.#scanner,
+    );
     this.#handles.add(handle);
     handle.exited.finally(() => this.#handles.delete(handle));
     return Promise.resolve(handle);
@@ -83,6 +120,11 @@ export class ProcessOrchestrator implements Orchestrator {
   }
 }
 
+/** The mark of a component's processes: `<run id>:<component id>`. */
+export function processMark(runId: string, componentId: string): string {
+  return `${runId}:${componentId}`;
+}
+
 class ProcessHandle implements ComponentHandle {
   readonly componentId: string;
   readonly pid: number;
@@ -90,18 +132,41 @@ class ProcessHandle implements ComponentHandle {
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;
   readonly exited: Promise<ExitStatus>;
+  readonly #mark: string;
+  readonly #scanner: ProcessScanner;
+  readonly #outputs: CuttableStream[];
+  /** The child's stdout and stderr pipes, to find who else holds them. */
+  readonly #pipes: Set<string>;
   #stopping: Promise<ExitStatus> | undefined;
 
-  constructor(componentId: string, child: Deno.ChildProcess) {
+  constructor(
+    componentId: string,
+    child: Deno.ChildProcess,
+    mark: string,
+    scanner: ProcessScanner,
+  ) {
     this.componentId = componentId;
     this.pid = child.pid;
     this.pidStartTime = readProcStat(child.pid)?.startTime;
-    this.stdout = child.stdout;
-    this.stderr = child.stderr;
-    // The leader's exit is not the end: stragglers it left in its group are killed and awaited.
+    this.#mark = mark;
+    this.#scanner = scanner;
+    this.#pipes = new Set(
+      [pipeOf(child.pid, 1), pipeOf(child.pid, 2)].filter((p): p is string => p !== undefined),
+    );
+    this.#outputs = [new CuttableStream(child.stdout), new CuttableStream(child.stderr)];
+    [this.stdout, this.stderr] = this.#outputs.map((output) => output.stream) as [
+      ReadableStream<Uint8Array>,
+      ReadableStream<Uint8Array>,
+    ];
+    // The leader's exit is not the end: stragglers it left in its group, descendants that
+    // escaped the group, and whoever still holds its output are killed and awaited.
     this.exited = child.status.then(async (status) => {
       signalGroup(this.pid, "SIGKILL");
-      await waitForGroupExit(this.pid, GROUP_EXIT_TIMEOUT_MS);
+      await Promise.all([
+        waitForGroupExit(this.pid, GROUP_EXIT_TIMEOUT_MS),
+        this.#killEscaped(),
+      ]);
+      await this.#endOutput();
       return { code: status.code, signal: status.signal ?? null };
     });
   }
@@ -116,7 +181,12 @@ class ProcessHandle implements ComponentHandle {
   }
 
   async #stop({ graceMs, force }: { graceMs: number; force?: AbortSignal }): Promise<ExitStatus> {
-    signalGroup(this.pid, graceMs > 0 && !force?.aborted ? "SIGTERM" : "SIGKILL");
+    const first = graceMs > 0 && !force?.aborted ? "SIGTERM" : "SIGKILL";
+    signalGroup(this.pid, first);
+    // Escaped descendants get the same signal; they are killed for good once the leader is gone.
+    void this.#scanner.marked(this.#mark).then((pids) => {
+      for (const pid of pids) signalProcess(pid, first);
+    });
     if (graceMs > 0) {
       const graceOver = AbortSignal.any([AbortSignal.timeout(graceMs), ...(force ? [force] : [])]);
       const exitedInTime = await Promise.race([
@@ -128,17 +198,153 @@ class ProcessHandle implements ComponentHandle {
     return await this.exited;
   }
 
+  /** Kills the processes that carry this component's mark but left its group, and awaits them. */
+  async #killEscaped(): Promise<void> {
+    let pids = await this.#scanner.marked(this.#mark);
+    const deadline = Date.now() + GROUP_EXIT_TIMEOUT_MS;
+    while (pids.length > 0 && Date.now() < deadline) {
+      for (const pid of pids) signalProcess(pid, "SIGKILL");
+      await delay(5);
+      pids = pids.filter(isAlive);
+    }
+  }
+
+  /**
+   * Waits for the end of output, which is bounded: a process that holds the output pipes
+   * without the mark (it cleared its environment) is found through the pipes and killed, and
+   * if the output still does not end, flowctl stops reading it.
+   */
+  async #endOutput(): Promise<void> {
+    const ended = Promise.all(this.#outputs.map((output) => output.ended));
+    if (await settlesWithin(ended, OUTPUT_EOF_MS)) return;
+    const holders = await this.#scanner.pipeHolders(this.#pipes);
+    for (const pid of holders) signalProcess(pid, "SIGKILL");
+    if (await settlesWithin(ended, OUTPUT_CUT_MS)) return;
+    logger.warn(
+      "Output of {component} is still held open after it stopped (by pids {holders}); no longer reading it",
+      { component: this.componentId, holders: holders.filter(isAlive).join(", ") },
+    );
+    for (const output of this.#outputs) output.cut();
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop({ graceMs: 0 });
   }
 }
 
-/** Waits until no live process is left in group `pgid`, polling /proc. */
+/** A child's output that flowctl can stop reading although a writer still holds it open. */
+class CuttableStream {
+  readonly stream: ReadableStream<Uint8Array>;
+  /** Settles once the output ended, failed, or was cut. */
+  readonly ended: Promise<void>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+
+  constructor(source: ReadableStream<Uint8Array>) {
+    const ended = Promise.withResolvers<void>();
+    this.ended = ended.promise;
+    const reader = source.getReader();
+    this.#reader = reader;
+    this.stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (!done) return controller.enqueue(value);
+          controller.close();
+        } catch (error) {
+          controller.error(error);
+        }
+        ended.resolve();
+      },
+      async cancel(reason) {
+        ended.resolve();
+        await reader.cancel(reason);
+      },
+    });
+  }
+
+  /** Stops reading: a pending read ends as end of output. */
+  cut(): void {
+    this.#reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * Walks /proc for processes by mark or by output pipe, for every component at once: requests
+ * made while a walk is pending share the next one, so stopping n components costs a few
+ * walks, not n.
+ */
+class ProcessScanner {
+  readonly #markPrefix: string;
+  #marks = new Map<string, PromiseWithResolvers<number[]>[]>();
+  #pipes = new Map<string, PromiseWithResolvers<number[]>[]>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(markPrefix: string) {
+    this.#markPrefix = markPrefix;
+  }
+
+  /** Live processes carrying `mark`. */
+  marked(mark: string): Promise<number[]> {
+    return this.#request(this.#marks, mark);
+  }
+
+  /** Live processes other than flowctl holding any of `pipes`. */
+  async pipeHolders(pipes: ReadonlySet<string>): Promise<number[]> {
+    const found = await Promise.all([...pipes].map((pipe) => this.#request(this.#pipes, pipe)));
+    return [...new Set(found.flat())];
+  }
+
+  #request(queue: Map<string, PromiseWithResolvers<number[]>[]>, key: string): Promise<number[]> {
+    const request = Promise.withResolvers<number[]>();
+    const waiting = queue.get(key);
+    if (waiting) waiting.push(request);
+    else queue.set(key, [request]);
+    this.#timer ??= setTimeout(() => this.#scan(), 0);
+    return request.promise;
+  }
+
+  #scan(): void {
+    this.#timer = undefined;
+    const marks = this.#marks;
+    const pipes = this.#pipes;
+    this.#marks = new Map();
+    this.#pipes = new Map();
+    const scan = scanProcesses(
+      marks.size > 0 ? this.#markPrefix : undefined,
+      new Set(pipes.keys()),
+    );
+    for (const [mark, requests] of marks) {
+      for (const request of requests) request.resolve(scan.marked.get(mark) ?? []);
+    }
+    for (const [pipe, requests] of pipes) {
+      for (const request of requests) request.resolve(scan.pipeHolders.get(pipe) ?? []);
+    }
+  }
+}
+
+/** Whether `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([
+      promise.then(() => true, () => true),
+      delay(ms, timer.signal).then(() => false),
+    ]);
+  } finally {
+    timer.abort();
+  }
+}
+
+/**
+ * Waits until no live process is left in group `pgid`. A signal tells in O(1) when the group is
+ * gone; /proc is only walked when the group lingers (zombies that no one reaped yet).
+ */
 async function waitForGroupExit(pgid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let pause = 1;
-  while (groupMembers(pgid).length > 0) {
+  while (groupMayBeAlive(pgid)) {
     if (Date.now() > deadline) return;
+    if (pause >= 16 && groupMembers(pgid).length === 0) return;
     signalGroup(pgid, "SIGKILL");
     await delay(pause);
     pause = Math.min(pause * 2, 20);
