@@ -2,7 +2,7 @@
  * Fault matrix, process mode, continued: descendants that escape their component's process
  * group, flowctl killed at the moment of a spawn, two runs of one pipeline at once.
  */
-import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import {
   FlowctlProcess,
   pipelineYaml,
@@ -80,5 +80,36 @@ Deno.test("flowctl run: Ctrl+C finishes and stops daemons that escaped the compo
         killAll(processesWith(`sleep ${sleep}`));
       }
     });
+  }
+});
+
+Deno.test("flowctl run: of two runs of one pipeline started at once, exactly one starts", async () => {
+  const sleep = uniqueSleep();
+  const s = await setup(`  sources:\n    - id: idle\n      command: [sleep, "${sleep}"]\n`);
+  const runs = [1, 2].map((n) =>
+    new FlowctlProcess(runArgs(s.file, `${s.dir}/logs${n}`), { env: s.env })
+  );
+  try {
+    // The one that lost exits on its own; then the winner is stopped.
+    const refused = (run: FlowctlProcess) => (run.stdout + run.stderr).includes("already running");
+    await waitFor(() => runs.some(refused), "one run refusing to start");
+    const loser = runs.find(refused);
+    const winner = runs.find((run) => run !== loser);
+    assert(loser && winner);
+    const lost = await resultWithin(loser, 15_000);
+    assertEquals(lost.code, 1);
+    assertMatch(
+      lost.stdout + lost.stderr,
+      /Cannot start pipeline: "procs-\w+" is already running \(flowctl pid \d+/,
+    );
+    assert(!lost.stdout.includes("Starting component"), lost.stdout);
+    await winner.waitForOutput("Pipeline started successfully");
+    assertEquals(processesWith(`sleep ${sleep}`).length, 1, "one copy of the component");
+    winner.kill("SIGINT");
+    assertEquals((await resultWithin(winner, 15_000)).code, 0);
+  } finally {
+    for (const run of runs) run.kill("SIGKILL");
+    await Promise.all(runs.map((run) => run.result()));
+    killAll(processesWith(`sleep ${sleep}`));
   }
 });

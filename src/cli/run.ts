@@ -11,6 +11,7 @@ import { componentEnv } from "../runner/component_env.ts";
 import type { RunnerEvent } from "../runner/events.ts";
 import { PipelineRunner } from "../runner/pipeline_runner.ts";
 import { isRunLive, readRunState, removeRunState, type RunState } from "../state/state_file.ts";
+import { RunLock, RunLockedError } from "../state/run_lock.ts";
 import { StateWriter } from "../state/state_writer.ts";
 import { stopLeftoverProcesses } from "../state/recover.ts";
 import { orchestratorKind, outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
@@ -83,6 +84,18 @@ export const runCommand: CommandModule = {
     const runId = crypto.randomUUID();
     const hostEnv = Deno.env.toObject();
 
+    let lock: RunLock;
+    try {
+      lock = await RunLock.acquire(pipeline.name, {
+        file: pipeline.file === "-" ? "-" : resolve(pipeline.file),
+      });
+    } catch (error) {
+      if (!(error instanceof RunLockedError)) throw error;
+      emit({ type: "pipeline_failed", component: "", reason: error.message, logTail: [] });
+      return ExitCode.failure;
+    }
+    // Held until everything declared after it has been stopped and disposed.
+    using _lock = lock;
     const previous = await readRunState(pipeline.name);
     if (previous && isRunLive(previous) && previous.flowctl.pid !== Deno.pid) {
       emit({
