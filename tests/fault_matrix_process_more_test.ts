@@ -8,6 +8,7 @@ import {
   pipelineYaml,
   processesWith,
   runArgs,
+  runFlowctl,
   type RunResult,
   waitFor,
   writeTemp,
@@ -27,10 +28,14 @@ function uniqueSleep(): string {
 
 /** flowctl's result, or a failure (after killing it) when it has not exited within `ms`. */
 async function resultWithin(flowctl: FlowctlProcess, ms: number): Promise<RunResult> {
-  const timer = setTimeout(() => flowctl.kill("SIGKILL"), ms);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    flowctl.kill("SIGKILL");
+  }, ms);
   try {
     const result = await flowctl.result();
-    assert(result.code !== 137, `flowctl did not exit within ${ms} ms:\n${result.stdout}`);
+    assert(!timedOut, `flowctl did not exit within ${ms} ms:\n${result.stdout}`);
     return result;
   } finally {
     clearTimeout(timer);
@@ -110,6 +115,34 @@ Deno.test("flowctl run: of two runs of one pipeline started at once, exactly one
   } finally {
     for (const run of runs) run.kill("SIGKILL");
     await Promise.all(runs.map((run) => run.result()));
+    killAll(processesWith(`sleep ${sleep}`));
+  }
+});
+
+Deno.test("flowctl down stops components spawned just before flowctl was killed, unrecorded", async () => {
+  const sleep = uniqueSleep();
+  // "killer" is spawned first and kills flowctl at once, while flowctl is still spawning the
+  // rest of its level, before any of their pids can have reached the state file.
+  const sleepers = Array.from(
+    { length: 40 },
+    (_, i) => `    - id: sleeper-${i}\n      command: [sleep, "${sleep}"]\n`,
+  ).join("");
+  const s = await setup(
+    `  sources:\n    - id: killer\n      command: [sh, -c, "kill -9 $$PPID; exec sleep ${sleep}"]\n` +
+      sleepers,
+  );
+  try {
+    const flowctl = new FlowctlProcess(runArgs(s.file, `${s.dir}/logs`), { env: s.env });
+    const killed = await resultWithin(flowctl, 15_000);
+    assertEquals(killed.code, 137, killed.stdout + killed.stderr);
+    const left = processesWith(`sleep ${sleep}`);
+    assert(left.length > 0, "flowctl was killed after starting components");
+
+    const down = await runFlowctl(["down", s.file], { env: s.env });
+    assertEquals(down.code, 0, down.stdout + down.stderr);
+    assertStringIncludes(down.stdout, "Stopped component killer");
+    await waitFor(() => processesWith(`sleep ${sleep}`).length === 0, "no component left", 5_000);
+  } finally {
     killAll(processesWith(`sleep ${sleep}`));
   }
 });
