@@ -1,6 +1,6 @@
 /**
- * Fault matrix, process mode, continued: descendants that escape their component's process
- * group, flowctl killed at the moment of a spawn, two runs of one pipeline at once.
+ * Fault matrix, continued: descendants that escape their component's process group, flowctl
+ * killed at the moment of a spawn, two runs of one pipeline at once (processes, containers).
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import {
@@ -13,6 +13,14 @@ import {
   waitFor,
   writeTemp,
 } from "./_helpers.ts";
+import {
+  buildTestImage,
+  containerPipeline,
+  imageComponent,
+  leftovers,
+  SKIP_DOCKER,
+} from "./_docker.ts";
+import { DockerClient } from "../src/docker/docker_client.ts";
 
 async function setup(body: string) {
   const dir = await Deno.makeTempDir({ prefix: "flowctl-procs-" });
@@ -145,4 +153,44 @@ Deno.test("flowctl down stops components spawned just before flowctl was killed,
   } finally {
     killAll(processesWith(`sleep ${sleep}`));
   }
+});
+
+Deno.test({
+  name:
+    "container mode: a second run from another state folder refuses, the live run's containers untouched",
+  ignore: SKIP_DOCKER,
+  fn: async () => {
+    await buildTestImage();
+    const p = await containerPipeline("owner", "  sources:\n" + imageComponent("src", {}));
+    const first = new FlowctlProcess(p.args, { env: { FLOWCTL_STATE_DIR: `${p.dir}/state1` } });
+    try {
+      await first.waitForOutput("Pipeline started successfully");
+      using docker = await DockerClient.connect();
+      const before = await docker.listContainers("dev.flowctl.pipeline", p.name);
+      assertEquals(before.length, 1);
+
+      const second = new FlowctlProcess(runArgs(p.file, `${p.dir}/logs2`), {
+        env: { FLOWCTL_STATE_DIR: `${p.dir}/state2` },
+      });
+      const refused = await resultWithin(second, 30_000);
+      assertEquals(refused.code, 1, refused.stdout + refused.stderr);
+      assertMatch(
+        refused.stdout + refused.stderr,
+        /"owner-\w+" is already running: its containers belong to flowctl pid \d+, which is alive/,
+      );
+      const after = await docker.listContainers("dev.flowctl.pipeline", p.name);
+      assertEquals(after.map((c) => [c.Id, c.State]), before.map((c) => [c.Id, "running"]));
+
+      const down = await runFlowctl(["down", p.file], {
+        env: { FLOWCTL_STATE_DIR: `${p.dir}/state2` },
+      });
+      assertStringIncludes(down.stdout, "which is still running (with another state folder)");
+      assertEquals((await docker.listContainers("dev.flowctl.pipeline", p.name)).length, 1);
+      assert(!first.stdout.includes("Pipeline stopped"), first.stdout);
+    } finally {
+      first.kill("SIGINT");
+    }
+    assertEquals((await resultWithin(first, 30_000)).code, 0);
+    assertEquals(await leftovers(p.name), { containers: [], networks: [] });
+  },
 });

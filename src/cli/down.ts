@@ -58,6 +58,11 @@ Exit codes: 0 done (also when there was nothing to do), 1 something could not be
       try {
         using docker = await DockerClient.connect();
         const removed = await removePipelineObjects(docker, pipeline.name);
+        if (removed.liveOwner) {
+          report.push(
+            `Containers of ${pipeline.name} belong to flowctl pid ${removed.liveOwner.pid}, which is still running (with another state folder): left alone; stop that flowctl instead`,
+          );
+        }
         if (removed.containers + removed.networks > 0) {
           report.push(
             `Removed ${removed.containers} container(s) and ${removed.networks} network(s) of ${pipeline.name}`,

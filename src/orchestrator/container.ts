@@ -17,6 +17,7 @@ import {
   type StartOptions,
 } from "./orchestrator.ts";
 import { isPortFree } from "./process.ts";
+import { isOwnerAlive, ownerFromLabels, ownerLabels, type RunOwner } from "../state/run_lock.ts";
 
 const logger = getLogger(["flowctl", "docker"]);
 
@@ -85,6 +86,11 @@ export class ContainerOrchestrator implements Orchestrator {
     const problems: string[] = [];
     try {
       const removed = await removePipelineObjects(docker, pipeline.name);
+      if (removed.liveOwner) {
+        throw new PreflightError([
+          `"${pipeline.name}" is already running: its containers belong to flowctl pid ${removed.liveOwner.pid}, which is alive; stop it first`,
+        ]);
+      }
       if (removed.containers + removed.networks > 0) {
         this.#options.onNotice?.(
           `Removed ${removed.containers} container(s) and ${removed.networks} network(s) left by an earlier run of ${pipeline.name}`,
@@ -444,14 +450,22 @@ async function retryEngine<T>(operation: (attempt: number) => Promise<T>): Promi
   }
 }
 
-/** Removes every container and network labelled with `pipeline`. */
+/**
+ * Removes every container and network labelled with `pipeline`, unless a flowctl that is alive
+ * owns any of them (another run, maybe from another state folder): then it removes nothing and
+ * names that owner. Objects without owner labels (made by an older flowctl) count as leftovers.
+ */
 export async function removePipelineObjects(
   docker: DockerClient,
   pipeline: string,
-): Promise<{ containers: number; networks: number }> {
+): Promise<{ containers: number; networks: number; liveOwner?: RunOwner }> {
   const containers = await docker.listContainers(LABEL_PIPELINE, pipeline);
-  for (const container of containers) await docker.removeContainer(container.Id);
   const networks = await docker.listNetworks(LABEL_PIPELINE, pipeline);
+  for (const object of [...containers, ...networks]) {
+    const owner = ownerFromLabels(object.Labels);
+    if (owner && isOwnerAlive(owner)) return { containers: 0, networks: 0, liveOwner: owner };
+  }
+  for (const container of containers) await docker.removeContainer(container.Id);
   for (const network of networks) await docker.removeNetwork(network.Id);
   return { containers: containers.length, networks: networks.length };
 }
@@ -461,7 +475,7 @@ export function containerName(pipeline: Pipeline, component: Component): string 
 }
 
 function labels(pipeline: Pipeline, runId: string): Record<string, string> {
-  return { [LABEL_PIPELINE]: pipeline.name, [LABEL_RUN]: runId };
+  return { [LABEL_PIPELINE]: pipeline.name, [LABEL_RUN]: runId, ...ownerLabels() };
 }
 
 function emptyStream(): ReadableStream<Uint8Array> {

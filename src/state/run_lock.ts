@@ -115,3 +115,33 @@ async function readOwner(path: string): Promise<RunOwner | undefined> {
     return undefined;
   }
 }
+
+/** Labels that name the flowctl owning a container or network. */
+export const LABEL_OWNER_PID = "dev.flowctl.owner-pid";
+export const LABEL_OWNER_START = "dev.flowctl.owner-start-time";
+export const LABEL_OWNER_BOOT = "dev.flowctl.owner-boot-id";
+
+/** The owner labels of this flowctl. */
+export function ownerLabels(): Record<string, string> {
+  const owner = currentOwner();
+  return {
+    [LABEL_OWNER_PID]: String(owner.pid),
+    ...(owner.startTime !== undefined ? { [LABEL_OWNER_START]: String(owner.startTime) } : {}),
+    ...(owner.bootId !== undefined ? { [LABEL_OWNER_BOOT]: owner.bootId } : {}),
+  };
+}
+
+/** The owner named by an object's labels; undefined for objects made before owners were labelled. */
+export function ownerFromLabels(
+  labels: Record<string, string> | null | undefined,
+): RunOwner | undefined {
+  const pid = Number(labels?.[LABEL_OWNER_PID]);
+  if (!labels || !Number.isInteger(pid) || pid <= 0) return undefined;
+  const startTime = Number(labels[LABEL_OWNER_START]);
+  const boot = labels[LABEL_OWNER_BOOT];
+  return {
+    pid,
+    ...(Number.isInteger(startTime) ? { startTime } : {}),
+    ...(boot ? { bootId: boot } : {}),
+  };
+}
