@@ -160,7 +160,9 @@ class ProcessHandle implements ComponentHandle {
     ];
     // The leader's exit is not the end: stragglers it left in its group, descendants that
     // escaped the group, and whoever still holds its output are killed and awaited.
+    scanner.leaders.add(this.pid);
     this.exited = child.status.then(async (status) => {
+      scanner.leaders.delete(this.pid);
       signalGroup(this.pid, "SIGKILL");
       await Promise.all([
         waitForGroupExit(this.pid, GROUP_EXIT_TIMEOUT_MS),
@@ -274,7 +276,15 @@ class CuttableStream {
  * walks, not n.
  */
 class ProcessScanner {
+  /**
+   * Leaders of the components that are running: never escaped, and left out of walks, which
+   * keeps a walk's cost to the other processes on the machine instead of growing with n.
+   */
+  readonly leaders = new Set<number>();
   readonly #markPrefix: string;
+  /** When the last walk ended and how long it took: walks take at most half of the time. */
+  #lastEnd = 0;
+  #lastCost = 0;
   #marks = new Map<string, PromiseWithResolvers<number[]>[]>();
   #pipes = new Map<string, PromiseWithResolvers<number[]>[]>();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -299,7 +309,10 @@ class ProcessScanner {
     const waiting = queue.get(key);
     if (waiting) waiting.push(request);
     else queue.set(key, [request]);
-    this.#timer ??= setTimeout(() => this.#scan(), 0);
+    this.#timer ??= setTimeout(
+      () => this.#scan(),
+      Math.max(0, this.#lastEnd + this.#lastCost - performance.now()),
+    );
     return request.promise;
   }
 
@@ -309,10 +322,14 @@ class ProcessScanner {
     const pipes = this.#pipes;
     this.#marks = new Map();
     this.#pipes = new Map();
+    const began = performance.now();
     const scan = scanProcesses(
       marks.size > 0 ? this.#markPrefix : undefined,
       new Set(pipes.keys()),
+      { skip: this.leaders },
     );
+    this.#lastEnd = performance.now();
+    this.#lastCost = this.#lastEnd - began;
     for (const [mark, requests] of marks) {
       for (const request of requests) request.resolve(scan.marked.get(mark) ?? []);
     }

@@ -103,15 +103,17 @@ export interface ProcessScan {
 /**
  * One walk over /proc: live processes whose environment carries a mark starting with
  * `markPrefix` (grouped by mark; no environment is read without a prefix), and processes other than flowctl holding any of `pipes`
- * (grouped by pipe). Only our own user's processes are readable, which are the only ones a
- * component can have started.
+ * (grouped by pipe), leaving out the pids in `options.skip`. Only our own user's processes are
+ * readable, which are the only ones a component can have started.
  */
 export function scanProcesses(
   markPrefix: string | undefined,
   pipes: ReadonlySet<string>,
+  options: { skip?: ReadonlySet<number> } = {},
 ): ProcessScan {
   const scan: ProcessScan = { marked: new Map(), pipeHolders: new Map() };
   for (const pid of allPids()) {
+    if (options.skip?.has(pid)) continue;
     const mark = markPrefix === undefined ? undefined : readProcessMark(pid);
     if (mark !== undefined && mark.startsWith(markPrefix ?? "") && isAlive(pid)) {
       addTo(scan.marked, mark, pid);
