@@ -85,6 +85,7 @@ async function measureFlowctl(p: { dir: string; file: string }) {
 }
 
 const stops = new Map<number, number>();
+let previous: { count: number; rss: number } | undefined;
 for (const count of SIZES) {
   const p = await pipeline(count);
   const flowctl: { rss: number; files: number; ms: number }[] = [];
@@ -104,8 +105,15 @@ for (const count of SIZES) {
     ratio: (flowctlMs / bashMs).toFixed(1),
     rss_mb: rss.toFixed(0),
     rss_kb_per_component: (rss * 1024 / count).toFixed(0),
+    ...(previous
+      ? {
+        rss_kb_per_added_component: ((rss - previous.rss) * 1024 / (count - previous.count))
+          .toFixed(0),
+      }
+      : {}),
     open_files: median(flowctl.map((f) => f.files)),
   });
+  previous = { count, rss };
 }
 const small = stops.get(100);
 const large = stops.get(1000);
