@@ -43,6 +43,11 @@ Exit codes: 0 done (also when there was nothing to do), 1 something could not be
     try {
       using docker = involvesContainers(pipeline, state) ? await connectDocker() : undefined;
       const leftovers = await removeLeftovers(pipeline, { state, docker });
+      if (leftovers.liveOwner) {
+        report.push(
+          `Containers of ${pipeline.name} belong to flowctl pid ${leftovers.liveOwner.pid}, which is still running (with another state folder): left alone; stop that flowctl instead`,
+        );
+      }
       for (const removed of leftovers.processes) {
         report.push(
           `Stopped component ${removed.component}: process group ${removed.pids.join(", ")}`,

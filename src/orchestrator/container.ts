@@ -9,6 +9,7 @@ import { DockerClient } from "../docker/docker_client.ts";
 import { DockerApiError, DockerUnavailableError } from "../docker/docker_errors.ts";
 import { demuxFrames } from "../docker/frame_demux.ts";
 import { LABEL_COMPONENT, LABEL_PIPELINE, LABEL_RUN, runLabels } from "../docker/labels.ts";
+import { ownerLabels } from "../state/run_lock.ts";
 import { LiveHandles, StoppableHandle } from "./_handle.ts";
 import { busyHostPorts } from "./host_ports.ts";
 import {
@@ -201,7 +202,10 @@ class ContainerRun implements OrchestratorRun {
   async #createNetwork(signal: AbortSignal): Promise<RunNetwork> {
     const name = `flowctl-${this.#pipeline.name}-${this.#options.runId.slice(0, 8)}`;
     const id = await retryEngine(() =>
-      this.#docker.createNetwork(name, runLabels(this.#pipeline.name, this.#options.runId), signal)
+      this.#docker.createNetwork(name, {
+        ...runLabels(this.#pipeline.name, this.#options.runId),
+        ...ownerLabels(),
+      }, signal)
     );
     const info = await this.#docker.inspectNetwork(id);
     const gateway = info.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
@@ -279,6 +283,7 @@ class ContainerRun implements OrchestratorRun {
         ...containerConfig(component, env, network),
         Labels: {
           ...runLabels(pipeline.name, this.#options.runId),
+          ...ownerLabels(),
           [LABEL_COMPONENT]: component.id,
         },
       });

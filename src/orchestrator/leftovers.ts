@@ -6,6 +6,7 @@
 import type { Pipeline } from "../config/mod.ts";
 import type { DockerClient } from "../docker/docker_client.ts";
 import { type Removed, stopLeftoverProcesses } from "../state/recover.ts";
+import { isOwnerAlive, ownerFromLabels, type RunOwner } from "../state/run_lock.ts";
 import type { RunState } from "../state/state_file.ts";
 import { LABEL_PIPELINE } from "../docker/labels.ts";
 
@@ -14,6 +15,8 @@ export interface Leftovers {
   processes: Removed[];
   containers: number;
   networks: number;
+  /** A live flowctl (another run, maybe from another state folder) owns the objects found. */
+  liveOwner?: RunOwner;
 }
 
 export interface RemoveLeftoversOptions {
@@ -40,14 +43,22 @@ export function involvesContainers(pipeline: Pipeline, state: RunState | undefin
   return pipeline.orchestrator === "container" || state?.orchestrator === "container";
 }
 
-/** Removes every container and network labelled with `pipeline`. */
+/**
+ * Removes every container and network labelled with `pipeline`, unless a flowctl that is alive
+ * owns any of them: then it removes nothing and names that owner. Objects without owner labels
+ * (made by an older flowctl) count as leftovers.
+ */
 async function removePipelineObjects(
   docker: DockerClient,
   pipeline: string,
-): Promise<{ containers: number; networks: number }> {
+): Promise<{ containers: number; networks: number; liveOwner?: RunOwner }> {
   const containers = await docker.listContainers(LABEL_PIPELINE, pipeline);
-  for (const container of containers) await docker.removeContainer(container.Id);
   const networks = await docker.listNetworks(LABEL_PIPELINE, pipeline);
+  for (const object of [...containers, ...networks]) {
+    const owner = ownerFromLabels(object.Labels);
+    if (owner && isOwnerAlive(owner)) return { containers: 0, networks: 0, liveOwner: owner };
+  }
+  for (const container of containers) await docker.removeContainer(container.Id);
   for (const network of networks) await docker.removeNetwork(network.Id);
   return { containers: containers.length, networks: networks.length };
 }

@@ -1,7 +1,10 @@
 /**
  * The process orchestrator: each component is a child process spawned `detached` in its own
  * session and process group, so that stopping the group stops `npm start`'s children too.
+ * Descendants that left the group (`setsid daemon &`) are found by the mark every component
+ * carries in its environment, and by holding the component's output pipes.
  */
+import { getLogger } from "@logtape/logtape";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { Component, Pipeline } from "../config/mod.ts";
 import { delay } from "../delay.ts";
@@ -17,10 +20,26 @@ import {
   PreflightError,
   type StopOptions,
 } from "./orchestrator.ts";
-import { groupMembers, readProcStat, signalGroup } from "./process_group.ts";
+import {
+  groupMayBeAlive,
+  groupMembers,
+  isAlive,
+  pipeOf,
+  PROCESS_MARK_VAR,
+  readProcStat,
+  scanProcesses,
+  signalGroup,
+  signalProcess,
+} from "./process_group.ts";
 
-/** How long to wait for a killed group to disappear before reporting it. */
+const logger = getLogger(["flowctl", "process"]);
+
+/** How long to wait for a killed group (or escaped descendants) to disappear. */
 const GROUP_EXIT_TIMEOUT_MS = 5_000;
+/** How long output may stay open after a component's processes are gone, before its holders are killed. */
+const OUTPUT_EOF_MS = 300;
+/** How long to wait for end of output after that, before flowctl stops reading it. */
+const OUTPUT_CUT_MS = 1_000;
 
 /**
  * Runs components as local processes, each in its own session and process group: `check()`
@@ -53,9 +72,15 @@ export class ProcessOrchestrator implements Orchestrator {
   open(pipeline: Pipeline, options: OpenOptions): Promise<OrchestratorRun> {
     const endpoint = `127.0.0.1:${options.controlPlane.port}`;
     const envs = new Map(
-      pipeline.components.map((c) => [c.id, options.envFor(c, endpoint)] as const),
+      pipeline.components.map((c) =>
+        [c.id, {
+          ...options.envFor(c, endpoint),
+          // The mark goes last, so a component's own env cannot remove it.
+          [PROCESS_MARK_VAR]: processMark(options.runId, c.id),
+        }] as const
+      ),
     );
-    return Promise.resolve(new ProcessRun(pipeline, envs));
+    return Promise.resolve(new ProcessRun(pipeline, options.runId, envs));
   }
 }
 
@@ -65,10 +90,18 @@ class ProcessRun implements OrchestratorRun {
   readonly #components: ReadonlyMap<string, Component>;
   readonly #envs: ReadonlyMap<string, Record<string, string>>;
   readonly #live = new LiveHandles<ProcessHandle>();
+  readonly #runId: string;
+  readonly #scanner: ProcessScanner;
 
-  constructor(pipeline: Pipeline, envs: ReadonlyMap<string, Record<string, string>>) {
+  constructor(
+    pipeline: Pipeline,
+    runId: string,
+    envs: ReadonlyMap<string, Record<string, string>>,
+  ) {
     this.#components = new Map(pipeline.components.map((c) => [c.id, c]));
     this.#envs = envs;
+    this.#runId = runId;
+    this.#scanner = new ProcessScanner(`${runId}:`);
   }
 
   start(componentId: string): Promise<ComponentHandle> {
@@ -97,7 +130,10 @@ class ProcessRun implements OrchestratorRun {
         : `cannot run "${program}": ${(error as Error).message}`;
       return Promise.reject(new ComponentFailedError(component.id, reason, { cause: error }));
     }
-    return Promise.resolve(this.#live.add(new ProcessHandle(component.id, child)));
+    const mark = processMark(this.#runId, component.id);
+    return Promise.resolve(
+      this.#live.add(new ProcessHandle(component.id, child, mark, this.#scanner)),
+    );
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -106,7 +142,12 @@ class ProcessRun implements OrchestratorRun {
   }
 }
 
-/** A component's process group: exited once the leader and every straggler are gone. */
+/** The mark of a component's processes: `<run id>:<component id>`. */
+export function processMark(runId: string, componentId: string): string {
+  return `${runId}:${componentId}`;
+}
+
+/** A component's process group: exited once the leader, stragglers and escaped descendants are gone. */
 class ProcessHandle extends StoppableHandle implements ComponentHandle {
   readonly componentId: string;
   readonly pid: number;
@@ -114,18 +155,43 @@ class ProcessHandle extends StoppableHandle implements ComponentHandle {
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;
   readonly exited: Promise<ExitStatus>;
+  readonly #mark: string;
+  readonly #scanner: ProcessScanner;
+  readonly #outputs: CuttableStream[];
+  /** The child's stdout and stderr pipes, to find who else holds them. */
+  readonly #pipes: Set<string>;
 
-  constructor(componentId: string, child: Deno.ChildProcess) {
+  constructor(
+    componentId: string,
+    child: Deno.ChildProcess,
+    mark: string,
+    scanner: ProcessScanner,
+  ) {
     super();
     this.componentId = componentId;
     this.pid = child.pid;
     this.pidStartTime = readProcStat(child.pid)?.startTime;
-    this.stdout = child.stdout;
-    this.stderr = child.stderr;
-    // The leader's exit is not the end: stragglers it left in its group are killed and awaited.
+    this.#mark = mark;
+    this.#scanner = scanner;
+    this.#pipes = new Set(
+      [pipeOf(child.pid, 1), pipeOf(child.pid, 2)].filter((p): p is string => p !== undefined),
+    );
+    this.#outputs = [new CuttableStream(child.stdout), new CuttableStream(child.stderr)];
+    [this.stdout, this.stderr] = this.#outputs.map((output) => output.stream) as [
+      ReadableStream<Uint8Array>,
+      ReadableStream<Uint8Array>,
+    ];
+    // The leader's exit is not the end: stragglers it left in its group, descendants that
+    // escaped the group, and whoever still holds its output are killed and awaited.
+    scanner.leaders.add(this.pid);
     this.exited = child.status.then(async (status) => {
+      scanner.leaders.delete(this.pid);
       signalGroup(this.pid, "SIGKILL");
-      await waitForGroupExit(this.pid, GROUP_EXIT_TIMEOUT_MS);
+      await Promise.all([
+        waitForGroupExit(this.pid, GROUP_EXIT_TIMEOUT_MS),
+        this.#killEscaped(),
+      ]);
+      await this.#endOutput();
       return { code: status.code, signal: status.signal ?? null };
     });
   }
@@ -135,7 +201,12 @@ class ProcessHandle extends StoppableHandle implements ComponentHandle {
   }
 
   protected async stopOnce({ graceMs, force }: StopOptions): Promise<ExitStatus> {
-    signalGroup(this.pid, graceMs > 0 && !force?.aborted ? "SIGTERM" : "SIGKILL");
+    const first = graceMs > 0 && !force?.aborted ? "SIGTERM" : "SIGKILL";
+    signalGroup(this.pid, first);
+    // Escaped descendants get the same signal; they are killed for good once the leader is gone.
+    void this.#scanner.marked(this.#mark).then((pids) => {
+      for (const pid of pids) signalProcess(pid, first);
+    });
     if (graceMs > 0) {
       const graceOver = AbortSignal.any([AbortSignal.timeout(graceMs), ...(force ? [force] : [])]);
       const exitedInTime = await Promise.race([
@@ -146,14 +217,165 @@ class ProcessHandle extends StoppableHandle implements ComponentHandle {
     }
     return await this.exited;
   }
+
+  /** Kills the processes that carry this component's mark but left its group, and awaits them. */
+  async #killEscaped(): Promise<void> {
+    let pids = await this.#scanner.marked(this.#mark);
+    const deadline = Date.now() + GROUP_EXIT_TIMEOUT_MS;
+    while (pids.length > 0 && Date.now() < deadline) {
+      for (const pid of pids) signalProcess(pid, "SIGKILL");
+      await delay(5);
+      pids = pids.filter(isAlive);
+    }
+  }
+
+  /**
+   * Waits for the end of output, which is bounded: a process that holds the output pipes
+   * without the mark (it cleared its environment) is found through the pipes and killed, and
+   * if the output still does not end, flowctl stops reading it.
+   */
+  async #endOutput(): Promise<void> {
+    const ended = Promise.all(this.#outputs.map((output) => output.ended));
+    if (await settlesWithin(ended, OUTPUT_EOF_MS)) return;
+    const holders = await this.#scanner.pipeHolders(this.#pipes);
+    for (const pid of holders) signalProcess(pid, "SIGKILL");
+    if (await settlesWithin(ended, OUTPUT_CUT_MS)) return;
+    logger.warn(
+      "Output of {component} is still held open after it stopped (by pids {holders}); no longer reading it",
+      { component: this.componentId, holders: holders.filter(isAlive).join(", ") },
+    );
+    for (const output of this.#outputs) output.cut();
+  }
 }
 
-/** Waits until no live process is left in group `pgid`, polling /proc. */
+/** A child's output that flowctl can stop reading although a writer still holds it open. */
+class CuttableStream {
+  readonly stream: ReadableStream<Uint8Array>;
+  /** Settles once the output ended, failed, or was cut. */
+  readonly ended: Promise<void>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+
+  constructor(source: ReadableStream<Uint8Array>) {
+    const ended = Promise.withResolvers<void>();
+    this.ended = ended.promise;
+    const reader = source.getReader();
+    this.#reader = reader;
+    this.stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (!done) return controller.enqueue(value);
+          controller.close();
+        } catch (error) {
+          controller.error(error);
+        }
+        ended.resolve();
+      },
+      async cancel(reason) {
+        ended.resolve();
+        await reader.cancel(reason);
+      },
+    });
+  }
+
+  /** Stops reading: a pending read ends as end of output. */
+  cut(): void {
+    this.#reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * Walks /proc for processes by mark or by output pipe, for every component at once: requests
+ * made while a walk is pending share the next one, so stopping n components costs a few
+ * walks, not n.
+ */
+class ProcessScanner {
+  /**
+   * Leaders of the components that are running: never escaped, and left out of walks, which
+   * keeps a walk's cost to the other processes on the machine instead of growing with n.
+   */
+  readonly leaders = new Set<number>();
+  readonly #markPrefix: string;
+  /** When the last walk ended and how long it took: walks take at most half of the time. */
+  #lastEnd = 0;
+  #lastCost = 0;
+  #marks = new Map<string, PromiseWithResolvers<number[]>[]>();
+  #pipes = new Map<string, PromiseWithResolvers<number[]>[]>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(markPrefix: string) {
+    this.#markPrefix = markPrefix;
+  }
+
+  /** Live processes carrying `mark`. */
+  marked(mark: string): Promise<number[]> {
+    return this.#request(this.#marks, mark);
+  }
+
+  /** Live processes other than flowctl holding any of `pipes`. */
+  async pipeHolders(pipes: ReadonlySet<string>): Promise<number[]> {
+    const found = await Promise.all([...pipes].map((pipe) => this.#request(this.#pipes, pipe)));
+    return [...new Set(found.flat())];
+  }
+
+  #request(queue: Map<string, PromiseWithResolvers<number[]>[]>, key: string): Promise<number[]> {
+    const request = Promise.withResolvers<number[]>();
+    const waiting = queue.get(key);
+    if (waiting) waiting.push(request);
+    else queue.set(key, [request]);
+    this.#timer ??= setTimeout(
+      () => this.#scan(),
+      Math.max(0, this.#lastEnd + this.#lastCost - performance.now()),
+    );
+    return request.promise;
+  }
+
+  #scan(): void {
+    this.#timer = undefined;
+    const marks = this.#marks;
+    const pipes = this.#pipes;
+    this.#marks = new Map();
+    this.#pipes = new Map();
+    const began = performance.now();
+    const scan = scanProcesses(
+      marks.size > 0 ? this.#markPrefix : undefined,
+      new Set(pipes.keys()),
+      { skip: this.leaders },
+    );
+    this.#lastEnd = performance.now();
+    this.#lastCost = this.#lastEnd - began;
+    for (const [mark, requests] of marks) {
+      for (const request of requests) request.resolve(scan.marked.get(mark) ?? []);
+    }
+    for (const [pipe, requests] of pipes) {
+      for (const request of requests) request.resolve(scan.pipeHolders.get(pipe) ?? []);
+    }
+  }
+}
+
+/** Whether `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([
+      promise.then(() => true, () => true),
+      delay(ms, timer.signal).then(() => false),
+    ]);
+  } finally {
+    timer.abort();
+  }
+}
+
+/**
+ * Waits until no live process is left in group `pgid`. A signal tells in O(1) when the group is
+ * gone; /proc is only walked when the group lingers (zombies that no one reaped yet).
+ */
 async function waitForGroupExit(pgid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let pause = 1;
-  while (groupMembers(pgid).length > 0) {
+  while (groupMayBeAlive(pgid)) {
     if (Date.now() > deadline) return;
+    if (pause >= 16 && groupMembers(pgid).length === 0) return;
     signalGroup(pgid, "SIGKILL");
     await delay(pause);
     pause = Math.min(pause * 2, 20);

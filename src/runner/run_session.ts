@@ -15,7 +15,7 @@ import { Registry } from "../controlplane/registry.ts";
 import { reportRegistryEvent } from "../controlplane/registry_report.ts";
 import type { DockerClient } from "../docker/docker_client.ts";
 import { type Leftovers, removeLeftovers } from "../orchestrator/leftovers.ts";
-import type { Orchestrator } from "../orchestrator/orchestrator.ts";
+import { type Orchestrator, PreflightError } from "../orchestrator/orchestrator.ts";
 import { ProcessOrchestrator } from "../orchestrator/process.ts";
 import { ensureLogDir } from "../logs/log_file.ts";
 import { RunClaim } from "../state/run_claim.ts";
@@ -133,9 +133,14 @@ class RunSession {
     // Without a state file a second run is not refused and `down` cannot help.
     await ensureStateDir();
     await ensureLogDir(this.#options.logDir);
-    const claim = this.#stack.use(await RunClaim.take(this.#pipeline.name));
+    const claim = this.#stack.use(await RunClaim.take(this.#pipeline));
     const { orchestrator, docker } = await openOrchestrator(this.#pipeline, this.#stack);
     const leftovers = await removeLeftovers(this.#pipeline, { state: claim.previous, docker });
+    if (leftovers.liveOwner) {
+      throw new PreflightError([
+        `"${this.#pipeline.name}" is already running: its containers belong to flowctl pid ${leftovers.liveOwner.pid}, which is alive; stop it first`,
+      ]);
+    }
     for (const message of describeLeftovers(this.#pipeline, leftovers)) {
       this.#options.emit({ type: "notice", message });
     }

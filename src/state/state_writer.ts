@@ -10,6 +10,8 @@ const MIN_GAP_MS = 200;
 export class StateWriter {
   readonly #build: () => RunState;
   #writing: Promise<void> = Promise.resolve();
+  /** The write that is queued behind the current one, not begun yet. */
+  #queued: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastWrite = 0;
   #closed = false;
@@ -43,11 +45,19 @@ export class StateWriter {
     await this.#writing;
   }
 
+  /**
+   * Queues a write of the state as it is when the write begins. A write already queued and not
+   * begun covers every change made meanwhile, so a burst of n changes costs at most two writes,
+   * not n snapshots of n components held in memory until they are written.
+   */
   #write(): Promise<void> {
     this.#lastWrite = Date.now();
-    const state = this.#build();
-    this.#writing = this.#writing.then(() => writeRunState(state)).catch(() => {});
-    return this.#writing;
+    this.#queued ??= this.#writing.then(() => {
+      this.#queued = undefined;
+      return writeRunState(this.#build());
+    }).catch(() => {});
+    this.#writing = this.#queued;
+    return this.#queued;
   }
 }
 
