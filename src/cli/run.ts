@@ -3,7 +3,13 @@ import { resolve } from "node:path";
 import { formatIssue, parseDuration } from "../config/mod.ts";
 import type { RunnerEvent } from "../runner/events.ts";
 import { runSession } from "../runner/run_session.ts";
-import { orchestratorKind, outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
+import {
+  componentRegistry,
+  orchestratorKind,
+  outputFormat,
+  parseCommandArgs,
+  singleFile,
+} from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ComponentConsole } from "./component_console.ts";
@@ -21,6 +27,8 @@ A second Ctrl+C skips the grace periods.
 
 Options:
   --orchestrator process|container  overrides spec.driver
+  --component-registry R            where "type: name@version" components live (default:
+                                    FLOWCTL_COMPONENT_REGISTRY, else docker.io/withobsrvr)
   --log-dir DIR                     component log files (default: logs)
   --control-plane-port N            control plane port (default: 8080; 0 picks a free one)
   --heartbeat-interval D            FLOWCTL_HEARTBEAT_INTERVAL given to components (default: 10s);
@@ -36,6 +44,7 @@ export const runCommand: CommandModule = {
   async run(args) {
     const { values, positionals } = parseCommandArgs("run", args, {
       orchestrator: { type: "string" },
+      "component-registry": { type: "string" },
       "log-dir": { type: "string" },
       "control-plane-port": { type: "string" },
       "heartbeat-interval": { type: "string" },
@@ -57,7 +66,10 @@ export const runCommand: CommandModule = {
     });
     let loaded;
     try {
-      loaded = await loadPipelineFile(file, orchestrator ? { orchestrator } : {});
+      loaded = await loadPipelineFile(file, {
+        ...(orchestrator ? { orchestrator } : {}),
+        componentRegistry: componentRegistry("run", values["component-registry"]),
+      });
     } catch (error) {
       signals[Symbol.dispose]();
       throw error;

@@ -1,0 +1,80 @@
+/**
+ * Registry components (`type: name@version`) and binaries from images (`image` without
+ * `command`) in process mode, pulled by flowctl from a real registry on loopback, no Docker.
+ * The executables are `#!/bin/sh` scripts: their tar entries have mode 0755, which flowctl keeps
+ * when it applies the layer, so the host's /bin/sh runs them.
+ */
+import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
+import { runArgs, runFlowctl, writeTemp } from "./_helpers.ts";
+import { layer, LocalRegistry } from "./_registry.ts";
+
+const script = (body: string) => ({ text: `#!/bin/sh\n${body}\n`, mode: 0o755 });
+
+/** A temp folder holding the cache (XDG_CACHE_HOME), logs and the pipeline file. */
+async function workspace() {
+  const dir = await Deno.makeTempDir({ prefix: "flowctl-registry-test-" });
+  return {
+    dir,
+    env: { XDG_CACHE_HOME: `${dir}/cache`, HOME: dir },
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+Deno.test("run: registry components get their config as env through env_mapping and config_schema", async () => {
+  await using registry = await LocalRegistry.start();
+  await using ws = await workspace();
+  await registry.pushImage("flowctl-test/reporter", "v1", [
+    await layer([
+      {
+        path: "component",
+        ...script(
+          'echo "NETWORK=$STELLAR_NETWORK START=$START_LEDGER_SEQ BATCH=$BATCH_SIZE ID=$COMPONENT_ID"',
+        ),
+      },
+      {
+        path: "metadata.json",
+        text: JSON.stringify({
+          name: "reporter",
+          version: "1.0.0",
+          type: "sink",
+          consumes: ["ledger"],
+          env_mapping: { network: "STELLAR_NETWORK" },
+          config_schema: { start_ledger: { env: "START_LEDGER_SEQ", type: "integer" } },
+        }),
+      },
+    ]),
+  ]);
+  await registry.pushImage("flowctl-test/source", "v2", [
+    await layer([{ path: "bin/component", ...script('echo "source up"; exec sleep 600') }]),
+  ]);
+  const file = await writeTemp(
+    "pipeline.yaml",
+    `apiVersion: flowctl/v1
+kind: Pipeline
+metadata: { name: registry-config }
+spec:
+  sources:
+    - id: source
+      type: ${registry.host}/flowctl-test/source@v2
+  sinks:
+    - id: reporter
+      type: reporter@v1
+      inputs: [source]
+      config: { network: testnet, start_ledger: 42, batchSize: 10 }
+`,
+    ws.dir,
+  );
+  const result = await runFlowctl(runArgs(file, `${ws.dir}/logs`), {
+    env: { ...ws.env, FLOWCTL_COMPONENT_REGISTRY: `${registry.host}/flowctl-test` },
+  });
+  assertEquals(result.code, 0, result.stdout + result.stderr);
+  assertStringIncludes(result.stdout, "source   | source up");
+  assertStringIncludes(result.stdout, "reporter | NETWORK=testnet START=42 BATCH=10 ID=reporter");
+  assertMatch(
+    result.stdout,
+    new RegExp(
+      `Pulled image "${registry.host}/flowctl-test/reporter:v1" \\(sha256:[0-9a-f]{64}\\)`,
+    ),
+  );
+  assertStringIncludes(result.stdout, "Pipeline completed successfully");
+});
