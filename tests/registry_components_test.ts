@@ -78,3 +78,58 @@ spec:
   );
   assertStringIncludes(result.stdout, "Pipeline completed successfully");
 });
+
+Deno.test("run: image + type in process mode runs /app/<type> of a two-layer image with whiteouts", async () => {
+  await using registry = await LocalRegistry.start();
+  await using ws = await workspace();
+  const tool = (says: string) =>
+    script(
+      `here=$(dirname "$0")
+echo "${says}"
+echo "extra: $(cat "$here/extra.txt")"
+[ -e "$here/../etc/old.conf" ] && echo "old.conf: present" || echo "old.conf: removed"
+echo "data: $(ls "$here/../data" | tr '\\n' ' ')"
+echo "args: $*"`,
+    );
+  await registry.pushImage("flowctl-test/tools", "2.0", [
+    await layer([
+      { path: "app", dir: true },
+      { path: "app/ttp-processor", ...tool("layer one") },
+      { path: "app/extra.txt", text: "from layer one" },
+      { path: "etc/old.conf", text: "x" },
+      { path: "data/a.txt", text: "a" },
+      { path: "data/b.txt", text: "b" },
+    ]),
+    await layer([
+      { path: "app/ttp-processor", ...tool("layer two") },
+      { path: "etc/.wh.old.conf", text: "" },
+      { path: "data/.wh..wh..opq", text: "" },
+      { path: "data/c.txt", text: "c" },
+    ]),
+  ]);
+  const file = await writeTemp(
+    "pipeline.yaml",
+    `apiVersion: flowctl/v1
+kind: Pipeline
+metadata: { name: image-binary }
+spec:
+  sinks:
+    - id: processor
+      type: ttp-processor
+      image: ${registry.host}/flowctl-test/tools:2.0
+      args: [--start, "5"]
+`,
+    ws.dir,
+  );
+  const result = await runFlowctl(runArgs(file, `${ws.dir}/logs`), { env: ws.env });
+  assertEquals(result.code, 0, result.stdout + result.stderr);
+  for (
+    const line of [
+      "processor | layer two",
+      "processor | extra: from layer one",
+      "processor | old.conf: removed",
+      "processor | data: c.txt",
+      "processor | args: --start 5",
+    ]
+  ) assertStringIncludes(result.stdout, line);
+});
