@@ -251,3 +251,20 @@ function freePort(): number {
   listener.close();
   return port;
 }
+
+/**
+ * A temp folder for one test: flowctl's cache (XDG_CACHE_HOME), HOME (for ~/.docker), logs and
+ * pipeline files. DENO_DIR stays where it was, so changing those does not make Deno download
+ * its npm packages again.
+ */
+export async function registryWorkspace() {
+  const dir = await Deno.makeTempDir({ prefix: "flowctl-registry-test-" });
+  const home = Deno.env.get("HOME") ?? "/root";
+  const denoDir = Deno.env.get("DENO_DIR") ??
+    `${Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`}/deno`;
+  return {
+    dir,
+    env: { XDG_CACHE_HOME: `${dir}/cache`, HOME: dir, DENO_DIR: denoDir },
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}

@@ -4,18 +4,9 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import { runArgs, runFlowctl, writeTemp } from "./_helpers.ts";
-import { layer, LocalRegistry } from "./_registry.ts";
+import { layer, LocalRegistry, registryWorkspace } from "./_registry.ts";
 
 const script = (body: string) => ({ text: `#!/bin/sh\n${body}\n`, mode: 0o755 });
-
-async function workspace() {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-registry-test-" });
-  return {
-    dir,
-    env: { XDG_CACHE_HOME: `${dir}/cache`, HOME: dir },
-    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
-  };
-}
 
 function pipeline(host: string): string {
   return `apiVersion: flowctl/v1
@@ -43,7 +34,7 @@ async function pushImages(registry: LocalRegistry): Promise<void> {
 }
 
 Deno.test("run: the second run works from the cache with the registry stopped", async () => {
-  await using ws = await workspace();
+  await using ws = await registryWorkspace();
   const registry = await LocalRegistry.start();
   let file: string;
   try {
@@ -66,7 +57,7 @@ Deno.test("run: the second run works from the cache with the registry stopped", 
 });
 
 Deno.test("pull: caches every registry component and image of a file, one line per layer", async () => {
-  await using ws = await workspace();
+  await using ws = await registryWorkspace();
   const registry = await LocalRegistry.start();
   let file: string;
   try {

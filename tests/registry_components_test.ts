@@ -6,23 +6,13 @@
  */
 import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import { runArgs, runFlowctl, writeTemp } from "./_helpers.ts";
-import { layer, LocalRegistry } from "./_registry.ts";
+import { layer, LocalRegistry, registryWorkspace } from "./_registry.ts";
 
 const script = (body: string) => ({ text: `#!/bin/sh\n${body}\n`, mode: 0o755 });
 
-/** A temp folder holding the cache (XDG_CACHE_HOME), logs and the pipeline file. */
-async function workspace() {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-registry-test-" });
-  return {
-    dir,
-    env: { XDG_CACHE_HOME: `${dir}/cache`, HOME: dir },
-    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
-  };
-}
-
 Deno.test("run: registry components get their config as env through env_mapping and config_schema", async () => {
   await using registry = await LocalRegistry.start();
-  await using ws = await workspace();
+  await using ws = await registryWorkspace();
   await registry.pushImage("flowctl-test/reporter", "v1", [
     await layer([
       {
@@ -81,7 +71,7 @@ spec:
 
 Deno.test("run: image + type in process mode runs /app/<type> of a two-layer image with whiteouts", async () => {
   await using registry = await LocalRegistry.start();
-  await using ws = await workspace();
+  await using ws = await registryWorkspace();
   const tool = (says: string) =>
     script(
       `here=$(dirname "$0")

@@ -5,18 +5,9 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import { runArgs, runFlowctl, writeTemp } from "./_helpers.ts";
-import { layer, LocalRegistry } from "./_registry.ts";
+import { layer, LocalRegistry, registryWorkspace } from "./_registry.ts";
 
 const script = (body: string) => ({ text: `#!/bin/sh\n${body}\n`, mode: 0o755 });
-
-async function workspace() {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-registry-test-" });
-  return {
-    dir,
-    env: { XDG_CACHE_HOME: `${dir}/cache`, HOME: dir },
-    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
-  };
-}
 
 /** A pipeline of one sink from `type`, and a long-running command source marked by `marker`. */
 function pipeline(type: string, marker: string): string {
@@ -52,7 +43,7 @@ const uniqueMarker = () => String(600_000 + Math.floor(Math.random() * 100_000))
 
 Deno.test("run: an unknown registry component fails with exit 1 naming the component and the reference", async () => {
   await using registry = await LocalRegistry.start();
-  await using ws = await workspace();
+  await using ws = await registryWorkspace();
   const marker = uniqueMarker();
   const file = await writeTemp(
     "p.yaml",
@@ -71,7 +62,7 @@ Deno.test("run: an unknown registry component fails with exit 1 naming the compo
 
 Deno.test("run: an index without this platform is refused; with it, its image is chosen", async () => {
   await using registry = await LocalRegistry.start();
-  await using ws = await workspace();
+  await using ws = await registryWorkspace();
   const arch = ({ x86_64: "amd64", aarch64: "arm64" } as Record<string, string>)[Deno.build.arch];
   const foreign = arch === "arm64" ? "amd64" : "arm64";
   const image = async (
@@ -116,7 +107,7 @@ spec:
 
 Deno.test("run: a corrupted blob is a digest mismatch naming the component, reference and digests", async () => {
   await using registry = await LocalRegistry.start();
-  await using ws = await workspace();
+  await using ws = await registryWorkspace();
   const blob = await layer([{ path: "component", ...script("echo should not run") }]);
   await registry.pushImage("flowctl-test/corrupt", "v1", [blob]);
   // Same length, one byte changed: the registry serves it as is.
@@ -151,7 +142,7 @@ Deno.test("run: a corrupted blob is a digest mismatch naming the component, refe
 Deno.test("run: basic-auth credentials come from ~/.docker/config.json", async (t) => {
   const user = { name: "flowctl", password: "s3cret-pw" };
   await using registry = await LocalRegistry.start(user);
-  await using ws = await workspace();
+  await using ws = await registryWorkspace();
   await registry.pushImage("flowctl-test/private", "v1", [
     await layer([{ path: "app/component", ...script('echo "private component ran"') }]),
   ]);
