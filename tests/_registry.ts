@@ -22,6 +22,8 @@ export interface LayerBlob {
   bytes: Uint8Array<ArrayBuffer>;
   digest: string;
   mediaType: string;
+  /** Digest of the uncompressed tar (the image config's diff_id, which engines check). */
+  diffId: string;
 }
 
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -50,7 +52,7 @@ export async function layer(entries: readonly LayerEntry[]): Promise<LayerBlob> 
     await new Response(new Blob([tar]).stream().pipeThrough(new CompressionStream("gzip")))
       .arrayBuffer(),
   );
-  return { bytes: gzipped, digest: sha256(gzipped), mediaType: OCI_LAYER };
+  return { bytes: gzipped, digest: sha256(gzipped), mediaType: OCI_LAYER, diffId: sha256(tar) };
 }
 
 /** A started docker-registry; stop() (or disposal) kills it and removes its storage. */
@@ -161,7 +163,7 @@ export class LocalRegistry implements AsyncDisposable {
     const config = new TextEncoder().encode(JSON.stringify({
       architecture,
       os: "linux",
-      rootfs: { type: "layers", diff_ids: layers.map((l) => l.digest) },
+      rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
       config: {},
     }));
     const configBlob = { bytes: config, digest: sha256(config) };
