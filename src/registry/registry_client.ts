@@ -9,6 +9,9 @@ import { MANIFEST_ACCEPT } from "./manifest.ts";
 import { formatReference, type ImageReference, registryBaseUrl } from "./reference.ts";
 import { RegistryError } from "./registry_error.ts";
 
+/** Manifests are small JSON documents; registries themselves refuse more than 4 MiB. */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
 const TokenSchema = v.object({
   token: v.optional(v.string()),
   access_token: v.optional(v.string()),
@@ -45,7 +48,13 @@ export class RegistryClient {
    */
   async manifest(version: string, signal?: AbortSignal): Promise<FetchedManifest> {
     const response = await this.#get(`/manifests/${version}`, { Accept: MANIFEST_ACCEPT }, signal);
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const bytes = await readAtMost(response, MAX_MANIFEST_BYTES);
+    if (!bytes) {
+      throw new RegistryError(
+        this.#shown,
+        `manifest "${version}" is larger than ${MAX_MANIFEST_BYTES} bytes, the most flowctl reads`,
+      );
+    }
     return {
       bytes,
       contentType: response.headers.get("content-type") ?? "",
@@ -187,6 +196,25 @@ export class RegistryClient {
     }
     return `registry "${this.#ref.registry}" answered HTTP ${response.status} for ${path}${detail}`;
   }
+}
+
+/** The body of `response`, or undefined (and the rest cancelled) when it is longer than `limit`. */
+async function readAtMost(response: Response, limit: number): Promise<Uint8Array | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (!response.body) return new Uint8Array();
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > limit) return undefined; // leaving the loop cancels the body
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
 }
 
 function safeJson(text: string): unknown {

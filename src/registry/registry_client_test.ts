@@ -82,3 +82,20 @@ Deno.test("RegistryClient sends docker config credentials to the token service",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("RegistryClient refuses a manifest larger than 4 MiB without reading all of it", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(new Uint8Array(5 * 1024 * 1024).fill(32)),
+  );
+  try {
+    const host = `127.0.0.1:${server.addr.port}`;
+    await assertRejects(
+      () => new RegistryClient(imageReference(`${host}/acme/app:v1`)).manifest("v1"),
+      RegistryError,
+      `image "${host}/acme/app:v1": manifest "v1" is larger than 4194304 bytes`,
+    );
+  } finally {
+    await server.shutdown();
+  }
+});
