@@ -57,7 +57,13 @@ export const runCommand: CommandModule = {
     const controlPlanePort = parsePort(values["control-plane-port"] ?? "8080");
     const heartbeatText = values["heartbeat-interval"] ?? "10s";
     const heartbeat = { text: heartbeatText, ms: parseHeartbeat(heartbeatText) };
-    const emit = (event: RunnerEvent) => renderEvent(out, event);
+    // A pull progress line (terminal only) is cleared before the next event's line.
+    let progressShown = false;
+    const emit = (event: RunnerEvent) => {
+      if (progressShown) out.rawText("\r\x1b[K");
+      progressShown = false;
+      renderEvent(out, event);
+    };
 
     // Signal handlers go in before anything starts, so nothing can be orphaned.
     const signals = installShutdownSignals({
@@ -88,7 +94,12 @@ export const runCommand: CommandModule = {
       ...(consoleOut ? { onOutput: (id, lines) => consoleOut.write(id, lines) } : {}),
       // Pull progress rewrites one line, on a terminal only.
       ...(out.color && out.format === "text"
-        ? { onPullProgress: (id, line) => out.rawText(`\r\x1b[K${`${id}: ${line}`.slice(0, 120)}`) }
+        ? {
+          onPullProgress: (id, line) => {
+            progressShown = true;
+            out.rawText(`\r\x1b[K${`${id}: ${line}`.slice(0, 120)}`);
+          },
+        }
         : {}),
     });
     if (signals.force.aborted) return ExitCode.forced;
