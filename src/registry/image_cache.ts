@@ -65,6 +65,7 @@ export class ImageCache {
     const tmp = join(this.dir, "tmp");
     await Deno.mkdir(tmp, { recursive: true });
     await Deno.mkdir(join(this.dir, "images"), { recursive: true });
+    await removeAbandoned(tmp);
     const building = await Deno.makeTempDir({ dir: tmp, prefix: "image-" });
     try {
       const root = join(building, "rootfs");
@@ -90,5 +91,18 @@ export class ImageCache {
 
   #refFile(reference: string): string {
     return join(this.dir, "refs", `${createHash("sha256").update(reference).digest("hex")}.json`);
+  }
+}
+
+/** A pull this old is no longer running: its flowctl was killed mid-pull. */
+const ABANDONED_MS = 24 * 60 * 60 * 1000;
+
+/** Removes half-built images that a killed flowctl left in `tmp`. */
+async function removeAbandoned(tmp: string): Promise<void> {
+  for await (const entry of Deno.readDir(tmp)) {
+    const path = join(tmp, entry.name);
+    const info = await Deno.lstat(path).catch(() => undefined);
+    const age = Date.now() - (info?.mtime?.getTime() ?? Date.now());
+    if (age > ABANDONED_MS) await Deno.remove(path, { recursive: true }).catch(() => {});
   }
 }
