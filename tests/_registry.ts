@@ -159,12 +159,13 @@ export class LocalRegistry implements AsyncDisposable {
     tag: string | undefined,
     layers: readonly LayerBlob[],
     architecture = "amd64",
+    runConfig: { Entrypoint?: string[]; Cmd?: string[] } = {},
   ): Promise<{ digest: string; size: number }> {
     const config = new TextEncoder().encode(JSON.stringify({
       architecture,
       os: "linux",
       rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
-      config: {},
+      config: runConfig,
     }));
     const configBlob = { bytes: config, digest: sha256(config) };
     await this.pushBlob(repository, configBlob);
