@@ -19,9 +19,9 @@ await Deno.writeTextFile(`${ws.dir}/component.sh`, SCRIPT, { mode: 0o755 });
 
 const ids = Array.from({ length: COUNT }, (_, i) => `c${i}`);
 for (const id of ids) {
-  await registry.pushImage(`flowctl-bench/${id}`, "v1", [
+  await registry.pushImage(`flowctl-bench/${id}`, [
     await layer([{ path: "component", text: `${SCRIPT}# ${id}\n`, mode: 0o755 }]),
-  ]);
+  ], { tag: "v1" });
 }
 const pipeline = (name: string, body: (id: string) => string) =>
   `apiVersion: flowctl/v1\nkind: Pipeline\nmetadata: { name: ${name} }\nspec:\n  sources:\n` +

@@ -21,7 +21,7 @@ const big = await layer([
   { path: "component", text: "#!/bin/sh\necho big\n", mode: 0o755 },
   { path: "data/random.bin", bytes: random },
 ]);
-await registry.pushImage("flowctl-bench/big", "v1", [big]);
+await registry.pushImage("flowctl-bench/big", [big], { tag: "v1" });
 const image = `${registry.host}/flowctl-bench/big:v1`;
 await Deno.writeTextFile(
   `${ws.dir}/pipeline.yaml`,

@@ -21,14 +21,36 @@ export type LayerEntry =
 export interface LayerBlob {
   bytes: Uint8Array<ArrayBuffer>;
   digest: string;
-  mediaType: string;
   /** Digest of the uncompressed tar (the image config's diff_id, which engines check). */
   diffId: string;
 }
 
-export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
-export const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";
+const MEDIA_TYPES = {
+  oci: {
+    index: "application/vnd.oci.image.index.v1+json",
+    manifest: "application/vnd.oci.image.manifest.v1+json",
+    config: "application/vnd.oci.image.config.v1+json",
+    layer: "application/vnd.oci.image.layer.v1.tar+gzip",
+  },
+  docker: {
+    index: "application/vnd.docker.distribution.manifest.list.v2+json",
+    manifest: "application/vnd.docker.distribution.manifest.v2+json",
+    config: "application/vnd.docker.container.image.v1+json",
+    layer: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+  },
+} as const;
+
+export interface PushOptions {
+  tag?: string;
+  /** OCI media types (default) or Docker schema-2 ones. */
+  format?: "oci" | "docker";
+}
+
+/** The run settings of an image config that the tests use. */
+export interface RunConfig {
+  Entrypoint?: string[];
+  Cmd?: string[];
+}
 
 export function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
@@ -52,7 +74,7 @@ export async function layer(entries: readonly LayerEntry[]): Promise<LayerBlob> 
     await new Response(new Blob([tar]).stream().pipeThrough(new CompressionStream("gzip")))
       .arrayBuffer(),
   );
-  return { bytes: gzipped, digest: sha256(gzipped), mediaType: OCI_LAYER, diffId: sha256(tar) };
+  return { bytes: gzipped, digest: sha256(gzipped), diffId: sha256(tar) };
 }
 
 /** A started docker-registry; stop() (or disposal) kills it and removes its storage. */
@@ -151,35 +173,31 @@ export class LocalRegistry implements AsyncDisposable {
   }
 
   /**
-   * Pushes an image of `layers` (config for `architecture`) as `repository:tag` (or by digest
-   * only, when tag is undefined); returns the manifest's digest and size.
+   * Pushes an image of `layers` (its config for `architecture`, amd64 unless given) as
+   * `repository:tag`, or by digest only when there is no tag; returns the manifest's digest and
+   * size. `format: "docker"` pushes Docker schema-2 media types instead of OCI ones.
    */
   async pushImage(
     repository: string,
-    tag: string | undefined,
     layers: readonly LayerBlob[],
-    architecture = "amd64",
-    runConfig: { Entrypoint?: string[]; Cmd?: string[] } = {},
+    options: PushOptions & { architecture?: string; runConfig?: RunConfig } = {},
   ): Promise<{ digest: string; size: number }> {
+    const types = MEDIA_TYPES[options.format ?? "oci"];
     const config = new TextEncoder().encode(JSON.stringify({
-      architecture,
+      architecture: options.architecture ?? "amd64",
       os: "linux",
       rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
-      config: runConfig,
+      config: options.runConfig ?? {},
     }));
     const configBlob = { bytes: config, digest: sha256(config) };
     await this.pushBlob(repository, configBlob);
     for (const blob of layers) await this.pushBlob(repository, blob);
     const manifest = {
       schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: configBlob.digest,
-        size: config.length,
-      },
+      mediaType: types.manifest,
+      config: { mediaType: types.config, digest: configBlob.digest, size: config.length },
       layers: layers.map((l) => ({
-        mediaType: l.mediaType,
+        mediaType: types.layer,
         digest: l.digest,
         size: l.bytes.length,
       })),
@@ -187,24 +205,26 @@ export class LocalRegistry implements AsyncDisposable {
     const bytes = new TextEncoder().encode(JSON.stringify(manifest));
     const digest = await this.pushManifest(
       repository,
-      tag ?? sha256(bytes),
+      options.tag ?? sha256(bytes),
       manifest,
-      OCI_MANIFEST,
+      types.manifest,
     );
     return { digest, size: bytes.length };
   }
 
-  /** Pushes an index of one image per architecture as `repository:tag`. */
+  /** Pushes an index (a manifest list) of one image per architecture. */
   async pushIndex(
     repository: string,
-    tag: string,
     images: Readonly<Record<string, readonly LayerBlob[]>>,
+    options: PushOptions & { tag: string },
   ): Promise<void> {
+    const types = MEDIA_TYPES[options.format ?? "oci"];
     const manifests = [];
     for (const [architecture, layers] of Object.entries(images)) {
-      const { digest, size } = await this.pushImage(repository, undefined, layers, architecture);
+      const format = options.format ?? "oci";
+      const { digest, size } = await this.pushImage(repository, layers, { architecture, format });
       manifests.push({
-        mediaType: OCI_MANIFEST,
+        mediaType: types.manifest,
         digest,
         size,
         platform: { os: "linux", architecture },
@@ -212,9 +232,9 @@ export class LocalRegistry implements AsyncDisposable {
     }
     await this.pushManifest(
       repository,
-      tag,
-      { schemaVersion: 2, mediaType: OCI_INDEX, manifests },
-      OCI_INDEX,
+      options.tag,
+      { schemaVersion: 2, mediaType: types.index, manifests },
+      types.index,
     );
   }
 

@@ -24,13 +24,13 @@ spec:
 }
 
 async function pushImages(registry: LocalRegistry): Promise<void> {
-  await registry.pushImage("flowctl-test/counter", "v1", [
+  await registry.pushImage("flowctl-test/counter", [
     await layer([{ path: "component", ...script('echo "counter ran"') }]),
-  ]);
-  await registry.pushImage("flowctl-test/tools", "v1", [
+  ], { tag: "v1" });
+  await registry.pushImage("flowctl-test/tools", [
     await layer([{ path: "usr/bin/tool", ...script('echo "tool ran"') }]),
     await layer([{ path: "usr/share/doc/tool.txt", text: "docs" }]),
-  ]);
+  ], { tag: "v1" });
 }
 
 Deno.test("run: the second run works from the cache with the registry stopped", async () => {

@@ -13,7 +13,7 @@ const script = (body: string) => ({ text: `#!/bin/sh\n${body}\n`, mode: 0o755 })
 Deno.test("run: registry components get their config as env through env_mapping and config_schema", async () => {
   await using registry = await LocalRegistry.start();
   await using ws = await registryWorkspace();
-  await registry.pushImage("flowctl-test/reporter", "v1", [
+  await registry.pushImage("flowctl-test/reporter", [
     await layer([
       {
         path: "component",
@@ -33,10 +33,10 @@ Deno.test("run: registry components get their config as env through env_mapping 
         }),
       },
     ]),
-  ]);
-  await registry.pushImage("flowctl-test/source", "v2", [
+  ], { tag: "v1" });
+  await registry.pushImage("flowctl-test/source", [
     await layer([{ path: "bin/component", ...script('echo "source up"; exec sleep 600') }]),
-  ]);
+  ], { tag: "v2" });
   const file = await writeTemp(
     "pipeline.yaml",
     `apiVersion: flowctl/v1
@@ -81,7 +81,7 @@ echo "extra: $(cat "$here/extra.txt")"
 echo "data: $(ls "$here/../data" | tr '\\n' ' ')"
 echo "args: $*"`,
     );
-  await registry.pushImage("flowctl-test/tools", "2.0", [
+  await registry.pushImage("flowctl-test/tools", [
     await layer([
       { path: "app", dir: true },
       { path: "app/ttp-processor", ...tool("layer one") },
@@ -96,7 +96,7 @@ echo "args: $*"`,
       { path: "data/.wh..wh..opq", text: "" },
       { path: "data/c.txt", text: "c" },
     ]),
-  ]);
+  ], { tag: "2.0" });
   const file = await writeTemp(
     "pipeline.yaml",
     `apiVersion: flowctl/v1

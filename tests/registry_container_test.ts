@@ -17,10 +17,14 @@ Deno.test({
     const busybox = new Uint8Array(await Deno.readFile("/bin/busybox"));
     await registry.pushImage(
       "flowctl-test/ctr",
-      "v1",
       [await layer([{ path: "bin/busybox", bytes: busybox, mode: 0o755 }])],
-      hostPlatform().architecture,
-      { Entrypoint: ["/bin/busybox", "sh", "-c", 'echo "in a container: $NETWORK $COMPONENT_ID"'] },
+      {
+        tag: "v1",
+        architecture: hostPlatform().architecture,
+        runConfig: {
+          Entrypoint: ["/bin/busybox", "sh", "-c", 'echo "in a container: $NETWORK $COMPONENT_ID"'],
+        },
+      },
     );
     const image = `${registry.host}/flowctl-test/ctr:v1`;
     const name = `reg-ctr-${crypto.randomUUID().slice(0, 8)}`;

@@ -60,7 +60,7 @@ Deno.test("run: an unknown registry component fails with exit 1 naming the compo
   assert(!result.stdout.includes("Starting component: ticker"), result.stdout);
 });
 
-Deno.test("run: an index without this platform is refused; with it, its image is chosen", async () => {
+Deno.test("run: an index without this platform is refused; a Docker manifest list with it yields its image", async () => {
   await using registry = await LocalRegistry.start();
   await using ws = await registryWorkspace();
   const arch = ({ x86_64: "amd64", aarch64: "arm64" } as Record<string, string>)[Deno.build.arch];
@@ -68,11 +68,15 @@ Deno.test("run: an index without this platform is refused; with it, its image is
   const image = async (
     says: string,
   ) => [await layer([{ path: "component", ...script(`echo ${says}`) }])];
-  await registry.pushIndex("flowctl-test/foreign", "v1", { [foreign]: await image("foreign") });
-  await registry.pushIndex("flowctl-test/multi", "v1", {
+  // An OCI index with only a foreign image, and a Docker manifest list (of Docker schema-2
+  // manifests) with both.
+  await registry.pushIndex("flowctl-test/foreign", { [foreign]: await image("foreign") }, {
+    tag: "v1",
+  });
+  await registry.pushIndex("flowctl-test/multi", {
     [foreign]: await image(`built-for-${foreign}`),
     [arch ?? "amd64"]: await image(`built-for-${arch}`),
-  });
+  }, { tag: "v1", format: "docker" });
 
   const marker = uniqueMarker();
   const refused = await writeTemp(
@@ -109,7 +113,7 @@ Deno.test("run: a corrupted blob is a digest mismatch naming the component, refe
   await using registry = await LocalRegistry.start();
   await using ws = await registryWorkspace();
   const blob = await layer([{ path: "component", ...script("echo should not run") }]);
-  await registry.pushImage("flowctl-test/corrupt", "v1", [blob]);
+  await registry.pushImage("flowctl-test/corrupt", [blob], { tag: "v1" });
   // Same length, one byte changed: the registry serves it as is.
   const path = registry.blobPath(blob.digest);
   const bytes = await Deno.readFile(path);
@@ -143,9 +147,9 @@ Deno.test("run: basic-auth credentials come from ~/.docker/config.json", async (
   const user = { name: "flowctl", password: "s3cret-pw" };
   await using registry = await LocalRegistry.start(user);
   await using ws = await registryWorkspace();
-  await registry.pushImage("flowctl-test/private", "v1", [
+  await registry.pushImage("flowctl-test/private", [
     await layer([{ path: "app/component", ...script('echo "private component ran"') }]),
-  ]);
+  ], { tag: "v1" });
   const file = await writeTemp(
     "p.yaml",
     `apiVersion: flowctl/v1

@@ -41,12 +41,12 @@ Deno.test("pull and run show layer progress on a terminal, on one rewritten line
   for (let at = 0; at < noise.length; at += 65536) {
     crypto.getRandomValues(noise.subarray(at, at + 65536));
   }
-  await registry.pushImage("flowctl-test/noisy", "v1", [
+  await registry.pushImage("flowctl-test/noisy", [
     await layer([
       { path: "component", text: "#!/bin/sh\necho noisy ran\n", mode: 0o755 },
       { path: "noise.bin", bytes: noise },
     ]),
-  ]);
+  ], { tag: "v1" });
   const file = await writeTemp(
     "p.yaml",
     `apiVersion: flowctl/v1
