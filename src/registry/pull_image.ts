@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { ImageCache } from "./image_cache.ts";
-import { applyLayer, LayerError } from "./layer_apply.ts";
+import { CheckedBlob } from "./checked_blob.ts";
+import { applyLayer } from "./layer_apply.ts";
 import {
   choosePlatform,
   type Descriptor,
@@ -151,11 +152,7 @@ async function pullLayer(
       `layer "${layer.digest}" has unsupported type "${mediaType}"`,
     );
   }
-  const body = await client.blob(layer.digest, options.signal);
-  const reader = body.getReader();
-  const hash = createHash("sha256");
-  let received = 0;
-  const progress = (done: boolean) =>
+  const progress = (received: number, done: boolean) =>
     options.onProgress?.({
       reference,
       digest: layer.digest,
@@ -165,62 +162,44 @@ async function pullLayer(
       size: layer.size,
       done,
     });
-  const take = (chunk: Uint8Array) => {
-    hash.update(chunk);
-    received += chunk.byteLength;
-    if (received > layer.size) {
-      throw new RegistryError(
+  progress(0, false);
+  const blob = new CheckedBlob(await client.blob(layer.digest, options.signal), {
+    limit: layer.size,
+    tooLarge: () =>
+      new RegistryError(
         reference,
         `layer "${layer.digest}" is larger than its manifest says (${layer.size} bytes)`,
-      );
-    }
-  };
-  progress(false);
-  let lastReport = 0;
-  const counted = new ReadableStream<Uint8Array<ArrayBuffer>>({
-    async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) return controller.close();
-      take(value);
-      if (received - lastReport >= 1 << 20) {
-        lastReport = received;
-        progress(false);
-      }
-      controller.enqueue(value);
-    },
-  }, { highWaterMark: 0 });
-  let applyError: unknown;
+      ),
+    onBytes: (received) => progress(received, false),
+  });
+  let failure: unknown;
   try {
-    await applyLayer(root, gzip ? counted.pipeThrough(new DecompressionStream("gzip")) : counted);
+    const tar = gzip ? blob.stream.pipeThrough(new DecompressionStream("gzip")) : blob.stream;
+    await applyLayer(root, tar);
   } catch (error) {
-    applyError = error;
+    failure = error;
   }
-  // The rest of the blob (after the tar's end, or after a failure) still counts for the digest.
   try {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) take(r.value);
+    await blob.drain();
   } catch (error) {
-    applyError ??= error;
-  } finally {
-    reader.releaseLock();
-    await body.cancel().catch(() => {});
+    failure ??= error;
   }
-  if (applyError instanceof RegistryError || options.signal?.aborted) throw applyError;
-  const actual = `sha256:${hash.digest("hex")}`;
-  if (actual !== layer.digest || received !== layer.size) {
+  if (failure instanceof RegistryError || options.signal?.aborted) throw failure;
+  // A wrong digest explains a failed apply (a corrupted gzip stream), so it is reported first.
+  const actual = blob.digest();
+  if (actual !== layer.digest || blob.received !== layer.size) {
     throw new RegistryError(
       reference,
-      `layer digest mismatch: expected "${layer.digest}" (${layer.size} bytes), got "${actual}" (${received} bytes)`,
+      `layer digest mismatch: expected "${layer.digest}" (${layer.size} bytes), got "${actual}" (${blob.received} bytes)`,
     );
   }
-  if (applyError !== undefined) {
-    const reason = applyError instanceof LayerError || applyError instanceof TypeError
-      ? applyError.message
-      : String(applyError);
+  if (failure !== undefined) {
+    const reason = failure instanceof Error ? failure.message : String(failure);
     throw new RegistryError(reference, `cannot apply layer "${layer.digest}": ${reason}`, {
-      cause: applyError,
+      cause: failure,
     });
   }
-  progress(true);
+  progress(blob.received, true);
 }
 
 function sha256(bytes: Uint8Array): string {
