@@ -62,3 +62,14 @@ Deno.test("validate: a process component needs a command, an image or a registry
     `component "source" needs a "command", an "image" or a registry "type" (name@version) to run as a process`,
   );
 });
+
+Deno.test("validate: a registry type that does not parse is the one problem reported", async () => {
+  const result = await runFlowctl(["validate", "-", "--output", "json"], {
+    stdin: file.replace("stellar-live-source@v1.2.0", "source@v 1"),
+  });
+  assertEquals(result.code, 2);
+  const { issues } = JSON.parse(result.stdout) as { issues: { path: string; message: string }[] };
+  assertEquals(issues.map((i) => `${i.path}: ${i.message}`), [
+    `spec.sources[0].type: invalid version "v 1" in "source@v 1": use a tag (letters, digits, ".", "_", "-") or a sha256 digest`,
+  ]);
+});

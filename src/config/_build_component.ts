@@ -1,5 +1,6 @@
 /** The "build components" and "ports" steps of `parsePipeline`: one checked `Component` per entry. */
 import { isAbsolute, join, normalize } from "node:path";
+import { componentReference, formatReference, imageReference } from "../registry/reference.ts";
 import type { IssueCollector } from "./_issues.ts";
 import { resolveReference } from "./_references.ts";
 import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.ts";
@@ -17,7 +18,6 @@ import {
 } from "./pipeline.ts";
 import type { ComponentSpec, HealthSpec } from "./schema.ts";
 import { splitWords } from "./split_words.ts";
-import { componentReference, formatReference, imageReference } from "../registry/reference.ts";
 import type { PathSegment } from "./yaml_source.ts";
 
 /** A component as written, where it sits in the file, and its ports with defaults. */
@@ -68,13 +68,15 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
     ? imageExecutable(spec, image, registryImage !== undefined, [...path, "image"], issues)
     : undefined;
 
-  if (orchestrator === "process" && argv.length === 0 && !image) {
+  // A registry type that does not parse was reported already.
+  const badRegistryType = spec.type?.includes("@") && spec.command === undefined && !image;
+  if (orchestrator === "process" && argv.length === 0 && !image && !badRegistryType) {
     issues.report(
       path,
       `component "${spec.id}" needs a "command", an "image" or a registry "type" (name@version) to run as a process`,
     );
   }
-  if (orchestrator === "container" && !image) {
+  if (orchestrator === "container" && !image && !badRegistryType) {
     issues.report(path, `component "${spec.id}" needs an "image" to run as a container`);
   }
   const health = buildHealth(spec, path, ports, issues);
