@@ -104,3 +104,50 @@ async function assertUnreachable(host: string): Promise<void> {
   }
   throw new Error(`registry ${host} still answers`);
 }
+
+Deno.test("run: a moved tag is followed only by pull or pull_policy always; never needs the cache", async () => {
+  await using registry = await LocalRegistry.start();
+  await using ws = await registryWorkspace();
+  const push = async (says: string) =>
+    await registry.pushImage("flowctl-test/moving", [
+      await layer([{ path: "component", ...script(`echo "${says}"`) }]),
+    ], { tag: "v1" });
+  const file = (policy: string) =>
+    writeTemp(
+      `${policy}.yaml`,
+      `apiVersion: flowctl/v1
+kind: Pipeline
+metadata: { name: registry-moving }
+spec:
+  sinks:
+    - id: moving
+      type: ${registry.host}/flowctl-test/moving@v1
+      pull_policy: ${policy}
+`,
+      ws.dir,
+    );
+  const run = async (policy: string) => {
+    const result = await runFlowctl(runArgs(await file(policy), `${ws.dir}/logs`), {
+      env: ws.env,
+    });
+    return { ...result, said: /moving \| (.*)/.exec(result.stdout)?.[1] };
+  };
+
+  const never = await run("never");
+  assertEquals(never.code, 1, never.stdout + never.stderr);
+  assertStringIncludes(
+    never.stderr,
+    `component "moving": image "${registry.host}/flowctl-test/moving:v1" is not in flowctl's cache and pull_policy is "never" (run "flowctl pull")`,
+  );
+
+  await push("first");
+  assertEquals((await run("missing")).said, "first");
+  await push("second");
+  assertEquals((await run("missing")).said, "first", "the cache answers for the tag");
+  assertEquals((await run("never")).said, "first");
+  assertEquals((await run("always")).said, "second", "always asks the registry again");
+  await push("third");
+  const pulled = await runFlowctl(["pull", await file("missing")], { env: ws.env });
+  assertEquals(pulled.code, 0, pulled.stderr);
+  assertEquals((await run("missing")).said, "third", "flowctl pull follows the tag");
+});
