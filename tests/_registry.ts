@@ -94,6 +94,13 @@ export class LocalRegistry implements AsyncDisposable {
 
   /** Starts a registry on a free loopback port; with `user`, only that user may read or push. */
   static async start(user?: { name: string; password: string }): Promise<LocalRegistry> {
+    try {
+      await Deno.stat(REGISTRY_BINARY);
+    } catch {
+      throw new Error(
+        `${REGISTRY_BINARY} is missing: the registry tests need Debian's docker-registry (apt-get install docker-registry; .ci/run installs it)`,
+      );
+    }
     const dir = await Deno.makeTempDir({ prefix: "flowctl-registry-" });
     const port = freePort();
     let auth = "";
