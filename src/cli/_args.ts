@@ -1,5 +1,6 @@
 /** Strict argument parsing on top of node:util parseArgs, turning its errors into UsageErrors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { parseRegistryBase } from "../registry/reference.ts";
 import { UsageError } from "./usage_error.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -49,4 +50,23 @@ export function singleFile(command: string, positionals: string[]): string {
     problem,
     `usage: flowctl ${command} <file|-> (see "flowctl ${command} --help")`,
   );
+}
+
+/**
+ * Reads `--component-registry` (else FLOWCTL_COMPONENT_REGISTRY): where `type: name@version`
+ * names without "/" live.
+ */
+export function componentRegistry(command: string, value: string | undefined): string | undefined {
+  const chosen = value ?? Deno.env.get("FLOWCTL_COMPONENT_REGISTRY");
+  if (!chosen) return undefined;
+  try {
+    parseRegistryBase(chosen);
+  } catch (error) {
+    const from = value === undefined ? "FLOWCTL_COMPONENT_REGISTRY" : "--component-registry";
+    throw new UsageError(
+      `${from}: ${(error as Error).message}`,
+      `run "flowctl ${command} --help"`,
+    );
+  }
+  return chosen;
 }

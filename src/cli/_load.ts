@@ -11,6 +11,8 @@ import {
 
 export interface LoadOptions {
   orchestrator?: OrchestratorKind;
+  /** Where `type: name@version` names without "/" live. */
+  componentRegistry?: string | undefined;
 }
 
 /**
@@ -32,6 +34,7 @@ export async function loadPipelineFile(
     env: Deno.env.toObject(),
     ...(dotenv ? { dotenv } : {}),
     ...(options.orchestrator ? { orchestrator: options.orchestrator } : {}),
+    ...(options.componentRegistry ? { componentRegistry: options.componentRegistry } : {}),
   });
 }
 

@@ -23,6 +23,11 @@ export const commands: Command[] = [
     load: async () => (await import("./logs.ts")).logsCommand,
   },
   {
+    name: "pull",
+    summary: "Fetch the registry components and images of a pipeline into the cache",
+    load: async () => (await import("./pull.ts")).pullCommand,
+  },
+  {
     name: "validate",
     summary: "Check a pipeline file",
     load: async () => (await import("./validate.ts")).validateCommand,

@@ -3,7 +3,13 @@ import { resolve } from "node:path";
 import { formatIssue, parseDuration } from "../config/mod.ts";
 import type { RunnerEvent } from "../runner/events.ts";
 import { runSession } from "../runner/run_session.ts";
-import { orchestratorKind, outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
+import {
+  componentRegistry,
+  orchestratorKind,
+  outputFormat,
+  parseCommandArgs,
+  singleFile,
+} from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ComponentConsole } from "./component_console.ts";
@@ -21,6 +27,8 @@ A second Ctrl+C skips the grace periods.
 
 Options:
   --orchestrator process|container  overrides spec.driver
+  --component-registry R            where "type: name@version" components live (default:
+                                    FLOWCTL_COMPONENT_REGISTRY, else docker.io/withobsrvr)
   --log-dir DIR                     component log files (default: logs)
   --control-plane-port N            control plane port (default: 8080; 0 picks a free one)
   --heartbeat-interval D            FLOWCTL_HEARTBEAT_INTERVAL given to components (default: 10s);
@@ -38,6 +46,7 @@ export const runCommand: CommandModule = {
   async run(args) {
     const { values, positionals } = parseCommandArgs("run", args, {
       orchestrator: { type: "string" },
+      "component-registry": { type: "string" },
       "log-dir": { type: "string" },
       "control-plane-port": { type: "string" },
       "heartbeat-interval": { type: "string" },
@@ -51,7 +60,13 @@ export const runCommand: CommandModule = {
     const controlPlanePort = parsePort(values["control-plane-port"] ?? "8080");
     const heartbeatText = values["heartbeat-interval"] ?? "10s";
     const heartbeat = { text: heartbeatText, ms: parseHeartbeat(heartbeatText) };
-    const emit = (event: RunnerEvent) => renderEvent(out, event);
+    // A pull progress line (terminal only) is cleared before the next event's line.
+    let progressShown = false;
+    const emit = (event: RunnerEvent) => {
+      if (progressShown) out.rawText("\r\x1b[K");
+      progressShown = false;
+      renderEvent(out, event);
+    };
 
     // Signal handlers go in before anything starts, so nothing can be orphaned.
     const signals = installShutdownSignals({
@@ -60,7 +75,10 @@ export const runCommand: CommandModule = {
     });
     let loaded;
     try {
-      loaded = await loadPipelineFile(file, orchestrator ? { orchestrator } : {});
+      loaded = await loadPipelineFile(file, {
+        ...(orchestrator ? { orchestrator } : {}),
+        componentRegistry: componentRegistry("run", values["component-registry"]),
+      });
     } catch (error) {
       signals[Symbol.dispose]();
       throw error;
@@ -80,7 +98,12 @@ export const runCommand: CommandModule = {
       ...(consoleOut ? { onOutput: (id, lines) => consoleOut.write(id, lines) } : {}),
       // Pull progress rewrites one line, on a terminal only.
       ...(out.color && out.format === "text"
-        ? { onPullProgress: (id, line) => out.rawText(`\r\x1b[K${`${id}: ${line}`.slice(0, 120)}`) }
+        ? {
+          onPullProgress: (id, line) => {
+            progressShown = true;
+            out.rawText(`\r\x1b[K${`${id}: ${line}`.slice(0, 120)}`);
+          },
+        }
         : {}),
     });
     if (signals.force.aborted) return ExitCode.forced;

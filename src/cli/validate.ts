@@ -1,12 +1,19 @@
 /** `flowctl validate`: checks a pipeline file and reports every problem with its location. */
 import { ConfigError, formatIssue } from "../config/mod.ts";
-import { orchestratorKind, outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
+import {
+  componentRegistry,
+  orchestratorKind,
+  outputFormat,
+  parseCommandArgs,
+  singleFile,
+} from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { createOutput } from "./output.ts";
 
 export const validateCommand: CommandModule = {
   help: `Usage: flowctl validate <file|-> [--orchestrator process|container] [--output text|json]
+                        [--component-registry R]
 
 Checks a pipeline file: YAML syntax, keys and types, ids, inputs, cycles, durations, ports,
 interpolation, and what the chosen orchestrator needs. Prints one line per problem as
@@ -15,21 +22,26 @@ file:line:column: path: message.
 Options:
   --orchestrator  check for this orchestrator instead of spec.driver
   --output        text (default) or json
+  --component-registry
+                  where "type: name@version" components live (default:
+                  FLOWCTL_COMPONENT_REGISTRY, else docker.io/withobsrvr)
 
 Exit codes: 0 valid, 2 invalid or usage error.`,
   async run(args) {
     const { values, positionals } = parseCommandArgs("validate", args, {
       orchestrator: { type: "string" },
+      "component-registry": { type: "string" },
       output: { type: "string" },
     });
     const out = createOutput(outputFormat("validate", values.output));
     const orchestrator = orchestratorKind("validate", values.orchestrator);
     const file = singleFile("validate", positionals);
+    const registry = componentRegistry("validate", values["component-registry"]);
     try {
-      const { pipeline, warnings } = await loadPipelineFile(
-        file,
-        orchestrator ? { orchestrator } : {},
-      );
+      const { pipeline, warnings } = await loadPipelineFile(file, {
+        ...(orchestrator ? { orchestrator } : {}),
+        componentRegistry: registry,
+      });
       if (out.format === "json") {
         out.json({
           valid: true,

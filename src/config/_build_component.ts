@@ -1,5 +1,6 @@
 /** The "build components" and "ports" steps of `parsePipeline`: one checked `Component` per entry. */
 import { isAbsolute, join, normalize } from "node:path";
+import { componentReference, formatReference, imageReference } from "../registry/reference.ts";
 import type { IssueCollector } from "./_issues.ts";
 import { resolveReference } from "./_references.ts";
 import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.ts";
@@ -11,6 +12,7 @@ import {
   DEFAULT_MAX_RESTARTS,
   DEFAULT_STOP_GRACE_MS,
   type HealthCheck,
+  type ImageExecutable,
   type OrchestratorKind,
   type PortMapping,
 } from "./pipeline.ts";
@@ -36,6 +38,8 @@ export interface BuildContext {
   /** Ports of every component by id, for component references. */
   portsOf: ReadonlyMap<string, PortMapping[]>;
   issues: IssueCollector;
+  /** Where `type: name@version` names without `/` live. */
+  componentRegistry?: string;
 }
 
 type Expand = (value: string, at: PathSegment[]) => string;
@@ -57,18 +61,33 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
   const expand = expander(context);
   const argv = buildArgv(spec, path, expand, issues);
   const env = buildEnv(spec, path, expand, issues);
-  const image = spec.image === undefined ? undefined : expand(spec.image, [...path, "image"]);
+  const written = spec.image === undefined ? undefined : expand(spec.image, [...path, "image"]);
+  const registryImage = registryComponentImage(spec, path, context);
+  const image = written ?? registryImage;
+  const fromImage = orchestrator === "process" && spec.command === undefined && image
+    ? imageExecutable(spec, image, registryImage !== undefined, [...path, "image"], issues)
+    : undefined;
 
-  if (orchestrator === "process" && argv.length === 0) {
-    issues.report(path, `component "${spec.id}" needs a "command" to run as a process`);
+  // A registry type that does not parse was reported already.
+  const badRegistryType = spec.type?.includes("@") && spec.command === undefined && !image;
+  if (orchestrator === "process" && argv.length === 0 && !image && !badRegistryType) {
+    issues.report(
+      path,
+      `component "${spec.id}" needs a "command", an "image" or a registry "type" (name@version) to run as a process`,
+    );
   }
-  if (orchestrator === "container" && !image) {
+  if (orchestrator === "container" && !image && !badRegistryType) {
     issues.report(path, `component "${spec.id}" needs an "image" to run as a container`);
   }
   const health = buildHealth(spec, path, ports, issues);
   return {
     id: spec.id,
     kind,
+    ...(spec.type !== undefined ? { type: spec.type } : {}),
+    config: Object.fromEntries(
+      Object.entries(spec.config ?? {}).map(([key, value]) => [key, String(value)]),
+    ),
+    ...(fromImage ? { fromImage } : {}),
     inputs: spec.inputs ?? [],
     argv,
     workingDir: resolveDir(context.dir, spec.working_dir ?? "."),
@@ -117,6 +136,47 @@ export function checkPorts(
       }
       names.add(port.name);
     });
+  }
+}
+
+/**
+ * The image of a registry component: `type: name@version` without `command` and `image`
+ * (reference rules in src/registry/reference.ts).
+ */
+function registryComponentImage(
+  spec: ComponentSpec,
+  path: PathSegment[],
+  context: BuildContext,
+): string | undefined {
+  if (!spec.type?.includes("@") || spec.command !== undefined || spec.image !== undefined) {
+    return undefined;
+  }
+  try {
+    return formatReference(componentReference(spec.type, context.componentRegistry));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    context.issues.report([...path, "type"], error.message);
+    return undefined;
+  }
+}
+
+/** What process mode runs for a component without `command`: an executable of its image. */
+function imageExecutable(
+  spec: ComponentSpec,
+  image: string,
+  registryComponent: boolean,
+  at: PathSegment[],
+  issues: IssueCollector,
+): ImageExecutable | undefined {
+  if (registryComponent) return { reference: image, kind: "component", name: "component" };
+  try {
+    const reference = formatReference(imageReference(image));
+    const name = (spec.type ?? spec.id).split("@")[0]?.split("/").at(-1) ?? spec.id;
+    return { reference, kind: "binary", name };
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    issues.report(at, error.message);
+    return undefined;
   }
 }
 

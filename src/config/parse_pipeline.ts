@@ -34,6 +34,8 @@ export interface ParsePipelineOptions {
   dotenv?: Record<string, string>;
   /** Overrides `spec.driver`. */
   orchestrator?: OrchestratorKind;
+  /** Where `type: name@version` names without `/` live (default `docker.io/withobsrvr`). */
+  componentRegistry?: string;
 }
 
 export interface ParsedPipeline {
@@ -62,6 +64,7 @@ export function parsePipeline(text: string, options: ParsePipelineOptions): Pars
     variables: { ...(options.dotenv ?? {}), ...options.env },
     portsOf: portsById(entries),
     issues,
+    ...(options.componentRegistry ? { componentRegistry: options.componentRegistry } : {}),
   };
   const components = entries.map((entry) => buildComponent(entry, context));
   checkPorts(entries, orchestrator, issues);

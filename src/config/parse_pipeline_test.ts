@@ -97,8 +97,8 @@ Deno.test("parsePipeline() locates each problem by line, column and path", async
     ],
     [
       "process mode needs command",
-      "  sources:\n    - id: a\n      image: x\n",
-      '7:7 spec.sources[0] component "a" needs a "command" to run as a process',
+      "  sources:\n    - id: a\n      restart: always\n",
+      '7:7 spec.sources[0] component "a" needs a "command", an "image" or a registry "type" (name@version) to run as a process',
     ],
     [
       "same host port",

@@ -28,9 +28,31 @@ export interface HealthCheck {
   startPeriodMs: number;
 }
 
+/**
+ * Process mode without `command`: the executable comes from an image pulled by flowctl
+ * (src/registry): a registry component's (`type: name@version`) or an `image`'s.
+ */
+export interface ImageExecutable {
+  /** Full reference: `registry/repository:tag` or `registry/repository@sha256:…`. */
+  reference: string;
+  /**
+   * `component`: a registry component, its executable at /component, /bin/component or
+   * /app/component; `binary`: an `image`'s executable named `name`, in /app, /bin, /usr/bin,
+   * /usr/local/bin or /.
+   */
+  kind: "component" | "binary";
+  name: string;
+}
+
 export interface Component {
   id: string;
   kind: ComponentKind;
+  /** `type` as written: a registry component's `name@version`, or a descriptive type. */
+  type?: string;
+  /** `config`, values as text; becomes environment variables (config_env.ts). */
+  config: Record<string, string>;
+  /** Process mode without `command`: run an executable of this image; `argv` holds `args`. */
+  fromImage?: ImageExecutable;
   inputs: string[];
   /** argv for process mode (`command` followed by `args`); empty when not given. */
   argv: string[];

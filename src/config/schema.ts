@@ -145,6 +145,10 @@ const componentEntries = {
   id: componentId,
   name: v.optional(text()),
   description: v.optional(text()),
+  type: v.optional(text("a component type")),
+  config: v.optional(
+    v.record(text(), envValue, (issue) => `expected a mapping of settings, got ${issue.received}`),
+  ),
   command: v.optional(
     v.union(
       [text(), wordList],

@@ -4,6 +4,7 @@
  * made when disposed.
  */
 import type { Component, OrchestratorKind, Pipeline } from "../config/mod.ts";
+import type { ComponentEnvMetadata } from "../runner/component_env.ts";
 import { UserError } from "../user_error.ts";
 
 /** How a component ended: an exit code, or the signal that killed it. */
@@ -54,9 +55,14 @@ export interface OpenOptions {
   controlPlane: ControlPlaneAccess;
   /**
    * The environment of one component (DESIGN §4), given the control plane's endpoint as that
-   * component reaches it. Called once per component per run.
+   * component reaches it, and the metadata of its image (which names its `config` variables)
+   * when flowctl pulled one. Called once per component per run.
    */
-  envFor(component: Component, controlPlaneEndpoint: string): Record<string, string>;
+  envFor(
+    component: Component,
+    controlPlaneEndpoint: string,
+    metadata?: ComponentEnvMetadata,
+  ): Record<string, string>;
   /** Told about images pulled and engines waited for. */
   onNotice?(message: string): void;
   /** Progress lines of an image pull (shown on a terminal). */

@@ -31,6 +31,8 @@ import {
   signalGroup,
   signalProcess,
 } from "./process_group.ts";
+import type { ImageProgram } from "../registry/component_image.ts";
+import { UserError } from "../user_error.ts";
 
 const logger = getLogger(["flowctl", "process"]);
 
@@ -48,12 +50,17 @@ const OUTPUT_CUT_MS = 1_000;
 export class ProcessOrchestrator implements Orchestrator {
   readonly kind = "process" as const;
 
-  check(pipeline: Pipeline): Promise<void> {
+  async check(pipeline: Pipeline): Promise<void> {
     const problems: string[] = [];
     for (const component of pipeline.components) {
       const dirProblem = checkDirectory(component.workingDir);
       if (dirProblem) {
         problems.push(`component "${component.id}": working_dir ${dirProblem}`);
+        continue;
+      }
+      if (component.fromImage) {
+        const problem = await checkImageProgram(component);
+        if (problem) problems.push(problem);
         continue;
       }
       const program = component.argv[0] ?? "";
@@ -66,22 +73,97 @@ export class ProcessOrchestrator implements Orchestrator {
       }
     }
     problems.push(...busyHostPorts(pipeline));
-    return problems.length > 0 ? Promise.reject(new PreflightError(problems)) : Promise.resolve();
+    if (problems.length > 0) throw new PreflightError(problems);
   }
 
-  open(pipeline: Pipeline, options: OpenOptions): Promise<OrchestratorRun> {
+  async open(pipeline: Pipeline, options: OpenOptions): Promise<OrchestratorRun> {
     const endpoint = `127.0.0.1:${options.controlPlane.port}`;
+    const programs = await resolveImagePrograms(pipeline, options);
     const envs = new Map(
       pipeline.components.map((c) =>
         [c.id, {
-          ...options.envFor(c, endpoint),
+          ...options.envFor(c, endpoint, programs.get(c.id)?.metadata),
           // The mark goes last, so a component's own env cannot remove it.
           [PROCESS_MARK_VAR]: processMark(options.runId, c.id),
         }] as const
       ),
     );
-    return Promise.resolve(new ProcessRun(pipeline, options.runId, envs));
+    const argvs = new Map(
+      pipeline.components.map((c) => {
+        const executable = programs.get(c.id)?.executable;
+        return [c.id, executable ? [executable, ...c.argv] : c.argv] as const;
+      }),
+    );
+    return new ProcessRun(pipeline, options.runId, envs, argvs);
   }
+}
+
+/**
+ * Checks, from the cache only, a component that runs an executable of an image: a cached image
+ * must hold it; an image not cached yet is pulled by open(), unless `pull_policy: never`.
+ */
+async function checkImageProgram(component: Component): Promise<string | undefined> {
+  const target = component.fromImage;
+  if (!target) return undefined;
+  const { cachedImageProgram } = await import("../registry/component_image.ts");
+  try {
+    const cached = await cachedImageProgram(target);
+    if (!cached && component.pullPolicy === "never") {
+      return `component "${component.id}": image "${target.reference}" is not in flowctl's cache and pull_policy is "never" (run "flowctl pull")`;
+    }
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return `component "${component.id}": ${error.message}`;
+  }
+}
+
+/**
+ * Pulls (or finds in the cache) the image of every component that runs an executable of one.
+ * @throws {PreflightError} naming each component whose image could not be resolved.
+ */
+async function resolveImagePrograms(
+  pipeline: Pipeline,
+  options: OpenOptions,
+): Promise<Map<string, ImageProgram>> {
+  const programs = new Map<string, ImageProgram>();
+  const wanted = pipeline.components.filter((c) => c.fromImage);
+  if (wanted.length === 0) return programs;
+  // Loaded only here: pipelines of commands do not pay for the registry client.
+  const { resolveImageProgram } = await import("../registry/component_image.ts");
+  const problems: string[] = [];
+  for (const component of wanted) {
+    const target = component.fromImage;
+    if (!target) continue;
+    try {
+      const program = await resolveImageProgram(target, {
+        signal: options.signal,
+        refresh: component.pullPolicy === "always",
+        onProgress: (p) =>
+          options.onPullProgress?.(
+            component.id,
+            `layer ${p.index}/${p.count} ${p.digest.slice(7, 19)} ${megabytes(p.received)}/${
+              megabytes(p.size)
+            } MB`,
+          ),
+      });
+      if (!program.image.cached) {
+        options.onNotice?.(
+          `Pulled image "${target.reference}" (${program.image.digest}) for component ${component.id}`,
+        );
+      }
+      programs.set(component.id, program);
+    } catch (error) {
+      if (options.signal.aborted || !(error instanceof UserError)) throw error;
+      problems.push(`component "${component.id}": ${error.message}`);
+    }
+  }
+  if (problems.length > 0) throw new PreflightError(problems);
+  return programs;
+}
+
+function megabytes(bytes: number): string {
+  return (bytes / 1e6).toFixed(1);
 }
 
 /** The processes of one run. */
@@ -89,6 +171,7 @@ class ProcessRun implements OrchestratorRun {
   readonly controlPlaneHosts = ["127.0.0.1"];
   readonly #components: ReadonlyMap<string, Component>;
   readonly #envs: ReadonlyMap<string, Record<string, string>>;
+  readonly #argvs: ReadonlyMap<string, readonly string[]>;
   readonly #live = new LiveHandles<ProcessHandle>();
   readonly #runId: string;
   readonly #scanner: ProcessScanner;
@@ -97,9 +180,11 @@ class ProcessRun implements OrchestratorRun {
     pipeline: Pipeline,
     runId: string,
     envs: ReadonlyMap<string, Record<string, string>>,
+    argvs: ReadonlyMap<string, readonly string[]>,
   ) {
     this.#components = new Map(pipeline.components.map((c) => [c.id, c]));
     this.#envs = envs;
+    this.#argvs = argvs;
     this.#runId = runId;
     this.#scanner = new ProcessScanner(`${runId}:`);
   }
@@ -107,8 +192,11 @@ class ProcessRun implements OrchestratorRun {
   start(componentId: string): Promise<ComponentHandle> {
     const component = this.#components.get(componentId);
     const env = this.#envs.get(componentId);
-    if (!component || !env) throw new RangeError(`no component "${componentId}" in this run`);
-    const [program = "", ...args] = component.argv;
+    const argv = this.#argvs.get(componentId);
+    if (!component || !env || !argv) {
+      throw new RangeError(`no component "${componentId}" in this run`);
+    }
+    const [program = "", ...args] = argv;
     const executable = findExecutable(program, component.workingDir, env.PATH ?? "") ?? program;
     let child: Deno.ChildProcess;
     try {

@@ -1,4 +1,5 @@
 /** The environment every component gets (DESIGN §4). */
+import { configEnv } from "../config/config_env.ts";
 import type { Component, Pipeline } from "../config/mod.ts";
 
 export interface ComponentEnvOptions {
@@ -10,11 +11,21 @@ export interface ComponentEnvOptions {
   hostEnv?: Record<string, string>;
 }
 
-/** Builds a component's environment: host env (process mode), injected values, then its own `env`. */
+/** A component's metadata (from its image) that names the variables of its `config`. */
+export interface ComponentEnvMetadata {
+  envMapping?: Readonly<Record<string, string>>;
+  configSchema?: Readonly<Record<string, { env?: string }>>;
+}
+
+/**
+ * Builds a component's environment: host env (process mode), injected values, its `config`
+ * (named through `metadata`), then its own `env`.
+ */
 export function componentEnv(
   pipeline: Pipeline,
   component: Component,
   options: ComponentEnvOptions,
+  metadata?: ComponentEnvMetadata,
 ): Record<string, string> {
   return {
     ...(pipeline.orchestrator === "process" ? options.hostEnv ?? {} : {}),
@@ -26,6 +37,7 @@ export function componentEnv(
     FLOWCTL_SERVICE_ID: component.id,
     FLOWCTL_PIPELINE: pipeline.name,
     FLOWCTL_RUN_ID: options.runId,
+    ...configEnv(component.config, metadata),
     ...component.env,
   };
 }

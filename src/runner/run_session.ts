@@ -156,13 +156,13 @@ class RunSession {
         runId: this.#runId,
         signal: this.#options.signals.stop,
         controlPlane,
-        envFor: (component, controlPlaneEndpoint) =>
+        envFor: (component, controlPlaneEndpoint, metadata) =>
           componentEnv(this.#pipeline, component, {
             controlPlaneEndpoint,
             heartbeatInterval: this.#options.heartbeat.text,
             runId: this.#runId,
             hostEnv,
-          }),
+          }, metadata),
         onNotice: (message) => this.#options.emit({ type: "notice", message }),
         ...(this.#options.onPullProgress ? { onPullProgress: this.#options.onPullProgress } : {}),
       }),

@@ -1,0 +1,226 @@
+/**
+ * A client of one repository on a registry, over the Distribution API with plain fetch:
+ * manifests and blobs, with anonymous bearer tokens (as Docker Hub hands them out) and basic-auth
+ * credentials from `~/.docker/config.json`, which also go with the token request.
+ */
+import * as v from "valibot";
+import { type Credentials, dockerCredentials } from "./docker_credentials.ts";
+import { MANIFEST_ACCEPT } from "./manifest.ts";
+import { formatReference, type ImageReference, registryBaseUrl } from "./reference.ts";
+import { RegistryError } from "./registry_error.ts";
+
+/** Manifests are small JSON documents; registries themselves refuse more than 4 MiB. */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+const TokenSchema = v.object({
+  token: v.optional(v.string()),
+  access_token: v.optional(v.string()),
+});
+
+const ErrorsSchema = v.object({
+  errors: v.array(v.object({ code: v.optional(v.string()), message: v.optional(v.string()) })),
+});
+
+/** A manifest as fetched: its bytes (to verify the digest) and content type. */
+export interface FetchedManifest {
+  bytes: Uint8Array;
+  contentType: string;
+  /** Docker-Content-Digest, when the registry sent one. */
+  digest: string | undefined;
+}
+
+export class RegistryClient {
+  readonly #ref: ImageReference;
+  readonly #base: string;
+  readonly #shown: string;
+  #authorization: string | undefined;
+  #credentials: Promise<Credentials | undefined> | undefined;
+
+  constructor(ref: ImageReference) {
+    this.#ref = ref;
+    this.#base = `${registryBaseUrl(ref.registry)}/v2/${ref.repository}`;
+    this.#shown = formatReference(ref);
+  }
+
+  /**
+   * The manifest (or index) of `version`, a tag or a digest.
+   * @throws {RegistryError} when the registry refuses or cannot be reached.
+   */
+  async manifest(version: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    const response = await this.#get(`/manifests/${version}`, { Accept: MANIFEST_ACCEPT }, signal);
+    const bytes = await readAtMost(response, MAX_MANIFEST_BYTES);
+    if (!bytes) {
+      throw new RegistryError(
+        this.#shown,
+        `manifest "${version}" is larger than ${MAX_MANIFEST_BYTES} bytes, the most flowctl reads`,
+      );
+    }
+    return {
+      bytes,
+      contentType: response.headers.get("content-type") ?? "",
+      digest: response.headers.get("docker-content-digest") ?? undefined,
+    };
+  }
+
+  /**
+   * A blob's bytes as a stream; the caller consumes or cancels it.
+   * @throws {RegistryError} when the registry refuses or cannot be reached.
+   */
+  async blob(
+    digest: string,
+    signal?: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
+    const response = await this.#get(`/blobs/${digest}`, {}, signal);
+    if (!response.body) throw new RegistryError(this.#shown, `blob "${digest}" has no body`);
+    return response.body;
+  }
+
+  /** GET with authentication: on 401, follows the challenge once (token or basic) and retries. */
+  async #get(
+    path: string,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
+    let response = await this.#fetch(path, headers, signal);
+    if (response.status === 401) {
+      const challenge = response.headers.get("www-authenticate") ?? "";
+      await response.body?.cancel();
+      this.#authorization = await this.#authorize(challenge, signal);
+      response = await this.#fetch(path, headers, signal);
+    }
+    if (response.ok) return response;
+    throw new RegistryError(this.#shown, await this.#describeFailure(path, response));
+  }
+
+  async #fetch(
+    path: string,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
+    const url = `${this.#base}${path}`;
+    try {
+      return await fetch(url, {
+        headers: {
+          ...headers,
+          ...(this.#authorization ? { Authorization: this.#authorization } : {}),
+        },
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new RegistryError(
+        this.#shown,
+        `cannot reach registry "${this.#ref.registry}" (${registryBaseUrl(this.#ref.registry)}): ${
+          (error as Error).message
+        }`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** The Authorization header answering a WWW-Authenticate challenge. */
+  async #authorize(challenge: string, signal: AbortSignal | undefined): Promise<string> {
+    const scheme = challenge.split(" ")[0]?.toLowerCase() ?? "";
+    const params = Object.fromEntries(
+      [...challenge.matchAll(/([A-Za-z_]+)="([^"]*)"/g)].map((m) => [m[1] ?? "", m[2] ?? ""]),
+    );
+    const credentials = await this.#loadCredentials();
+    const basic = credentials
+      ? `Basic ${btoa(`${credentials.username}:${credentials.password}`)}`
+      : undefined;
+    if (scheme === "basic") {
+      if (basic) return basic;
+      throw new RegistryError(
+        this.#shown,
+        `registry "${this.#ref.registry}" needs a user name and password, and ~/.docker/config.json has none for it (docker login ${this.#ref.registry})`,
+      );
+    }
+    if (scheme !== "bearer" || !params.realm) {
+      throw new RegistryError(
+        this.#shown,
+        `registry "${this.#ref.registry}" asks for an unsupported authentication: "${challenge}"`,
+      );
+    }
+    const url = new URL(params.realm);
+    if (params.service) url.searchParams.set("service", params.service);
+    url.searchParams.set("scope", params.scope ?? `repository:${this.#ref.repository}:pull`);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: basic ? { Authorization: basic } : {},
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new RegistryError(
+        this.#shown,
+        `cannot reach the token service "${url.origin}": ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      throw new RegistryError(
+        this.#shown,
+        `the token service "${url.origin}" refused (HTTP ${response.status})${
+          basic ? " with the credentials of ~/.docker/config.json" : ""
+        }`,
+      );
+    }
+    const parsed = v.safeParse(TokenSchema, safeJson(text));
+    const token = parsed.success ? parsed.output.token ?? parsed.output.access_token : undefined;
+    if (!token) {
+      throw new RegistryError(this.#shown, `the token service "${url.origin}" sent no token`);
+    }
+    return `Bearer ${token}`;
+  }
+
+  #loadCredentials(): Promise<Credentials | undefined> {
+    this.#credentials ??= dockerCredentials(this.#ref.registry);
+    return this.#credentials;
+  }
+
+  async #describeFailure(path: string, response: Response): Promise<string> {
+    const text = await response.text();
+    const parsed = v.safeParse(ErrorsSchema, safeJson(text));
+    const said = parsed.success
+      ? parsed.output.errors.map((e) => e.message ?? e.code ?? "").filter(Boolean).join("; ")
+      : "";
+    const what = path.startsWith("/manifests/")
+      ? "not found in the registry"
+      : `blob "${path.slice("/blobs/".length)}" not found in the registry`;
+    const detail = said ? `: ${said}` : "";
+    if (response.status === 404) return `${what} (HTTP 404${detail})`;
+    if (response.status === 401 || response.status === 403) {
+      return `access denied by registry "${this.#ref.registry}" (HTTP ${response.status}${detail})`;
+    }
+    return `registry "${this.#ref.registry}" answered HTTP ${response.status} for ${path}${detail}`;
+  }
+}
+
+/** The body of `response`, or undefined (and the rest cancelled) when it is longer than `limit`. */
+async function readAtMost(response: Response, limit: number): Promise<Uint8Array | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (!response.body) return new Uint8Array();
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > limit) return undefined; // leaving the loop cancels the body
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
