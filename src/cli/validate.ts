@@ -6,7 +6,8 @@ import type { CommandModule } from "./command.ts";
 import { createOutput } from "./output.ts";
 
 export const validateCommand: CommandModule = {
-  help: `Usage: flowctl validate <file|-> [--orchestrator process|container] [--output text|json]
+  help: `Usage: flowctl validate <file|-> [--orchestrator process|container] [--strict]
+                        [--output text|json]
 
 Checks a pipeline file: YAML syntax, keys and types, ids, inputs, cycles, durations, ports,
 interpolation, and what the chosen orchestrator needs. Prints one line per problem as
@@ -14,6 +15,7 @@ file:line:column: path: message.
 
 Options:
   --orchestrator  check for this orchestrator instead of spec.driver
+  --strict        inputs whose event types never meet are an error, not a warning
   --output        text (default) or json
 
 Exit codes: 0 valid, 2 invalid or usage error.`,
@@ -21,25 +23,32 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
     const { values, positionals } = parseCommandArgs("validate", args, {
       orchestrator: { type: "string" },
       output: { type: "string" },
+      strict: { type: "boolean" },
     });
     const out = createOutput(outputFormat("validate", values.output));
     const orchestrator = orchestratorKind("validate", values.orchestrator);
     const file = singleFile("validate", positionals);
     try {
-      const { pipeline, warnings } = await loadPipelineFile(
-        file,
-        orchestrator ? { orchestrator } : {},
-      );
+      const { pipeline, warnings } = await loadPipelineFile(file, {
+        ...(orchestrator ? { orchestrator } : {}),
+        ...(values.strict ? { strict: true } : {}),
+      });
       if (out.format === "json") {
         out.json({
           valid: true,
           file,
           pipeline: pipeline.name,
+          namespace: pipeline.namespace ?? null,
+          labels: pipeline.labels,
+          annotations: pipeline.annotations,
           orchestrator: pipeline.orchestrator,
+          driver: pipeline.foreignDriver ?? null,
           components: pipeline.components.map((c) => ({
             id: c.id,
             kind: c.kind,
             inputs: c.inputs,
+            dependsOn: c.dependsOn.map((d) => d.id),
+            replicas: c.replicas,
           })),
           levels: pipeline.levels,
           warnings,

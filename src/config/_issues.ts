@@ -42,7 +42,10 @@ export class IssueCollector {
   /** Records a problem that leaves the file valid (an unset variable). */
   warn(path: readonly PathSegment[], message: string): void {
     const { line, column } = this.#locate(path);
-    this.warnings.push({ file: this.#file, line, column, path: formatPath(path), message });
+    const where = formatPath(path);
+    // A script naming the same unset variable twice is one warning.
+    if (this.warnings.some((w) => w.path === where && w.message === message)) return;
+    this.warnings.push({ file: this.#file, line, column, path: where, message });
   }
 
   /**

@@ -97,8 +97,8 @@ Deno.test("parsePipeline() locates each problem by line, column and path", async
     ],
     [
       "process mode needs command",
-      "  sources:\n    - id: a\n      image: x\n",
-      '7:7 spec.sources[0] component "a" needs a "command" to run as a process',
+      "  sources:\n    - id: a\n      type: source\n",
+      '7:7 spec.sources[0] component "a" needs a "command" (or an "image", or a registry "type" such as "name@v1") to run as a process',
     ],
     [
       "same host port",
@@ -290,7 +290,7 @@ Deno.test("parsePipeline() takes numbers and booleans in command, args and env a
     issuesOf(header + "  sources:\n    - id: a\n      command: [x, { b: 1 }]\n      args: [[y]]\n"),
     [
       "8:16 spec.sources[0].command expected a list of strings, numbers or booleans, got a mapping at [1]",
-      "9:14 spec.sources[0].args[0] expected a string, number or boolean, got Array",
+      "9:13 spec.sources[0].args expected a list of strings, numbers or booleans, got a list at [0]",
     ],
   );
 });

@@ -8,6 +8,11 @@ import type { DockerClient } from "../docker/docker_client.ts";
 import { type Removed, stopLeftoverProcesses } from "../state/recover.ts";
 import type { RunState } from "../state/state_file.ts";
 import { LABEL_PIPELINE } from "../docker/labels.ts";
+import * as v from "valibot";
+
+const VolumeListSchema = v.looseObject({
+  Volumes: v.nullish(v.array(v.looseObject({ Name: v.string() }))),
+});
 
 export interface Leftovers {
   /** Process groups stopped, per component. */
@@ -40,7 +45,10 @@ export function involvesContainers(pipeline: Pipeline, state: RunState | undefin
   return pipeline.orchestrator === "container" || state?.orchestrator === "container";
 }
 
-/** Removes every container and network labelled with `pipeline`. */
+/**
+ * Removes every container and network labelled with `pipeline`, and the named volumes a run
+ * created (volumes that existed before a run never carry the label).
+ */
 async function removePipelineObjects(
   docker: DockerClient,
   pipeline: string,
@@ -49,5 +57,13 @@ async function removePipelineObjects(
   for (const container of containers) await docker.removeContainer(container.Id);
   const networks = await docker.listNetworks(LABEL_PIPELINE, pipeline);
   for (const network of networks) await docker.removeNetwork(network.Id);
+  const volumes = await docker.json(VolumeListSchema, "GET", "/volumes", {
+    query: { filters: JSON.stringify({ label: [`${LABEL_PIPELINE}=${pipeline}`] }) },
+  });
+  for (const volume of volumes.Volumes ?? []) {
+    await docker.call("DELETE", `/volumes/${encodeURIComponent(volume.Name)}`, {
+      accept: [404, 409],
+    });
+  }
   return { containers: containers.length, networks: networks.length };
 }

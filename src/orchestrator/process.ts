@@ -6,6 +6,8 @@ import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { Component, Pipeline } from "../config/mod.ts";
 import { delay } from "../delay.ts";
 import { LiveHandles, StoppableHandle } from "./_handle.ts";
+import { ReplicaSetHandle } from "./_replica_set.ts";
+import { missingPaths } from "./host_paths.ts";
 import { busyHostPorts } from "./host_ports.ts";
 import {
   ComponentFailedError,
@@ -42,7 +44,7 @@ export class ProcessOrchestrator implements Orchestrator {
         );
       }
     }
-    problems.push(...busyHostPorts(pipeline));
+    problems.push(...busyHostPorts(pipeline), ...missingPaths(pipeline));
     return problems.length > 0 ? Promise.reject(new PreflightError(problems)) : Promise.resolve();
   }
 
@@ -67,10 +69,25 @@ class ProcessRun implements OrchestratorRun {
     this.#envs = envs;
   }
 
-  start(componentId: string): Promise<ComponentHandle> {
+  async start(componentId: string): Promise<ComponentHandle> {
     const component = this.#components.get(componentId);
     const env = this.#envs.get(componentId);
     if (!component || !env) throw new RangeError(`no component "${componentId}" in this run`);
+    if (component.replicas === 1) return await this.#spawn(component, env);
+    // Replicas 1..N, each told which it is; a failed spawn stops those already started.
+    const started: ProcessHandle[] = [];
+    try {
+      for (let replica = 1; replica <= component.replicas; replica++) {
+        started.push(await this.#spawn(component, { ...env, FLOWCTL_REPLICA: String(replica) }));
+      }
+    } catch (error) {
+      await Promise.allSettled(started.map((handle) => handle.stop({ graceMs: 0 })));
+      throw error;
+    }
+    return new ReplicaSetHandle(started);
+  }
+
+  #spawn(component: Component, env: Record<string, string>): Promise<ProcessHandle> {
     const [program = "", ...args] = component.argv;
     const executable = findExecutable(program, component.workingDir, env.PATH ?? "") ?? program;
     let child: Deno.ChildProcess;
