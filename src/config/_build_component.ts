@@ -90,7 +90,7 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
     argv,
     command,
     args,
-    config: buildConfig(spec.config ?? {}, [...path, "config"], expand),
+    config: buildConfig(spec.config ?? {}, [...path, "config"], expand, issues),
     inputEventTypes: spec.input_event_types ?? [],
     outputEventTypes: spec.output_event_types ?? [],
     volumes: (spec.volumes ?? []).map((volume, i) =>
@@ -195,15 +195,20 @@ function buildCommand(
 }
 
 /** `config` values as text: numbers as written, booleans as true/false, strings interpolated. */
-function buildConfig(
+export function buildConfig(
   config: Readonly<Record<string, string | number | boolean>>,
   path: PathSegment[],
-  expand: Expand,
+  expand: Expand | undefined,
+  issues: IssueCollector,
 ): Record<string, string> {
   return Object.fromEntries(
     Object.entries(config).map(([key, value]) => [
       key,
-      typeof value === "string" ? expand(value, [...path, key]) : String(value),
+      typeof value === "string"
+        ? expand?.(value, [...path, key]) ?? value
+        : typeof value === "number"
+        ? issues.scalarText([...path, key]) ?? String(value)
+        : String(value),
     ]),
   );
 }
@@ -353,8 +358,8 @@ function checkReplicaPorts(
   issues.report(
     [...path, "replicas"],
     orchestrator === "process"
-      ? `component "${id}" has ${replicas} replicas but listens on fixed port ${hostPort}; as processes they would all take it: remove "ports" or run with --orchestrator container`
-      : `component "${id}" has ${replicas} replicas but publishes host port ${hostPort}; only one container can take it: remove "hostPort"`,
+      ? `component "${id}" has ${replicas} replicas but listens on fixed port ${hostPort}, which processes cannot share: remove its ports or run with --orchestrator container`
+      : `component "${id}" has ${replicas} replicas but publishes host port ${hostPort}, which only one container can take: remove its hostPort`,
   );
 }
 

@@ -18,6 +18,11 @@ export class IssueCollector {
     this.#source = source;
   }
 
+  /** The plain scalar at `path` as written in the file, if there is one. */
+  scalarText(path: readonly PathSegment[]): string | undefined {
+    return this.#source?.scalarText(path);
+  }
+
   /** Line and column of `path` (of its key when `atKey`); 0:0 before a document is attached. */
   #locate(path: readonly PathSegment[], atKey = false): Position {
     return this.#source?.locate(path, atKey) ?? { line: 0, column: 0 };

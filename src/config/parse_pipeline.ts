@@ -9,6 +9,7 @@ import * as v from "valibot";
 import { computeLevels } from "../graph/dependency_graph.ts";
 import {
   buildComponent,
+  buildConfig,
   checkPorts,
   type ComponentEntry,
   portMappings,
@@ -101,9 +102,7 @@ export function parsePipeline(text: string, options: ParsePipelineOptions): Pars
       ...(metadata.description !== undefined ? { description: metadata.description } : {}),
       labels: metadata.labels ?? {},
       annotations: metadata.annotations ?? {},
-      config: Object.fromEntries(
-        Object.entries(file.spec.config ?? {}).map(([key, value]) => [key, String(value)]),
-      ),
+      config: buildConfig(file.spec.config ?? {}, ["spec", "config"], undefined, issues),
       ...(foreignDriver ? { foreignDriver } : {}),
       file: options.file,
       dir: options.dir,

@@ -304,3 +304,80 @@ Deno.test("parsePipeline() suggests inputs and keys with two letters swapped", (
     '12:7 spec.sinks[0].inptus unknown key "inptus" (did you mean "inputs"?)',
   ]);
 });
+
+Deno.test("parsePipeline() builds the Go flowctl keys into the model", () => {
+  const { pipeline, warnings } = parsePipeline(
+    `apiVersion: flowctl/v1
+kind: Pipeline
+metadata:
+  name: go-keys
+  namespace: obsrvr
+  labels: { team: data }
+  annotations: { description: "x" }
+spec:
+  description: all keys
+  driver: docker
+  config: { region: eu, shards: 04 }
+  sources:
+    - id: src
+      type: stellar-live-source
+      image: src:1
+      command: [sh, -c]
+      args: |
+        echo "$line"
+      health_endpoint: "http://src:8081/health?full=1"
+      health_port: 8081
+      volumes:
+        - { name: creds, host_path: "$HOME/creds.json", container_path: /creds.json, readonly: true }
+        - { name: data, mountPath: /data }
+      secrets:
+        - { name: token, host_path: keys/token, container_path: /run/token, env: TOKEN_FILE, mode: "0400", required: true }
+      resources:
+        requests: { cpu: 500m, memory: 512Mi }
+        limits: { cpu: "2", memory: 2Gi }
+      restart_policy: on-failure
+  pipelines:
+    - id: whole
+      image: p:1
+      depends_on: [src]
+      replicas: 3
+`,
+    { ...base, env: { HOME: "/home/u" } },
+  );
+  assertEquals(pipeline.orchestrator, "container");
+  assertEquals(pipeline.namespace, "obsrvr");
+  assertEquals(pipeline.labels, { team: "data" });
+  assertEquals(pipeline.annotations, { description: "x" });
+  assertEquals(pipeline.config, { region: "eu", shards: "04" });
+  assertEquals(pipeline.levels, [["src"], ["whole"]]);
+  const [src, whole] = pipeline.components;
+  assertEquals(src?.type, "stellar-live-source");
+  assertEquals(src?.command, ["sh", "-c"]);
+  assertEquals(src?.args, ['echo "$line"\n']);
+  assertEquals(src?.health?.probe, { type: "http", path: "/health?full=1", port: 8081 });
+  assertEquals(src?.volumes, [
+    { type: "bind", hostPath: "/home/u/creds.json", containerPath: "/creds.json", readonly: true },
+    { type: "volume", name: "data", containerPath: "/data", readonly: false },
+  ]);
+  assertEquals(src?.secrets, [{
+    name: "token",
+    hostPath: "/work/keys/token",
+    containerPath: "/run/token",
+    env: "TOKEN_FILE",
+    mode: 0o400,
+    required: true,
+    labels: {},
+  }]);
+  assertEquals(src?.resources, {
+    requests: { nanoCpus: 500_000_000, memoryBytes: 512 * 2 ** 20 },
+    limits: { nanoCpus: 2_000_000_000, memoryBytes: 2 * 2 ** 30 },
+  });
+  assertEquals(src?.restart, "on-failure");
+  assertEquals(whole?.kind, "pipeline");
+  assertEquals(whole?.dependsOn, [{ id: "src", condition: "healthy" }]);
+  assertEquals(whole?.inputs, []);
+  assertEquals(whole?.replicas, 3);
+  assertEquals(warnings.map((w) => w.message), [
+    'variable "line" is not set; "$line" is left as written',
+  ]);
+});
