@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import {
   FIXTURE_COMMAND,
+  FlowctlProcess,
   freePort,
   isAlive,
   pipelineYaml,
@@ -284,4 +285,70 @@ Deno.test("flowctl schema covers the keys of the Go flowctl", async () => {
       "health_endpoint",
     ]
   ) assertStringIncludes(schema, `"${key}"`);
+});
+
+Deno.test("flowctl status --output json keeps namespace, labels and annotations, never a secret's content", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "flowctl-gocompat-" });
+  await Deno.writeTextFile(`${dir}/token`, SECRET);
+  const name = `gocompat-status-${crypto.randomUUID().slice(0, 8)}`;
+  const file = await writeTemp(
+    "pipeline.yaml",
+    `apiVersion: flowctl/v1
+kind: Pipeline
+metadata:
+  name: ${name}
+  namespace: obsrvr
+  labels: { environment: test }
+  annotations: { description: "kept for status" }
+spec:
+  driver: process
+  sources:
+    - id: src
+      command: ${FIXTURE_COMMAND}
+      secrets: [{ name: token, host_path: ./token, env: TOKEN_FILE, required: true }]
+`,
+    dir,
+  );
+  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`), { env });
+  try {
+    await flowctl.waitForOutput("Pipeline started successfully");
+    const status = await runFlowctl(["status", file, "--output", "json"], { env });
+    assertEquals(status.code, 0, status.stderr);
+    const [view] = JSON.parse(status.stdout).pipelines;
+    assertEquals(view.pipeline, name);
+    assertEquals(view.namespace, "obsrvr");
+    assertEquals(view.labels, { environment: "test" });
+    assertEquals(view.annotations, { description: "kept for status" });
+    assert(!status.stdout.includes(SECRET));
+  } finally {
+    flowctl.kill("SIGINT");
+  }
+  const result = await flowctl.result();
+  assertEquals(result.code, 0, result.stderr);
+});
+
+Deno.test("flowctl validate warns once that volumes and resources do not apply to processes", async () => {
+  const file = await writeTemp(
+    "pipeline.yaml",
+    pipelineYaml(
+      "gocompat-process-only",
+      `  driver: local
+  sources:
+    - id: a
+      command: [x]
+      volumes: [{ host_path: ./data, container_path: /data }]
+      resources: { limits: { memory: 1Gi } }
+    - id: b
+      command: [x]
+      volumes: [{ name: cache, mountPath: /cache }]
+`,
+    ),
+  );
+  const result = await runFlowctl(["validate", file], { env });
+  assertEquals(result.code, 0, result.stderr);
+  const warnings = result.stderr.split("\n").filter((line) => line.startsWith("warning:"));
+  assertEquals(warnings, [
+    `warning: ${file}:10:16: spec.sources[0].volumes: "volumes" apply to containers only and are ignored when running as processes ("a", "b")`,
+    `warning: ${file}:11:18: spec.sources[0].resources: "resources" apply to containers only and are ignored when running as processes ("a")`,
+  ]);
 });
