@@ -16,6 +16,7 @@ import {
 } from "./_build_component.ts";
 import { IssueCollector } from "./_issues.ts";
 import { didYouMean } from "./_suggest.ts";
+import { describeMismatch, eventTypeMismatches } from "./event_types.ts";
 import { ConfigError, type ConfigIssue } from "./config_error.ts";
 import type { Component, OrchestratorKind, Pipeline, PortMapping } from "./pipeline.ts";
 import { issueMessage, type PipelineFile, PipelineFileSchema } from "./schema.ts";
@@ -271,21 +272,12 @@ function checkEventTypes(
   issues: IssueCollector,
   strict: boolean,
 ): void {
-  const byId = new Map(components.map((c) => [c.id, c]));
-  components.forEach((component, index) => {
-    const path = entries[index]?.path ?? [];
-    const accepts = component.inputEventTypes;
-    if (accepts.length === 0) return;
-    component.inputs.forEach((input, at) => {
-      const produces = byId.get(input)?.outputEventTypes ?? [];
-      if (produces.length === 0 || produces.some((type) => accepts.includes(type))) return;
-      const message = `input "${input}" produces ${
-        quoteList(produces)
-      } but "${component.id}" accepts ${quoteList(accepts)}: no event type in common`;
-      if (strict) issues.report([...path, "inputs", at], message);
-      else issues.warn([...path, "inputs", at], message);
-    });
-  });
+  const pathOf = new Map(entries.map((entry) => [entry.spec.id, entry.path]));
+  for (const mismatch of eventTypeMismatches(components)) {
+    const at = [...(pathOf.get(mismatch.component) ?? []), "inputs", mismatch.inputIndex];
+    if (strict) issues.report(at, describeMismatch(mismatch));
+    else issues.warn(at, describeMismatch(mismatch));
+  }
 }
 
 const quoteList = (items: readonly string[]) => items.map((item) => `"${item}"`).join(", ");

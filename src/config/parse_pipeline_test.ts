@@ -381,3 +381,53 @@ spec:
     'variable "line" is not set; "$line" is left as written',
   ]);
 });
+
+Deno.test("parsePipeline() locates mistakes in the Go flowctl keys", async (t) => {
+  const cases: [string, string, Partial<ParsePipelineOptions>, string][] = [
+    [
+      "replicas with a published host port",
+      "  driver: docker\n  sources:\n    - id: a\n      image: x:1\n      replicas: 2\n      ports: [{ containerPort: 80, hostPort: 8080 }]\n",
+      {},
+      '10:17 spec.sources[0].replicas component "a" has 2 replicas but publishes host port 8080, which only one container can take: remove its hostPort',
+    ],
+    [
+      "restart and restart_policy disagree",
+      '  sources:\n    - id: a\n      command: [x]\n      restart: always\n      restart_policy: "no"\n',
+      {},
+      '10:7 spec.sources[0].restart_policy restart_policy "no" contradicts restart "always"; keep one',
+    ],
+    [
+      "health_endpoint that is not a URL",
+      "  sources:\n    - id: a\n      command: [x]\n      health_endpoint: localhost:8081/health\n",
+      {},
+      '9:24 spec.sources[0].health_endpoint health_endpoint "localhost:8081/health" must be an http:// URL',
+    ],
+    [
+      "unknown depends_on",
+      "  sources:\n    - id: alpha\n      command: [x]\n    - id: b\n      command: [x]\n      depends_on: [alpah]\n",
+      {},
+      '11:20 spec.sources[1].depends_on[0] unknown dependency "alpah" (did you mean "alpha"?)',
+    ],
+    [
+      "a volume without a target",
+      "  sources:\n    - id: a\n      image: x:1\n      volumes: [{ host_path: ./d }]\n",
+      { orchestrator: "container" },
+      '9:17 spec.sources[0].volumes[0] a volume needs "container_path" (or "mountPath")',
+    ],
+    [
+      "memory request over its limit",
+      "  sources:\n    - id: a\n      image: x:1\n      resources: { requests: { memory: 2Gi }, limits: { memory: 1Gi } }\n",
+      { orchestrator: "container" },
+      "9:40 spec.sources[0].resources.requests.memory the request is larger than the limit (memory): a container could never get it",
+    ],
+    [
+      "a CPU amount in memory units",
+      "  sources:\n    - id: a\n      image: x:1\n      resources: { limits: { cpu: 1Gi } }\n",
+      { orchestrator: "container" },
+      '9:35 spec.sources[0].resources.limits.cpu invalid CPU amount "1Gi": use "500m" or "2"',
+    ],
+  ];
+  for (const [name, body, options, expected] of cases) {
+    await t.step(name, () => assertEquals(issuesOf(header + body, options)[0], expected));
+  }
+});

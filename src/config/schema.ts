@@ -180,13 +180,13 @@ const quantity = (what: string, pattern: RegExp, example: string) =>
         v.string(),
         v.regex(pattern, (issue) => `invalid ${what} ${issue.received}: use ${example}`),
       ),
-      v.pipe(v.number(), v.minValue(0, `${what} must not be negative`)),
+      v.pipe(v.number(), v.minValue(0, `a ${what} must not be negative`)),
     ],
-    (issue) => `expected ${what} such as ${example}, got ${issue.received}`,
+    (issue) => `expected a ${what} such as ${example}, got ${issue.received}`,
   );
 const resourceAmounts = strict("resource amounts", {
-  cpu: v.optional(quantity("a CPU amount", CPU_PATTERN, '"500m" or "2"')),
-  memory: v.optional(quantity("a memory amount", MEMORY_PATTERN, '"512Mi" or "1Gi"')),
+  cpu: v.optional(quantity("CPU amount", CPU_PATTERN, '"500m" or "2"')),
+  memory: v.optional(quantity("memory amount", MEMORY_PATTERN, '"512Mi" or "1Gi"')),
 });
 const resourcesSpec = strict("resources", {
   requests: v.optional(resourceAmounts),
