@@ -35,6 +35,14 @@ export class ProcessOrchestrator implements Orchestrator {
         problems.push(`component "${component.id}": working_dir ${dirProblem}`);
         continue;
       }
+      if (component.command.length === 0) {
+        // The file may name an image or a registry `type` instead (Go flowctl files).
+        const source = component.image ? `image "${component.image}"` : `type "${component.type}"`;
+        problems.push(
+          `component "${component.id}" has no "command", and running its ${source} as a process is not supported by this build`,
+        );
+        continue;
+      }
       const program = component.argv[0] ?? "";
       if (!findExecutable(program, component.workingDir, pathOf(component))) {
         problems.push(
