@@ -144,7 +144,10 @@ test("container mode: volumes, secrets, resources, replicas, labels and args rea
       assert(aliases.includes("workers"), `replica ${replica} aliases: ${aliases}`);
       assertEquals(info.Config.Labels["dev.flowctl.replica"], String(replica));
     }
-    assert(await volumeExists(docker, runVolume));
+    const volume = await (await docker.request("GET", `/volumes/${runVolume}`)).json() as {
+      Labels: Record<string, string> | null;
+    };
+    assertEquals(volume.Labels?.["dev.flowctl.pipeline"], p.name);
 
     flowctl.kill("SIGINT");
     const result = await flowctl.result();
