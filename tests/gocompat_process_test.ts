@@ -69,8 +69,8 @@ spec:
     - id: batch
       type: pipeline
       command: ${FIXTURE_COMMAND}
-      depends_on: [workers]
-      env: { EVENTS_FILE: ${events}, EXIT_AFTER_MS: "300" }
+      depends_on: [src]
+      env: { EVENTS_FILE: ${events}, EXIT_AFTER_MS: "1500" }
 `,
     dir,
   );
@@ -92,12 +92,12 @@ spec:
   assertStringIncludes(out, "workers | FLOWCTL_REPLICA=2\n");
   // spec.pipelines runs like a sink: it finishing completes the pipeline.
   assertStringIncludes(out, "Pipeline completed successfully");
-  // depends_on orders like inputs: batch starts after both workers started.
-  const starts = readEvents(events).filter(([, kind]) => kind === "start");
-  const workerStarts = starts.filter(([id]) => id === "workers").map(([, , at]) => at);
-  const batchStart = starts.find(([id]) => id === "batch")?.[2] ?? 0;
-  assertEquals(workerStarts.length, 2);
-  assert(workerStarts.every((at) => at <= batchStart), JSON.stringify(starts));
+  // depends_on orders like inputs: batch starts once src is healthy, so after src was ready.
+  const recorded = readEvents(events);
+  const srcReady = recorded.find(([id, kind]) => id === "src" && kind === "ready")?.[2] ?? Infinity;
+  const batchStart = recorded.find(([id, kind]) => id === "batch" && kind === "start")?.[2] ?? 0;
+  assert(srcReady <= batchStart, JSON.stringify(recorded));
+  assertEquals(recorded.filter(([id, kind]) => id === "workers" && kind === "start").length, 2);
   // Nothing left running: every pid the components recorded is gone.
   for (const [, , pid] of readEvents(events).filter(([, kind]) => kind === "pid")) {
     assertEquals(isAlive(pid), false, `pid ${pid} still alive`);

@@ -80,7 +80,13 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
   const resources = spec.resources &&
     buildResources(spec.resources, [...path, "resources"], issues);
   const replicas = spec.replicas ?? 1;
-  if (replicas > 1) checkReplicaPorts(spec.id, replicas, path, ports, orchestrator, issues);
+  if (replicas > 1) {
+    // A health port is a port the process listens on too.
+    const probed = health && health.probe.type !== "registered" && orchestrator === "process"
+      ? [{ name: "health", containerPort: health.probe.port, hostIp: "127.0.0.1" }]
+      : [];
+    checkReplicaPorts(spec.id, replicas, path, [...ports, ...probed], orchestrator, issues);
+  }
   return {
     id: spec.id,
     kind,
@@ -358,7 +364,7 @@ function checkReplicaPorts(
   issues.report(
     [...path, "replicas"],
     orchestrator === "process"
-      ? `component "${id}" has ${replicas} replicas but listens on fixed port ${hostPort}, which processes cannot share: remove its ports or run with --orchestrator container`
+      ? `component "${id}" has ${replicas} replicas but listens on fixed port ${hostPort}, which processes cannot share: use one replica, or run with --orchestrator container`
       : `component "${id}" has ${replicas} replicas but publishes host port ${hostPort}, which only one container can take: remove its hostPort`,
   );
 }

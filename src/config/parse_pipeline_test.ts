@@ -391,6 +391,12 @@ Deno.test("parsePipeline() locates mistakes in the Go flowctl keys", async (t) =
       '10:17 spec.sources[0].replicas component "a" has 2 replicas but publishes host port 8080, which only one container can take: remove its hostPort',
     ],
     [
+      "process replicas with a health port",
+      "  sources:\n    - id: a\n      command: [x]\n      replicas: 2\n      health_check: /health\n      health_port: 8089\n",
+      {},
+      '9:17 spec.sources[0].replicas component "a" has 2 replicas but listens on fixed port 8089, which processes cannot share: use one replica, or run with --orchestrator container',
+    ],
+    [
       "restart and restart_policy disagree",
       '  sources:\n    - id: a\n      command: [x]\n      restart: always\n      restart_policy: "no"\n',
       {},
