@@ -122,10 +122,10 @@ Deno.test("flowctl run refuses a required secret that does not exist, starting n
     "pipeline.yaml",
     pipelineYaml(
       `gocompat-secret-${crypto.randomUUID().slice(0, 8)}`,
-      `  sources:
+      `  sinks:
     - id: src
       command: ${FIXTURE_COMMAND}
-      env: { EVENTS_FILE: ${events} }
+      env: { EVENTS_FILE: ${events}, EXIT_AFTER_MS: "100" }
       secrets:
         - { name: db-password, host_path: ./missing/password.txt, env: DB_PASSWORD_FILE, required: true }
 `,
