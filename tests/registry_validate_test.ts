@@ -59,7 +59,7 @@ Deno.test("validate: a process component needs a command, an image or a registry
   assertEquals(result.code, 2);
   assertStringIncludes(
     result.stderr,
-    `component "source" needs a "command", an "image" or a registry "type" (name@version) to run as a process`,
+    `component "source" needs a "command" (or an "image", or a registry "type" such as "name@v1") to run as a process`,
   );
 });
 

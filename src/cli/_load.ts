@@ -11,6 +11,8 @@ import {
 
 export interface LoadOptions {
   orchestrator?: OrchestratorKind;
+  /** Event types that never meet are errors, not warnings. */
+  strict?: boolean;
   /** Where `type: name@version` names without "/" live. */
   componentRegistry?: string | undefined;
 }
@@ -31,9 +33,11 @@ export async function loadPipelineFile(
   return parsePipeline(text, {
     file,
     dir,
-    env: Deno.env.toObject(),
+    // `$PWD` is written in files as the folder flowctl runs in, even where no shell set it.
+    env: { PWD: Deno.cwd(), ...Deno.env.toObject() },
     ...(dotenv ? { dotenv } : {}),
     ...(options.orchestrator ? { orchestrator: options.orchestrator } : {}),
+    ...(options.strict ? { strict: true } : {}),
     ...(options.componentRegistry ? { componentRegistry: options.componentRegistry } : {}),
   });
 }

@@ -37,6 +37,7 @@ Options:
                                     only a component's own processes or container may)
   --quiet                           do not show component output (it still goes to the log files)
   --output text|json                json: one event per line on stdout, for scripts
+  --strict                          inputs whose event types never meet are an error
 
 Exit codes: 0 stopped or completed, 1 a component failed, 2 usage or configuration error,
 130 stopped by a second Ctrl+C.`;
@@ -53,6 +54,7 @@ export const runCommand: CommandModule = {
       "open-control-plane": { type: "boolean" },
       quiet: { type: "boolean" },
       output: { type: "string" },
+      strict: { type: "boolean" },
     });
     const out = createOutput(outputFormat("run", values.output));
     const orchestrator = orchestratorKind("run", values.orchestrator);
@@ -78,12 +80,21 @@ export const runCommand: CommandModule = {
       loaded = await loadPipelineFile(file, {
         ...(orchestrator ? { orchestrator } : {}),
         componentRegistry: componentRegistry("run", values["component-registry"]),
+        ...(values.strict ? { strict: true } : {}),
       });
+      const driver = loaded.pipeline.foreignDriver;
+      if (driver) {
+        throw new UsageError(
+          `${file} is written for driver "${driver}", which flowctl does not run`,
+          'run it here with "--orchestrator container" (or "--orchestrator process")',
+        );
+      }
     } catch (error) {
       signals[Symbol.dispose]();
       throw error;
     }
     const { pipeline, warnings } = loaded;
+    // The driver warning is answered by the error above or by --orchestrator.
     for (const warning of warnings) out.error(`warning: ${formatIssue(warning)}`);
     const consoleOut = values.quiet || out.format === "json"
       ? undefined

@@ -70,6 +70,9 @@ Exit codes: 0 a pipeline is running, 1 none is, 2 usage or configuration error.`
         running: true,
         pipelines: views.map(({ state, components }) => ({
           pipeline: state.pipeline,
+          namespace: state.metadata?.namespace ?? null,
+          labels: state.metadata?.labels ?? {},
+          annotations: state.metadata?.annotations ?? {},
           file: state.file,
           runId: state.runId,
           orchestrator: state.orchestrator,

@@ -12,8 +12,8 @@ import type { CommandModule } from "./command.ts";
 import { createOutput } from "./output.ts";
 
 export const validateCommand: CommandModule = {
-  help: `Usage: flowctl validate <file|-> [--orchestrator process|container] [--output text|json]
-                        [--component-registry R]
+  help: `Usage: flowctl validate <file|-> [--orchestrator process|container] [--strict]
+                        [--output text|json] [--component-registry R]
 
 Checks a pipeline file: YAML syntax, keys and types, ids, inputs, cycles, durations, ports,
 interpolation, and what the chosen orchestrator needs. Prints one line per problem as
@@ -21,6 +21,7 @@ file:line:column: path: message.
 
 Options:
   --orchestrator  check for this orchestrator instead of spec.driver
+  --strict        inputs whose event types never meet are an error, not a warning
   --output        text (default) or json
   --component-registry
                   where "type: name@version" components live (default:
@@ -32,6 +33,7 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
       orchestrator: { type: "string" },
       "component-registry": { type: "string" },
       output: { type: "string" },
+      strict: { type: "boolean" },
     });
     const out = createOutput(outputFormat("validate", values.output));
     const orchestrator = orchestratorKind("validate", values.orchestrator);
@@ -41,17 +43,24 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
       const { pipeline, warnings } = await loadPipelineFile(file, {
         ...(orchestrator ? { orchestrator } : {}),
         componentRegistry: registry,
+        ...(values.strict ? { strict: true } : {}),
       });
       if (out.format === "json") {
         out.json({
           valid: true,
           file,
           pipeline: pipeline.name,
+          namespace: pipeline.namespace ?? null,
+          labels: pipeline.labels,
+          annotations: pipeline.annotations,
           orchestrator: pipeline.orchestrator,
+          driver: pipeline.foreignDriver ?? null,
           components: pipeline.components.map((c) => ({
             id: c.id,
             kind: c.kind,
             inputs: c.inputs,
+            dependsOn: c.dependsOn.map((d) => d.id),
+            replicas: c.replicas,
           })),
           levels: pipeline.levels,
           warnings,

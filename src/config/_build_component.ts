@@ -1,5 +1,5 @@
 /** The "build components" and "ports" steps of `parsePipeline`: one checked `Component` per entry. */
-import { isAbsolute, join, normalize } from "node:path";
+import { isAbsolute, join, normalize, posix } from "node:path";
 import { componentReference, formatReference, imageReference } from "../registry/reference.ts";
 import type { IssueCollector } from "./_issues.ts";
 import { resolveReference } from "./_references.ts";
@@ -15,8 +15,12 @@ import {
   type ImageExecutable,
   type OrchestratorKind,
   type PortMapping,
+  type Resources,
+  type SecretFile,
+  type VolumeMount,
 } from "./pipeline.ts";
-import type { ComponentSpec, HealthSpec } from "./schema.ts";
+import { parseCpu, parseMemory } from "./quantity.ts";
+import type { ComponentSpec, HealthSpec, ResourcesSpec, SecretSpec, VolumeSpec } from "./schema.ts";
 import { splitWords } from "./split_words.ts";
 import type { PathSegment } from "./yaml_source.ts";
 
@@ -59,50 +63,115 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
   const { spec, kind, path, ports } = entry;
   const { orchestrator, issues } = context;
   const expand = expander(context);
-  const argv = buildArgv(spec, path, expand, issues);
+  const { command, args } = buildCommand(spec, path, expand, issues);
+  const argv = [...command, ...args];
   const env = buildEnv(spec, path, expand, issues);
   const written = spec.image === undefined ? undefined : expand(spec.image, [...path, "image"]);
-  const registryImage = registryComponentImage(spec, path, context);
+  const type = spec.type === undefined ? undefined : expand(spec.type, [...path, "type"]);
+  const registryImage = registryComponentImage(type, command, written, path, context);
   const image = written ?? registryImage;
-  const fromImage = orchestrator === "process" && spec.command === undefined && image
-    ? imageExecutable(spec, image, registryImage !== undefined, [...path, "image"], issues)
+  // Without a command, a process runs an executable of its image (src/registry).
+  const fromImage = orchestrator === "process" && command.length === 0 && image
+    ? imageExecutable(spec.id, type, image, registryImage !== undefined, [...path, "image"], issues)
     : undefined;
-
   // A registry type that does not parse was reported already.
-  const badRegistryType = spec.type?.includes("@") && spec.command === undefined && !image;
+  const badRegistryType = type?.includes("@") && command.length === 0 && !image;
   if (orchestrator === "process" && argv.length === 0 && !image && !badRegistryType) {
     issues.report(
       path,
-      `component "${spec.id}" needs a "command", an "image" or a registry "type" (name@version) to run as a process`,
+      `component "${spec.id}" needs a "command" (or an "image", or a registry "type" such as "name@v1") to run as a process`,
     );
   }
   if (orchestrator === "container" && !image && !badRegistryType) {
     issues.report(path, `component "${spec.id}" needs an "image" to run as a container`);
   }
-  const health = buildHealth(spec, path, ports, issues);
+  const health = buildHealth(spec, path, ports, expand, issues);
+  const resources = spec.resources &&
+    buildResources(spec.resources, [...path, "resources"], issues);
+  const replicas = spec.replicas ?? 1;
+  if (replicas > 1) {
+    // A health port is a port the process listens on too.
+    const probed = health && health.probe.type !== "registered" && orchestrator === "process"
+      ? [{ name: "health", containerPort: health.probe.port, hostIp: "127.0.0.1" }]
+      : [];
+    checkReplicaPorts(spec.id, replicas, path, [...ports, ...probed], orchestrator, issues);
+  }
   return {
     id: spec.id,
     kind,
-    ...(spec.type !== undefined ? { type: spec.type } : {}),
-    config: Object.fromEntries(
-      Object.entries(spec.config ?? {}).map(([key, value]) => [key, String(value)]),
-    ),
-    ...(fromImage ? { fromImage } : {}),
+    ...(type !== undefined ? { type } : {}),
     inputs: spec.inputs ?? [],
+    dependsOn: (spec.depends_on ?? []).map((id) => ({ id, condition: "healthy" as const })),
     argv,
+    command,
+    args,
+    config: buildConfig(spec.config ?? {}, [...path, "config"], expand, issues),
+    ...(fromImage ? { fromImage } : {}),
+    inputEventTypes: spec.input_event_types ?? [],
+    outputEventTypes: spec.output_event_types ?? [],
+    volumes: (spec.volumes ?? []).map((volume, i) =>
+      buildVolume(volume, [...path, "volumes", i], context.dir, expand, issues)
+    ).filter((volume) => volume !== undefined),
+    secrets: (spec.secrets ?? []).map((secret, i) =>
+      buildSecret(secret, [...path, "secrets", i], context.dir, expand, issues)
+    ),
+    ...(resources ? { resources } : {}),
+    replicas,
     workingDir: resolveDir(context.dir, spec.working_dir ?? "."),
     ...(image !== undefined ? { image } : {}),
     pullPolicy: spec.pull_policy ?? "missing",
     env,
     ports,
     ...(health ? { health } : {}),
-    restart: spec.restart ?? "no",
+    restart: restartPolicy(spec, path, issues),
     maxRestarts: spec.max_restarts ?? DEFAULT_MAX_RESTARTS,
     stopGraceMs: durationMs(spec.stop_grace_period, [...path, "stop_grace_period"], issues) ??
       DEFAULT_STOP_GRACE_MS,
     privileged: spec.privileged ?? false,
     networkMode: spec.network_mode ?? "bridge",
   };
+}
+
+/**
+ * The image of a registry component: `type: name@version` without `command` and `image`
+ * (reference rules in src/registry/reference.ts).
+ */
+function registryComponentImage(
+  type: string | undefined,
+  command: readonly string[],
+  image: string | undefined,
+  path: PathSegment[],
+  context: BuildContext,
+): string | undefined {
+  if (!type?.includes("@") || command.length > 0 || image !== undefined) return undefined;
+  try {
+    return formatReference(componentReference(type, context.componentRegistry));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    context.issues.report([...path, "type"], error.message);
+    return undefined;
+  }
+}
+
+/** What process mode runs for a component without `command`: an executable of its image. */
+function imageExecutable(
+  id: string,
+  type: string | undefined,
+  image: string,
+  registryComponent: boolean,
+  at: PathSegment[],
+  issues: IssueCollector,
+): ImageExecutable | undefined {
+  if (registryComponent) return { reference: image, kind: "component", name: "component" };
+  try {
+    const reference = formatReference(imageReference(image));
+    const name = (type ?? id).split("@")[0]?.split("/").at(-1) ?? id;
+    return { reference, kind: "binary", name };
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    issues.report(at, error.message);
+    return undefined;
+  }
 }
 
 /**
@@ -139,47 +208,6 @@ export function checkPorts(
   }
 }
 
-/**
- * The image of a registry component: `type: name@version` without `command` and `image`
- * (reference rules in src/registry/reference.ts).
- */
-function registryComponentImage(
-  spec: ComponentSpec,
-  path: PathSegment[],
-  context: BuildContext,
-): string | undefined {
-  if (!spec.type?.includes("@") || spec.command !== undefined || spec.image !== undefined) {
-    return undefined;
-  }
-  try {
-    return formatReference(componentReference(spec.type, context.componentRegistry));
-  } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
-    context.issues.report([...path, "type"], error.message);
-    return undefined;
-  }
-}
-
-/** What process mode runs for a component without `command`: an executable of its image. */
-function imageExecutable(
-  spec: ComponentSpec,
-  image: string,
-  registryComponent: boolean,
-  at: PathSegment[],
-  issues: IssueCollector,
-): ImageExecutable | undefined {
-  if (registryComponent) return { reference: image, kind: "component", name: "component" };
-  try {
-    const reference = formatReference(imageReference(image));
-    const name = (spec.type ?? spec.id).split("@")[0]?.split("/").at(-1) ?? spec.id;
-    return { reference, kind: "binary", name };
-  } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
-    issues.report(at, error.message);
-    return undefined;
-  }
-}
-
 /** Interpolation of one value; a failure is reported at `at` and leaves the value as written. */
 function expander(context: BuildContext): Expand {
   const { issues } = context;
@@ -198,25 +226,199 @@ function expander(context: BuildContext): Expand {
   };
 }
 
-/** `command` (a list, or a string split like shell words) followed by `args`. */
-function buildArgv(
+/**
+ * `command` (a list, or a string split like shell words) and `args` (a list, or one string: a
+ * script for `sh -c`).
+ */
+function buildCommand(
   spec: ComponentSpec,
   path: PathSegment[],
   expand: Expand,
   issues: IssueCollector,
-): string[] {
-  let argv: string[] = [];
+): { command: string[]; args: string[] } {
+  let command: string[] = [];
   if (typeof spec.command === "string") {
     try {
-      argv = splitWords(expand(spec.command, [...path, "command"]));
+      command = splitWords(expand(spec.command, [...path, "command"]));
     } catch (error) {
       issues.report([...path, "command"], `cannot split command: ${(error as Error).message}`);
     }
   } else if (spec.command) {
-    argv = spec.command.map((word, i) => expand(String(word), [...path, "command", i]));
+    command = spec.command.map((word, i) => expand(String(word), [...path, "command", i]));
   }
-  argv.push(...(spec.args ?? []).map((word, i) => expand(String(word), [...path, "args", i])));
-  return argv;
+  const args = typeof spec.args === "string"
+    ? [expand(spec.args, [...path, "args"])]
+    : (spec.args ?? []).map((word, i) => expand(String(word), [...path, "args", i]));
+  return { command, args };
+}
+
+/** `config` values as text: numbers as written, booleans as true/false, strings interpolated. */
+export function buildConfig(
+  config: Readonly<Record<string, string | number | boolean>>,
+  path: PathSegment[],
+  expand: Expand | undefined,
+  issues: IssueCollector,
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [
+      key,
+      typeof value === "string"
+        ? expand?.(value, [...path, key]) ?? value
+        : typeof value === "number"
+        ? issues.scalarText([...path, key]) ?? String(value)
+        : String(value),
+    ]),
+  );
+}
+
+/** `restart` or its Go flowctl spelling `restart_policy`; both must agree. */
+function restartPolicy(spec: ComponentSpec, path: PathSegment[], issues: IssueCollector) {
+  if (spec.restart && spec.restart_policy && spec.restart !== spec.restart_policy) {
+    issues.report(
+      [...path, "restart_policy"],
+      `restart_policy "${spec.restart_policy}" contradicts restart "${spec.restart}"; keep one`,
+      true,
+    );
+  }
+  return spec.restart ?? spec.restart_policy ?? "no";
+}
+
+/** A bind mount (`host_path`, relative to the pipeline file) or a named volume. */
+function buildVolume(
+  volume: VolumeSpec,
+  path: PathSegment[],
+  dir: string,
+  expand: Expand,
+  issues: IssueCollector,
+): VolumeMount | undefined {
+  const target = volume.container_path ?? volume.mountPath;
+  const readonly = volume.readonly ?? false;
+  if (target === undefined) {
+    issues.report(path, 'a volume needs "container_path" (or "mountPath")');
+    return undefined;
+  }
+  const containerPath = expand(target, [
+    ...path,
+    volume.container_path !== undefined ? "container_path" : "mountPath",
+  ]);
+  if (!posix.isAbsolute(containerPath)) {
+    issues.report(
+      [...path, volume.container_path !== undefined ? "container_path" : "mountPath"],
+      `the path in the container must be absolute, got "${containerPath}"`,
+    );
+  }
+  if (volume.host_path !== undefined) {
+    const hostPath = resolveDir(dir, expand(volume.host_path, [...path, "host_path"]));
+    return { type: "bind", hostPath, containerPath, readonly };
+  }
+  if (volume.name === undefined) {
+    issues.report(path, 'a volume needs "host_path" (a bind mount) or "name" (a named volume)');
+    return undefined;
+  }
+  const name = expand(volume.name, [...path, "name"]);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
+    issues.report(
+      [...path, "name"],
+      `invalid volume name "${name}": use letters, digits, "_", "." and "-"`,
+    );
+  }
+  return { type: "volume", name, containerPath, readonly };
+}
+
+function buildSecret(
+  secret: SecretSpec,
+  path: PathSegment[],
+  dir: string,
+  expand: Expand,
+  issues: IssueCollector,
+): SecretFile {
+  const hostPath = secret.host_path === undefined
+    ? undefined
+    : resolveDir(dir, expand(secret.host_path, [...path, "host_path"]));
+  const containerPath = secret.container_path === undefined
+    ? undefined
+    : expand(secret.container_path, [...path, "container_path"]);
+  if (containerPath !== undefined && !posix.isAbsolute(containerPath)) {
+    issues.report(
+      [...path, "container_path"],
+      `the path in the container must be absolute, got "${containerPath}"`,
+    );
+  }
+  if (secret.env !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(secret.env)) {
+    issues.report([...path, "env"], `invalid variable name "${secret.env}"`);
+  }
+  if (hostPath === undefined && secret.required) {
+    issues.report(path, `secret "${secret.name}" is required but has no "host_path"`);
+  }
+  const mode = typeof secret.mode === "string" ? parseInt(secret.mode, 8) : secret.mode;
+  return {
+    name: secret.name,
+    ...(hostPath !== undefined ? { hostPath } : {}),
+    ...(containerPath !== undefined ? { containerPath } : {}),
+    ...(secret.env !== undefined ? { env: secret.env } : {}),
+    ...(mode !== undefined ? { mode } : {}),
+    ...(secret.type !== undefined ? { type: secret.type } : {}),
+    required: secret.required ?? false,
+    labels: secret.labels ?? {},
+  };
+}
+
+function buildResources(
+  spec: ResourcesSpec,
+  path: PathSegment[],
+  issues: IssueCollector,
+): Resources {
+  const amounts = (which: "requests" | "limits") => {
+    const given = spec[which];
+    const out: Resources["limits"] = {};
+    if (given?.cpu !== undefined) out.nanoCpus = parseCpu(given.cpu);
+    if (given?.memory !== undefined) out.memoryBytes = parseMemory(given.memory);
+    return out;
+  };
+  const resources = { requests: amounts("requests"), limits: amounts("limits") };
+  for (const key of ["nanoCpus", "memoryBytes"] as const) {
+    const request = resources.requests[key];
+    const limit = resources.limits[key];
+    if (request !== undefined && limit !== undefined && request > limit) {
+      issues.report(
+        [...path, "requests", key === "nanoCpus" ? "cpu" : "memory"],
+        `the request is larger than the limit (${
+          key === "nanoCpus" ? "cpu" : "memory"
+        }): a container could never get it`,
+      );
+    }
+  }
+  const memory = resources.limits.memoryBytes;
+  if (memory !== undefined && memory < 6 * 2 ** 20) {
+    issues.report(
+      [...path, "limits", "memory"],
+      "the memory limit must be at least 6Mi (the engine refuses less)",
+    );
+  }
+  return resources;
+}
+
+/**
+ * Replicas share a component's ports, so a port fixed on the host would be taken twice: in
+ * process mode every port is the process's own, in container mode a published `hostPort`.
+ */
+function checkReplicaPorts(
+  id: string,
+  replicas: number,
+  path: PathSegment[],
+  ports: readonly PortMapping[],
+  orchestrator: OrchestratorKind,
+  issues: IssueCollector,
+): void {
+  const fixed = ports.find((port) => orchestrator === "process" || port.hostPort !== undefined);
+  if (!fixed) return;
+  const hostPort = fixed.hostPort ?? fixed.containerPort;
+  issues.report(
+    [...path, "replicas"],
+    orchestrator === "process"
+      ? `component "${id}" has ${replicas} replicas but listens on fixed port ${hostPort}, which processes cannot share: use one replica, or run with --orchestrator container`
+      : `component "${id}" has ${replicas} replicas but publishes host port ${hostPort}, which only one container can take: remove its hostPort`,
+  );
 }
 
 function buildEnv(
@@ -240,16 +442,21 @@ function buildHealth(
   spec: ComponentSpec,
   path: PathSegment[],
   ports: readonly PortMapping[],
+  expand: Expand,
   issues: IssueCollector,
 ): HealthCheck | undefined {
-  const shorthand = spec.health_check !== undefined || spec.health_port !== undefined;
+  const shorthand = spec.health_check !== undefined || spec.health_port !== undefined ||
+    spec.health_endpoint !== undefined;
   if (spec.health && shorthand) {
     issues.report(
       [...path, spec.health_check !== undefined ? "health_check" : "health_port"],
-      'use either "health" or "health_check"/"health_port", not both',
+      'use either "health" or "health_check"/"health_port"/"health_endpoint", not both',
       true,
     );
     return undefined;
+  }
+  if (spec.health_endpoint !== undefined) {
+    return endpointHealth(spec, [...path, "health_endpoint"], expand, issues);
   }
   if (shorthand) {
     const port = spec.health_port ?? ports.find((p) => p.name === "health")?.containerPort;
@@ -267,6 +474,49 @@ function buildHealth(
     };
   }
   return spec.health ? buildFullHealth(spec.health, [...path, "health"], issues) : undefined;
+}
+
+/**
+ * `health_endpoint: http://<host>:<port>/<path>`: the host names the component itself in these
+ * files, so only the port (else `health_port`, else 80) and the path are kept; the probe goes
+ * to the component's own address in either mode.
+ */
+function endpointHealth(
+  spec: ComponentSpec,
+  path: PathSegment[],
+  expand: Expand,
+  issues: IssueCollector,
+): HealthCheck | undefined {
+  const text = expand(spec.health_endpoint ?? "", path);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    issues.report(
+      path,
+      `invalid health_endpoint "${text}": expected a URL such as "http://x:8081/health"`,
+    );
+    return undefined;
+  }
+  if (url.protocol !== "http:") {
+    issues.report(path, `health_endpoint "${text}" must be an http:// URL`);
+    return undefined;
+  }
+  const urlPort = url.port === "" ? undefined : Number(url.port);
+  if (urlPort !== undefined && spec.health_port !== undefined && urlPort !== spec.health_port) {
+    issues.report(
+      path,
+      `health_endpoint port ${urlPort} differs from health_port ${spec.health_port}`,
+    );
+  }
+  return {
+    probe: {
+      type: "http",
+      path: `${url.pathname}${url.search}`,
+      port: urlPort ?? spec.health_port ?? 80,
+    },
+    ...DEFAULT_HEALTH_TIMINGS,
+  };
 }
 
 function buildFullHealth(

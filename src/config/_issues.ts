@@ -18,6 +18,11 @@ export class IssueCollector {
     this.#source = source;
   }
 
+  /** The plain scalar at `path` as written in the file, if there is one. */
+  scalarText(path: readonly PathSegment[]): string | undefined {
+    return this.#source?.scalarText(path);
+  }
+
   /** Line and column of `path` (of its key when `atKey`); 0:0 before a document is attached. */
   #locate(path: readonly PathSegment[], atKey = false): Position {
     return this.#source?.locate(path, atKey) ?? { line: 0, column: 0 };
@@ -42,7 +47,10 @@ export class IssueCollector {
   /** Records a problem that leaves the file valid (an unset variable). */
   warn(path: readonly PathSegment[], message: string): void {
     const { line, column } = this.#locate(path);
-    this.warnings.push({ file: this.#file, line, column, path: formatPath(path), message });
+    const where = formatPath(path);
+    // A script naming the same unset variable twice is one warning.
+    if (this.warnings.some((w) => w.path === where && w.message === message)) return;
+    this.warnings.push({ file: this.#file, line, column, path: where, message });
   }
 
   /**

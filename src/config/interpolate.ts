@@ -2,6 +2,10 @@
  * Compose-style variable interpolation: `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`,
  * `${VAR:?message}`, `${VAR?message}`, `${VAR:+alt}`, `${VAR+alt}`, `$$` for a literal `$`, and
  * component references `${components.<id>.host|endpoint|ports.<name>}`.
+ *
+ * One departure from compose: a bare `$name` that is not set stays as written (with a warning),
+ * because files of the Go flowctl pass shell scripts in `args` that use their own variables
+ * (`while read line; do echo "$line"; done`). `${name}` unset is still empty.
  */
 
 /** Where interpolation looks up names. */
@@ -59,7 +63,11 @@ function parseText(
     } else {
       const name = NAME.exec(text.slice(i + 1))?.[0];
       if (name) {
-        out += lookupOrWarn(name, context);
+        const value = context.lookup(name);
+        if (value === undefined) {
+          context.warn(`variable "${name}" is not set; "$${name}" is left as written`);
+        }
+        out += value ?? `$${name}`;
         i += 1 + name.length;
       } else {
         out += "$";

@@ -2,20 +2,23 @@
  * Pipeline file text → validated, interpolated `Pipeline` model. Pure: the caller reads the file
  * and the `.env` beside it and passes their text in. Parsing runs as named steps that all report
  * to one collector, so a file's problems are reported together: read document → check schema →
- * flatten sections → ids and inputs → levels → build components → ports.
+ * flatten sections → ids and inputs → levels → build components → ports → event types →
+ * what the mode ignores.
  */
 import * as v from "valibot";
 import { computeLevels } from "../graph/dependency_graph.ts";
 import {
   buildComponent,
+  buildConfig,
   checkPorts,
   type ComponentEntry,
   portMappings,
 } from "./_build_component.ts";
 import { IssueCollector } from "./_issues.ts";
 import { didYouMean } from "./_suggest.ts";
+import { describeMismatch, eventTypeMismatches } from "./event_types.ts";
 import { ConfigError, type ConfigIssue } from "./config_error.ts";
-import type { OrchestratorKind, Pipeline, PortMapping } from "./pipeline.ts";
+import type { Component, OrchestratorKind, Pipeline, PortMapping } from "./pipeline.ts";
 import { issueMessage, type PipelineFile, PipelineFileSchema } from "./schema.ts";
 import { formatPath, parseYamlSource, type PathSegment, type YamlSource } from "./yaml_source.ts";
 
@@ -34,6 +37,8 @@ export interface ParsePipelineOptions {
   dotenv?: Record<string, string>;
   /** Overrides `spec.driver`. */
   orchestrator?: OrchestratorKind;
+  /** Makes warnings about the file's meaning (event types that never meet) errors. */
+  strict?: boolean;
   /** Where `type: name@version` names without `/` live (default `docker.io/withobsrvr`). */
   componentRegistry?: string;
 }
@@ -44,7 +49,20 @@ export interface ParsedPipeline {
   warnings: ConfigIssue[];
 }
 
-const SECTIONS = [["sources", "source"], ["processors", "processor"], ["sinks", "sink"]] as const;
+const SECTIONS = [
+  ["sources", "source"],
+  ["processors", "processor"],
+  ["sinks", "sink"],
+  ["pipelines", "pipeline"],
+] as const;
+
+/** `spec.driver` values of the Go flowctl that name this flowctl's orchestrators. */
+const DRIVERS: Readonly<Record<string, OrchestratorKind>> = {
+  process: "process",
+  local: "process",
+  container: "container",
+  docker: "container",
+};
 
 /**
  * Parses, validates and interpolates a pipeline file.
@@ -54,7 +72,16 @@ export function parsePipeline(text: string, options: ParsePipelineOptions): Pars
   const issues = new IssueCollector(options.file);
   const data = readDocument(text, issues);
   const file = checkSchema(data, issues);
-  const orchestrator = options.orchestrator ?? file.spec.driver ?? "process";
+  const driver = file.spec.driver ?? "process";
+  const foreignDriver = options.orchestrator || DRIVERS[driver] ? undefined : driver;
+  if (foreignDriver) {
+    issues.warn(
+      ["spec", "driver"],
+      `driver "${foreignDriver}" belongs to another tool; the file is checked for containers, and "flowctl run" needs --orchestrator container (or process)`,
+    );
+  }
+  // A foreign driver's files name images, so they are checked as containers.
+  const orchestrator = options.orchestrator ?? DRIVERS[driver] ?? "container";
   const entries = flattenSections(file, issues);
   const firstPath = checkIdsAndInputs(entries, issues);
   const levels = startLevels(entries, firstPath, issues);
@@ -68,10 +95,19 @@ export function parsePipeline(text: string, options: ParsePipelineOptions): Pars
   };
   const components = entries.map((entry) => buildComponent(entry, context));
   checkPorts(entries, orchestrator, issues);
+  checkEventTypes(entries, components, issues, options.strict ?? false);
+  if (orchestrator === "process") warnContainerOnly(entries, issues);
   issues.throwIfAny();
+  const { metadata } = file;
   return {
     pipeline: {
-      name: file.metadata.name,
+      name: metadata.name,
+      ...(metadata.namespace !== undefined ? { namespace: metadata.namespace } : {}),
+      ...(metadata.description !== undefined ? { description: metadata.description } : {}),
+      labels: metadata.labels ?? {},
+      annotations: metadata.annotations ?? {},
+      config: buildConfig(file.spec.config ?? {}, ["spec", "config"], undefined, issues),
+      ...(foreignDriver ? { foreignDriver } : {}),
       file: options.file,
       dir: options.dir,
       orchestrator,
@@ -153,7 +189,10 @@ function flattenSections(file: PipelineFile, issues: IssueCollector): ComponentE
     );
   }
   if (entries.length === 0) {
-    issues.report(["spec"], "the pipeline has no components: add sources, processors or sinks");
+    issues.report(
+      ["spec"],
+      "the pipeline has no components: add sources, processors, sinks or pipelines",
+    );
   }
   return entries;
 }
@@ -175,14 +214,22 @@ function checkIdsAndInputs(
   }
   const ids = [...firstPath.keys()];
   for (const { spec, path } of entries) {
-    (spec.inputs ?? []).forEach((input, index) => {
-      const at = [...path, "inputs", index];
-      if (!firstPath.has(input)) {
-        issues.report(at, `unknown input "${input}"${didYouMean(input, ids)}`);
-      } else if (input === spec.id) {
-        issues.report(at, `component "${spec.id}" lists itself as an input`);
-      }
-    });
+    for (const key of ["inputs", "depends_on"] as const) {
+      const what = key === "inputs" ? "input" : "dependency";
+      (spec[key] ?? []).forEach((input, index) => {
+        const at = [...path, key, index];
+        if (!firstPath.has(input)) {
+          issues.report(at, `unknown ${what} "${input}"${didYouMean(input, ids)}`);
+        } else if (input === spec.id) {
+          issues.report(
+            at,
+            `component "${spec.id}" lists itself as ${
+              what === "input" ? "an input" : "a dependency"
+            }`,
+          );
+        }
+      });
+    }
   }
   return firstPath;
 }
@@ -193,8 +240,12 @@ function startLevels(
   firstPath: ReadonlyMap<string, PathSegment[]>,
   issues: IssueCollector,
 ): string[][] {
+  // depends_on orders like inputs; a list naming an id twice counts once.
   const graph = computeLevels(
-    entries.map(({ spec }) => ({ id: spec.id, inputs: spec.inputs ?? [] })),
+    entries.map(({ spec }) => ({
+      id: spec.id,
+      inputs: [...new Set([...(spec.inputs ?? []), ...(spec.depends_on ?? [])])],
+    })),
   );
   if (graph.ok) return graph.levels;
   // A one-node cycle is a self-input, already reported by checkIdsAndInputs.
@@ -212,4 +263,39 @@ function portsById(entries: readonly ComponentEntry[]): Map<string, PortMapping[
     if (!portsOf.has(spec.id)) portsOf.set(spec.id, ports);
   }
   return portsOf;
+}
+
+/**
+ * Step "event types": an input edge whose ends both declare event types that have none in
+ * common carries nothing the consumer reads. A warning, or an error with `strict`.
+ */
+function checkEventTypes(
+  entries: readonly ComponentEntry[],
+  components: readonly Component[],
+  issues: IssueCollector,
+  strict: boolean,
+): void {
+  const pathOf = new Map(entries.map((entry) => [entry.spec.id, entry.path]));
+  for (const mismatch of eventTypeMismatches(components)) {
+    const at = [...(pathOf.get(mismatch.component) ?? []), "inputs", mismatch.inputIndex];
+    if (strict) issues.report(at, describeMismatch(mismatch));
+    else issues.warn(at, describeMismatch(mismatch));
+  }
+}
+
+const quoteList = (items: readonly string[]) => items.map((item) => `"${item}"`).join(", ");
+
+/** Step "what the mode ignores": volumes and resources apply to containers only; said once each. */
+function warnContainerOnly(entries: readonly ComponentEntry[], issues: IssueCollector): void {
+  for (const key of ["volumes", "resources"] as const) {
+    const users = entries.filter(({ spec }) => spec[key] !== undefined);
+    const first = users[0];
+    if (!first) continue;
+    issues.warn(
+      [...first.path, key],
+      `"${key}" apply to containers only and are ignored when running as processes (${
+        quoteList(users.map(({ spec }) => spec.id))
+      })`,
+    );
+  }
 }

@@ -97,8 +97,8 @@ Deno.test("parsePipeline() locates each problem by line, column and path", async
     ],
     [
       "process mode needs command",
-      "  sources:\n    - id: a\n      restart: always\n",
-      '7:7 spec.sources[0] component "a" needs a "command", an "image" or a registry "type" (name@version) to run as a process',
+      "  sources:\n    - id: a\n      type: source\n",
+      '7:7 spec.sources[0] component "a" needs a "command" (or an "image", or a registry "type" such as "name@v1") to run as a process',
     ],
     [
       "same host port",
@@ -290,7 +290,7 @@ Deno.test("parsePipeline() takes numbers and booleans in command, args and env a
     issuesOf(header + "  sources:\n    - id: a\n      command: [x, { b: 1 }]\n      args: [[y]]\n"),
     [
       "8:16 spec.sources[0].command expected a list of strings, numbers or booleans, got a mapping at [1]",
-      "9:14 spec.sources[0].args[0] expected a string, number or boolean, got Array",
+      "9:13 spec.sources[0].args expected a list of strings, numbers or booleans, got a list at [0]",
     ],
   );
 });
@@ -303,4 +303,137 @@ Deno.test("parsePipeline() suggests inputs and keys with two letters swapped", (
   assertEquals(issuesOf(header + sources + "      command: [x]\n      inptus: [src]\n"), [
     '12:7 spec.sinks[0].inptus unknown key "inptus" (did you mean "inputs"?)',
   ]);
+});
+
+Deno.test("parsePipeline() builds the Go flowctl keys into the model", () => {
+  const { pipeline, warnings } = parsePipeline(
+    `apiVersion: flowctl/v1
+kind: Pipeline
+metadata:
+  name: go-keys
+  namespace: obsrvr
+  labels: { team: data }
+  annotations: { description: "x" }
+spec:
+  description: all keys
+  driver: docker
+  config: { region: eu, shards: 04 }
+  sources:
+    - id: src
+      type: stellar-live-source
+      image: src:1
+      command: [sh, -c]
+      args: |
+        echo "$line"
+      health_endpoint: "http://src:8081/health?full=1"
+      health_port: 8081
+      volumes:
+        - { name: creds, host_path: "$HOME/creds.json", container_path: /creds.json, readonly: true }
+        - { name: data, mountPath: /data }
+      secrets:
+        - { name: token, host_path: keys/token, container_path: /run/token, env: TOKEN_FILE, mode: "0400", required: true }
+      resources:
+        requests: { cpu: 500m, memory: 512Mi }
+        limits: { cpu: "2", memory: 2Gi }
+      restart_policy: on-failure
+  pipelines:
+    - id: whole
+      image: p:1
+      depends_on: [src]
+      replicas: 3
+`,
+    { ...base, env: { HOME: "/home/u" } },
+  );
+  assertEquals(pipeline.orchestrator, "container");
+  assertEquals(pipeline.namespace, "obsrvr");
+  assertEquals(pipeline.labels, { team: "data" });
+  assertEquals(pipeline.annotations, { description: "x" });
+  assertEquals(pipeline.config, { region: "eu", shards: "04" });
+  assertEquals(pipeline.levels, [["src"], ["whole"]]);
+  const [src, whole] = pipeline.components;
+  assertEquals(src?.type, "stellar-live-source");
+  assertEquals(src?.command, ["sh", "-c"]);
+  assertEquals(src?.args, ['echo "$line"\n']);
+  assertEquals(src?.health?.probe, { type: "http", path: "/health?full=1", port: 8081 });
+  assertEquals(src?.volumes, [
+    { type: "bind", hostPath: "/home/u/creds.json", containerPath: "/creds.json", readonly: true },
+    { type: "volume", name: "data", containerPath: "/data", readonly: false },
+  ]);
+  assertEquals(src?.secrets, [{
+    name: "token",
+    hostPath: "/work/keys/token",
+    containerPath: "/run/token",
+    env: "TOKEN_FILE",
+    mode: 0o400,
+    required: true,
+    labels: {},
+  }]);
+  assertEquals(src?.resources, {
+    requests: { nanoCpus: 500_000_000, memoryBytes: 512 * 2 ** 20 },
+    limits: { nanoCpus: 2_000_000_000, memoryBytes: 2 * 2 ** 30 },
+  });
+  assertEquals(src?.restart, "on-failure");
+  assertEquals(whole?.kind, "pipeline");
+  assertEquals(whole?.dependsOn, [{ id: "src", condition: "healthy" }]);
+  assertEquals(whole?.inputs, []);
+  assertEquals(whole?.replicas, 3);
+  assertEquals(warnings.map((w) => w.message), [
+    'variable "line" is not set; "$line" is left as written',
+  ]);
+});
+
+Deno.test("parsePipeline() locates mistakes in the Go flowctl keys", async (t) => {
+  const cases: [string, string, Partial<ParsePipelineOptions>, string][] = [
+    [
+      "replicas with a published host port",
+      "  driver: docker\n  sources:\n    - id: a\n      image: x:1\n      replicas: 2\n      ports: [{ containerPort: 80, hostPort: 8080 }]\n",
+      {},
+      '10:17 spec.sources[0].replicas component "a" has 2 replicas but publishes host port 8080, which only one container can take: remove its hostPort',
+    ],
+    [
+      "process replicas with a health port",
+      "  sources:\n    - id: a\n      command: [x]\n      replicas: 2\n      health_check: /health\n      health_port: 8089\n",
+      {},
+      '9:17 spec.sources[0].replicas component "a" has 2 replicas but listens on fixed port 8089, which processes cannot share: use one replica, or run with --orchestrator container',
+    ],
+    [
+      "restart and restart_policy disagree",
+      '  sources:\n    - id: a\n      command: [x]\n      restart: always\n      restart_policy: "no"\n',
+      {},
+      '10:7 spec.sources[0].restart_policy restart_policy "no" contradicts restart "always"; keep one',
+    ],
+    [
+      "health_endpoint that is not a URL",
+      "  sources:\n    - id: a\n      command: [x]\n      health_endpoint: localhost:8081/health\n",
+      {},
+      '9:24 spec.sources[0].health_endpoint health_endpoint "localhost:8081/health" must be an http:// URL',
+    ],
+    [
+      "unknown depends_on",
+      "  sources:\n    - id: alpha\n      command: [x]\n    - id: b\n      command: [x]\n      depends_on: [alpah]\n",
+      {},
+      '11:20 spec.sources[1].depends_on[0] unknown dependency "alpah" (did you mean "alpha"?)',
+    ],
+    [
+      "a volume without a target",
+      "  sources:\n    - id: a\n      image: x:1\n      volumes: [{ host_path: ./d }]\n",
+      { orchestrator: "container" },
+      '9:17 spec.sources[0].volumes[0] a volume needs "container_path" (or "mountPath")',
+    ],
+    [
+      "memory request over its limit",
+      "  sources:\n    - id: a\n      image: x:1\n      resources: { requests: { memory: 2Gi }, limits: { memory: 1Gi } }\n",
+      { orchestrator: "container" },
+      "9:40 spec.sources[0].resources.requests.memory the request is larger than the limit (memory): a container could never get it",
+    ],
+    [
+      "a CPU amount in memory units",
+      "  sources:\n    - id: a\n      image: x:1\n      resources: { limits: { cpu: 1Gi } }\n",
+      { orchestrator: "container" },
+      '9:35 spec.sources[0].resources.limits.cpu invalid CPU amount "1Gi": use "500m" or "2"',
+    ],
+  ];
+  for (const [name, body, options, expected] of cases) {
+    await t.step(name, () => assertEquals(issuesOf(header + body, options)[0], expected));
+  }
 });

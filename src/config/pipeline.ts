@@ -1,7 +1,8 @@
 /** The validated, interpolated pipeline model that orchestrators and the runner work from. */
 
 export type OrchestratorKind = "process" | "container";
-export type ComponentKind = "source" | "processor" | "sink";
+/** `pipeline`: a whole pipeline in one component (spec.pipelines); it runs like a sink. */
+export type ComponentKind = "source" | "processor" | "sink" | "pipeline";
 export type RestartPolicy = "no" | "on-failure" | "always";
 export type PullPolicy = "missing" | "always" | "never";
 
@@ -28,6 +29,47 @@ export interface HealthCheck {
   startPeriodMs: number;
 }
 
+/** A bind mount of a host path, or a named engine volume (container mode only). */
+export type VolumeMount =
+  | { type: "bind"; hostPath: string; containerPath: string; readonly: boolean }
+  | { type: "volume"; name: string; containerPath: string; readonly: boolean };
+
+/**
+ * A file on the host handed to the component by path: mounted read-only at `containerPath`
+ * (container mode), its path in the variable `env`. flowctl never reads its content.
+ */
+export interface SecretFile {
+  name: string;
+  hostPath?: string;
+  containerPath?: string;
+  env?: string;
+  /** File mode asked for; informational, the engine mounts the host file as it is. */
+  mode?: number;
+  type?: string;
+  required: boolean;
+  labels: Record<string, string>;
+}
+
+/** CPU in nano-CPUs (1e9 = one CPU) and memory in bytes, as the Engine API counts them. */
+export interface ResourceAmounts {
+  nanoCpus?: number;
+  memoryBytes?: number;
+}
+
+export interface Resources {
+  requests: ResourceAmounts;
+  limits: ResourceAmounts;
+}
+
+/**
+ * An ordering edge from `depends_on`: start after `id` is healthy. The list form means
+ * "healthy"; the field leaves room for compose's map form with other conditions.
+ */
+export interface Dependency {
+  id: string;
+  condition: "healthy";
+}
+
 /**
  * Process mode without `command`: the executable comes from an image pulled by flowctl
  * (src/registry): a registry component's (`type: name@version`) or an `image`'s.
@@ -47,15 +89,27 @@ export interface ImageExecutable {
 export interface Component {
   id: string;
   kind: ComponentKind;
-  /** `type` as written: a registry component's `name@version`, or a descriptive type. */
+  /** The `type` as written: a kind (`source`) or a registry reference (`name@version`). */
   type?: string;
-  /** `config`, values as text; becomes environment variables (config_env.ts). */
+  inputs: string[];
+  /** `depends_on`: ordering only, like inputs, but not a data edge (no event type check). */
+  dependsOn: Dependency[];
+  /** argv for process mode (`command` followed by `args`); empty when not given. */
+  argv: string[];
+  /** `command` and `args` apart: the container's entrypoint and CMD in container mode. */
+  command: string[];
+  args: string[];
+  /** `config` values as text; they become environment variables (see config_env.ts). */
   config: Record<string, string>;
   /** Process mode without `command`: run an executable of this image; `argv` holds `args`. */
   fromImage?: ImageExecutable;
-  inputs: string[];
-  /** argv for process mode (`command` followed by `args`); empty when not given. */
-  argv: string[];
+  inputEventTypes: string[];
+  outputEventTypes: string[];
+  volumes: VolumeMount[];
+  secrets: SecretFile[];
+  resources?: Resources;
+  /** Instances of the component; they share its id, alias and log. */
+  replicas: number;
   /** Absolute working directory for process mode. */
   workingDir: string;
   image?: string;
@@ -72,6 +126,17 @@ export interface Component {
 
 export interface Pipeline {
   name: string;
+  namespace?: string;
+  description?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** `spec.config` values as text. */
+  config: Record<string, string>;
+  /**
+   * `spec.driver` when it names another tool's orchestrator (kubernetes, nomad) and no
+   * --orchestrator was given; the file was checked as for containers.
+   */
+  foreignDriver?: string;
   /** Absolute path of the pipeline file, or "-" for standard input. */
   file: string;
   /** Folder that relative paths resolve against. */

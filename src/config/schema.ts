@@ -122,8 +122,75 @@ const portSpec = strict("a port", {
   hostPort: v.optional(port),
   hostIp: v.optional(text("an IP address")),
   protocol: v.optional(
-    v.picklist(["tcp"], (issue) => `only "tcp" ports are supported, got ${issue.received}`),
+    v.picklist(
+      ["tcp", "TCP"],
+      (issue) => `only "tcp" ports are supported, got ${issue.received}`,
+    ),
   ),
+});
+
+const flag = v.boolean((issue) => `expected true or false, got ${issue.received}`);
+const textList = (what: string) =>
+  v.array(text(), (issue) => `expected a list of ${what}, got ${issue.received}`);
+const textMap = (what: string) =>
+  v.record(text(), text(), (issue) => `expected a mapping of ${what}, got ${issue.received}`);
+
+/** `config` values: scalars, stringified as written (numbers) or as true/false. */
+const configMap = v.record(
+  text(),
+  v.union(
+    [v.string(), v.number(), v.boolean()],
+    (issue) => `expected a string, number or boolean, got ${issue.received}`,
+  ),
+  (issue) => `expected a mapping of settings, got ${issue.received}`,
+);
+
+/** A bind mount (`host_path` + `container_path`) or a named volume (`name` + `mountPath`). */
+const volumeSpec = strict("a volume", {
+  name: v.optional(text("a volume name")),
+  mountPath: v.optional(text("a path in the container")),
+  host_path: v.optional(text("a path on the host")),
+  container_path: v.optional(text("a path in the container")),
+  readonly: v.optional(flag),
+});
+
+const secretSpec = strict("a secret", {
+  name: text("a secret name"),
+  host_path: v.optional(text("a path on the host")),
+  container_path: v.optional(text("a path in the container")),
+  env: v.optional(text("a variable name")),
+  mode: v.optional(
+    v.union(
+      [v.pipe(v.string(), v.regex(/^0?[0-7]{3}$/)), integerIn("a file mode", 0, 0o777)],
+      (issue) => `expected a file mode such as "0400", got ${issue.received}`,
+    ),
+  ),
+  type: v.optional(text("a secret type")),
+  required: v.optional(flag),
+  labels: v.optional(textMap("labels")),
+});
+
+/** Kubernetes quantities: CPU "500m", "1", "0.5"; memory "512Mi", "1Gi", "1G", "1048576". */
+export const CPU_PATTERN = /^(?:\d+(?:\.\d+)?|\.\d+)m?$/;
+export const MEMORY_PATTERN = /^(?:\d+(?:\.\d+)?)(?:[KMGTPE]i?|k|e\d+)?$/;
+const quantity = (what: string, pattern: RegExp, example: string) =>
+  v.union(
+    [
+      v.pipe(
+        v.string(),
+        v.regex(pattern, (issue) => `invalid ${what} ${issue.received}: use ${example}`),
+      ),
+      v.pipe(v.number(), v.minValue(0, `a ${what} must not be negative`)),
+    ],
+    (issue) => `expected a ${what} such as ${example}, got ${issue.received}`,
+  );
+const resourceAmounts = strict("resource amounts", {
+  cpu: v.optional(quantity("CPU amount", CPU_PATTERN, '"500m" or "2"')),
+  memory: v.optional(quantity("memory amount", MEMORY_PATTERN, '"512Mi" or "1Gi"')),
+});
+const resourcesSpec = strict("resources", {
+  requests: v.optional(resourceAmounts),
+  limits: v.optional(resourceAmounts),
 });
 
 const healthSpec = strict("a health check", {
@@ -141,14 +208,16 @@ const restartPolicy = v.picklist(
   (issue) => `invalid restart policy ${issue.received}: use "no", "on-failure" or "always"`,
 );
 
+const componentIds = v.array(
+  componentId,
+  (issue) => `expected a list of component ids, got ${issue.received}`,
+);
+
 const componentEntries = {
   id: componentId,
   name: v.optional(text()),
   description: v.optional(text()),
   type: v.optional(text("a component type")),
-  config: v.optional(
-    v.record(text(), envValue, (issue) => `expected a mapping of settings, got ${issue.received}`),
-  ),
   command: v.optional(
     v.union(
       [text(), wordList],
@@ -158,7 +227,16 @@ const componentEntries = {
           : `expected a command (a string or a list of strings), got ${issue.received}`,
     ),
   ),
-  args: v.optional(wordList),
+  // A string is one argument: files pass a whole script to `sh -c` this way.
+  args: v.optional(
+    v.union(
+      [text(), wordList],
+      (issue) =>
+        Array.isArray(issue.input)
+          ? `expected a list of strings, numbers or booleans, got ${describeItems(issue.input)}`
+          : `expected a list of arguments (or one string), got ${issue.received}`,
+    ),
+  ),
   working_dir: v.optional(text("a folder path")),
   image: v.optional(text("an image reference")),
   pull_policy: v.optional(
@@ -175,11 +253,25 @@ const componentEntries = {
   ),
   health_check: v.optional(text('a health check path such as "/health"')),
   health_port: v.optional(port),
+  health_endpoint: v.optional(text('a URL such as "http://my-component:8081/health"')),
   health: v.optional(healthSpec),
   restart: v.optional(restartPolicy),
+  restart_policy: v.optional(restartPolicy),
+  depends_on: v.optional(componentIds),
+  input_event_types: v.optional(textList("event types")),
+  output_event_types: v.optional(textList("event types")),
+  config: v.optional(configMap),
+  volumes: v.optional(
+    v.array(volumeSpec, (issue) => `expected a list of volumes, got ${issue.received}`),
+  ),
+  secrets: v.optional(
+    v.array(secretSpec, (issue) => `expected a list of secrets, got ${issue.received}`),
+  ),
+  replicas: v.optional(integerIn("a replica count", 1, 100)),
+  resources: v.optional(resourcesSpec),
   max_restarts: v.optional(integerIn("a restart count", 0, 1_000_000)),
   stop_grace_period: v.optional(durationText),
-  privileged: v.optional(v.boolean((issue) => `expected true or false, got ${issue.received}`)),
+  privileged: v.optional(flag),
   network_mode: v.optional(
     v.picklist(
       ["bridge", "host"],
@@ -193,9 +285,7 @@ const sourceSpec = strict("a component", componentEntries, {
 });
 const consumerSpec = strict("a component", {
   ...componentEntries,
-  inputs: v.optional(
-    v.array(componentId, (issue) => `expected a list of component ids, got ${issue.received}`),
-  ),
+  inputs: v.optional(componentIds),
 });
 
 const componentList = <T extends v.GenericSchema>(item: T) =>
@@ -220,22 +310,32 @@ export const PipelineFileSchema = strict("a pipeline", {
           `invalid name ${issue.received}: use lowercase letters, digits and "-", starting with a letter or digit`,
       ),
     ),
+    namespace: v.optional(text("a namespace")),
     description: v.optional(text()),
-    labels: v.optional(v.record(text(), text())),
+    labels: v.optional(textMap("labels")),
+    annotations: v.optional(textMap("annotations")),
   }),
   spec: strict("spec", {
+    description: v.optional(text()),
+    // Checked in parse_pipeline.ts: drivers of other tools are a warning there, not an error.
     driver: v.optional(
-      v.picklist(
-        ["process", "container"],
-        (issue) => `invalid driver ${issue.received}: use "process" or "container"`,
+      v.pipe(
+        text("a driver"),
+        v.regex(/^[a-z][a-z0-9-]*$/, (issue) => `invalid driver ${issue.received}`),
       ),
     ),
+    config: v.optional(configMap),
     sources: componentList(sourceSpec),
     processors: componentList(consumerSpec),
     sinks: componentList(consumerSpec),
+    /** Whole pipelines in one container each; they run like sinks. */
+    pipelines: componentList(consumerSpec),
   }),
 });
 
 export type PipelineFile = v.InferOutput<typeof PipelineFileSchema>;
 export type ComponentSpec = v.InferOutput<typeof consumerSpec>;
 export type HealthSpec = v.InferOutput<typeof healthSpec>;
+export type VolumeSpec = v.InferOutput<typeof volumeSpec>;
+export type SecretSpec = v.InferOutput<typeof secretSpec>;
+export type ResourcesSpec = v.InferOutput<typeof resourcesSpec>;

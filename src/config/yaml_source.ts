@@ -15,6 +15,8 @@ export interface YamlSource {
   syntaxErrors: { message: string; line: number; column: number }[];
   /** Line and column of the node at `path` (of its key when `atKey`), or of its nearest ancestor. */
   locate(path: readonly PathSegment[], atKey?: boolean): Position;
+  /** The text of the plain scalar at `path` as written (`0.50`, not 0.5), if it is one. */
+  scalarText(path: readonly PathSegment[]): string | undefined;
 }
 
 /** Parses YAML text keeping node positions; never throws for bad input. */
@@ -60,7 +62,11 @@ export function parseYamlSource(text: string): YamlSource {
     }
     return position(offset);
   };
-  return { doc, syntaxErrors, locate };
+  const scalarText = (path: readonly PathSegment[]): string | undefined => {
+    const node = doc.getIn(path, true);
+    return isScalar(node) && typeof node.source === "string" ? node.source : undefined;
+  };
+  return { doc, syntaxErrors, locate, scalarText };
 }
 
 function rangeStart(node: unknown): number | undefined {

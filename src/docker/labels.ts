@@ -8,3 +8,5 @@ export const LABEL_RUN = "dev.flowctl.run-id";
 export function runLabels(pipeline: string, runId: string): Record<string, string> {
   return { [LABEL_PIPELINE]: pipeline, [LABEL_RUN]: runId };
 }
+/** Replica number (1..N) of a component's container when it has several. */
+export const LABEL_REPLICA = "dev.flowctl.replica";

@@ -1,6 +1,7 @@
 /**
  * The container orchestrator: one bridge network per run, one container per component (named
- * `<pipeline>-<id>`, aliased by its id), driven through the Docker Engine API.
+ * `<pipeline>-<id>`, aliased by its id; with `replicas: N`, N containers `<pipeline>-<id>-1..N`
+ * sharing the alias), driven through the Docker Engine API.
  */
 import { getLogger } from "@logtape/logtape";
 import type { Component, Pipeline } from "../config/mod.ts";
@@ -8,9 +9,18 @@ import { delay } from "../delay.ts";
 import { DockerClient } from "../docker/docker_client.ts";
 import { DockerApiError, DockerUnavailableError } from "../docker/docker_errors.ts";
 import { demuxFrames } from "../docker/frame_demux.ts";
-import { LABEL_COMPONENT, LABEL_PIPELINE, LABEL_RUN, runLabels } from "../docker/labels.ts";
+import {
+  LABEL_COMPONENT,
+  LABEL_PIPELINE,
+  LABEL_REPLICA,
+  LABEL_RUN,
+  runLabels,
+} from "../docker/labels.ts";
+import { DEFAULT_SECRET_DIR } from "../runner/component_env.ts";
 import { ownerLabels } from "../state/run_lock.ts";
 import { LiveHandles, StoppableHandle } from "./_handle.ts";
+import { ReplicaSetHandle } from "./_replica_set.ts";
+import { missingPaths, presentSecrets } from "./host_paths.ts";
 import { busyHostPorts } from "./host_ports.ts";
 import {
   ComponentFailedError,
@@ -74,7 +84,7 @@ export class ContainerOrchestrator implements Orchestrator, Disposable {
     } catch (error) {
       throw asPreflightError(error);
     }
-    problems.push(...busyHostPorts(pipeline));
+    problems.push(...busyHostPorts(pipeline), ...missingPaths(pipeline));
     if (problems.length > 0) throw new PreflightError(problems);
   }
 
@@ -84,12 +94,13 @@ export class ContainerOrchestrator implements Orchestrator, Disposable {
     signal: AbortSignal,
   ): Promise<string[]> {
     const problems: string[] = [];
-    const name = containerName(pipeline, component);
-    const existing = await this.docker.containerByName(name);
-    if (existing && existing.Labels?.[LABEL_PIPELINE] !== pipeline.name) {
-      problems.push(
-        `component "${component.id}": a container named "${name}" already exists and was not created by flowctl; remove or rename it`,
-      );
+    for (const name of containerNames(pipeline, component)) {
+      const existing = await this.docker.containerByName(name);
+      if (existing && existing.Labels?.[LABEL_PIPELINE] !== pipeline.name) {
+        problems.push(
+          `component "${component.id}": a container named "${name}" already exists and was not created by flowctl; remove or rename it`,
+        );
+      }
     }
     const image = component.image ?? "";
     if (component.pullPolicy === "always" || await this.docker.imageExists(image)) return problems;
@@ -143,6 +154,8 @@ class ContainerRun implements OrchestratorRun {
    */
   readonly #containers = new Map<string, { id: string; started: boolean }>();
   readonly #envs = new Map<string, Record<string, string>>();
+  /** Named volumes this run created (removed with it); those that existed before are kept. */
+  readonly #volumes: string[] = [];
   #network: RunNetwork | undefined;
 
   constructor(docker: DockerClient, pipeline: Pipeline, options: OpenOptions) {
@@ -162,17 +175,42 @@ class ContainerRun implements OrchestratorRun {
   async prepare(): Promise<void> {
     const { signal, controlPlane } = this.#options;
     for (const component of this.#pipeline.components) await this.#pull(component, signal);
+    await this.#createVolumes(signal);
     this.#network = await this.#createNetwork(signal);
     await controlPlane.listenOn(this.#network.gateway);
     const endpoint = `host.docker.internal:${controlPlane.port}`;
     for (const component of this.#pipeline.components) {
       this.#envs.set(component.id, this.#options.envFor(component, endpoint));
     }
-    await Promise.all(this.#pipeline.components.map(async (component) => {
-      signal.throwIfAborted();
-      const id = await this.#create(component);
-      this.#containers.set(component.id, { id, started: false });
-    }));
+    await Promise.all(
+      this.#pipeline.components.flatMap((component) =>
+        replicaNumbers(component).map(async (replica) => {
+          signal.throwIfAborted();
+          const id = await this.#create(component, replica);
+          this.#containers.set(replicaKey(component.id, replica), { id, started: false });
+        })
+      ),
+    );
+  }
+
+  /** Creates the named volumes of the pipeline that do not exist yet, labelled as this run's. */
+  async #createVolumes(signal: AbortSignal): Promise<void> {
+    const names = new Set(
+      this.#pipeline.components.flatMap((c) =>
+        c.volumes.flatMap((volume) => volume.type === "volume" ? [volume.name] : [])
+      ),
+    );
+    for (const name of names) {
+      const path = `/volumes/${encodeURIComponent(name)}`;
+      const found = await this.#docker.request("GET", path, { accept: [404], signal });
+      await found.body?.cancel();
+      if (found.status !== 404) continue;
+      await this.#docker.call("POST", "/volumes/create", {
+        json: { Name: name, Labels: runLabels(this.#pipeline.name, this.#options.runId) },
+        signal,
+      });
+      this.#volumes.push(name);
+    }
   }
 
   /** Pulls the component's image when its pull policy asks for it. */
@@ -218,16 +256,33 @@ class ContainerRun implements OrchestratorRun {
 
   async start(componentId: string): Promise<ComponentHandle> {
     const component = this.#pipeline.components.find((c) => c.id === componentId);
+    if (!component) throw new RangeError(`no component "${componentId}" in this run`);
+    if (component.replicas === 1) return await this.#startReplica(component, 0);
+    const started: ContainerHandle[] = [];
+    try {
+      for (const replica of replicaNumbers(component)) {
+        started.push(await this.#startReplica(component, replica));
+      }
+    } catch (error) {
+      await Promise.allSettled(started.map((handle) => handle.stop({ graceMs: 0 })));
+      throw error;
+    }
+    return new ReplicaSetHandle(started);
+  }
+
+  /** Starts one container of the component (replica 0: the only one). */
+  async #startReplica(component: Component, replica: number): Promise<ContainerHandle> {
     const network = this.#network;
-    if (!component || !network) throw new RangeError(`no component "${componentId}" in this run`);
+    if (!network) throw new RangeError("prepare() must run before start()");
     const docker = this.#docker;
+    const key = replicaKey(component.id, replica);
     try {
       let since: number | undefined;
       const id = await retryEngine(async () => {
-        const reused = await this.#reusable(component.id);
+        const reused = await this.#reusable(key);
         since = reused?.started ? Date.now() / 1000 : undefined;
-        const id = reused?.id ?? await this.#create(component);
-        this.#containers.set(component.id, { id, started: true });
+        const id = reused?.id ?? await this.#create(component, replica);
+        this.#containers.set(key, { id, started: true });
         await docker.startContainer(id);
         return id;
       });
@@ -257,22 +312,23 @@ class ContainerRun implements OrchestratorRun {
     }
   }
 
-  /** The component's container of this run, if it is created but not started yet, or stopped. */
-  async #reusable(componentId: string) {
-    const known = this.#containers.get(componentId);
+  /** A container of this run, if it is created but not started yet, or stopped. */
+  async #reusable(key: string) {
+    const known = this.#containers.get(key);
     if (!known?.started) return known;
     const inspect = await this.#docker.inspectContainer(known.id);
     return inspect && !inspect.State.Running ? known : undefined;
   }
 
-  /** Creates the component's container (not started); returns its id. */
-  async #create(component: Component): Promise<string> {
+  /** Creates a container of the component (not started); returns its id. */
+  async #create(component: Component, replica: number): Promise<string> {
     const network = this.#network;
-    const env = this.#envs.get(component.id);
-    if (!network || !env) throw new RangeError("prepare() must run before start()");
+    const componentEnv = this.#envs.get(component.id);
+    if (!network || !componentEnv) throw new RangeError("prepare() must run before start()");
+    const env = replica > 0 ? { ...componentEnv, FLOWCTL_REPLICA: String(replica) } : componentEnv;
     const docker = this.#docker;
     const pipeline = this.#pipeline;
-    const name = containerName(pipeline, component);
+    const name = containerName(pipeline, component, replica);
     try {
       // A stopped container of ours from an earlier attempt holds the name: remove it first.
       const previous = await docker.containerByName(name);
@@ -281,10 +337,13 @@ class ContainerRun implements OrchestratorRun {
       }
       return await docker.createContainer(name, {
         ...containerConfig(component, env, network),
+        // metadata.labels first: flowctl's own labels are how it finds what it made.
         Labels: {
+          ...pipeline.labels,
           ...runLabels(pipeline.name, this.#options.runId),
           ...ownerLabels(),
           [LABEL_COMPONENT]: component.id,
+          ...(replica > 0 ? { [LABEL_REPLICA]: String(replica) } : {}),
         },
       });
     } catch (error) {
@@ -316,6 +375,13 @@ class ContainerRun implements OrchestratorRun {
         }
         const network = this.#network;
         if (network) await retryEngine(() => this.#docker.removeNetwork(network.id));
+        while (this.#volumes.length > 0) {
+          const name = this.#volumes[0] ?? "";
+          await this.#docker.call("DELETE", `/volumes/${encodeURIComponent(name)}`, {
+            accept: [404],
+          });
+          this.#volumes.shift();
+        }
         return;
       } catch (error) {
         if (!(error instanceof DockerUnavailableError) || Date.now() > deadline) throw error;
@@ -353,9 +419,12 @@ function containerConfig(
   }
   return {
     Image: component.image,
+    ...commandConfig(component),
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
     ExposedPorts: exposed,
     HostConfig: {
+      Mounts: mounts(component),
+      ...resourceConfig(component),
       NetworkMode: hostNetwork ? "host" : network.name,
       PortBindings: hostNetwork ? {} : bindings,
       // The control plane listens on this network's gateway, so that is where the name points.
@@ -366,6 +435,51 @@ function containerConfig(
     ...(hostNetwork ? {} : {
       NetworkingConfig: { EndpointsConfig: { [network.name]: { Aliases: [component.id] } } },
     }),
+  };
+}
+
+/**
+ * `args` replace the image's CMD. `command` is the entrypoint only in the Go flowctl's form where
+ * `args` come with it (`command: [sh, -c]`, `args: <script>`); a `command` alone is the
+ * process-mode command of a file written for both modes, and the image's own entrypoint runs.
+ */
+function commandConfig(component: Component): Record<string, string[]> {
+  if (component.args.length === 0) return {};
+  return component.command.length > 0
+    ? { Entrypoint: component.command, Cmd: component.args }
+    : { Cmd: component.args };
+}
+
+/** Volumes and secret files (read-only) as engine mounts; absent optional secrets are skipped. */
+function mounts(component: Component): Record<string, unknown>[] {
+  const volumes = component.volumes.map((volume) => ({
+    Type: volume.type,
+    Source: volume.type === "bind" ? volume.hostPath : volume.name,
+    Target: volume.containerPath,
+    ReadOnly: volume.readonly,
+  }));
+  const secrets = presentSecrets(component).map(({ secret, hostPath }) => ({
+    Type: "bind",
+    Source: hostPath,
+    Target: secret.containerPath ?? `${DEFAULT_SECRET_DIR}/${secret.name}`,
+    ReadOnly: true,
+  }));
+  return [...volumes, ...secrets];
+}
+
+/**
+ * `resources`: limits → Memory and NanoCpus; requests → MemoryReservation and CpuShares
+ * (relative weight, 1024 per CPU requested).
+ */
+function resourceConfig(component: Component): Record<string, number> {
+  const { limits, requests } = component.resources ?? { limits: {}, requests: {} };
+  return {
+    ...(limits.memoryBytes !== undefined ? { Memory: limits.memoryBytes } : {}),
+    ...(limits.nanoCpus !== undefined ? { NanoCpus: limits.nanoCpus } : {}),
+    ...(requests.memoryBytes !== undefined ? { MemoryReservation: requests.memoryBytes } : {}),
+    ...(requests.nanoCpus !== undefined
+      ? { CpuShares: Math.max(2, Math.round((requests.nanoCpus / 1e9) * 1024)) }
+      : {}),
   };
 }
 
@@ -509,8 +623,29 @@ async function retryEngine<T>(operation: (attempt: number) => Promise<T>): Promi
   }
 }
 
-export function containerName(pipeline: Pipeline, component: Component): string {
-  return `${pipeline.name}-${component.id}`;
+/**
+ * The container of a component: `<pipeline>-<id>`, or `<pipeline>-<id>-<n>` for replica n of
+ * several (numbered from 1, like compose).
+ */
+export function containerName(pipeline: Pipeline, component: Component, replica = 0): string {
+  return replica > 0
+    ? `${pipeline.name}-${component.id}-${replica}`
+    : `${pipeline.name}-${component.id}`;
+}
+
+function containerNames(pipeline: Pipeline, component: Component): string[] {
+  return replicaNumbers(component).map((replica) => containerName(pipeline, component, replica));
+}
+
+/** Replica numbers of a component: [0] for a single container, 1..N for several. */
+function replicaNumbers(component: Component): number[] {
+  return component.replicas === 1
+    ? [0]
+    : Array.from({ length: component.replicas }, (_, i) => i + 1);
+}
+
+function replicaKey(componentId: string, replica: number): string {
+  return `${componentId}#${replica}`;
 }
 
 function emptyStream(): ReadableStream<Uint8Array> {

@@ -9,6 +9,11 @@ import { type Removed, stopLeftoverProcesses } from "../state/recover.ts";
 import { isOwnerAlive, ownerFromLabels, type RunOwner } from "../state/run_lock.ts";
 import type { RunState } from "../state/state_file.ts";
 import { LABEL_PIPELINE } from "../docker/labels.ts";
+import * as v from "valibot";
+
+const VolumeListSchema = v.looseObject({
+  Volumes: v.nullish(v.array(v.looseObject({ Name: v.string() }))),
+});
 
 export interface Leftovers {
   /** Process groups stopped, per component. */
@@ -44,9 +49,10 @@ export function involvesContainers(pipeline: Pipeline, state: RunState | undefin
 }
 
 /**
- * Removes every container and network labelled with `pipeline`, unless a flowctl that is alive
- * owns any of them: then it removes nothing and names that owner. Objects without owner labels
- * (made by an older flowctl) count as leftovers.
+ * Removes every container and network labelled with `pipeline`, and the named volumes a run
+ * created (volumes that existed before a run never carry the label), unless a flowctl that is
+ * alive owns any of them: then it removes nothing and names that owner. Objects without owner
+ * labels (made by an older flowctl) count as leftovers.
  */
 async function removePipelineObjects(
   docker: DockerClient,
@@ -60,5 +66,13 @@ async function removePipelineObjects(
   }
   for (const container of containers) await docker.removeContainer(container.Id);
   for (const network of networks) await docker.removeNetwork(network.Id);
+  const volumes = await docker.json(VolumeListSchema, "GET", "/volumes", {
+    query: { filters: JSON.stringify({ label: [`${LABEL_PIPELINE}=${pipeline}`] }) },
+  });
+  for (const volume of volumes.Volumes ?? []) {
+    await docker.call("DELETE", `/volumes/${encodeURIComponent(volume.Name)}`, {
+      accept: [404, 409],
+    });
+  }
   return { containers: containers.length, networks: networks.length };
 }

@@ -4,7 +4,7 @@
  * made when disposed.
  */
 import type { Component, OrchestratorKind, Pipeline } from "../config/mod.ts";
-import type { ComponentEnvMetadata } from "../runner/component_env.ts";
+import type { ConfigEnvMetadata } from "../config/config_env.ts";
 import { UserError } from "../user_error.ts";
 
 /** How a component ended: an exit code, or the signal that killed it. */
@@ -61,7 +61,7 @@ export interface OpenOptions {
   envFor(
     component: Component,
     controlPlaneEndpoint: string,
-    metadata?: ComponentEnvMetadata,
+    metadata?: ConfigEnvMetadata,
   ): Record<string, string>;
   /** Told about images pulled and engines waited for. */
   onNotice?(message: string): void;

@@ -9,6 +9,8 @@ import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { Component, Pipeline } from "../config/mod.ts";
 import { delay } from "../delay.ts";
 import { LiveHandles, StoppableHandle } from "./_handle.ts";
+import { ReplicaSetHandle } from "./_replica_set.ts";
+import { missingPaths } from "./host_paths.ts";
 import { busyHostPorts } from "./host_ports.ts";
 import {
   ComponentFailedError,
@@ -72,7 +74,7 @@ export class ProcessOrchestrator implements Orchestrator {
         );
       }
     }
-    problems.push(...busyHostPorts(pipeline));
+    problems.push(...busyHostPorts(pipeline), ...missingPaths(pipeline));
     if (problems.length > 0) throw new PreflightError(problems);
   }
 
@@ -189,13 +191,34 @@ class ProcessRun implements OrchestratorRun {
     this.#scanner = new ProcessScanner(`${runId}:`);
   }
 
-  start(componentId: string): Promise<ComponentHandle> {
+  async start(componentId: string): Promise<ComponentHandle> {
     const component = this.#components.get(componentId);
     const env = this.#envs.get(componentId);
     const argv = this.#argvs.get(componentId);
     if (!component || !env || !argv) {
       throw new RangeError(`no component "${componentId}" in this run`);
     }
+    if (component.replicas === 1) return await this.#spawn(component, argv, env);
+    // Replicas 1..N, each told which it is; a failed spawn stops those already started.
+    const started: ProcessHandle[] = [];
+    try {
+      for (let replica = 1; replica <= component.replicas; replica++) {
+        started.push(
+          await this.#spawn(component, argv, { ...env, FLOWCTL_REPLICA: String(replica) }),
+        );
+      }
+    } catch (error) {
+      await Promise.allSettled(started.map((handle) => handle.stop({ graceMs: 0 })));
+      throw error;
+    }
+    return new ReplicaSetHandle(started);
+  }
+
+  #spawn(
+    component: Component,
+    argv: readonly string[],
+    env: Record<string, string>,
+  ): Promise<ProcessHandle> {
     const [program = "", ...args] = argv;
     const executable = findExecutable(program, component.workingDir, env.PATH ?? "") ?? program;
     let child: Deno.ChildProcess;

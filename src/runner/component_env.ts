@@ -1,6 +1,6 @@
 /** The environment every component gets (DESIGN §4). */
-import { configEnv } from "../config/config_env.ts";
 import type { Component, Pipeline } from "../config/mod.ts";
+import { configEnv, type ConfigEnvMetadata } from "../config/config_env.ts";
 
 export interface ComponentEnvOptions {
   /** host:port of the control plane as the component reaches it. */
@@ -9,24 +9,29 @@ export interface ComponentEnvOptions {
   runId: string;
   /** flowctl's own environment, inherited in process mode only. */
   hostEnv?: Record<string, string>;
+  /** The component's metadata (registry components): how its `config` keys are named. */
+  metadata?: ConfigEnvMetadata;
 }
 
-/** A component's metadata (from its image) that names the variables of its `config`. */
-export interface ComponentEnvMetadata {
-  envMapping?: Readonly<Record<string, string>>;
-  configSchema?: Readonly<Record<string, { env?: string }>>;
-}
+/** Where a secret file is, as the component sees it: in the container, or on the host. */
+export const DEFAULT_SECRET_DIR = "/run/secrets";
 
 /**
- * Builds a component's environment: host env (process mode), injected values, its `config`
- * (named through `metadata`), then its own `env`.
+ * Builds a component's environment, later entries winning: host env (process mode), injected
+ * values, `config` as variables, secret paths (`secrets[].env`), then its own `env`.
  */
 export function componentEnv(
   pipeline: Pipeline,
   component: Component,
   options: ComponentEnvOptions,
-  metadata?: ComponentEnvMetadata,
 ): Record<string, string> {
+  const secretPaths: Record<string, string> = {};
+  for (const secret of component.secrets) {
+    const path = pipeline.orchestrator === "process"
+      ? secret.hostPath
+      : secret.containerPath ?? `${DEFAULT_SECRET_DIR}/${secret.name}`;
+    if (secret.env !== undefined && path !== undefined) secretPaths[secret.env] = path;
+  }
   return {
     ...(pipeline.orchestrator === "process" ? options.hostEnv ?? {} : {}),
     ENABLE_FLOWCTL: "true",
@@ -37,7 +42,8 @@ export function componentEnv(
     FLOWCTL_SERVICE_ID: component.id,
     FLOWCTL_PIPELINE: pipeline.name,
     FLOWCTL_RUN_ID: options.runId,
-    ...configEnv(component.config, metadata),
+    ...configEnv(component.config, options.metadata),
+    ...secretPaths,
     ...component.env,
   };
 }

@@ -161,7 +161,8 @@ export class PipelineRunner {
   /** Settles when every sink has finished (a pipeline without sinks: every component). */
   #completion(): Promise<RunOutcome> {
     const all = [...this.#supervisors.values()];
-    const sinks = all.filter((s) => s.component.kind === "sink");
+    // spec.pipelines entries run like sinks: the pipeline completes when they all finished.
+    const sinks = all.filter((s) => s.component.kind === "sink" || s.component.kind === "pipeline");
     const awaited = sinks.length > 0 ? sinks : all;
     const finished = (end: SupervisorEnd) =>
       end.kind === "finished" ? Promise.resolve() : new Promise<never>(() => {});

@@ -20,6 +20,12 @@ export const RunStateSchema = v.object({
   controlPlane: v.optional(v.object({ host: v.string(), port: v.number() })),
   logDir: v.string(),
   networkId: v.optional(v.string()),
+  /** The file's metadata that `status --output json` shows (Go flowctl files carry it). */
+  metadata: v.optional(v.object({
+    namespace: v.optional(v.string()),
+    labels: v.record(v.string(), v.string()),
+    annotations: v.record(v.string(), v.string()),
+  })),
   updatedAt: v.number(),
   components: v.array(v.object({
     id: v.string(),

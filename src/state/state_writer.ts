@@ -89,6 +89,11 @@ export function buildRunState(parts: RunStateParts): RunState {
     controlPlane: parts.controlPlane,
     logDir: parts.logDir,
     ...(parts.networkId ? { networkId: parts.networkId } : {}),
+    metadata: {
+      ...(pipeline.namespace !== undefined ? { namespace: pipeline.namespace } : {}),
+      labels: pipeline.labels,
+      annotations: pipeline.annotations,
+    },
     updatedAt: Date.now(),
     components: parts.components,
   };
