@@ -2,7 +2,7 @@
 import { isAbsolute, join, normalize, posix } from "node:path";
 import { componentReference, formatReference, imageReference } from "../registry/reference.ts";
 import type { IssueCollector } from "./_issues.ts";
-import { resolveReference } from "./_references.ts";
+import { type ReferencedComponent, resolveReference } from "./_references.ts";
 import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.ts";
 import { interpolate } from "./interpolate.ts";
 import {
@@ -39,8 +39,8 @@ export interface BuildContext {
   dir: string;
   /** Variables for interpolation (environment over `.env`). */
   variables: Readonly<Record<string, string>>;
-  /** Ports of every component by id, for component references. */
-  portsOf: ReadonlyMap<string, PortMapping[]>;
+  /** What component references need of every component, by id. */
+  referenced: ReadonlyMap<string, ReferencedComponent>;
   issues: IssueCollector;
   /** Where `type: name@version` names without `/` live. */
   componentRegistry?: string;
@@ -216,7 +216,7 @@ function expander(context: BuildContext): Expand {
       return interpolate(value, {
         lookup: (name) => context.variables[name],
         resolveComponent: (reference) =>
-          resolveReference(reference, context.orchestrator, context.portsOf),
+          resolveReference(reference, context.orchestrator, context.referenced),
         warn: (message) => issues.warn(at, message),
       });
     } catch (error) {

@@ -1,6 +1,13 @@
 /** Component references in interpolated values: `${components.<id>.host|endpoint|ports.<name>}`. */
+import { componentHost } from "../orchestrator/addressing.ts";
 import { didYouMean } from "./_suggest.ts";
 import type { OrchestratorKind, PortMapping } from "./pipeline.ts";
+
+/** What references need of each component: its ports and how it is networked. */
+export interface ReferencedComponent {
+  ports: PortMapping[];
+  networkMode?: "bridge" | "host" | undefined;
+}
 
 /**
  * Resolves `<id>.host`, `<id>.endpoint` or `<id>.ports.<name>` for one orchestrator.
@@ -9,20 +16,22 @@ import type { OrchestratorKind, PortMapping } from "./pipeline.ts";
 export function resolveReference(
   reference: string,
   orchestrator: OrchestratorKind,
-  portsOf: ReadonlyMap<string, PortMapping[]>,
+  components: ReadonlyMap<string, ReferencedComponent>,
 ): string {
-  const known = [...portsOf.keys()];
+  const known = [...components.keys()];
   const unknown = (id: string) =>
     new ReferenceError(
       `unknown component "${id}" in \${components.${reference}}${didYouMean(id, known)}`,
     );
-  const hostOf = (id: string) => (orchestrator === "process" ? "127.0.0.1" : id);
+  const portsOf = (id: string) => components.get(id)?.ports;
+  const hostOf = (id: string) =>
+    componentHost(orchestrator, { id, networkMode: components.get(id)?.networkMode });
 
   const portsAt = reference.lastIndexOf(".ports.");
   if (portsAt > 0) {
     const id = reference.slice(0, portsAt);
     const name = reference.slice(portsAt + ".ports.".length);
-    const ports = portsOf.get(id);
+    const ports = portsOf(id);
     if (!ports) throw unknown(id);
     const port = ports.find((p) => p.name === name);
     if (!port) {
@@ -37,7 +46,7 @@ export function resolveReference(
   for (const field of ["host", "endpoint"] as const) {
     if (!reference.endsWith(`.${field}`)) continue;
     const id = reference.slice(0, -field.length - 1);
-    const ports = portsOf.get(id);
+    const ports = portsOf(id);
     if (!ports) throw unknown(id);
     if (field === "host") return hostOf(id);
     const port = ports.find((p) => p.name === "grpc") ?? ports[0];

@@ -15,10 +15,11 @@ import {
   portMappings,
 } from "./_build_component.ts";
 import { IssueCollector } from "./_issues.ts";
+import type { ReferencedComponent } from "./_references.ts";
 import { didYouMean } from "./_suggest.ts";
 import { describeMismatch, eventTypeMismatches } from "./event_types.ts";
 import { ConfigError, type ConfigIssue } from "./config_error.ts";
-import type { Component, OrchestratorKind, Pipeline, PortMapping } from "./pipeline.ts";
+import type { Component, OrchestratorKind, Pipeline } from "./pipeline.ts";
 import { issueMessage, type PipelineFile, PipelineFileSchema } from "./schema.ts";
 import { formatPath, parseYamlSource, type PathSegment, type YamlSource } from "./yaml_source.ts";
 
@@ -89,7 +90,7 @@ export function parsePipeline(text: string, options: ParsePipelineOptions): Pars
     orchestrator,
     dir: options.dir,
     variables: { ...(options.dotenv ?? {}), ...options.env },
-    portsOf: portsById(entries),
+    referenced: referencedById(entries),
     issues,
     ...(options.componentRegistry ? { componentRegistry: options.componentRegistry } : {}),
   };
@@ -256,13 +257,18 @@ function startLevels(
   return [];
 }
 
-/** Ports of each id for component references; a duplicate id keeps its first declaration's. */
-function portsById(entries: readonly ComponentEntry[]): Map<string, PortMapping[]> {
-  const portsOf = new Map<string, PortMapping[]>();
+/**
+ * What component references need of each id (ports, networking); a duplicate id keeps its first
+ * declaration's.
+ */
+function referencedById(entries: readonly ComponentEntry[]): Map<string, ReferencedComponent> {
+  const referenced = new Map<string, ReferencedComponent>();
   for (const { spec, ports } of entries) {
-    if (!portsOf.has(spec.id)) portsOf.set(spec.id, ports);
+    if (!referenced.has(spec.id)) {
+      referenced.set(spec.id, { ports, networkMode: spec.network_mode });
+    }
   }
-  return portsOf;
+  return referenced;
 }
 
 /**
