@@ -10,6 +10,7 @@ import { DockerApiError, DockerUnavailableError } from "../docker/docker_errors.
 import { demuxFrames } from "../docker/frame_demux.ts";
 import { LABEL_COMPONENT, LABEL_PIPELINE, LABEL_RUN, runLabels } from "../docker/labels.ts";
 import { LiveHandles, StoppableHandle } from "./_handle.ts";
+import { execInContainer } from "./container_exec.ts";
 import { busyHostPorts } from "./host_ports.ts";
 import {
   ComponentFailedError,
@@ -247,6 +248,10 @@ class ContainerRun implements OrchestratorRun {
     }
   }
 
+  envOf(componentId: string): Readonly<Record<string, string>> | undefined {
+    return this.#envs.get(componentId);
+  }
+
   /** The component's container of this run, if it is created but not started yet, or stopped. */
   async #reusable(componentId: string) {
     const known = this.#containers.get(componentId);
@@ -444,6 +449,10 @@ class ContainerHandle extends StoppableHandle implements ComponentHandle {
       };
     }
     return { hostname: this.#component.networkMode === "host" ? "127.0.0.1" : this.#address, port };
+  }
+
+  async exec(command: readonly string[], { signal }: { signal: AbortSignal }): Promise<number> {
+    return await execInContainer(this.#docker, this.containerId, command, { signal });
   }
 
   protected async stopOnce({ graceMs, force }: StopOptions): Promise<ExitStatus> {
