@@ -4,6 +4,8 @@
  * so it is released in reverse order on every path, and a cleanup error is reported together
  * with the error that caused the cleanup (a SuppressedError), never instead of it.
  */
+import { AdminServer } from "../admin/admin_server.ts";
+import type { ExecContext } from "../admin/protocol.ts";
 import type { Pipeline } from "../config/mod.ts";
 import {
   type ControlPlaneServer,
@@ -13,7 +15,7 @@ import { healthPorts } from "../controlplane/health_ports.ts";
 import { Registry } from "../controlplane/registry.ts";
 import type { DockerClient } from "../docker/docker_client.ts";
 import { type Leftovers, removeLeftovers } from "../orchestrator/leftovers.ts";
-import type { Orchestrator } from "../orchestrator/orchestrator.ts";
+import type { Orchestrator, OrchestratorRun } from "../orchestrator/orchestrator.ts";
 import { ProcessOrchestrator } from "../orchestrator/process.ts";
 import { ensureLogDir } from "../logs/log_file.ts";
 import { RunClaim } from "../state/run_claim.ts";
@@ -22,7 +24,7 @@ import { UserError } from "../user_error.ts";
 import { buildRunState, StateWriter } from "../state/state_writer.ts";
 import { componentEnv } from "./component_env.ts";
 import { fromRegistryEvent, type RunnerEvent } from "./events.ts";
-import { PipelineRunner, type RunOutcome } from "./pipeline_runner.ts";
+import { PipelineRunner, type RunOutcome, UnknownComponentError } from "./pipeline_runner.ts";
 
 export interface RunSessionOptions {
   logDir: string;
@@ -115,7 +117,37 @@ class RunSession {
       registrations: registry,
       onHandlesChanged: () => this.#stateWriter.flush(),
     });
+    this.#stack.use(await this.#listenAdmin(this.#runner, run));
     return (await this.#runner.run()).result;
+  }
+
+  /** The admin socket that `flowctl restart|stop|start|exec` talk to. */
+  async #listenAdmin(runner: PipelineRunner, run: OrchestratorRun): Promise<AdminServer> {
+    const pipeline = this.#pipeline;
+    return await AdminServer.listen(pipeline.name, {
+      control: async ({ action, components, withDependents }) => ({
+        results: await runner.control(action, components, { withDependents }),
+      }),
+      execContext: (id): ExecContext => {
+        const component = pipeline.components.find((c) => c.id === id);
+        const env = run.envOf(id);
+        if (!component || !env) {
+          throw new UnknownComponentError(
+            `pipeline "${pipeline.name}" has no component "${id}" (its components: ${
+              pipeline.components.map((c) => c.id).join(", ")
+            })`,
+          );
+        }
+        const containerId = runner.snapshot().find((c) => c.id === id)?.containerId;
+        return {
+          component: id,
+          orchestrator: pipeline.orchestrator,
+          workingDir: component.workingDir,
+          env: { ...env },
+          ...(containerId !== undefined ? { containerId } : {}),
+        };
+      },
+    });
   }
 
   /** Claims the pipeline, removes what a killed run left, and checks that everything can start. */

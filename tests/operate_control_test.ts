@@ -1,0 +1,165 @@
+/** `flowctl restart|stop|start` against a running pipeline (process mode), over the admin socket. */
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import {
+  FIXTURE_COMMAND,
+  FlowctlProcess,
+  freePort,
+  isAlive,
+  pipelineYaml,
+  readEvents,
+  runArgs,
+  runFlowctl,
+  waitFor,
+  writeTemp,
+} from "./_helpers.ts";
+
+const STATE_ENV = { FLOWCTL_STATE_DIR: Deno.env.get("FLOWCTL_STATE_DIR") ?? "/tmp/flowctl-state" };
+
+function component(id: string, env: Record<string, string | number>, extra = ""): string {
+  const envText = Object.entries(env).map(([k, v]) => `${k}: "${v}"`).join(", ");
+  return `    - id: ${id}\n      command: ${FIXTURE_COMMAND}\n      env: { ${envText} }\n` +
+    `      stop_grace_period: 2s\n${extra}`;
+}
+
+/** source → proc → sink, each with a TCP health check; the fixtures record pids in `events`. */
+async function chain(name: string) {
+  const dir = await Deno.makeTempDir({ prefix: "flowctl-operate-" });
+  const events = `${dir}/events.txt`;
+  const ports = [freePort(), freePort(), freePort()];
+  const health = (port: number) => `      health: { tcp: { port: ${port} }, interval: 200ms }\n`;
+  const file = await writeTemp(
+    "pipeline.yaml",
+    pipelineYaml(
+      name,
+      `  sources:\n` +
+        component("src", { EVENTS_FILE: events, HEALTH_PORT: ports[0]! }, health(ports[0]!)) +
+        `  processors:\n` +
+        component(
+          "proc",
+          { EVENTS_FILE: events, HEALTH_PORT: ports[1]! },
+          `      inputs: [src]\n${health(ports[1]!)}`,
+        ) +
+        `  sinks:\n` +
+        component(
+          "sink",
+          { EVENTS_FILE: events, HEALTH_PORT: ports[2]! },
+          `      inputs: [proc]\n${health(ports[2]!)}`,
+        ),
+    ),
+    dir,
+  );
+  return { dir, file, events };
+}
+
+/** The pids each component recorded, in start order. */
+function pidsOf(events: string, id: string): number[] {
+  return readEvents(events).filter(([c, kind]) => c === id && kind === "pid").map(([, , p]) => p);
+}
+
+Deno.test("flowctl restart restarts one component and leaves its dependents alone", async () => {
+  const { dir, file, events } = await chain("operate-restart");
+  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`), { env: STATE_ENV });
+  try {
+    await flowctl.waitForOutput("Pipeline started successfully");
+    const [procBefore] = pidsOf(events, "proc");
+    const [sinkBefore] = pidsOf(events, "sink");
+
+    const restarted = await runFlowctl(["restart", file, "proc"], { env: STATE_ENV });
+    assertEquals(restarted.code, 0, restarted.stderr);
+    assertStringIncludes(restarted.stdout, "Restarted component proc");
+    await flowctl.waitForOutput("Restarting component proc (requested)");
+    const procPids = pidsOf(events, "proc");
+    assertEquals(procPids.length, 2, "proc started a second time");
+    assert(!isAlive(procBefore!), "the first proc process is gone");
+    assert(isAlive(procPids[1]!), "the new proc process runs");
+    assertEquals(pidsOf(events, "sink"), [sinkBefore], "the sink was not restarted");
+    assert(isAlive(sinkBefore!), "the sink still runs");
+
+    const status = await runFlowctl(["status", file, "--output", "json"], { env: STATE_ENV });
+    assertStringIncludes(status.stdout, `"proc"`);
+
+    const withDependents = await runFlowctl(
+      ["restart", file, "proc", "--with-dependents"],
+      { env: STATE_ENV },
+    );
+    assertEquals(withDependents.code, 0, withDependents.stderr);
+    assertEquals(pidsOf(events, "proc").length, 3);
+    assertEquals(pidsOf(events, "sink").length, 2, "--with-dependents restarted the sink");
+    assertEquals(pidsOf(events, "src").length, 1, "the source was never restarted");
+  } finally {
+    flowctl.kill("SIGINT");
+  }
+  const result = await flowctl.result();
+  assertEquals(result.code, 0, result.stderr);
+  for (const id of ["src", "proc", "sink"]) {
+    assertEquals(pidsOf(events, id).filter(isAlive), [], `nothing of ${id} left running`);
+  }
+});
+
+Deno.test("flowctl stop keeps a component stopped without failing the run; start brings it back", async () => {
+  const { dir, file, events } = await chain("operate-stop");
+  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`), { env: STATE_ENV });
+  try {
+    await flowctl.waitForOutput("Pipeline started successfully");
+    const [sinkPid] = pidsOf(events, "sink");
+    const stopped = await runFlowctl(["stop", file, "sink"], { env: STATE_ENV });
+    assertEquals(stopped.code, 0, stopped.stderr);
+    assertStringIncludes(stopped.stdout, "Stopped component sink");
+    assert(!isAlive(sinkPid!), "the sink process is gone");
+
+    const status = await runFlowctl(["status", file, "--output", "json"], { env: STATE_ENV });
+    assertEquals(status.code, 0, status.stderr);
+    const sink = JSON.parse(status.stdout).pipelines[0].components.find((
+      c: { id: string },
+    ) => c.id === "sink");
+    assertEquals(sink.state, "stopped");
+    assertEquals(pidsOf(events, "sink").length, 1, "a stopped component is not restarted");
+
+    const again = await runFlowctl(["stop", file, "sink"], { env: STATE_ENV });
+    assertStringIncludes(again.stdout, "Stopped component sink (it was already stopped)");
+
+    const started = await runFlowctl(["start", file, "sink"], { env: STATE_ENV });
+    assertEquals(started.code, 0, started.stderr);
+    assertStringIncludes(started.stdout, "Started component sink");
+    const sinkPids = pidsOf(events, "sink");
+    assertEquals(sinkPids.length, 2);
+    assert(isAlive(sinkPids[1]!), "the sink runs again");
+
+    const unknown = await runFlowctl(["restart", file, "nope"], { env: STATE_ENV });
+    assertEquals(unknown.code, 1);
+    assertStringIncludes(unknown.stderr, `pipeline "operate-stop" has no component "nope"`);
+  } finally {
+    flowctl.kill("SIGINT");
+  }
+  const result = await flowctl.result();
+  assertEquals(result.code, 0, result.stderr);
+  assertStringIncludes(result.stdout, "Pipeline stopped successfully");
+});
+
+Deno.test("flowctl restart of a pipeline that is not running says so", async () => {
+  const { file } = await chain("operate-idle");
+  const result = await runFlowctl(["restart", file, "proc"], { env: STATE_ENV });
+  assertEquals(result.code, 1);
+  assertStringIncludes(result.stderr, `Pipeline "operate-idle" is not running`);
+});
+
+Deno.test("the admin socket is only for its owner", async () => {
+  const { dir, file } = await chain("operate-socket");
+  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`), { env: STATE_ENV });
+  try {
+    await flowctl.waitForOutput("Pipeline started successfully");
+    const info = await Deno.stat(`${STATE_ENV.FLOWCTL_STATE_DIR}/operate-socket.sock`);
+    assert(info.isSocket, "the admin socket exists");
+    assertEquals((info.mode ?? 0) & 0o777, 0o600);
+  } finally {
+    flowctl.kill("SIGINT");
+  }
+  assertEquals((await flowctl.result()).code, 0);
+  await waitFor(
+    async () =>
+      !(await Deno.stat(`${STATE_ENV.FLOWCTL_STATE_DIR}/operate-socket.sock`).catch(() =>
+        undefined
+      )),
+    "the admin socket to be removed",
+  );
+});
