@@ -4,6 +4,7 @@ import { formatIssue, parseDuration } from "../config/mod.ts";
 import type { RunnerEvent } from "../runner/events.ts";
 import { runSession } from "../runner/run_session.ts";
 import { orchestratorKind, outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
+import { NOTIFY_OPTION, notifyStarted, runDetached } from "./_detach.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ComponentConsole } from "./component_console.ts";
@@ -27,6 +28,10 @@ Options:
                                     a component is stale after three missed intervals
   --quiet                           do not show component output (it still goes to the log files)
   --output text|json                json: one event per line on stdout, for scripts
+  -d, --detach                      run in the background: return once the pipeline started
+                                    (exit 0) or failed (exit 1); flowctl's own output then goes
+                                    to <state dir>/<pipeline>.out and .err; status, logs, restart,
+                                    stop, start, exec and down work on it as on any run
 
 Exit codes: 0 stopped or completed, 1 a component failed, 2 usage or configuration error,
 130 stopped by a second Ctrl+C.`;
@@ -41,6 +46,8 @@ export const runCommand: CommandModule = {
       "heartbeat-interval": { type: "string" },
       quiet: { type: "boolean" },
       output: { type: "string" },
+      detach: { type: "boolean", short: "d" },
+      [NOTIFY_OPTION]: { type: "string" },
     });
     const out = createOutput(outputFormat("run", values.output));
     const orchestrator = orchestratorKind("run", values.orchestrator);
@@ -48,7 +55,25 @@ export const runCommand: CommandModule = {
     const controlPlanePort = parsePort(values["control-plane-port"] ?? "8080");
     const heartbeatText = values["heartbeat-interval"] ?? "10s";
     const heartbeat = { text: heartbeatText, ms: parseHeartbeat(heartbeatText) };
-    const emit = (event: RunnerEvent) => renderEvent(out, event);
+    const notifyPid = values[NOTIFY_OPTION] === undefined
+      ? undefined
+      : Number(values[NOTIFY_OPTION]);
+    const emit = (event: RunnerEvent) => {
+      renderEvent(out, event);
+      if (event.type === "pipeline_started" && notifyPid !== undefined) notifyStarted(notifyPid);
+    };
+    if (values.detach) {
+      if (file === "-") {
+        throw new UsageError(
+          "run --detach needs a pipeline file, not standard input",
+          `run "flowctl run --help"`,
+        );
+      }
+      // Configuration errors are reported here; warnings by the detached run itself.
+      const { pipeline } = await loadPipelineFile(file, orchestrator ? { orchestrator } : {});
+      const childArgs = args.filter((arg) => arg !== "-d" && arg !== "--detach");
+      return await runDetached(pipeline.name, childArgs, out);
+    }
 
     // Signal handlers go in before anything starts, so nothing can be orphaned.
     const signals = installShutdownSignals({
