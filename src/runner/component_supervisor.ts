@@ -56,6 +56,8 @@ export type RequestResult = { ok: true; note?: string } | { ok: false; reason: s
 interface PendingRequest {
   kind: "stop" | "restart";
   done: PromiseWithResolvers<RequestResult>;
+  /** The handle's stop, which may clean up after the exit (a container's removal). */
+  stopped?: Promise<unknown>;
 }
 
 type ReadyOutcome =
@@ -91,6 +93,8 @@ export class ComponentSupervisor implements AsyncDisposable {
   #queue: Promise<unknown> = Promise.resolve();
   /** The current exit was caused by failed liveness probes: a failure whatever its code. */
   #livenessKill = false;
+  /** That stop, which may clean up after the exit (a container's removal). */
+  #livenessStop: Promise<unknown> = Promise.resolve();
 
   constructor(component: Component, options: SupervisorOptions) {
     this.component = component;
@@ -159,6 +163,7 @@ export class ComponentSupervisor implements AsyncDisposable {
       let requested: PromiseWithResolvers<RequestResult> | undefined;
       const request = this.#takeRequest();
       if (request) {
+        await request.stopped;
         await this.#recordRequestedExit(exit);
         requested = this.#settleRequest(request);
       } else {
@@ -330,7 +335,7 @@ export class ComponentSupervisor implements AsyncDisposable {
     if (handle && !this.#exited) {
       this.#phase = "stopping";
       this.#emit({ type: "component_stopping", component: this.component.id });
-      handle.stop({ graceMs: this.component.stopGraceMs }).catch((error) =>
+      request.stopped = handle.stop({ graceMs: this.component.stopGraceMs }).catch((error) =>
         logger.warn("Stopping {component} on request failed: {error}", {
           component: this.component.id,
           error,
@@ -404,7 +409,7 @@ export class ComponentSupervisor implements AsyncDisposable {
       failures,
       restart: component.restart !== "no" && this.#restarts < component.maxRestarts,
     });
-    handle.stop({ graceMs: component.stopGraceMs }).catch((error) =>
+    this.#livenessStop = handle.stop({ graceMs: component.stopGraceMs }).catch((error) =>
       logger.warn("Stopping unhealthy {component} failed: {error}", {
         component: component.id,
         error,
@@ -418,7 +423,7 @@ export class ComponentSupervisor implements AsyncDisposable {
     this.#lastExit = exit;
     this.#phase = "exited";
     this.#emit({ type: "component_exited", component: component.id, exit });
-    await Promise.all(this.#pumps);
+    await Promise.all([...this.#pumps, this.#livenessStop]);
     const failed = exit.code !== 0 || exit.signal !== null || this.#livenessKill;
     const description = this.#livenessKill
       ? `was stopped after failing ${component.health?.restartAfter} health checks in a row`

@@ -138,7 +138,10 @@ class RunSession {
             })`,
           );
         }
-        const containerId = runner.snapshot().find((c) => c.id === id)?.containerId;
+        const snapshot = runner.snapshot().find((c) => c.id === id);
+        const running = snapshot !== undefined &&
+          ["starting", "healthy", "unhealthy", "running"].includes(snapshot.phase);
+        const containerId = running ? snapshot.containerId : undefined;
         return {
           component: id,
           orchestrator: pipeline.orchestrator,

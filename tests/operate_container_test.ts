@@ -1,0 +1,81 @@
+/** Operating a running container-mode pipeline: exec, restart/stop/start, exec probes, liveness. */
+import { assertEquals, assertStringIncludes } from "./assert.ts";
+import {
+  buildTestImage,
+  containerPipeline,
+  imageComponent,
+  leftovers,
+  SKIP_DOCKER,
+} from "./_docker.ts";
+import { FlowctlProcess, runFlowctl, waitFor } from "./_helpers.ts";
+
+if (!SKIP_DOCKER) await buildTestImage();
+
+const env = { FLOWCTL_STATE_DIR: Deno.env.get("FLOWCTL_STATE_DIR") ?? "/tmp/flowctl-state" };
+
+Deno.test({
+  name:
+    "container mode: exec runs inside the container, restart/stop/start one component, liveness by an exec probe",
+  ignore: SKIP_DOCKER,
+  fn: async () => {
+    const p = await containerPipeline(
+      "op",
+      "  sources:\n" +
+        imageComponent(
+          "src",
+          { GREETING: "hello from src" },
+          `      stop_grace_period: 1s\n      restart: on-failure\n` +
+            `      health:\n        exec: [/bin/busybox, sh, -c, "test ! -e /www/hung"]\n` +
+            `        interval: 200ms\n        retries: 1\n        restart_after: 2\n`,
+        ) +
+        "  sinks:\n" +
+        imageComponent("sink", {}, "      inputs: [src]\n      stop_grace_period: 1s\n"),
+    );
+    const flowctl = new FlowctlProcess(p.args, { env });
+    try {
+      await flowctl.waitForOutput("Pipeline started successfully");
+
+      const exec = await runFlowctl(
+        ["exec", p.file, "src", "--", "/bin/busybox", "sh", "-c", 'echo "$GREETING"; exit 5'],
+        { env },
+      );
+      assertEquals(exec.code, 5, exec.stderr);
+      assertEquals(exec.stdout, "hello from src\n");
+
+      const restart = await runFlowctl(["restart", p.file, "sink"], { env });
+      assertEquals(restart.code, 0, restart.stderr);
+      assertStringIncludes(restart.stdout, "Restarted component sink");
+      assertStringIncludes(flowctl.stdout, "Restarting component sink (requested)");
+
+      const stop = await runFlowctl(["stop", p.file, "sink"], { env });
+      assertEquals(stop.code, 0, stop.stderr);
+      const stoppedExec = await runFlowctl(["exec", p.file, "sink", "--", "/bin/busybox", "true"], {
+        env,
+      });
+      assertEquals(stoppedExec.code, 1);
+      assertStringIncludes(stoppedExec.stderr, `Component "sink" has no running container`);
+      const start = await runFlowctl(["start", p.file, "sink"], { env });
+      assertEquals(start.code, 0, start.stderr);
+
+      // The probe starts failing inside the container: after 2 failures it is restarted, and
+      // the new container (without the file) is healthy again.
+      const hang = await runFlowctl(
+        ["exec", p.file, "src", "--", "/bin/busybox", "touch", "/www/hung"],
+        { env },
+      );
+      assertEquals(hang.code, 0, hang.stderr);
+      await flowctl.waitForOutput("Component src failed 2 health checks in a row; restarting it");
+      await flowctl.waitForOutput("Starting component: src (attempt 2)");
+      await waitFor(
+        () => flowctl.stdout.split("Component src health check passed").length === 3,
+        "the restarted src to pass its health check",
+        30_000,
+      );
+    } finally {
+      flowctl.kill("SIGINT");
+    }
+    const result = await flowctl.result();
+    assertEquals(result.code, 0, result.stderr);
+    assertEquals(await leftovers(p.name), { containers: [], networks: [] });
+  },
+});
