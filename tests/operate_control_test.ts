@@ -163,3 +163,43 @@ Deno.test("the admin socket is only for its owner", async () => {
     "the admin socket to be removed",
   );
 });
+
+Deno.test("flowctl exec runs beside a process with its env and working dir; env stays off disk", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "flowctl-operate-" });
+  const secret = `s3cret-${crypto.randomUUID()}`;
+  const file = await writeTemp(
+    "pipeline.yaml",
+    pipelineYaml(
+      "operate-exec",
+      `  sources:\n    - id: src\n      command: ${FIXTURE_COMMAND}\n      working_dir: ${dir}\n` +
+        `      env: { API_TOKEN: "${secret}" }\n`,
+    ),
+    dir,
+  );
+  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`), { env: STATE_ENV });
+  try {
+    await flowctl.waitForOutput("Pipeline started successfully");
+    const exec = await runFlowctl(
+      ["exec", file, "src", "--", "sh", "-c", 'echo "$API_TOKEN $COMPONENT_ID $(pwd)"; exit 3'],
+      { env: STATE_ENV },
+    );
+    assertEquals(exec.code, 3, exec.stderr);
+    assertEquals(exec.stdout, `${secret} src ${dir}\n`);
+
+    const missing = await runFlowctl(["exec", file, "src", "--", "no-such-program"], {
+      env: STATE_ENV,
+    });
+    assertEquals(missing.code, 127);
+    assertStringIncludes(missing.stderr, `command "no-such-program" not found`);
+
+    const state = await Deno.readTextFile(`${STATE_ENV.FLOWCTL_STATE_DIR}/operate-exec.json`);
+    const status = await runFlowctl(["status", file], { env: STATE_ENV });
+    const statusJson = await runFlowctl(["status", file, "--output", "json"], { env: STATE_ENV });
+    for (const text of [state, status.stdout, statusJson.stdout]) {
+      assert(!text.includes(secret), `an env value leaked:\n${text}`);
+    }
+  } finally {
+    flowctl.kill("SIGINT");
+  }
+  assertEquals((await flowctl.result()).code, 0);
+});
