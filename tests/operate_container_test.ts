@@ -1,5 +1,5 @@
 /** Operating a running container-mode pipeline: exec, restart/stop/start, exec probes, liveness. */
-import { assertEquals, assertStringIncludes } from "./assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import {
   buildTestImage,
   containerPipeline,
@@ -41,6 +41,13 @@ Deno.test({
       );
       assertEquals(exec.code, 5, exec.stderr);
       assertEquals(exec.stdout, "hello from src\n");
+
+      const status = await runFlowctl(["status", p.file, "--output", "json"], { env });
+      assertEquals(status.code, 0, status.stderr);
+      const src = JSON.parse(status.stdout).pipelines[0].components
+        .find((c: { id: string }) => c.id === "src");
+      assert(src.rssBytes > 0, `the engine's memory figure is shown: ${status.stdout}`);
+      assertEquals(typeof src.cpuPercent, "number");
 
       const restart = await runFlowctl(["restart", p.file, "sink"], { env });
       assertEquals(restart.code, 0, restart.stderr);

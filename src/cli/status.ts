@@ -7,12 +7,21 @@ import {
   ControlPlaneService,
   HealthStatus,
 } from "../controlplane/gen/flowctl/v1/control_plane_pb.ts";
+import type { Component } from "../config/mod.ts";
+import { delay } from "../delay.ts";
+import { containerUsage, processGroupUsage, type Usage } from "../orchestrator/usage.ts";
 import { isRunLive, listRunStates, readRunState, type RunState } from "../state/state_file.ts";
 import { outputFormat, parseCommandArgs } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
-import { createOutput } from "./output.ts";
+import { createOutput, type Output } from "./output.ts";
+
+/** How long process CPU time is sampled for the CPU column. */
+const CPU_SAMPLE_MS = 250;
+/** How often `status -w` refreshes. */
+const WATCH_INTERVAL_MS = 2_000;
+const CLEAR_SCREEN = "\x1b[H\x1b[2J";
 
 interface ComponentView {
   id: string;
@@ -26,100 +35,148 @@ interface ComponentView {
   lastHeartbeatAgoMs?: number;
   restarts: number;
   uptimeMs?: number;
+  /** Percent of one core, over a short sample. */
+  cpuPercent?: number;
+  rssBytes?: number;
+  /** Published or listening ports: `hostIp:hostPort->containerPort`, or the process's port. */
+  ports: string[];
+  /** Where it runs: this host (a swarm node, later). */
+  node: string;
 }
 
 export const statusCommand: CommandModule = {
-  help: `Usage: flowctl status [file] [--output text|json]
+  help: `Usage: flowctl status [file] [-w|--watch] [--output text|json]
 
 Asks the running pipeline (of <file>, or every running pipeline) for each component's state,
-pid or container, health, registration with the control plane, last heartbeat, restarts and
-uptime.
+pid or container, health, registration with the control plane, last heartbeat, restarts,
+uptime, CPU (percent of one core), memory (RSS of the process group, or the container's usage),
+ports and node. -w refreshes every 2 seconds (in place on a terminal) until Ctrl+C.
 
-Exit codes: 0 a pipeline is running, 1 none is, 2 usage or configuration error.`,
+Exit codes: 0 a pipeline is running (or -w ended by Ctrl+C), 1 none is, 2 usage or
+configuration error.`,
   async run(args) {
     const { values, positionals } = parseCommandArgs("status", args, {
       output: { type: "string" },
+      watch: { type: "boolean", short: "w" },
     });
     const out = createOutput(outputFormat("status", values.output));
-    let states: RunState[];
-    if (positionals.length > 0) {
-      const { pipeline } = await loadPipelineFile(positionals[0] ?? "");
-      const state = await readRunState(pipeline.name);
-      states = state ? [state] : [];
-    } else {
-      states = await listRunStates();
-    }
-    const running = states.filter(isRunLive);
-    if (running.length === 0) {
-      const stale = states.length > 0
-        ? ` (a state file of a run that was killed remains; "flowctl down ${
-          states[0]?.file
-        }" cleans up after it)`
-        : "";
-      if (out.format === "json") out.json({ running: false, pipelines: [] });
-      else {out.error(
-          `No running pipeline${positionals[0] ? ` for ${positionals[0]}` : ""}${stale}`,
-        );}
-      return ExitCode.failure;
-    }
-    const views = await Promise.all(
-      running.map(async (state) => ({ state, components: await describe(state) })),
-    );
-    if (out.format === "json") {
-      out.json({
-        running: true,
-        pipelines: views.map(({ state, components }) => ({
-          pipeline: state.pipeline,
-          file: state.file,
-          runId: state.runId,
-          orchestrator: state.orchestrator,
-          flowctlPid: state.flowctl.pid,
-          controlPlane: state.controlPlane
-            ? `${state.controlPlane.host}:${state.controlPlane.port}`
-            : null,
-          components,
-        })),
-      });
-      return ExitCode.ok;
-    }
-    for (const { state, components } of views) {
-      out.line(
-        `Pipeline ${state.pipeline} (${state.orchestrator}, flowctl pid ${state.flowctl.pid}, control plane ${state.controlPlane?.host}:${state.controlPlane?.port})`,
-      );
-      const rows = [[
-        "COMPONENT",
-        "STATE",
-        "PID/CONTAINER",
-        "HEALTH",
-        "REGISTERED",
-        "HEARTBEAT",
-        "RESTARTS",
-        "UPTIME",
-      ]];
-      for (const c of components) {
-        rows.push([
-          c.id,
-          c.state,
-          c.pid !== undefined ? String(c.pid) : c.containerId?.slice(0, 12) ?? "-",
-          c.health,
-          c.registered ? "yes" : "no",
-          c.lastHeartbeatAgoMs !== undefined ? `${formatAgo(c.lastHeartbeatAgoMs)} ago` : "-",
-          String(c.restarts),
-          c.uptimeMs !== undefined ? formatAgo(c.uptimeMs) : "-",
-        ]);
+    const file = positionals[0];
+    const name = file === undefined ? undefined : (await loadPipelineFile(file)).pipeline.name;
+    if (!values.watch) return await showOnce(out, name, file);
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, onSignal);
+    const inPlace = Deno.stdout.isTerminal() && out.format === "text";
+    try {
+      while (!stop.signal.aborted) {
+        if (inPlace) out.rawText(CLEAR_SCREEN);
+        await showOnce(out, name, file);
+        if (!inPlace && out.format === "text") out.line("");
+        await delay(WATCH_INTERVAL_MS, stop.signal);
       }
-      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      for (const row of rows) {
-        out.line(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+    } finally {
+      for (const signal of ["SIGINT", "SIGTERM"] as const) {
+        Deno.removeSignalListener(signal, onSignal);
       }
     }
     return ExitCode.ok;
   },
 };
 
+/** Prints the status of the running pipeline `name` (or of every one) once. */
+async function showOnce(
+  out: Output,
+  name: string | undefined,
+  file: string | undefined,
+): Promise<number> {
+  let states: RunState[];
+  if (name !== undefined) {
+    const state = await readRunState(name);
+    states = state ? [state] : [];
+  } else {
+    states = await listRunStates();
+  }
+  const running = states.filter(isRunLive);
+  if (running.length === 0) {
+    const stale = states.length > 0
+      ? ` (a state file of a run that was killed remains; "flowctl down ${
+        states[0]?.file
+      }" cleans up after it)`
+      : "";
+    if (out.format === "json") out.json({ running: false, pipelines: [] });
+    else out.error(`No running pipeline${file ? ` for ${file}` : ""}${stale}`);
+    return ExitCode.failure;
+  }
+  const views = await Promise.all(
+    running.map(async (state) => ({ state, components: await describe(state) })),
+  );
+  if (out.format === "json") {
+    out.json({
+      running: true,
+      pipelines: views.map(({ state, components }) => ({
+        pipeline: state.pipeline,
+        file: state.file,
+        runId: state.runId,
+        orchestrator: state.orchestrator,
+        flowctlPid: state.flowctl.pid,
+        controlPlane: state.controlPlane
+          ? `${state.controlPlane.host}:${state.controlPlane.port}`
+          : null,
+        components,
+      })),
+    });
+    return ExitCode.ok;
+  }
+  for (const { state, components } of views) {
+    out.line(
+      `Pipeline ${state.pipeline} (${state.orchestrator}, flowctl pid ${state.flowctl.pid}, control plane ${state.controlPlane?.host}:${state.controlPlane?.port})`,
+    );
+    const rows = [[
+      "COMPONENT",
+      "STATE",
+      "PID/CONTAINER",
+      "HEALTH",
+      "REGISTERED",
+      "HEARTBEAT",
+      "RESTARTS",
+      "UPTIME",
+      "CPU",
+      "MEM",
+      "PORTS",
+      "NODE",
+    ]];
+    for (const c of components) {
+      rows.push([
+        c.id,
+        c.state,
+        c.pid !== undefined ? String(c.pid) : c.containerId?.slice(0, 12) ?? "-",
+        c.health,
+        c.registered ? "yes" : "no",
+        c.lastHeartbeatAgoMs !== undefined ? `${formatAgo(c.lastHeartbeatAgoMs)} ago` : "-",
+        String(c.restarts),
+        c.uptimeMs !== undefined ? formatAgo(c.uptimeMs) : "-",
+        c.cpuPercent !== undefined ? `${c.cpuPercent.toFixed(1)}%` : "-",
+        c.rssBytes !== undefined ? formatBytes(c.rssBytes) : "-",
+        c.ports.length > 0 ? c.ports.join(",") : "-",
+        c.node,
+      ]);
+    }
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const row of rows) {
+      out.line(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+    }
+  }
+  return ExitCode.ok;
+}
+
 async function describe(state: RunState): Promise<ComponentView[]> {
-  const registrations = await listRegistrations(state);
+  const [registrations, usage, components] = await Promise.all([
+    listRegistrations(state),
+    usageOf(state),
+    componentsOf(state),
+  ]);
   const now = Date.now();
+  const node = Deno.hostname();
   return state.components.map((c) => {
     const registration = registrations.find((r) => r.component?.id === c.id);
     const heartbeat = registration?.lastHeartbeat
@@ -148,6 +205,9 @@ async function describe(state: RunState): Promise<ComponentView[]> {
       ...(c.startedAt !== undefined && !["stopped", "exited", "failed"].includes(c.phase)
         ? { uptimeMs: now - c.startedAt }
         : {}),
+      ...usage.get(c.id),
+      ports: portsOf(components.get(c.id), state.orchestrator),
+      node,
     };
   });
 }
@@ -167,6 +227,64 @@ async function listRegistrations(state: RunState): Promise<ComponentStatusRespon
   } catch {
     return [];
   }
+}
+
+/** CPU and memory of each running component, by id. */
+async function usageOf(state: RunState): Promise<Map<string, Usage>> {
+  const running = state.components.filter((c) =>
+    !["pending", "stopped", "exited", "failed", "restarting"].includes(c.phase)
+  );
+  const usage = new Map<string, Usage>();
+  const groups = running.filter((c) => c.pid !== undefined);
+  if (groups.length > 0) {
+    const byGroup = await processGroupUsage(groups.map((c) => c.pid ?? 0), CPU_SAMPLE_MS);
+    for (const c of groups) {
+      const sample = byGroup.get(c.pid ?? 0);
+      if (sample) usage.set(c.id, sample);
+    }
+  }
+  const containers = running.filter((c) => c.containerId !== undefined);
+  if (containers.length > 0) {
+    try {
+      const { DockerClient } = await import("../docker/docker_client.ts");
+      using docker = await DockerClient.connect();
+      await Promise.all(containers.map(async (c) => {
+        const sample = await containerUsage(docker, c.containerId ?? "").catch(() => undefined);
+        if (sample) usage.set(c.id, sample);
+      }));
+    } catch {
+      // no engine: the columns stay empty
+    }
+  }
+  return usage;
+}
+
+/** The pipeline's components as its file says now, for their ports; none when unreadable. */
+async function componentsOf(state: RunState): Promise<Map<string, Component>> {
+  if (state.file === "-") return new Map();
+  try {
+    const { pipeline } = await loadPipelineFile(state.file, { orchestrator: state.orchestrator });
+    return new Map(pipeline.components.map((c) => [c.id, c]));
+  } catch {
+    return new Map();
+  }
+}
+
+function portsOf(component: Component | undefined, orchestrator: string): string[] {
+  if (!component) return [];
+  return component.ports.map((port) =>
+    orchestrator === "process"
+      ? String(port.hostPort ?? port.containerPort)
+      : port.hostPort !== undefined
+      ? `${port.hostIp}:${port.hostPort}->${port.containerPort}`
+      : String(port.containerPort)
+  );
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)}K`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)}M`;
+  return `${(bytes / 1024 ** 3).toFixed(2)}G`;
 }
 
 function formatAgo(ms: number): string {
