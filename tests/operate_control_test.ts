@@ -203,3 +203,43 @@ Deno.test("flowctl exec runs beside a process with its env and working dir; env 
   }
   assertEquals((await flowctl.result()).code, 0);
 });
+
+Deno.test("flowctl stop of a crashing component waiting out its backoff keeps it stopped", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "flowctl-operate-" });
+  const events = `${dir}/events.txt`;
+  const file = await writeTemp(
+    "pipeline.yaml",
+    pipelineYaml(
+      "operate-backoff",
+      `  sources:\n    - id: steady\n      command: ${FIXTURE_COMMAND}\n` +
+        `  sinks:\n` +
+        component(
+          "crashy",
+          { EVENTS_FILE: events, EXIT_AFTER_MS: 300, EXIT_CODE: 1 },
+          `      inputs: [steady]\n      restart: on-failure\n`,
+        ),
+    ),
+    dir,
+  );
+  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`), { env: STATE_ENV });
+  try {
+    await flowctl.waitForOutput("Restarting component crashy in 1s (restart 1)");
+    const stopped = await runFlowctl(["stop", file, "crashy"], { env: STATE_ENV });
+    assertEquals(stopped.code, 0, stopped.stderr);
+    // Answered at once, without waiting for the backoff's relaunch.
+    assert(!flowctl.stdout.includes("attempt 2"), flowctl.stdout);
+    const status = await runFlowctl(["status", file, "--output", "json"], { env: STATE_ENV });
+    const crashy = JSON.parse(status.stdout).pipelines[0].components.find((
+      c: { id: string },
+    ) => c.id === "crashy");
+    assertEquals(crashy.state, "stopped");
+    const started = await runFlowctl(["start", file, "crashy"], { env: STATE_ENV });
+    assertEquals(started.code, 0, started.stderr);
+    await flowctl.waitForOutput("Starting component: crashy (attempt 2)");
+    await waitFor(() => pidsOf(events, "crashy").length >= 2, "crashy to start again");
+  } finally {
+    flowctl.kill("SIGINT");
+  }
+  const result = await flowctl.result();
+  assertEquals(result.code, 0, result.stderr);
+});

@@ -15,7 +15,18 @@ import { UsageError } from "./usage_error.ts";
 
 /** The shell's exit code for a command that was not found. */
 const NOT_FOUND = 127;
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+const SIGNAL_NUMBERS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGABRT: 6,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGTERM: 15,
+};
 
 export const execCommand: CommandModule = {
   help: `Usage: flowctl exec <file> <id> -- <command> [args...]

@@ -175,6 +175,15 @@ export class ComponentSupervisor implements AsyncDisposable {
           AbortSignal.any([this.#options.stop, this.#wake.signal]),
         );
         const during = this.#takeRequest();
+        if (during?.kind === "stop" && this.#lastExit) {
+          // Nothing runs: say that it stays down (and let the state file know).
+          this.#emit({
+            type: "component_stopped",
+            component: this.component.id,
+            exit: this.#lastExit,
+            graceMs: this.component.stopGraceMs,
+          });
+        }
         if (during) requested = this.#settleRequest(during);
       }
       if (this.#phase === "stopped") requested = await this.#waitForStartRequest();
@@ -189,6 +198,9 @@ export class ComponentSupervisor implements AsyncDisposable {
         throw error;
       }
       if (this.#stopping.signal.aborted) return; // stop() stops the handle just launched
+      // A request that arrived while launching: act on the new handle now.
+      const arrived = this.#request;
+      if (arrived && !arrived.stopped) arrived.stopped = this.#stopHandle(handle, "on request");
       const outcome = await this.#waitReady(handle, this.#stopping.signal);
       requested?.resolve(this.#describeOutcome(outcome));
       ready = outcome.kind === "ready";
@@ -333,18 +345,25 @@ export class ComponentSupervisor implements AsyncDisposable {
       });
     }
     if (handle && !this.#exited) {
-      this.#phase = "stopping";
-      this.#emit({ type: "component_stopping", component: this.component.id });
-      request.stopped = handle.stop({ graceMs: this.component.stopGraceMs }).catch((error) =>
-        logger.warn("Stopping {component} on request failed: {error}", {
-          component: this.component.id,
-          error,
-        })
-      );
+      request.stopped = this.#stopHandle(handle, "on request");
     } else {
-      this.#wake.abort(); // waiting out a backoff: act now
+      // Waiting out a backoff: act now. (While launching, the loop acts once launched.)
+      this.#wake.abort();
     }
     return request.done.promise;
+  }
+
+  /** Stops `handle` with the grace period, for a request or liveness; never rejects. */
+  #stopHandle(handle: ComponentHandle, why: "on request" | "unhealthy"): Promise<unknown> {
+    this.#phase = "stopping";
+    this.#emit({ type: "component_stopping", component: this.component.id });
+    return handle.stop({ graceMs: this.component.stopGraceMs }).catch((error) =>
+      logger.warn("Stopping {component} ({why}) failed: {error}", {
+        component: this.component.id,
+        why,
+        error,
+      })
+    );
   }
 
   #startRequested(): Promise<RequestResult> {
@@ -409,12 +428,7 @@ export class ComponentSupervisor implements AsyncDisposable {
       failures,
       restart: component.restart !== "no" && this.#restarts < component.maxRestarts,
     });
-    this.#livenessStop = handle.stop({ graceMs: component.stopGraceMs }).catch((error) =>
-      logger.warn("Stopping unhealthy {component} failed: {error}", {
-        component: component.id,
-        error,
-      })
-    );
+    this.#livenessStop = this.#stopHandle(handle, "unhealthy");
   }
 
   /** Records an exit and decides what follows: nothing more (an end), or a restart after backoff. */

@@ -125,9 +125,12 @@ class RunSession {
   async #listenAdmin(runner: PipelineRunner, run: OrchestratorRun): Promise<AdminServer> {
     const pipeline = this.#pipeline;
     return await AdminServer.listen(pipeline.name, {
-      control: async ({ action, components, withDependents }) => ({
-        results: await runner.control(action, components, { withDependents }),
-      }),
+      control: async ({ action, components, withDependents }) => {
+        const results = await runner.control(action, components, { withDependents });
+        // `flowctl status` right after the answer must see the new state.
+        await this.#stateWriter.flush();
+        return { results };
+      },
       execContext: (id): ExecContext => {
         const component = pipeline.components.find((c) => c.id === id);
         const env = run.envOf(id);
