@@ -73,8 +73,8 @@ Deno.test("flowctl run -d returns once started, survives its session, and down c
     await reading;
     await errors;
 
+    await waitFor(() => pids(events).length === 2, "both components to record their pids");
     const running = pids(events);
-    assertEquals(running.length, 2, "both components started");
     const ticks = () =>
       Deno.readTextFileSync(`${dir}/logs/src.log`).split("\n").filter((l) => l.includes("tick"))
         .length;
@@ -86,10 +86,22 @@ Deno.test("flowctl run -d returns once started, survives its session, and down c
     assertEquals(status.code, 0, status.stderr);
     assertStringIncludes(status.stdout, "Pipeline operate-detach");
 
+    const logs = await runFlowctl(["logs", file, "src", "--tail", "3"], { env });
+    assertEquals(logs.code, 0, logs.stderr);
+    assertStringIncludes(logs.stdout, "src tick");
+
+    const restart = await runFlowctl(["restart", file, "src"], { env });
+    assertEquals(restart.code, 0, restart.stderr);
+    assertStringIncludes(restart.stdout, "Restarted component src");
+    const detachedOutput = await Deno.readTextFile(`${STATE_DIR}/operate-detach.out`);
+    assertStringIncludes(detachedOutput, "Restarting component src (requested)");
+    await waitFor(() => pids(events).length === 3, "src to start again");
+    const all = pids(events);
+
     const down = await runFlowctl(["down", file], { env });
     assertEquals(down.code, 0, down.stderr);
     assertStringIncludes(down.stdout, "Pipeline operate-detach stopped");
-    assertEquals(running.filter(isAlive), [], "down stopped every component");
+    assertEquals(all.filter(isAlive), [], "down stopped every component");
     const again = await runFlowctl(["status", file], { env });
     assertEquals(again.code, 1);
   } finally {
