@@ -7,7 +7,7 @@ import {
   leftovers,
   SKIP_DOCKER,
 } from "./_docker.ts";
-import { FlowctlProcess, runFlowctl, waitFor } from "./_helpers.ts";
+import { FlowctlProcess, MAIN, runFlowctl, waitFor } from "./_helpers.ts";
 
 if (!SKIP_DOCKER) await buildTestImage();
 
@@ -41,6 +41,27 @@ Deno.test({
       );
       assertEquals(exec.code, 5, exec.stderr);
       assertEquals(exec.stdout, "hello from src\n");
+
+      // A terminal on stdin (util-linux `script` gives flowctl a pty): the exec gets a TTY.
+      const tty = await new Deno.Command("script", {
+        args: [
+          "-qec",
+          `${Deno.execPath()} run -A --quiet ${MAIN} exec ${p.file} src -- /bin/busybox sh -c 'tty; exit 3'`,
+          "/dev/null",
+        ],
+        env: { ...env, NO_COLOR: "1" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(tty.code, 3, new TextDecoder().decode(tty.stderr));
+      assertStringIncludes(new TextDecoder().decode(tty.stdout), "/dev/pts/");
+      const piped = await runFlowctl(["exec", p.file, "src", "--", "/bin/busybox", "sh"], {
+        env,
+        stdin: "echo from stdin; exit 4\n",
+      });
+      assertEquals(piped.code, 4, piped.stderr);
+      assertEquals(piped.stdout, "from stdin\n");
 
       const status = await runFlowctl(["status", p.file, "--output", "json"], { env });
       assertEquals(status.code, 0, status.stderr);
