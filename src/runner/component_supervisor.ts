@@ -170,10 +170,13 @@ export class ComponentSupervisor implements AsyncDisposable {
         const end = await this.#afterExit(exit);
         if (end) return this.#ended.resolve(end);
         this.#wake = new AbortController();
-        await delay(
-          backoffDelay(this.#backoffStep),
-          AbortSignal.any([this.#options.stop, this.#wake.signal]),
-        );
+        // A request that came in while the exit was being handled ends the backoff before it starts.
+        if (!this.#request) {
+          await delay(
+            backoffDelay(this.#backoffStep),
+            AbortSignal.any([this.#options.stop, this.#wake.signal]),
+          );
+        }
         const during = this.#takeRequest();
         if (during?.kind === "stop" && this.#lastExit) {
           // Nothing runs: say that it stays down (and let the state file know).
