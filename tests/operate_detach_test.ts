@@ -86,6 +86,15 @@ Deno.test("flowctl run -d returns once started, survives its session, and down c
     assertEquals(status.code, 0, status.stderr);
     assertStringIncludes(status.stdout, "Pipeline operate-detach");
 
+    const twice = await runFlowctl([...runArgs(file, `${dir}/logs`), "-d"], { env });
+    assertEquals(twice.code, 1);
+    assertStringIncludes(twice.stderr, `"operate-detach" is already running`);
+    assertStringIncludes(
+      await Deno.readTextFile(`${STATE_DIR}/operate-detach.out`),
+      "Pipeline started successfully",
+      "the running run's output is kept",
+    );
+
     const logs = await runFlowctl(["logs", file, "src", "--tail", "3"], { env });
     assertEquals(logs.code, 0, logs.stderr);
     assertStringIncludes(logs.stdout, "src tick");

@@ -5,10 +5,11 @@
  */
 import { basename, join } from "node:path";
 import { delay } from "../delay.ts";
-import { ensureStateDir, stateDir } from "../state/state_file.ts";
+import { ensureStateDir, isRunLive, readRunState, stateDir } from "../state/state_file.ts";
 import { ExitCode } from "./exit_code.ts";
 import type { Output } from "./output.ts";
 import { writeAll } from "./output.ts";
+import { renderEvent } from "./run_renderer.ts";
 import { installShutdownSignals } from "./shutdown_signals.ts";
 
 /** The hidden option that tells a detached flowctl whom to signal once the pipeline started. */
@@ -43,6 +44,18 @@ export async function runDetached(
   out: Output,
 ): Promise<number> {
   await ensureStateDir();
+  // Refused here, not by the detached run: its output files belong to the live run.
+  const live = await readRunState(pipeline);
+  if (live && isRunLive(live)) {
+    renderEvent(out, {
+      type: "pipeline_failed",
+      component: "",
+      reason:
+        `Cannot start pipeline: "${pipeline}" is already running (flowctl pid ${live.flowctl.pid}, started from ${live.file}); stop it first`,
+      logTail: [],
+    });
+    return ExitCode.failure;
+  }
   const paths = detachedOutputPaths(pipeline);
   await Deno.writeTextFile(paths.out, "", { mode: 0o600 });
   await Deno.writeTextFile(paths.err, "", { mode: 0o600 });
