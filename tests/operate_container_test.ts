@@ -101,6 +101,7 @@ Deno.test({
       );
     } finally {
       flowctl.kill("SIGINT");
+      await flowctl.result(); // also after a failed assertion: flowctl cleans up first
     }
     const result = await flowctl.result();
     assertEquals(result.code, 0, result.stderr);

@@ -88,6 +88,7 @@ Deno.test("flowctl restart restarts one component and leaves its dependents alon
     assertEquals(pidsOf(events, "src").length, 1, "the source was never restarted");
   } finally {
     flowctl.kill("SIGINT");
+    await flowctl.result(); // also after a failed assertion: flowctl cleans up first
   }
   const result = await flowctl.result();
   assertEquals(result.code, 0, result.stderr);
@@ -130,6 +131,7 @@ Deno.test("flowctl stop keeps a component stopped without failing the run; start
     assertStringIncludes(unknown.stderr, `pipeline "operate-stop" has no component "nope"`);
   } finally {
     flowctl.kill("SIGINT");
+    await flowctl.result(); // also after a failed assertion: flowctl cleans up first
   }
   const result = await flowctl.result();
   assertEquals(result.code, 0, result.stderr);
@@ -153,6 +155,7 @@ Deno.test("the admin socket is only for its owner", async () => {
     assertEquals((info.mode ?? 0) & 0o777, 0o600);
   } finally {
     flowctl.kill("SIGINT");
+    await flowctl.result(); // also after a failed assertion: flowctl cleans up first
   }
   assertEquals((await flowctl.result()).code, 0);
   await waitFor(
@@ -200,6 +203,7 @@ Deno.test("flowctl exec runs beside a process with its env and working dir; env 
     }
   } finally {
     flowctl.kill("SIGINT");
+    await flowctl.result(); // also after a failed assertion: flowctl cleans up first
   }
   assertEquals((await flowctl.result()).code, 0);
 });
@@ -239,6 +243,7 @@ Deno.test("flowctl stop of a crashing component waiting out its backoff keeps it
     await waitFor(() => pidsOf(events, "crashy").length >= 2, "crashy to start again");
   } finally {
     flowctl.kill("SIGINT");
+    await flowctl.result(); // also after a failed assertion: flowctl cleans up first
   }
   const result = await flowctl.result();
   assertEquals(result.code, 0, result.stderr);

@@ -49,6 +49,7 @@ Deno.test("an exec probe runs with the component's env and working dir; restart_
     assert(isAlive(all[1]!), "the restarted process runs");
   } finally {
     flowctl.kill("SIGINT");
+    await flowctl.result(); // also after a failed assertion: flowctl cleans up first
   }
   const result = await flowctl.result();
   assertEquals(result.code, 0, result.stderr);

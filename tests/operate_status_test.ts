@@ -68,6 +68,7 @@ Deno.test("flowctl status shows CPU, RSS of the process group, ports and node; -
     assertEquals(watched.code, 0, watched.stderr);
   } finally {
     flowctl.kill("SIGINT");
+    await flowctl.result(); // also after a failed assertion: flowctl cleans up first
   }
   assertEquals((await flowctl.result()).code, 0);
 });
