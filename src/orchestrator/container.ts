@@ -252,6 +252,17 @@ class ContainerRun implements OrchestratorRun {
     return this.#envs.get(componentId);
   }
 
+  /** Runs `command` inside the component's current container (Engine exec). */
+  async exec(
+    componentId: string,
+    command: readonly string[],
+    { signal }: { signal: AbortSignal },
+  ): Promise<number> {
+    const container = this.#containers.get(componentId);
+    if (!container) throw new RangeError(`no container of "${componentId}" in this run`);
+    return await execInContainer(this.#docker, container.id, command, { signal });
+  }
+
   /** The component's container of this run, if it is created but not started yet, or stopped. */
   async #reusable(componentId: string) {
     const known = this.#containers.get(componentId);
@@ -449,10 +460,6 @@ class ContainerHandle extends StoppableHandle implements ComponentHandle {
       };
     }
     return { hostname: this.#component.networkMode === "host" ? "127.0.0.1" : this.#address, port };
-  }
-
-  async exec(command: readonly string[], { signal }: { signal: AbortSignal }): Promise<number> {
-    return await execInContainer(this.#docker, this.containerId, command, { signal });
   }
 
   protected async stopOnce({ graceMs, force }: StopOptions): Promise<ExitStatus> {

@@ -36,12 +36,6 @@ export interface ComponentHandle extends AsyncDisposable {
   probeAddress(port: number): { hostname: string; port: number };
   /** Stops the component: SIGTERM (or the engine's stop), `graceMs`, then SIGKILL. */
   stop(options: StopOptions): Promise<ExitStatus>;
-  /**
-   * Runs `command` beside the component, its output discarded: with the component's env and
-   * working dir (process mode) or inside its container (Engine exec). Resolves to the exit code.
-   * @throws when the command cannot be started at all.
-   */
-  exec(command: readonly string[], options: { signal: AbortSignal }): Promise<number>;
 }
 
 /** The control plane as an orchestrator sees it while opening a run. */
@@ -80,6 +74,17 @@ export interface OrchestratorRun extends AsyncDisposable {
   start(componentId: string): Promise<ComponentHandle>;
   /** The environment a component was given in this run (for `flowctl exec`), never persisted. */
   envOf(componentId: string): Readonly<Record<string, string>> | undefined;
+  /**
+   * Runs `command` beside a component, its output discarded: with the component's env and
+   * working dir (process mode) or inside its current container (Engine exec). Resolves to the
+   * exit code.
+   * @throws when the command cannot be started at all.
+   */
+  exec(
+    componentId: string,
+    command: readonly string[],
+    options: { signal: AbortSignal },
+  ): Promise<number>;
 }
 
 export interface Orchestrator {

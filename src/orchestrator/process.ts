@@ -93,16 +93,40 @@ class ProcessRun implements OrchestratorRun {
         : `cannot run "${program}": ${(error as Error).message}`;
       return Promise.reject(new ComponentFailedError(component.id, reason, { cause: error }));
     }
-    return Promise.resolve(this.#live.add(new ProcessHandle(component, env, child)));
+    return Promise.resolve(this.#live.add(new ProcessHandle(component.id, child)));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    const errors = await this.#live.killAll();
+    if (errors.length > 0) throw new AggregateError(errors, "stopping the run's processes failed");
   }
 
   envOf(componentId: string): Readonly<Record<string, string>> | undefined {
     return this.#envs.get(componentId);
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    const errors = await this.#live.killAll();
-    if (errors.length > 0) throw new AggregateError(errors, "stopping the run's processes failed");
+  /** Runs `command` (not through a shell) with the component's env and working dir. */
+  async exec(
+    componentId: string,
+    command: readonly string[],
+    { signal }: { signal: AbortSignal },
+  ): Promise<number> {
+    const component = this.#components.get(componentId);
+    const env = this.#envs.get(componentId);
+    if (!component || !env) throw new RangeError(`no component "${componentId}" in this run`);
+    const [program = "", ...args] = command;
+    const executable = findExecutable(program, component.workingDir, env.PATH ?? "") ?? program;
+    const status = await new Deno.Command(executable, {
+      args,
+      cwd: component.workingDir,
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      signal,
+    }).spawn().status;
+    return status.code;
   }
 }
 
@@ -113,14 +137,10 @@ class ProcessHandle extends StoppableHandle implements ComponentHandle {
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;
   readonly exited: Promise<ExitStatus>;
-  readonly #component: Component;
-  readonly #env: Record<string, string>;
 
-  constructor(component: Component, env: Record<string, string>, child: Deno.ChildProcess) {
+  constructor(componentId: string, child: Deno.ChildProcess) {
     super();
-    this.componentId = component.id;
-    this.#component = component;
-    this.#env = env;
+    this.componentId = componentId;
     this.pid = child.pid;
     this.pidStartTime = readProcStat(child.pid)?.startTime;
     this.stdout = child.stdout;
@@ -137,15 +157,6 @@ class ProcessHandle extends StoppableHandle implements ComponentHandle {
     return { hostname: "127.0.0.1", port };
   }
 
-  async exec(command: readonly string[], { signal }: { signal: AbortSignal }): Promise<number> {
-    const { code } = await runWithEnv(command, {
-      env: this.#env,
-      cwd: this.#component.workingDir,
-      signal,
-    });
-    return code;
-  }
-
   protected async stopOnce({ graceMs, force }: StopOptions): Promise<ExitStatus> {
     signalGroup(this.pid, graceMs > 0 && !force?.aborted ? "SIGTERM" : "SIGKILL");
     if (graceMs > 0) {
@@ -158,29 +169,6 @@ class ProcessHandle extends StoppableHandle implements ComponentHandle {
     }
     return await this.exited;
   }
-}
-
-/**
- * Runs `command` (not through a shell) with exactly `env`, in `cwd`, stdio discarded; `signal`
- * kills it.
- * @throws {Deno.errors.NotFound} when the program does not exist.
- */
-export async function runWithEnv(
-  command: readonly string[],
-  options: { env: Record<string, string>; cwd: string; signal: AbortSignal },
-): Promise<Deno.CommandStatus> {
-  const [program = "", ...args] = command;
-  const executable = findExecutable(program, options.cwd, options.env.PATH ?? "") ?? program;
-  return await new Deno.Command(executable, {
-    args,
-    cwd: options.cwd,
-    env: options.env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-    signal: options.signal,
-  }).spawn().status;
 }
 
 /** Waits until no live process is left in group `pgid`, polling /proc. */
