@@ -4,14 +4,14 @@ import { formatIssue, parseDuration } from "../config/mod.ts";
 import type { RunnerEvent } from "../runner/events.ts";
 import { runSession } from "../runner/run_session.ts";
 import { orchestratorKind, outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
-import { NOTIFY_OPTION, notifyStarted, runDetached } from "./_detach.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ComponentConsole } from "./component_console.ts";
 import { ExitCode } from "./exit_code.ts";
-import { createOutput } from "./output.ts";
+import { createOutput, type Output } from "./output.ts";
 import { renderEvent } from "./run_renderer.ts";
 import { installShutdownSignals } from "./shutdown_signals.ts";
+import { NOTIFY_OPTION, notifyStarted, runDetached } from "./_detach.ts";
 import { UsageError } from "./usage_error.ts";
 
 const HELP = `Usage: flowctl run <file|-> [options]
@@ -55,26 +55,9 @@ export const runCommand: CommandModule = {
     const controlPlanePort = parsePort(values["control-plane-port"] ?? "8080");
     const heartbeatText = values["heartbeat-interval"] ?? "10s";
     const heartbeat = { text: heartbeatText, ms: parseHeartbeat(heartbeatText) };
-    const notifyPid = values[NOTIFY_OPTION] === undefined
-      ? undefined
-      : Number(values[NOTIFY_OPTION]);
-    const emit = (event: RunnerEvent) => {
-      renderEvent(out, event);
-      if (event.type === "pipeline_started" && notifyPid !== undefined) notifyStarted(notifyPid);
-    };
-    if (values.detach) {
-      if (file === "-") {
-        throw new UsageError(
-          "run --detach needs a pipeline file, not standard input",
-          `run "flowctl run --help"`,
-        );
-      }
-      // Configuration errors are reported here; warnings by the detached run itself.
-      const { pipeline } = await loadPipelineFile(file, orchestrator ? { orchestrator } : {});
-      const childArgs = args.filter((arg) => arg !== "-d" && arg !== "--detach");
-      return await runDetached(pipeline.name, childArgs, out);
-    }
+    const emit = (event: RunnerEvent) => renderEvent(out, event);
 
+    if (values.detach) return await detach(file, orchestrator, args, out);
     // Signal handlers go in before anything starts, so nothing can be orphaned.
     const signals = installShutdownSignals({
       onFirst: (signal) => emit({ type: "shutdown_requested", signal }),
@@ -97,7 +80,7 @@ export const runCommand: CommandModule = {
       controlPlanePort,
       heartbeat,
       signals,
-      emit,
+      emit: notifyingStart(emit, values[NOTIFY_OPTION]),
       ...(consoleOut ? { onOutput: (id, lines) => consoleOut.write(id, lines) } : {}),
       // Pull progress rewrites one line, on a terminal only.
       ...(out.color && out.format === "text"
@@ -129,4 +112,35 @@ function parseHeartbeat(text: string): number {
       `run "flowctl run --help"`,
     );
   }
+}
+
+/** `run -d`: checks the file here (configuration errors: exit 2), then runs it detached. */
+async function detach(
+  file: string,
+  orchestrator: "process" | "container" | undefined,
+  args: readonly string[],
+  out: Output,
+): Promise<number> {
+  if (file === "-") {
+    throw new UsageError(
+      "run --detach needs a pipeline file, not standard input",
+      `run "flowctl run --help"`,
+    );
+  }
+  // Warnings are printed by the detached run itself.
+  const { pipeline } = await loadPipelineFile(file, orchestrator ? { orchestrator } : {});
+  const childArgs = args.filter((arg) => arg !== "-d" && arg !== "--detach");
+  return await runDetached(pipeline.name, childArgs, out);
+}
+
+/** In a detached run, `emit` that also tells the waiting `run -d` once the pipeline started. */
+function notifyingStart(
+  emit: (event: RunnerEvent) => void,
+  notifyPid: string | undefined,
+): (event: RunnerEvent) => void {
+  if (notifyPid === undefined) return emit;
+  return (event) => {
+    emit(event);
+    if (event.type === "pipeline_started") notifyStarted(Number(notifyPid));
+  };
 }

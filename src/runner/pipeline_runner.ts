@@ -38,17 +38,6 @@ export type RunOutcome =
   | { result: "completed" }
   | { result: "failed"; error: ComponentFailedError };
 
-/** What `flowctl restart|stop|start` asks of a running pipeline. */
-export type ControlAction = "restart" | "stop" | "start";
-
-/** The answer for one component of a control request. */
-export type ControlResult = { component: string; action: ControlAction } & RequestResult;
-
-/** A control request names a component the pipeline does not have. */
-export class UnknownComponentError extends UserError {
-  override name = "UnknownComponentError";
-}
-
 export class PipelineRunner {
   readonly pipeline: Pipeline;
   readonly #options: RunnerOptions;
@@ -283,6 +272,17 @@ export class PipelineRunner {
   #emit(event: RunnerEvent): void {
     this.#options.onEvent(event);
   }
+}
+
+/** What `flowctl restart|stop|start` asks of a running pipeline. */
+export type ControlAction = "restart" | "stop" | "start";
+
+/** The answer for one component of a control request. */
+export type ControlResult = { component: string; action: ControlAction } & RequestResult;
+
+/** A control request names a component the pipeline does not have. */
+export class UnknownComponentError extends UserError {
+  override name = "UnknownComponentError";
 }
 
 /** Every component that depends on one of `ids`, directly or through others. */

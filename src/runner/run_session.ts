@@ -6,6 +6,8 @@
  */
 import { AdminServer } from "../admin/admin_server.ts";
 import type { ExecContext } from "../admin/protocol.ts";
+import type { OrchestratorRun } from "../orchestrator/orchestrator.ts";
+import { UnknownComponentError } from "./pipeline_runner.ts";
 import type { Pipeline } from "../config/mod.ts";
 import {
   type ControlPlaneServer,
@@ -15,7 +17,7 @@ import { healthPorts } from "../controlplane/health_ports.ts";
 import { Registry } from "../controlplane/registry.ts";
 import type { DockerClient } from "../docker/docker_client.ts";
 import { type Leftovers, removeLeftovers } from "../orchestrator/leftovers.ts";
-import type { Orchestrator, OrchestratorRun } from "../orchestrator/orchestrator.ts";
+import type { Orchestrator } from "../orchestrator/orchestrator.ts";
 import { ProcessOrchestrator } from "../orchestrator/process.ts";
 import { ensureLogDir } from "../logs/log_file.ts";
 import { RunClaim } from "../state/run_claim.ts";
@@ -24,7 +26,7 @@ import { UserError } from "../user_error.ts";
 import { buildRunState, StateWriter } from "../state/state_writer.ts";
 import { componentEnv } from "./component_env.ts";
 import { fromRegistryEvent, type RunnerEvent } from "./events.ts";
-import { PipelineRunner, type RunOutcome, UnknownComponentError } from "./pipeline_runner.ts";
+import { PipelineRunner, type RunOutcome } from "./pipeline_runner.ts";
 
 export interface RunSessionOptions {
   logDir: string;
