@@ -108,3 +108,26 @@ Deno.test({
     assertEquals(await leftovers(p.name), { containers: [], networks: [] });
   },
 });
+
+Deno.test({
+  name: "container mode: run -d leaves the containers running after it returns; down removes them",
+  ignore: SKIP_DOCKER,
+  fn: async () => {
+    const p = await containerPipeline(
+      "opd",
+      "  sources:\n" + imageComponent("src", {}, "      stop_grace_period: 1s\n"),
+    );
+    try {
+      const started = await runFlowctl([...p.args, "-d"], { env });
+      assertEquals(started.code, 0, started.stderr);
+      assertStringIncludes(started.stdout, "Pipeline started successfully");
+      assertEquals((await leftovers(p.name)).containers.length, 1, "the container runs");
+      const status = await runFlowctl(["status", p.file], { env });
+      assertEquals(status.code, 0, status.stderr);
+    } finally {
+      const down = await runFlowctl(["down", p.file], { env });
+      assertEquals(down.code, 0, down.stderr);
+    }
+    assertEquals(await leftovers(p.name), { containers: [], networks: [] });
+  },
+});

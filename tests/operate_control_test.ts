@@ -153,6 +153,17 @@ Deno.test("the admin socket is only for its owner", async () => {
     const info = await Deno.stat(`${STATE_ENV.FLOWCTL_STATE_DIR}/operate-socket.sock`);
     assert(info.isSocket, "the admin socket exists");
     assertEquals((info.mode ?? 0) & 0o777, 0o600);
+    // Requests are validated: a malformed one is refused, and nothing happens.
+    using client = Deno.createHttpClient({
+      proxy: { transport: "unix", path: `${STATE_ENV.FLOWCTL_STATE_DIR}/operate-socket.sock` },
+    });
+    const response = await fetch("http://flowctl/v1/control", {
+      method: "POST",
+      body: JSON.stringify({ action: "explode", components: ["src"], withDependents: false }),
+      client,
+    });
+    assertEquals(response.status, 400);
+    assertStringIncludes((await response.json()).error, "invalid request");
   } finally {
     flowctl.kill("SIGINT");
     await flowctl.result(); // also after a failed assertion: flowctl cleans up first
