@@ -73,7 +73,7 @@ Deno.test({
       const restart = await runFlowctl(["restart", p.file, "sink"], { env });
       assertEquals(restart.code, 0, restart.stderr);
       assertStringIncludes(restart.stdout, "Restarted component sink");
-      assertStringIncludes(flowctl.stdout, "Restarting component sink (requested)");
+      await flowctl.waitForOutput("Restarting component sink (requested)");
 
       const stop = await runFlowctl(["stop", p.file, "sink"], { env });
       assertEquals(stop.code, 0, stop.stderr);

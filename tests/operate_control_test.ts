@@ -85,6 +85,7 @@ Deno.test("flowctl restart restarts one component and leaves its dependents alon
     assertEquals(withDependents.code, 0, withDependents.stderr);
     assertEquals(pidsOf(events, "proc").length, 3);
     assertEquals(pidsOf(events, "sink").length, 2, "--with-dependents restarted the sink");
+    await flowctl.waitForOutput("Restarting component sink (requested)");
     assertEquals(pidsOf(events, "src").length, 1, "the source was never restarted");
   } finally {
     flowctl.kill("SIGINT");

@@ -288,18 +288,34 @@ export class ComponentSupervisor implements AsyncDisposable {
    */
   restart(): Promise<RequestResult> {
     return this.#enqueue(() => {
+      this.#announceRestart();
       if (this.#phase === "stopped") return this.#startRequested();
       return this.#stopRequested("restart");
     });
   }
 
-  /** Stops the component on request: not a failure, and not restarted until `start()`. */
-  stopOnRequest(): Promise<RequestResult> {
-    return this.#enqueue(() =>
-      this.#phase === "stopped"
+  /**
+   * Stops the component on request: not a failure, and not restarted until `start()`.
+   * `forRestart`: the first half of a restart whose second half is `startOnRequest()` (when
+   * dependents go down and come back around it).
+   */
+  stopOnRequest(options: { forRestart?: boolean } = {}): Promise<RequestResult> {
+    return this.#enqueue(() => {
+      if (options.forRestart) this.#announceRestart();
+      return this.#phase === "stopped"
         ? Promise.resolve({ ok: true, note: "it was already stopped" })
-        : this.#stopRequested("stop")
-    );
+        : this.#stopRequested("stop");
+    });
+  }
+
+  #announceRestart(): void {
+    this.#emit({
+      type: "component_restarting",
+      component: this.component.id,
+      restart: this.#restarts,
+      delayMs: 0,
+      requested: true,
+    });
   }
 
   /** Starts a component stopped on request; resolves once it is ready, or why it is not. */
@@ -338,15 +354,6 @@ export class ComponentSupervisor implements AsyncDisposable {
     const request: PendingRequest = { kind, done: Promise.withResolvers() };
     this.#request = request;
     const handle = this.#handle;
-    if (kind === "restart") {
-      this.#emit({
-        type: "component_restarting",
-        component: this.component.id,
-        restart: this.#restarts,
-        delayMs: 0,
-        requested: true,
-      });
-    }
     if (handle && !this.#exited) {
       request.stopped = this.#stopHandle(handle, "on request");
     } else {

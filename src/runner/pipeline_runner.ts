@@ -102,7 +102,7 @@ export class PipelineRunner {
     if (action === "restart" && levels.length > 1) {
       // Dependents go down before what they depend on and come back after it.
       for (const level of [...levels].reverse()) {
-        await each(level, (s) => s.stopOnRequest(), "stop");
+        await each(level, (s) => s.stopOnRequest({ forRestart: true }), "stop");
       }
       results.length = 0;
       for (const level of levels) await each(level, (s) => s.startOnRequest(), "restart");
