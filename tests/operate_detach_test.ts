@@ -67,6 +67,12 @@ Deno.test("flowctl run -d returns once started, survives its session, and down c
     assertStringIncludes(output, "Pipeline started successfully");
     assertStringIncludes(output, "runs in the background");
     assertStringIncludes(output, "exit=0");
+    // Once run -d returned, status already shows the started pipeline.
+    const first = await runFlowctl(["status", file, "--output", "json"], { env });
+    const phases = JSON.parse(first.stdout).pipelines[0].components.map((c: { state: string }) =>
+      c.state
+    );
+    assertEquals(phases, ["healthy", "running"]);
     // The terminal closes: its whole process group goes.
     Deno.kill(-session.pid, "SIGKILL");
     await session.status;

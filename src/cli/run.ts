@@ -58,6 +58,8 @@ export const runCommand: CommandModule = {
     const emit = (event: RunnerEvent) => renderEvent(out, event);
 
     if (values.detach) return await detach(file, orchestrator, args, out);
+    /** Set in a detached run: the `run -d` waiting for the pipeline to start. */
+    const notifyPid = values[NOTIFY_OPTION];
     // Signal handlers go in before anything starts, so nothing can be orphaned.
     const signals = installShutdownSignals({
       onFirst: (signal) => emit({ type: "shutdown_requested", signal }),
@@ -80,7 +82,8 @@ export const runCommand: CommandModule = {
       controlPlanePort,
       heartbeat,
       signals,
-      emit: notifyingStart(emit, values[NOTIFY_OPTION]),
+      emit,
+      ...(notifyPid !== undefined ? { onStarted: () => notifyStarted(Number(notifyPid)) } : {}),
       ...(consoleOut ? { onOutput: (id, lines) => consoleOut.write(id, lines) } : {}),
       // Pull progress rewrites one line, on a terminal only.
       ...(out.color && out.format === "text"
@@ -131,16 +134,4 @@ async function detach(
   const { pipeline } = await loadPipelineFile(file, orchestrator ? { orchestrator } : {});
   const childArgs = args.filter((arg) => arg !== "-d" && arg !== "--detach");
   return await runDetached(pipeline.name, childArgs, out);
-}
-
-/** In a detached run, `emit` that also tells the waiting `run -d` once the pipeline started. */
-function notifyingStart(
-  emit: (event: RunnerEvent) => void,
-  notifyPid: string | undefined,
-): (event: RunnerEvent) => void {
-  if (notifyPid === undefined) return emit;
-  return (event) => {
-    emit(event);
-    if (event.type === "pipeline_started") notifyStarted(Number(notifyPid));
-  };
 }

@@ -39,6 +39,8 @@ export interface RunSessionOptions {
   emit(event: RunnerEvent): void;
   onOutput?(componentId: string, lines: Uint8Array): void;
   onPullProgress?(component: string, line: string): void;
+  /** Called once the pipeline started and the state file says so (`run -d` waits for it). */
+  onStarted?(): void;
 }
 
 /** How a session ended: a runner outcome, or refused before anything started. */
@@ -114,6 +116,10 @@ class RunSession {
       onEvent: (event) => {
         emit(event);
         this.#stateWriter.changed();
+        if (event.type === "pipeline_started" && this.#options.onStarted) {
+          const onStarted = this.#options.onStarted;
+          this.#stateWriter.flush().then(onStarted, onStarted);
+        }
       },
       ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
       registrations: registry,
