@@ -146,7 +146,14 @@ export class ComponentSupervisor implements AsyncDisposable {
               error: asComponentFailure(this.component, error),
             })
           )
-          .finally(() => this.#supervising = false);
+          .finally(() => {
+            this.#supervising = false;
+            // A request that came in as the component ended for good gets an answer too.
+            this.#takeRequest()?.done.resolve({
+              ok: false,
+              reason: `component "${this.component.id}" has ended (${this.#phase})`,
+            });
+          });
     }
   }
 
@@ -463,9 +470,7 @@ export class ComponentSupervisor implements AsyncDisposable {
         error: new ComponentFailedError(
           component.id,
           `Component "${component.id}" ${description}`,
-          {
-            exit,
-          },
+          { exit },
         ),
       };
     }
