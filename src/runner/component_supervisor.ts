@@ -25,6 +25,8 @@ const logger = getLogger(["flowctl", "runner"]);
 
 /** How often a startup wait reports that it is still waiting. */
 const WAITING_REPORT_MS = 5_000;
+/** The shortest pause between exec probes while a component starts. */
+const EXEC_PROBE_PAUSE_MS = 100;
 
 /** Tells when a component has registered with the control plane (`health: { registered: true }`). */
 export interface RegistrationWatcher {
@@ -581,6 +583,8 @@ export class ComponentSupervisor implements AsyncDisposable {
           timeoutMs: health.startPeriodMs,
           signal: waitSignal,
           onFailedProbe: (reason) => lastReason = reason,
+          // A command (a process, or an engine exec) costs more than a connect.
+          ...(health.probe.type === "exec" ? { minPauseMs: EXEC_PROBE_PAUSE_MS } : {}),
         }).then((outcome): ReadyOutcome =>
           outcome.status === "healthy"
             ? { kind: "ready" }
