@@ -24,14 +24,14 @@ Options:
   --orchestrator process|container  overrides spec.driver
   --log-dir DIR                     component log files (default: logs)
   --control-plane-port N            control plane port (default: 8080; 0 picks a free one)
-  --heartbeat-interval D            FLOWCTL_HEARTBEAT_INTERVAL given to components (default: 10s);
-                                    a component is stale after three missed intervals
-  --quiet                           do not show component output (it still goes to the log files)
-  --output text|json                json: one event per line on stdout, for scripts
   -d, --detach                      run in the background: return once the pipeline started
                                     (exit 0) or failed (exit 1); flowctl's own output then goes
                                     to <state dir>/<pipeline>.out and .err; status, logs, restart,
                                     stop, start, exec and down work on it as on any run
+  --heartbeat-interval D            FLOWCTL_HEARTBEAT_INTERVAL given to components (default: 10s);
+                                    a component is stale after three missed intervals
+  --quiet                           do not show component output (it still goes to the log files)
+  --output text|json                json: one event per line on stdout, for scripts
 
 Exit codes: 0 stopped or completed, 1 a component failed, 2 usage or configuration error,
 130 stopped by a second Ctrl+C.`;
@@ -43,11 +43,11 @@ export const runCommand: CommandModule = {
       orchestrator: { type: "string" },
       "log-dir": { type: "string" },
       "control-plane-port": { type: "string" },
+      detach: { type: "boolean", short: "d" },
+      [NOTIFY_OPTION]: { type: "string" },
       "heartbeat-interval": { type: "string" },
       quiet: { type: "boolean" },
       output: { type: "string" },
-      detach: { type: "boolean", short: "d" },
-      [NOTIFY_OPTION]: { type: "string" },
     });
     const out = createOutput(outputFormat("run", values.output));
     const orchestrator = orchestratorKind("run", values.orchestrator);

@@ -7,15 +7,15 @@ import {
   ControlPlaneService,
   HealthStatus,
 } from "../controlplane/gen/flowctl/v1/control_plane_pb.ts";
+import { isRunLive, listRunStates, readRunState, type RunState } from "../state/state_file.ts";
 import type { Component } from "../config/mod.ts";
 import { delay } from "../delay.ts";
 import { containerUsage, processGroupUsage, type Usage } from "../orchestrator/usage.ts";
-import { isRunLive, listRunStates, readRunState, type RunState } from "../state/state_file.ts";
 import { outputFormat, parseCommandArgs } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
-import { createOutput, type Output } from "./output.ts";
+import { createOutput } from "./output.ts";
 
 /** How long process CPU time is sampled for the CPU column. */
 const CPU_SAMPLE_MS = 250;
@@ -59,115 +59,96 @@ configuration error.`,
       output: { type: "string" },
       watch: { type: "boolean", short: "w" },
     });
+    if (values.watch) {
+      return await watchStatus(
+        args.filter((arg) => arg !== "-w" && arg !== "--watch"),
+        outputFormat("status", values.output),
+      );
+    }
     const out = createOutput(outputFormat("status", values.output));
-    const file = positionals[0];
-    const name = file === undefined ? undefined : (await loadPipelineFile(file)).pipeline.name;
-    if (!values.watch) return await showOnce(out, name, file);
-    const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, onSignal);
-    const inPlace = Deno.stdout.isTerminal() && out.format === "text";
-    try {
-      while (!stop.signal.aborted) {
-        if (inPlace) out.rawText(CLEAR_SCREEN);
-        await showOnce(out, name, file);
-        if (!inPlace && out.format === "text") out.line("");
-        await delay(WATCH_INTERVAL_MS, stop.signal);
+    let states: RunState[];
+    if (positionals.length > 0) {
+      const { pipeline } = await loadPipelineFile(positionals[0] ?? "");
+      const state = await readRunState(pipeline.name);
+      states = state ? [state] : [];
+    } else {
+      states = await listRunStates();
+    }
+    const running = states.filter(isRunLive);
+    if (running.length === 0) {
+      const stale = states.length > 0
+        ? ` (a state file of a run that was killed remains; "flowctl down ${
+          states[0]?.file
+        }" cleans up after it)`
+        : "";
+      if (out.format === "json") out.json({ running: false, pipelines: [] });
+      else {out.error(
+          `No running pipeline${positionals[0] ? ` for ${positionals[0]}` : ""}${stale}`,
+        );}
+      return ExitCode.failure;
+    }
+    const views = await Promise.all(
+      running.map(async (state) => ({ state, components: await describe(state) })),
+    );
+    if (out.format === "json") {
+      out.json({
+        running: true,
+        pipelines: views.map(({ state, components }) => ({
+          pipeline: state.pipeline,
+          file: state.file,
+          runId: state.runId,
+          orchestrator: state.orchestrator,
+          flowctlPid: state.flowctl.pid,
+          controlPlane: state.controlPlane
+            ? `${state.controlPlane.host}:${state.controlPlane.port}`
+            : null,
+          components,
+        })),
+      });
+      return ExitCode.ok;
+    }
+    for (const { state, components } of views) {
+      out.line(
+        `Pipeline ${state.pipeline} (${state.orchestrator}, flowctl pid ${state.flowctl.pid}, control plane ${state.controlPlane?.host}:${state.controlPlane?.port})`,
+      );
+      const rows = [[
+        "COMPONENT",
+        "STATE",
+        "PID/CONTAINER",
+        "HEALTH",
+        "REGISTERED",
+        "HEARTBEAT",
+        "RESTARTS",
+        "UPTIME",
+        "CPU",
+        "MEM",
+        "PORTS",
+        "NODE",
+      ]];
+      for (const c of components) {
+        rows.push([
+          c.id,
+          c.state,
+          c.pid !== undefined ? String(c.pid) : c.containerId?.slice(0, 12) ?? "-",
+          c.health,
+          c.registered ? "yes" : "no",
+          c.lastHeartbeatAgoMs !== undefined ? `${formatAgo(c.lastHeartbeatAgoMs)} ago` : "-",
+          String(c.restarts),
+          c.uptimeMs !== undefined ? formatAgo(c.uptimeMs) : "-",
+          c.cpuPercent !== undefined ? `${c.cpuPercent.toFixed(1)}%` : "-",
+          c.rssBytes !== undefined ? formatBytes(c.rssBytes) : "-",
+          c.ports.length > 0 ? c.ports.join(",") : "-",
+          c.node,
+        ]);
       }
-    } finally {
-      for (const signal of ["SIGINT", "SIGTERM"] as const) {
-        Deno.removeSignalListener(signal, onSignal);
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      for (const row of rows) {
+        out.line(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
       }
     }
     return ExitCode.ok;
   },
 };
-
-/** Prints the status of the running pipeline `name` (or of every one) once. */
-async function showOnce(
-  out: Output,
-  name: string | undefined,
-  file: string | undefined,
-): Promise<number> {
-  let states: RunState[];
-  if (name !== undefined) {
-    const state = await readRunState(name);
-    states = state ? [state] : [];
-  } else {
-    states = await listRunStates();
-  }
-  const running = states.filter(isRunLive);
-  if (running.length === 0) {
-    const stale = states.length > 0
-      ? ` (a state file of a run that was killed remains; "flowctl down ${
-        states[0]?.file
-      }" cleans up after it)`
-      : "";
-    if (out.format === "json") out.json({ running: false, pipelines: [] });
-    else out.error(`No running pipeline${file ? ` for ${file}` : ""}${stale}`);
-    return ExitCode.failure;
-  }
-  const views = await Promise.all(
-    running.map(async (state) => ({ state, components: await describe(state) })),
-  );
-  if (out.format === "json") {
-    out.json({
-      running: true,
-      pipelines: views.map(({ state, components }) => ({
-        pipeline: state.pipeline,
-        file: state.file,
-        runId: state.runId,
-        orchestrator: state.orchestrator,
-        flowctlPid: state.flowctl.pid,
-        controlPlane: state.controlPlane
-          ? `${state.controlPlane.host}:${state.controlPlane.port}`
-          : null,
-        components,
-      })),
-    });
-    return ExitCode.ok;
-  }
-  for (const { state, components } of views) {
-    out.line(
-      `Pipeline ${state.pipeline} (${state.orchestrator}, flowctl pid ${state.flowctl.pid}, control plane ${state.controlPlane?.host}:${state.controlPlane?.port})`,
-    );
-    const rows = [[
-      "COMPONENT",
-      "STATE",
-      "PID/CONTAINER",
-      "HEALTH",
-      "REGISTERED",
-      "HEARTBEAT",
-      "RESTARTS",
-      "UPTIME",
-      "CPU",
-      "MEM",
-      "PORTS",
-      "NODE",
-    ]];
-    for (const c of components) {
-      rows.push([
-        c.id,
-        c.state,
-        c.pid !== undefined ? String(c.pid) : c.containerId?.slice(0, 12) ?? "-",
-        c.health,
-        c.registered ? "yes" : "no",
-        c.lastHeartbeatAgoMs !== undefined ? `${formatAgo(c.lastHeartbeatAgoMs)} ago` : "-",
-        String(c.restarts),
-        c.uptimeMs !== undefined ? formatAgo(c.uptimeMs) : "-",
-        c.cpuPercent !== undefined ? `${c.cpuPercent.toFixed(1)}%` : "-",
-        c.rssBytes !== undefined ? formatBytes(c.rssBytes) : "-",
-        c.ports.length > 0 ? c.ports.join(",") : "-",
-        c.node,
-      ]);
-    }
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const row of rows) {
-      out.line(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
-    }
-  }
-  return ExitCode.ok;
-}
 
 async function describe(state: RunState): Promise<ComponentView[]> {
   const [registrations, usage, components] = await Promise.all([
@@ -229,6 +210,13 @@ async function listRegistrations(state: RunState): Promise<ComponentStatusRespon
   }
 }
 
+function formatAgo(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
+  return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
+}
+
 /** CPU and memory of each running component, by id. */
 async function usageOf(state: RunState): Promise<Map<string, Usage>> {
   const running = state.components.filter((c) =>
@@ -287,9 +275,27 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(2)}G`;
 }
 
-function formatAgo(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
-  return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
+/**
+ * `status -w`: the status again every 2 s until Ctrl+C; on a terminal in place, otherwise as a
+ * new table each time.
+ */
+async function watchStatus(args: string[], format: "text" | "json"): Promise<number> {
+  const text = format === "text";
+  const inPlace = Deno.stdout.isTerminal() && text;
+  const out = createOutput(format);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  try {
+    while (!stop.signal.aborted) {
+      if (inPlace) out.rawText(CLEAR_SCREEN);
+      await statusCommand.run(args);
+      if (text && !inPlace) out.line("");
+      await delay(WATCH_INTERVAL_MS, stop.signal);
+    }
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+  }
+  return ExitCode.ok;
 }

@@ -10,8 +10,8 @@ import { DockerApiError, DockerUnavailableError } from "../docker/docker_errors.
 import { demuxFrames } from "../docker/frame_demux.ts";
 import { LABEL_COMPONENT, LABEL_PIPELINE, LABEL_RUN, runLabels } from "../docker/labels.ts";
 import { LiveHandles, StoppableHandle } from "./_handle.ts";
-import { execInContainer } from "./container_exec.ts";
 import { busyHostPorts } from "./host_ports.ts";
+import { execInContainer } from "./container_exec.ts";
 import {
   ComponentFailedError,
   type ComponentHandle,
@@ -154,6 +154,22 @@ class ContainerRun implements OrchestratorRun {
     return this.#network ? ["127.0.0.1", this.#network.gateway] : ["127.0.0.1"];
   }
 
+  envOf(componentId: string): Readonly<Record<string, string>> | undefined {
+    return this.#envs.get(componentId);
+  }
+
+  /** Runs `command` inside the handle's container (Engine exec). */
+  async exec(
+    handle: ComponentHandle,
+    command: readonly string[],
+    { signal }: { signal: AbortSignal },
+  ): Promise<number> {
+    if (handle.containerId === undefined) {
+      throw new RangeError(`component "${handle.componentId}" has no container`);
+    }
+    return await execInContainer(this.#docker, handle.containerId, command, { signal });
+  }
+
   async prepare(): Promise<void> {
     const { signal, controlPlane } = this.#options;
     for (const component of this.#pipeline.components) await this.#pull(component, signal);
@@ -246,21 +262,6 @@ class ContainerRun implements OrchestratorRun {
       }
       throw error;
     }
-  }
-
-  envOf(componentId: string): Readonly<Record<string, string>> | undefined {
-    return this.#envs.get(componentId);
-  }
-
-  /** Runs `command` inside the component's current container (Engine exec). */
-  async exec(
-    componentId: string,
-    command: readonly string[],
-    { signal }: { signal: AbortSignal },
-  ): Promise<number> {
-    const container = this.#containers.get(componentId);
-    if (!container) throw new RangeError(`no container of "${componentId}" in this run`);
-    return await execInContainer(this.#docker, container.id, command, { signal });
   }
 
   /** The component's container of this run, if it is created but not started yet, or stopped. */

@@ -75,13 +75,13 @@ export interface OrchestratorRun extends AsyncDisposable {
   /** The environment a component was given in this run (for `flowctl exec`), never persisted. */
   envOf(componentId: string): Readonly<Record<string, string>> | undefined;
   /**
-   * Runs `command` beside a component, its output discarded: with the component's env and
-   * working dir (process mode) or inside its current container (Engine exec). Resolves to the
-   * exit code.
+   * Runs `command` beside a started component, its output discarded: with the component's env
+   * and working dir (process mode) or inside the handle's container (Engine exec). Resolves to
+   * the exit code.
    * @throws when the command cannot be started at all.
    */
   exec(
-    componentId: string,
+    handle: ComponentHandle,
     command: readonly string[],
     options: { signal: AbortSignal },
   ): Promise<number>;

@@ -105,15 +105,17 @@ class ProcessRun implements OrchestratorRun {
     return this.#envs.get(componentId);
   }
 
-  /** Runs `command` (not through a shell) with the component's env and working dir. */
+  /** Runs `command` (not through a shell) with the handle's component's env and working dir. */
   async exec(
-    componentId: string,
+    handle: ComponentHandle,
     command: readonly string[],
     { signal }: { signal: AbortSignal },
   ): Promise<number> {
-    const component = this.#components.get(componentId);
-    const env = this.#envs.get(componentId);
-    if (!component || !env) throw new RangeError(`no component "${componentId}" in this run`);
+    const component = this.#components.get(handle.componentId);
+    const env = this.#envs.get(handle.componentId);
+    if (!component || !env) {
+      throw new RangeError(`no component "${handle.componentId}" in this run`);
+    }
     const [program = "", ...args] = command;
     const executable = findExecutable(program, component.workingDir, env.PATH ?? "") ?? program;
     const status = await new Deno.Command(executable, {

@@ -623,7 +623,7 @@ export class ComponentSupervisor implements AsyncDisposable {
     const health = this.component.health;
     if (!health || health.probe.type === "registered") return () => Promise.resolve({ ok: true });
     const probe = health.probe;
-    if (probe.type === "exec") return (signal) => this.#probeExec(probe.command, signal);
+    if (probe.type === "exec") return (signal) => this.#probeExec(handle, probe.command, signal);
     const address = handle.probeAddress(probe.port);
     return probe.type === "http"
       ? (signal) =>
@@ -632,12 +632,16 @@ export class ComponentSupervisor implements AsyncDisposable {
   }
 
   /** Runs an exec probe within the health timeout; exit code 0 is healthy. */
-  async #probeExec(command: readonly string[], signal: AbortSignal): Promise<ProbeResult> {
+  async #probeExec(
+    handle: ComponentHandle,
+    command: readonly string[],
+    signal: AbortSignal,
+  ): Promise<ProbeResult> {
     const timeoutMs = this.component.health?.timeoutMs ?? 0;
     const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
     const shown = `"${command.join(" ")}"`;
     try {
-      const code = await this.#options.run.exec(this.component.id, command, { signal: deadline });
+      const code = await this.#options.run.exec(handle, command, { signal: deadline });
       return code === 0 ? { ok: true } : { ok: false, reason: `${shown} exited with code ${code}` };
     } catch (error) {
       if (deadline.aborted) {
