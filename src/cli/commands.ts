@@ -13,6 +13,26 @@ export const commands: Command[] = [
     load: async () => (await import("./status.ts")).statusCommand,
   },
   {
+    name: "restart",
+    summary: "Restart components of a running pipeline",
+    load: async () => (await import("./restart.ts")).restartCommand,
+  },
+  {
+    name: "stop",
+    summary: "Stop components of a running pipeline (they stay stopped)",
+    load: async () => (await import("./stop.ts")).stopCommand,
+  },
+  {
+    name: "start",
+    summary: "Start components stopped with flowctl stop",
+    load: async () => (await import("./start.ts")).startCommand,
+  },
+  {
+    name: "exec",
+    summary: "Run a command beside or inside a running component",
+    load: async () => (await import("./exec.ts")).execCommand,
+  },
+  {
     name: "down",
     summary: "Stop a pipeline, or clean up after a killed flowctl",
     load: async () => (await import("./down.ts")).downCommand,

@@ -10,13 +10,14 @@ import {
   parseCommandArgs,
   singleFile,
 } from "./_args.ts";
-import { loadPipelineFile } from "./_load.ts";
+import { type LoadOptions, loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ComponentConsole } from "./component_console.ts";
 import { ExitCode } from "./exit_code.ts";
-import { createOutput } from "./output.ts";
+import { createOutput, type Output } from "./output.ts";
 import { renderEvent } from "./run_renderer.ts";
 import { installShutdownSignals } from "./shutdown_signals.ts";
+import { NOTIFY_OPTION, notifyStarted, runDetached } from "./_detach.ts";
 import { UsageError } from "./usage_error.ts";
 
 const HELP = `Usage: flowctl run <file|-> [options]
@@ -31,6 +32,10 @@ Options:
                                     FLOWCTL_COMPONENT_REGISTRY, else docker.io/withobsrvr)
   --log-dir DIR                     component log files (default: logs)
   --control-plane-port N            control plane port (default: 8080; 0 picks a free one)
+  -d, --detach                      run in the background: return once the pipeline started
+                                    (exit 0) or failed (exit 1); flowctl's own output then goes
+                                    to <state dir>/<pipeline>.out and .err; status, logs, restart,
+                                    stop, start, exec and down work on it as on any run
   --heartbeat-interval D            FLOWCTL_HEARTBEAT_INTERVAL given to components (default: 10s);
                                     a component is stale after three missed intervals
   --open-control-plane              let any local caller register as any component (by default
@@ -50,6 +55,8 @@ export const runCommand: CommandModule = {
       "component-registry": { type: "string" },
       "log-dir": { type: "string" },
       "control-plane-port": { type: "string" },
+      detach: { type: "boolean", short: "d" },
+      [NOTIFY_OPTION]: { type: "string" },
       "heartbeat-interval": { type: "string" },
       "open-control-plane": { type: "boolean" },
       quiet: { type: "boolean" },
@@ -57,19 +64,20 @@ export const runCommand: CommandModule = {
       strict: { type: "boolean" },
     });
     const out = createOutput(outputFormat("run", values.output));
-    const orchestrator = orchestratorKind("run", values.orchestrator);
     const file = singleFile("run", positionals);
     const controlPlanePort = parsePort(values["control-plane-port"] ?? "8080");
     const heartbeatText = values["heartbeat-interval"] ?? "10s";
     const heartbeat = { text: heartbeatText, ms: parseHeartbeat(heartbeatText) };
-    // A pull progress line (terminal only) is cleared before the next event's line.
-    let progressShown = false;
-    const emit = (event: RunnerEvent) => {
-      if (progressShown) out.rawText("\r\x1b[K");
-      progressShown = false;
-      renderEvent(out, event);
+    const orchestrator = orchestratorKind("run", values.orchestrator);
+    const loadOptions: LoadOptions = {
+      ...(orchestrator ? { orchestrator } : {}),
+      componentRegistry: componentRegistry("run", values["component-registry"]),
+      ...(values.strict ? { strict: true } : {}),
     };
-
+    if (values.detach) return await detach(file, loadOptions, args, out);
+    const { emit, onPullProgress } = eventOutput(out);
+    /** Set in a detached run: the `run -d` waiting for the pipeline to start. */
+    const notifyPid = values[NOTIFY_OPTION];
     // Signal handlers go in before anything starts, so nothing can be orphaned.
     const signals = installShutdownSignals({
       onFirst: (signal) => emit({ type: "shutdown_requested", signal }),
@@ -77,18 +85,7 @@ export const runCommand: CommandModule = {
     });
     let loaded;
     try {
-      loaded = await loadPipelineFile(file, {
-        ...(orchestrator ? { orchestrator } : {}),
-        componentRegistry: componentRegistry("run", values["component-registry"]),
-        ...(values.strict ? { strict: true } : {}),
-      });
-      const driver = loaded.pipeline.foreignDriver;
-      if (driver) {
-        throw new UsageError(
-          `${file} is written for driver "${driver}", which flowctl does not run`,
-          'run it here with "--orchestrator container" (or "--orchestrator process")',
-        );
-      }
+      loaded = await loadForRun(file, loadOptions);
     } catch (error) {
       signals[Symbol.dispose]();
       throw error;
@@ -106,16 +103,9 @@ export const runCommand: CommandModule = {
       heartbeat,
       signals,
       emit,
+      ...(notifyPid !== undefined ? { onStarted: () => notifyStarted(Number(notifyPid)) } : {}),
       ...(consoleOut ? { onOutput: (id, lines) => consoleOut.write(id, lines) } : {}),
-      // Pull progress rewrites one line, on a terminal only.
-      ...(out.color && out.format === "text"
-        ? {
-          onPullProgress: (id, line) => {
-            progressShown = true;
-            out.rawText(`\r\x1b[K${`${id}: ${line}`.slice(0, 120)}`);
-          },
-        }
-        : {}),
+      ...(onPullProgress ? { onPullProgress } : {}),
     });
     if (signals.force.aborted) return ExitCode.forced;
     return result === "failed" || result === "refused" ? ExitCode.failure : ExitCode.ok;
@@ -142,4 +132,60 @@ function parseHeartbeat(text: string): number {
       `run "flowctl run --help"`,
     );
   }
+}
+
+/**
+ * Events rendered on `out`; on a terminal, pull progress rewrites one line, cleared before the
+ * next event's line.
+ */
+function eventOutput(out: Output): {
+  emit(event: RunnerEvent): void;
+  onPullProgress?: (component: string, line: string) => void;
+} {
+  let progressShown = false;
+  const emit = (event: RunnerEvent) => {
+    if (progressShown) out.rawText("\r\x1b[K");
+    progressShown = false;
+    renderEvent(out, event);
+  };
+  if (!out.color || out.format !== "text") return { emit };
+  return {
+    emit,
+    onPullProgress: (id, line) => {
+      progressShown = true;
+      out.rawText(`\r\x1b[K${`${id}: ${line}`.slice(0, 120)}`);
+    },
+  };
+}
+
+/** Loads the file for a run: a file written for another tool's driver is a usage error. */
+async function loadForRun(file: string, options: LoadOptions) {
+  const loaded = await loadPipelineFile(file, options);
+  const driver = loaded.pipeline.foreignDriver;
+  if (driver) {
+    throw new UsageError(
+      `${file} is written for driver "${driver}", which flowctl does not run`,
+      'run it here with "--orchestrator container" (or "--orchestrator process")',
+    );
+  }
+  return loaded;
+}
+
+/** `run -d`: checks the file here (configuration errors: exit 2), then runs it detached. */
+async function detach(
+  file: string,
+  options: LoadOptions,
+  args: readonly string[],
+  out: Output,
+): Promise<number> {
+  if (file === "-") {
+    throw new UsageError(
+      "run --detach needs a pipeline file, not standard input",
+      `run "flowctl run --help"`,
+    );
+  }
+  // Warnings are printed by the detached run itself.
+  const { pipeline } = await loadForRun(file, options);
+  const childArgs = args.filter((arg) => arg !== "-d" && arg !== "--detach");
+  return await runDetached(pipeline.name, childArgs, out);
 }

@@ -42,9 +42,14 @@ function textLine(event: RunnerEvent): string | undefined {
     case "component_exited":
       return `Component ${event.component} ${describeExit(event.exit)}`;
     case "component_restarting":
+      if (event.requested) return `Restarting component ${event.component} (requested)`;
       return `Restarting component ${event.component} in ${
         Math.round(event.delayMs / 100) / 10
       }s (restart ${event.restart})`;
+    case "component_liveness_failed":
+      return `Component ${event.component} failed ${event.failures} health checks in a row; ${
+        event.restart ? "restarting it" : "stopping it"
+      }`;
     case "component_stopping":
       return `Stopping component: ${event.component}`;
     case "component_stopped":

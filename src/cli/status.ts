@@ -1,18 +1,27 @@
 /** `flowctl status`: asks running pipelines for the state of their components. */
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import {
   type ComponentStatusResponse,
   ControlPlaneService,
   HealthStatus,
 } from "../controlplane/gen/flowctl/v1/control_plane_pb.ts";
 import { isRunLive, listRunStates, readRunState, type RunState } from "../state/state_file.ts";
+import type { Component } from "../config/mod.ts";
+import { delay } from "../delay.ts";
+import { containerUsage, processGroupUsage, type Usage } from "../orchestrator/usage.ts";
 import { outputFormat, parseCommandArgs } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
 import { createOutput } from "./output.ts";
+
+/** How long process CPU time is sampled for the CPU column. */
+const CPU_SAMPLE_MS = 250;
+/** How often `status -w` refreshes. */
+const WATCH_INTERVAL_MS = 2_000;
+const CLEAR_SCREEN = "\x1b[H\x1b[2J";
 
 interface ComponentView {
   id: string;
@@ -26,20 +35,36 @@ interface ComponentView {
   lastHeartbeatAgoMs?: number;
   restarts: number;
   uptimeMs?: number;
+  /** Percent of one core, over a short sample. */
+  cpuPercent?: number;
+  rssBytes?: number;
+  /** Published or listening ports: `hostIp:hostPort->containerPort`, or the process's port. */
+  ports: string[];
+  /** Where it runs: this host (a swarm node, later). */
+  node: string;
 }
 
 export const statusCommand: CommandModule = {
-  help: `Usage: flowctl status [file] [--output text|json]
+  help: `Usage: flowctl status [file] [-w|--watch] [--output text|json]
 
 Asks the running pipeline (of <file>, or every running pipeline) for each component's state,
-pid or container, health, registration with the control plane, last heartbeat, restarts and
-uptime.
+pid or container, health, registration with the control plane, last heartbeat, restarts,
+uptime, CPU (percent of one core), memory (RSS of the process group, or the container's usage),
+ports and node. -w refreshes every 2 seconds (in place on a terminal) until Ctrl+C.
 
-Exit codes: 0 a pipeline is running, 1 none is, 2 usage or configuration error.`,
+Exit codes: 0 a pipeline is running (or -w ended by Ctrl+C), 1 none is, 2 usage or
+configuration error.`,
   async run(args) {
     const { values, positionals } = parseCommandArgs("status", args, {
       output: { type: "string" },
+      watch: { type: "boolean", short: "w" },
     });
+    if (values.watch) {
+      return await watchStatus(
+        args.filter((arg) => arg !== "-w" && arg !== "--watch"),
+        outputFormat("status", values.output),
+      );
+    }
     const out = createOutput(outputFormat("status", values.output));
     let states: RunState[];
     if (positionals.length > 0) {
@@ -98,6 +123,10 @@ Exit codes: 0 a pipeline is running, 1 none is, 2 usage or configuration error.`
         "HEARTBEAT",
         "RESTARTS",
         "UPTIME",
+        "CPU",
+        "MEM",
+        "PORTS",
+        "NODE",
       ]];
       for (const c of components) {
         rows.push([
@@ -109,6 +138,10 @@ Exit codes: 0 a pipeline is running, 1 none is, 2 usage or configuration error.`
           c.lastHeartbeatAgoMs !== undefined ? `${formatAgo(c.lastHeartbeatAgoMs)} ago` : "-",
           String(c.restarts),
           c.uptimeMs !== undefined ? formatAgo(c.uptimeMs) : "-",
+          c.cpuPercent !== undefined ? `${c.cpuPercent.toFixed(1)}%` : "-",
+          c.rssBytes !== undefined ? formatBytes(c.rssBytes) : "-",
+          c.ports.length > 0 ? c.ports.join(",") : "-",
+          c.node,
         ]);
       }
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -121,8 +154,13 @@ Exit codes: 0 a pipeline is running, 1 none is, 2 usage or configuration error.`
 };
 
 async function describe(state: RunState): Promise<ComponentView[]> {
-  const registrations = await listRegistrations(state);
+  const [registrations, usage, components] = await Promise.all([
+    listRegistrations(state),
+    usageOf(state),
+    componentsOf(state),
+  ]);
   const now = Date.now();
+  const node = Deno.hostname();
   return state.components.map((c) => {
     const registration = registrations.find((r) => r.component?.id === c.id);
     const heartbeat = registration?.lastHeartbeat
@@ -151,6 +189,9 @@ async function describe(state: RunState): Promise<ComponentView[]> {
       ...(c.startedAt !== undefined && !["stopped", "exited", "failed"].includes(c.phase)
         ? { uptimeMs: now - c.startedAt }
         : {}),
+      ...usage.get(c.id),
+      ports: portsOf(components.get(c.id), state.orchestrator),
+      node,
     };
   });
 }
@@ -160,15 +201,21 @@ async function listRegistrations(state: RunState): Promise<ComponentStatusRespon
   const host = state.controlPlane.host.includes(":")
     ? `[${state.controlPlane.host}]`
     : state.controlPlane.host;
+  const baseUrl = `http://${host}:${state.controlPlane.port}`;
+  const sessionManager = new Http2SessionManager(baseUrl);
   const client = createClient(
     ControlPlaneService,
-    createGrpcTransport({ baseUrl: `http://${host}:${state.controlPlane.port}` }),
+    createGrpcTransport({ baseUrl, sessionManager }),
   );
   try {
     const response = await client.listComponents({ includeUnhealthy: true }, { timeoutMs: 3_000 });
     return response.components;
   } catch {
     return [];
+  } finally {
+    // Closed at once, not left idle: Deno's node:http2 server can abort on a GOAWAY that ends an
+    // idle session (denoland/deno#36788), and the server here is flowctl's control plane.
+    sessionManager.abort();
   }
 }
 
@@ -177,4 +224,87 @@ function formatAgo(ms: number): string {
   if (seconds < 60) return `${seconds}s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
   return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
+}
+
+/** CPU and memory of each running component, by id. */
+async function usageOf(state: RunState): Promise<Map<string, Usage>> {
+  const running = state.components.filter((c) =>
+    !["pending", "stopped", "exited", "failed", "restarting"].includes(c.phase)
+  );
+  const usage = new Map<string, Usage>();
+  const groups = running.filter((c) => c.pid !== undefined);
+  if (groups.length > 0) {
+    const byGroup = await processGroupUsage(groups.map((c) => c.pid ?? 0), CPU_SAMPLE_MS);
+    for (const c of groups) {
+      const sample = byGroup.get(c.pid ?? 0);
+      if (sample) usage.set(c.id, sample);
+    }
+  }
+  const containers = running.filter((c) => c.containerId !== undefined);
+  if (containers.length > 0) {
+    try {
+      const { DockerClient } = await import("../docker/docker_client.ts");
+      using docker = await DockerClient.connect();
+      await Promise.all(containers.map(async (c) => {
+        const sample = await containerUsage(docker, c.containerId ?? "").catch(() => undefined);
+        if (sample) usage.set(c.id, sample);
+      }));
+    } catch {
+      // no engine: the columns stay empty
+    }
+  }
+  return usage;
+}
+
+/** The pipeline's components as its file says now, for their ports; none when unreadable. */
+async function componentsOf(state: RunState): Promise<Map<string, Component>> {
+  if (state.file === "-") return new Map();
+  try {
+    const { pipeline } = await loadPipelineFile(state.file, { orchestrator: state.orchestrator });
+    return new Map(pipeline.components.map((c) => [c.id, c]));
+  } catch {
+    return new Map();
+  }
+}
+
+function portsOf(component: Component | undefined, orchestrator: string): string[] {
+  if (!component) return [];
+  return component.ports.map((port) =>
+    orchestrator === "process"
+      ? String(port.hostPort ?? port.containerPort)
+      : port.hostPort !== undefined
+      ? `${port.hostIp}:${port.hostPort}->${port.containerPort}`
+      : String(port.containerPort)
+  );
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)}K`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)}M`;
+  return `${(bytes / 1024 ** 3).toFixed(2)}G`;
+}
+
+/**
+ * `status -w`: the status again every 2 s until Ctrl+C; on a terminal in place, otherwise as a
+ * new table each time.
+ */
+async function watchStatus(args: string[], format: "text" | "json"): Promise<number> {
+  const text = format === "text";
+  const inPlace = Deno.stdout.isTerminal() && text;
+  const out = createOutput(format);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  try {
+    while (!stop.signal.aborted) {
+      if (inPlace) out.rawText(CLEAR_SCREEN);
+      await statusCommand.run(args);
+      if (text && !inPlace) out.line("");
+      await delay(WATCH_INTERVAL_MS, stop.signal);
+    }
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+  }
+  return ExitCode.ok;
 }

@@ -91,7 +91,7 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
   const replicas = spec.replicas ?? 1;
   if (replicas > 1) {
     // A health port is a port the process listens on too.
-    const probed = health && health.probe.type !== "registered" && orchestrator === "process"
+    const probed = health && "port" in health.probe && orchestrator === "process"
       ? [{ name: "health", containerPort: health.probe.port, hostIp: "127.0.0.1" }]
       : [];
     checkReplicaPorts(spec.id, replicas, path, [...ports, ...probed], orchestrator, issues);
@@ -524,14 +524,14 @@ function buildFullHealth(
   path: PathSegment[],
   issues: IssueCollector,
 ): HealthCheck | undefined {
-  const kinds = (["http", "tcp", "registered"] as const).filter((k) =>
+  const kinds = (["http", "tcp", "registered", "exec"] as const).filter((k) =>
     health[k] !== undefined && health[k] !== false
   );
   if (kinds.length !== 1) {
     issues.report(
       path,
       kinds.length === 0
-        ? 'health needs one of "http", "tcp" or "registered: true"'
+        ? 'health needs one of "http", "tcp", "exec" or "registered: true"'
         : `health has ${kinds.map((k) => `"${k}"`).join(" and ")}; use exactly one`,
     );
     return undefined;
@@ -540,7 +540,16 @@ function buildFullHealth(
     ? { type: "http" as const, path: health.http.path ?? "/health", port: health.http.port }
     : health.tcp
     ? { type: "tcp" as const, port: health.tcp.port }
+    : health.exec
+    ? { type: "exec" as const, command: health.exec.map(String) }
     : { type: "registered" as const };
+  if (probe.type === "registered" && health.restart_after !== undefined) {
+    // A registration is checked once, at startup: there is nothing to count failures of.
+    issues.report(
+      [...path, "restart_after"],
+      'restart_after needs a probe ("http", "tcp" or "exec"); "registered" is only checked at startup',
+    );
+  }
   const timing = (key: "interval" | "timeout" | "start_period", minMs: number) =>
     durationMs(health[key], [...path, key], issues, minMs);
   return {
@@ -549,6 +558,7 @@ function buildFullHealth(
     timeoutMs: timing("timeout", 1) ?? DEFAULT_HEALTH_TIMINGS.timeoutMs,
     retries: health.retries ?? DEFAULT_HEALTH_TIMINGS.retries,
     startPeriodMs: timing("start_period", 0) ?? DEFAULT_HEALTH_TIMINGS.startPeriodMs,
+    ...(health.restart_after !== undefined ? { restartAfter: health.restart_after } : {}),
   };
 }
 

@@ -17,7 +17,9 @@ export interface PortMapping {
 export type HealthProbe =
   | { type: "http"; path: string; port: number }
   | { type: "tcp"; port: number }
-  | { type: "registered" };
+  | { type: "registered" }
+  /** A command (argv) run beside the component; exit code 0 is healthy. */
+  | { type: "exec"; command: string[] };
 
 export interface HealthCheck {
   probe: HealthProbe;
@@ -27,6 +29,8 @@ export interface HealthCheck {
   retries: number;
   /** How long startup may take before not being healthy is a failure. */
   startPeriodMs: number;
+  /** Consecutive failed probes of a running component after which it is restarted (liveness). */
+  restartAfter?: number;
 }
 
 /** A bind mount of a host path, or a named engine volume (container mode only). */

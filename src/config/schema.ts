@@ -197,10 +197,17 @@ const healthSpec = strict("a health check", {
   http: v.optional(strict("an http check", { path: v.optional(text("a path")), port })),
   tcp: v.optional(strict("a tcp check", { port })),
   registered: v.optional(v.boolean((issue) => `expected true or false, got ${issue.received}`)),
+  exec: v.optional(
+    v.pipe(
+      wordList,
+      v.minLength(1, () => "expected a command (a non-empty list of words), got an empty list"),
+    ),
+  ),
   interval: v.optional(durationText),
   timeout: v.optional(durationText),
   retries: v.optional(integerIn("a retry count", 1, 1000)),
   start_period: v.optional(durationText),
+  restart_after: v.optional(integerIn("a probe count", 1, 1000)),
 });
 
 const restartPolicy = v.picklist(

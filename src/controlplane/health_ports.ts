@@ -5,7 +5,7 @@ import type { Component } from "../config/mod.ts";
 export function healthPorts(component: Component): number[] {
   const ports = new Set<number>();
   const probe = component.health?.probe;
-  if (probe && probe.type !== "registered") ports.add(probe.port);
+  if (probe && "port" in probe) ports.add(probe.port);
   for (const port of component.ports) {
     if (port.name !== "health" && !ports.has(port.containerPort)) continue;
     ports.add(port.containerPort);

@@ -8,6 +8,11 @@ export interface MonitorOptions {
   retries: number;
   signal: AbortSignal;
   onChange(healthy: boolean, reason: string | undefined): void;
+  /**
+   * Liveness: after this many consecutive failures `onDead` is called once and monitoring ends.
+   */
+  restartAfter?: number;
+  onDead?(failures: number, reason: string | undefined): void;
 }
 
 /**
@@ -31,9 +36,16 @@ export async function monitorHealth(
         healthy = true;
         options.onChange(true, undefined);
       }
-    } else if (++failures >= options.retries && healthy) {
+      continue;
+    }
+    failures++;
+    if (failures >= options.retries && healthy) {
       healthy = false;
       options.onChange(false, result.reason);
+    }
+    if (options.restartAfter !== undefined && failures >= options.restartAfter) {
+      options.onDead?.(failures, result.reason);
+      return;
     }
   }
 }

@@ -20,6 +20,8 @@ export async function waitUntilHealthy(
     signal: AbortSignal;
     /** Told why each probe that did not pass failed. */
     onFailedProbe?: (reason: string) => void;
+    /** The shortest pause between probes (costly probes, such as commands, probe less often). */
+    minPauseMs?: number;
   },
 ): Promise<WaitOutcome> {
   const deadline = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
@@ -32,7 +34,8 @@ export async function waitUntilHealthy(
     if (!deadline.aborted || lastReason === undefined) lastReason = result.reason;
     if (options.signal.aborted) return { status: "aborted" };
     if (deadline.aborted) return { status: "timeout", lastReason };
-    await delay(STARTUP_PAUSES_MS[Math.min(attempt, STARTUP_PAUSES_MS.length - 1)] ?? 20, deadline);
+    const pause = STARTUP_PAUSES_MS[Math.min(attempt, STARTUP_PAUSES_MS.length - 1)] ?? 20;
+    await delay(Math.max(pause, options.minPauseMs ?? 0), deadline);
     if (options.signal.aborted) return { status: "aborted" };
     if (deadline.aborted) return { status: "timeout", lastReason };
   }

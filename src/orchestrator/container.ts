@@ -22,6 +22,7 @@ import { LiveHandles, StoppableHandle } from "./_handle.ts";
 import { ReplicaSetHandle } from "./_replica_set.ts";
 import { missingPaths, presentSecrets } from "./host_paths.ts";
 import { busyHostPorts } from "./host_ports.ts";
+import { execInContainer } from "./container_exec.ts";
 import {
   ComponentFailedError,
   type ComponentHandle,
@@ -170,6 +171,22 @@ class ContainerRun implements OrchestratorRun {
 
   get controlPlaneHosts(): readonly string[] {
     return this.#network ? ["127.0.0.1", this.#network.gateway] : ["127.0.0.1"];
+  }
+
+  envOf(componentId: string): Readonly<Record<string, string>> | undefined {
+    return this.#envs.get(componentId);
+  }
+
+  /** Runs `command` inside the handle's container (Engine exec). */
+  async exec(
+    handle: ComponentHandle,
+    command: readonly string[],
+    { signal }: { signal: AbortSignal },
+  ): Promise<number> {
+    if (handle.containerId === undefined) {
+      throw new RangeError(`component "${handle.componentId}" has no container`);
+    }
+    return await execInContainer(this.#docker, handle.containerId, command, { signal });
   }
 
   async prepare(): Promise<void> {

@@ -80,6 +80,19 @@ export interface OrchestratorRun extends AsyncDisposable {
    * @throws {ComponentFailedError} when it cannot be started.
    */
   start(componentId: string): Promise<ComponentHandle>;
+  /** The environment a component was given in this run (for `flowctl exec`), never persisted. */
+  envOf(componentId: string): Readonly<Record<string, string>> | undefined;
+  /**
+   * Runs `command` beside a started component, its output discarded: with the component's env
+   * and working dir (process mode) or inside the handle's container (Engine exec). Resolves to
+   * the exit code.
+   * @throws when the command cannot be started at all.
+   */
+  exec(
+    handle: ComponentHandle,
+    command: readonly string[],
+    options: { signal: AbortSignal },
+  ): Promise<number>;
 }
 
 export interface Orchestrator {

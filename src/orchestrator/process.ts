@@ -251,6 +251,36 @@ class ProcessRun implements OrchestratorRun {
     const errors = await this.#live.killAll();
     if (errors.length > 0) throw new AggregateError(errors, "stopping the run's processes failed");
   }
+
+  envOf(componentId: string): Readonly<Record<string, string>> | undefined {
+    return this.#envs.get(componentId);
+  }
+
+  /** Runs `command` (not through a shell) with the handle's component's env and working dir. */
+  async exec(
+    handle: ComponentHandle,
+    command: readonly string[],
+    { signal }: { signal: AbortSignal },
+  ): Promise<number> {
+    const component = this.#components.get(handle.componentId);
+    const env = this.#envs.get(handle.componentId);
+    if (!component || !env) {
+      throw new RangeError(`no component "${handle.componentId}" in this run`);
+    }
+    const [program = "", ...args] = command;
+    const executable = findExecutable(program, component.workingDir, env.PATH ?? "") ?? program;
+    const status = await new Deno.Command(executable, {
+      args,
+      cwd: component.workingDir,
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      signal,
+    }).spawn().status;
+    return status.code;
+  }
 }
 
 /** The mark of a component's processes: `<run id>:<component id>`. */

@@ -25,6 +25,8 @@ const logger = getLogger(["flowctl", "runner"]);
 
 /** How often a startup wait reports that it is still waiting. */
 const WAITING_REPORT_MS = 5_000;
+/** The shortest pause between exec probes while a component starts. */
+const EXEC_PROBE_PAUSE_MS = 100;
 
 /** Tells when a component has registered with the control plane (`health: { registered: true }`). */
 export interface RegistrationWatcher {
@@ -51,6 +53,17 @@ export type SupervisorEnd =
   | { kind: "finished" }
   | { kind: "failed"; error: ComponentFailedError };
 
+/** The answer to a request of `flowctl restart|stop|start`. */
+export type RequestResult = { ok: true; note?: string } | { ok: false; reason: string };
+
+/** A stop or restart asked for while the component runs (or waits out its backoff). */
+interface PendingRequest {
+  kind: "stop" | "restart";
+  done: PromiseWithResolvers<RequestResult>;
+  /** The handle's stop, which may clean up after the exit (a container's removal). */
+  stopped?: Promise<unknown>;
+}
+
 type ReadyOutcome =
   | { kind: "ready" }
   | { kind: "exited"; exit: ExitStatus }
@@ -73,6 +86,19 @@ export class ComponentSupervisor implements AsyncDisposable {
   #lastExit: ExitStatus | undefined;
   #exited = false;
   #stopped: Promise<void> | undefined;
+  /** Set once supervision runs (after the first readiness) until the component ended. */
+  #supervising = false;
+  #request: PendingRequest | undefined;
+  /** While stopped on request: resolved by a start request (with its answer) or by stop(). */
+  #resume: PromiseWithResolvers<PromiseWithResolvers<RequestResult> | undefined> | undefined;
+  /** Cuts a backoff short when a request arrives. */
+  #wake = new AbortController();
+  /** Requests run one at a time. */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** The current exit was caused by failed liveness probes: a failure whatever its code. */
+  #livenessKill = false;
+  /** That stop, which may clean up after the exit (a container's removal). */
+  #livenessStop: Promise<unknown> = Promise.resolve();
 
   constructor(component: Component, options: SupervisorOptions) {
     this.component = component;
@@ -116,26 +142,81 @@ export class ComponentSupervisor implements AsyncDisposable {
         return;
       case "ready":
         this.#becameReady(handle);
-        this.#supervise(handle).catch((error) =>
-          this.#ended.resolve({ kind: "failed", error: asComponentFailure(this.component, error) })
-        );
+        this.#supervising = true;
+        this.#supervise(handle)
+          .catch((error) =>
+            this.#ended.resolve({
+              kind: "failed",
+              error: asComponentFailure(this.component, error),
+            })
+          )
+          .finally(() => {
+            this.#supervising = false;
+            // A request that came in as the component ended for good gets an answer too.
+            this.#takeRequest()?.done.resolve({
+              ok: false,
+              reason: `component "${this.component.id}" has ended (${this.#phase})`,
+            });
+          });
     }
   }
 
-  /** Watches a ready component until it exits, then restarts it per its policy, in a loop. */
+  /**
+   * Watches a ready component until it exits, then restarts it per its policy (or as requested),
+   * in a loop.
+   */
   async #supervise(first: ComponentHandle): Promise<void> {
     let handle = first;
     let ready = true;
     while (true) {
       const exit = await this.#watch(handle, ready);
       if (this.#stopping.signal.aborted) return;
-      const end = await this.#afterExit(exit);
-      if (end) return this.#ended.resolve(end);
-      await delay(backoffDelay(this.#backoffStep), this.#options.stop);
-      if (this.#stopping.signal.aborted || this.#options.stop.aborted) return;
-      handle = await this.#launch();
+      let requested: PromiseWithResolvers<RequestResult> | undefined;
+      const request = this.#takeRequest();
+      if (request) {
+        await request.stopped;
+        await this.#recordRequestedExit(exit);
+        requested = this.#settleRequest(request);
+      } else {
+        const end = await this.#afterExit(exit);
+        if (end) return this.#ended.resolve(end);
+        this.#wake = new AbortController();
+        // A request that came in while the exit was being handled ends the backoff before it starts.
+        if (!this.#request) {
+          await delay(
+            backoffDelay(this.#backoffStep),
+            AbortSignal.any([this.#options.stop, this.#wake.signal]),
+          );
+        }
+        const during = this.#takeRequest();
+        if (during?.kind === "stop" && this.#lastExit) {
+          // Nothing runs: say that it stays down (and let the state file know).
+          this.#emit({
+            type: "component_stopped",
+            component: this.component.id,
+            exit: this.#lastExit,
+            graceMs: this.component.stopGraceMs,
+          });
+        }
+        if (during) requested = this.#settleRequest(during);
+      }
+      if (this.#phase === "stopped") requested = await this.#waitForStartRequest();
+      if (this.#stopping.signal.aborted || this.#options.stop.aborted) {
+        requested?.resolve({ ok: false, reason: "the pipeline is stopping" });
+        return;
+      }
+      try {
+        handle = await this.#launch();
+      } catch (error) {
+        requested?.resolve({ ok: false, reason: (error as Error).message });
+        throw error;
+      }
       if (this.#stopping.signal.aborted) return; // stop() stops the handle just launched
+      // A request that arrived while launching: act on the new handle now.
+      const arrived = this.#request;
+      if (arrived && !arrived.stopped) arrived.stopped = this.#stopHandle(handle, "on request");
       const outcome = await this.#waitReady(handle, this.#stopping.signal);
+      requested?.resolve(this.#describeOutcome(outcome));
       ready = outcome.kind === "ready";
       if (ready) this.#becameReady(handle);
       else if (outcome.kind === "timeout") {
@@ -151,6 +232,169 @@ export class ComponentSupervisor implements AsyncDisposable {
     }
   }
 
+  #takeRequest(): PendingRequest | undefined {
+    const request = this.#request;
+    this.#request = undefined;
+    return request;
+  }
+
+  /** A stop is done once the component is down; a restart is answered after the next start. */
+  #settleRequest(request: PendingRequest): PromiseWithResolvers<RequestResult> | undefined {
+    if (request.kind === "restart") return request.done;
+    this.#phase = "stopped";
+    request.done.resolve({ ok: true });
+    return undefined;
+  }
+
+  async #recordRequestedExit(exit: ExitStatus): Promise<void> {
+    this.#livenessKill = false;
+    await Promise.all(this.#pumps);
+    this.#lastExit = exit;
+    this.#emit({
+      type: "component_stopped",
+      component: this.component.id,
+      exit,
+      graceMs: this.component.stopGraceMs,
+    });
+  }
+
+  /** Waits, stopped on request, for `flowctl start` (its answer) or the pipeline's stop. */
+  async #waitForStartRequest(): Promise<PromiseWithResolvers<RequestResult> | undefined> {
+    const resume = Promise.withResolvers<PromiseWithResolvers<RequestResult> | undefined>();
+    this.#resume = resume;
+    const onStop = () => resume.resolve(undefined);
+    this.#stopping.signal.addEventListener("abort", onStop, { once: true });
+    this.#options.stop.addEventListener("abort", onStop, { once: true });
+    try {
+      return await resume.promise;
+    } finally {
+      this.#resume = undefined;
+      this.#stopping.signal.removeEventListener("abort", onStop);
+      this.#options.stop.removeEventListener("abort", onStop);
+    }
+  }
+
+  #describeOutcome(outcome: ReadyOutcome): RequestResult {
+    const id = this.component.id;
+    switch (outcome.kind) {
+      case "ready":
+        return { ok: true };
+      case "aborted":
+        return { ok: false, reason: "the pipeline is stopping" };
+      case "exited":
+        return { ok: false, reason: `component "${id}" ${describeExit(outcome.exit)} at startup` };
+      case "timeout":
+        return {
+          ok: false,
+          reason: `component "${id}" did not pass its health check within ${
+            formatDuration(this.component.health?.startPeriodMs ?? 0)
+          }${outcome.reason ? ` (last probe: ${outcome.reason})` : ""}`,
+        };
+    }
+  }
+
+  /**
+   * Stops the component with its grace period and starts it again at once (no backoff, not
+   * counted against max_restarts); resolves once it is ready again, or why it is not.
+   */
+  restart(): Promise<RequestResult> {
+    return this.#enqueue(() => {
+      this.#announceRestart();
+      if (this.#phase === "stopped") return this.#startRequested();
+      return this.#stopRequested("restart");
+    });
+  }
+
+  /**
+   * Stops the component on request: not a failure, and not restarted until `start()`.
+   * `forRestart`: the first half of a restart whose second half is `startOnRequest()` (when
+   * dependents go down and come back around it).
+   */
+  stopOnRequest(options: { forRestart?: boolean } = {}): Promise<RequestResult> {
+    return this.#enqueue(() => {
+      if (options.forRestart) this.#announceRestart();
+      return this.#phase === "stopped"
+        ? Promise.resolve({ ok: true, note: "it was already stopped" })
+        : this.#stopRequested("stop");
+    });
+  }
+
+  #announceRestart(): void {
+    this.#emit({
+      type: "component_restarting",
+      component: this.component.id,
+      restart: this.#restarts,
+      delayMs: 0,
+      requested: true,
+    });
+  }
+
+  /** Starts a component stopped on request; resolves once it is ready, or why it is not. */
+  startOnRequest(): Promise<RequestResult> {
+    return this.#enqueue(() =>
+      this.#phase === "stopped"
+        ? this.#startRequested()
+        : Promise.resolve({ ok: true, note: "it was already running" })
+    );
+  }
+
+  #enqueue(action: () => Promise<RequestResult>): Promise<RequestResult> {
+    const run = this.#queue.then(() => {
+      const refusal = this.#refusal();
+      return refusal ? { ok: false as const, reason: refusal } : action();
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Why requests cannot be served now, if they cannot. */
+  #refusal(): string | undefined {
+    const id = this.component.id;
+    if (this.#stopping.signal.aborted || this.#options.stop.aborted) {
+      return "the pipeline is stopping";
+    }
+    if (!this.#supervising) {
+      return this.#phase === "pending" || this.#phase === "starting"
+        ? `component "${id}" is still starting`
+        : `component "${id}" has ended (${this.#phase})`;
+    }
+    return undefined;
+  }
+
+  #stopRequested(kind: "stop" | "restart"): Promise<RequestResult> {
+    const request: PendingRequest = { kind, done: Promise.withResolvers() };
+    this.#request = request;
+    const handle = this.#handle;
+    if (handle && !this.#exited) {
+      request.stopped = this.#stopHandle(handle, "on request");
+    } else {
+      // Waiting out a backoff: act now. (While launching, the loop acts once launched.)
+      this.#wake.abort();
+    }
+    return request.done.promise;
+  }
+
+  /** Stops `handle` with the grace period, for a request or liveness; never rejects. */
+  #stopHandle(handle: ComponentHandle, why: "on request" | "unhealthy"): Promise<unknown> {
+    this.#phase = "stopping";
+    this.#emit({ type: "component_stopping", component: this.component.id });
+    return handle.stop({ graceMs: this.component.stopGraceMs }).catch((error) =>
+      logger.warn("Stopping {component} ({why}) failed: {error}", {
+        component: this.component.id,
+        why,
+        error,
+      })
+    );
+  }
+
+  #startRequested(): Promise<RequestResult> {
+    const done = Promise.withResolvers<RequestResult>();
+    const resume = this.#resume;
+    if (!resume) return Promise.resolve({ ok: false, reason: "the pipeline is stopping" });
+    resume.resolve(done);
+    return done.promise;
+  }
+
   /** Monitors health (of a component that became ready, with a probe) until it exits. */
   async #watch(handle: ComponentHandle, ready: boolean): Promise<ExitStatus> {
     const health = this.component.health;
@@ -160,6 +404,12 @@ export class ComponentSupervisor implements AsyncDisposable {
         intervalMs: health.intervalMs,
         retries: health.retries,
         signal: AbortSignal.any([monitorStop.signal, this.#stopping.signal]),
+        ...(health.restartAfter !== undefined
+          ? {
+            restartAfter: health.restartAfter,
+            onDead: (failures: number) => this.#livenessFailed(handle, failures),
+          }
+          : {}),
         onChange: (healthy, reason) => {
           if (this.#stopping.signal.aborted) return;
           this.#phase = healthy ? "healthy" : "unhealthy";
@@ -188,14 +438,32 @@ export class ComponentSupervisor implements AsyncDisposable {
     }
   }
 
+  /** Stops a component that failed `failures` probes in a row; its exit counts as a failure. */
+  #livenessFailed(handle: ComponentHandle, failures: number): void {
+    if (this.#stopping.signal.aborted || this.#request || this.#handle !== handle) return;
+    const { component } = this;
+    this.#livenessKill = true;
+    this.#emit({
+      type: "component_liveness_failed",
+      component: component.id,
+      failures,
+      restart: component.restart !== "no" && this.#restarts < component.maxRestarts,
+    });
+    this.#livenessStop = this.#stopHandle(handle, "unhealthy");
+  }
+
   /** Records an exit and decides what follows: nothing more (an end), or a restart after backoff. */
   async #afterExit(exit: ExitStatus): Promise<SupervisorEnd | undefined> {
     const { component } = this;
     this.#lastExit = exit;
     this.#phase = "exited";
     this.#emit({ type: "component_exited", component: component.id, exit });
-    await Promise.all(this.#pumps);
-    const failed = exit.code !== 0 || exit.signal !== null;
+    await Promise.all([...this.#pumps, this.#livenessStop]);
+    const failed = exit.code !== 0 || exit.signal !== null || this.#livenessKill;
+    const description = this.#livenessKill
+      ? `was stopped after failing ${component.health?.restartAfter} health checks in a row`
+      : describeExit(exit);
+    this.#livenessKill = false;
     const restart = component.restart === "always" ||
       (component.restart === "on-failure" && failed);
     if (!restart) {
@@ -205,7 +473,7 @@ export class ComponentSupervisor implements AsyncDisposable {
         kind: "failed",
         error: new ComponentFailedError(
           component.id,
-          `Component "${component.id}" ${describeExit(exit)}`,
+          `Component "${component.id}" ${description}`,
           { exit },
         ),
       };
@@ -216,9 +484,7 @@ export class ComponentSupervisor implements AsyncDisposable {
         kind: "failed",
         error: new ComponentFailedError(
           component.id,
-          `Component "${component.id}" ${
-            describeExit(exit)
-          } and was restarted ${this.#restarts} times already (max_restarts: ${component.maxRestarts})`,
+          `Component "${component.id}" ${description} and was restarted ${this.#restarts} times already (max_restarts: ${component.maxRestarts})`,
           { exit },
         ),
       };
@@ -319,6 +585,8 @@ export class ComponentSupervisor implements AsyncDisposable {
           timeoutMs: health.startPeriodMs,
           signal: waitSignal,
           onFailedProbe: (reason) => lastReason = reason,
+          // A command (a process, or an engine exec) costs more than a connect.
+          ...(health.probe.type === "exec" ? { minPauseMs: EXEC_PROBE_PAUSE_MS } : {}),
         }).then((outcome): ReadyOutcome =>
           outcome.status === "healthy"
             ? { kind: "ready" }
@@ -360,11 +628,37 @@ export class ComponentSupervisor implements AsyncDisposable {
     const health = this.component.health;
     if (!health || health.probe.type === "registered") return () => Promise.resolve({ ok: true });
     const probe = health.probe;
+    if (probe.type === "exec") return (signal) => this.#probeExec(handle, probe.command, signal);
     const address = handle.probeAddress(probe.port);
     return probe.type === "http"
       ? (signal) =>
         probeHttp({ ...address, path: probe.path }, { timeoutMs: health.timeoutMs, signal })
       : (signal) => probeTcp(address, { timeoutMs: health.timeoutMs, signal });
+  }
+
+  /** Runs an exec probe within the health timeout; exit code 0 is healthy. */
+  async #probeExec(
+    handle: ComponentHandle,
+    command: readonly string[],
+    signal: AbortSignal,
+  ): Promise<ProbeResult> {
+    const timeoutMs = this.component.health?.timeoutMs ?? 0;
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    const shown = `"${command.join(" ")}"`;
+    try {
+      const code = await this.#options.run.exec(handle, command, { signal: deadline });
+      return code === 0 ? { ok: true } : { ok: false, reason: `${shown} exited with code ${code}` };
+    } catch (error) {
+      if (deadline.aborted) {
+        return { ok: false, reason: `${shown} timed out after ${formatDuration(timeoutMs)}` };
+      }
+      const message = error instanceof Deno.errors.NotFound
+        ? "command not found"
+        : error instanceof Error
+        ? error.message.split("\n")[0]
+        : String(error);
+      return { ok: false, reason: `${shown} could not run: ${message}` };
+    }
   }
 
   /**
@@ -378,6 +672,7 @@ export class ComponentSupervisor implements AsyncDisposable {
 
   async #stop(force: AbortSignal): Promise<void> {
     this.#stopping.abort();
+    this.#takeRequest()?.done.resolve({ ok: false, reason: "the pipeline is stopping" });
     const handle = this.#handle;
     if (!handle) return;
     const { component } = this;

@@ -29,7 +29,16 @@ export type RunnerEvent =
   }
   | { type: "component_unhealthy"; component: string; reason: string }
   | { type: "component_exited"; component: string; exit: ExitStatus }
-  | { type: "component_restarting"; component: string; restart: number; delayMs: number }
+  | {
+    type: "component_restarting";
+    component: string;
+    restart: number;
+    delayMs: number;
+    /** Asked for with `flowctl restart`: no backoff, not counted against max_restarts. */
+    requested?: boolean;
+  }
+  /** Liveness: the component failed `failures` probes in a row and is being stopped. */
+  | { type: "component_liveness_failed"; component: string; failures: number; restart: boolean }
   | { type: "component_stopping"; component: string }
   | { type: "component_stopped"; component: string; exit: ExitStatus; graceMs: number }
   | { type: "component_registered"; component: string; via: string }

@@ -10,9 +10,11 @@ import { ComponentFailedError, type OrchestratorRun } from "../orchestrator/orch
 import {
   ComponentSupervisor,
   type RegistrationWatcher,
+  type RequestResult,
   type SupervisorEnd,
 } from "./component_supervisor.ts";
 import type { ComponentSnapshot, RunnerEvent } from "./events.ts";
+import { UserError } from "../user_error.ts";
 
 const LOG_TAIL_LINES = 10;
 
@@ -62,6 +64,67 @@ export class PipelineRunner {
       this.#supervisors.get(component.id)?.snapshot() ??
         { id: component.id, kind: component.kind, phase: "pending", restarts: 0 }
     );
+  }
+
+  /**
+   * Restarts, stops or starts components of the running pipeline, in dependency order (stops
+   * dependents first). With `withDependents`, every component that depends on them, directly or
+   * not, is included. Resolves once each is done (ready again, for restart and start).
+   * @throws {UnknownComponentError} when an id is not a component of the pipeline.
+   */
+  async control(
+    action: ControlAction,
+    ids: readonly string[],
+    options: { withDependents: boolean },
+  ): Promise<ControlResult[]> {
+    const unknown = ids.filter((id) => !this.#supervisors.has(id));
+    if (unknown.length > 0) {
+      throw new UnknownComponentError(
+        `pipeline "${this.pipeline.name}" has no component ${
+          unknown.map((id) => `"${id}"`).join(", ")
+        } (its components: ${this.pipeline.components.map((c) => c.id).join(", ")})`,
+      );
+    }
+    const chosen = new Set(ids);
+    if (options.withDependents) {
+      for (const id of dependentsOf(this.pipeline, ids)) {
+        chosen.add(id);
+      }
+    }
+    const levels = this.pipeline.levels
+      .map((level) => level.filter((id) => chosen.has(id)))
+      .filter((level) => level.length > 0);
+    const results: ControlResult[] = [];
+    const each = async (
+      level: readonly string[],
+      act: (supervisor: ComponentSupervisor) => Promise<RequestResult>,
+      as: ControlAction,
+    ) => {
+      results.push(
+        ...await Promise.all(level.map(async (id) => ({
+          component: id,
+          action: as,
+          ...await act(this.#supervisor(id)),
+        }))),
+      );
+    };
+    if (action === "restart" && levels.length > 1) {
+      // Dependents go down before what they depend on and come back after it.
+      for (const level of [...levels].reverse()) {
+        await each(level, (s) => s.stopOnRequest({ forRestart: true }), "stop");
+      }
+      results.length = 0;
+      for (const level of levels) await each(level, (s) => s.startOnRequest(), "restart");
+    } else if (action === "stop") {
+      for (const level of [...levels].reverse()) {
+        await each(level, (s) => s.stopOnRequest(), action);
+      }
+    } else {
+      for (const level of levels) {
+        await each(level, (s) => action === "start" ? s.startOnRequest() : s.restart(), action);
+      }
+    }
+    return results;
   }
 
   /** Runs until a stop is requested, a component fails, or every sink has completed. */
@@ -219,4 +282,34 @@ export class PipelineRunner {
   #emit(event: RunnerEvent): void {
     this.#options.onEvent(event);
   }
+}
+
+/** What `flowctl restart|stop|start` asks of a running pipeline. */
+export type ControlAction = "restart" | "stop" | "start";
+
+/** The answer for one component of a control request. */
+export type ControlResult = { component: string; action: ControlAction } & RequestResult;
+
+/** A control request names a component the pipeline does not have. */
+export class UnknownComponentError extends UserError {
+  override name = "UnknownComponentError";
+}
+
+/** Every component that depends on one of `ids`, directly or through others. */
+function dependentsOf(pipeline: Pipeline, ids: readonly string[]): Set<string> {
+  const found = new Set<string>();
+  const queue = [...ids];
+  while (queue.length > 0) {
+    const id = queue.shift() ?? "";
+    for (const component of pipeline.components) {
+      const dependsOnIt = component.inputs.includes(id) ||
+        component.dependsOn.some((dependency) => dependency.id === id);
+      if (dependsOnIt && !found.has(component.id)) {
+        found.add(component.id);
+        queue.push(component.id);
+      }
+    }
+  }
+  for (const id of ids) found.delete(id);
+  return found;
 }

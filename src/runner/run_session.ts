@@ -4,6 +4,10 @@
  * so it is released in reverse order on every path, and a cleanup error is reported together
  * with the error that caused the cleanup (a SuppressedError), never instead of it.
  */
+import { AdminServer } from "../admin/admin_server.ts";
+import type { ExecContext } from "../admin/protocol.ts";
+import type { OrchestratorRun } from "../orchestrator/orchestrator.ts";
+import { UnknownComponentError } from "./pipeline_runner.ts";
 import type { Pipeline } from "../config/mod.ts";
 import {
   type ControlPlaneServer,
@@ -39,6 +43,8 @@ export interface RunSessionOptions {
   emit(event: RunnerEvent): void;
   onOutput?(componentId: string, lines: Uint8Array): void;
   onPullProgress?(component: string, line: string): void;
+  /** Called once the pipeline started and the state file says so (`run -d` waits for it). */
+  onStarted?(): void;
 }
 
 /** How a session ended: a runner outcome, or refused before anything started. */
@@ -120,12 +126,52 @@ class RunSession {
       onEvent: (event) => {
         emit(event);
         this.#stateWriter.changed();
+        if (event.type === "pipeline_started" && this.#options.onStarted) {
+          const onStarted = this.#options.onStarted;
+          this.#stateWriter.flush().then(onStarted, onStarted);
+        }
       },
       ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
       registrations: registry,
       onHandlesChanged: () => this.#stateWriter.flush(),
     });
+    this.#stack.use(await this.#listenAdmin(this.#runner, run));
     return (await this.#runner.run()).result;
+  }
+
+  /** The admin socket that `flowctl restart|stop|start|exec` talk to. */
+  async #listenAdmin(runner: PipelineRunner, run: OrchestratorRun): Promise<AdminServer> {
+    const pipeline = this.#pipeline;
+    return await AdminServer.listen(pipeline.name, {
+      control: async ({ action, components, withDependents }) => {
+        const results = await runner.control(action, components, { withDependents });
+        // `flowctl status` right after the answer must see the new state.
+        await this.#stateWriter.flush();
+        return { results };
+      },
+      execContext: (id): ExecContext => {
+        const component = pipeline.components.find((c) => c.id === id);
+        const env = run.envOf(id);
+        if (!component || !env) {
+          throw new UnknownComponentError(
+            `pipeline "${pipeline.name}" has no component "${id}" (its components: ${
+              pipeline.components.map((c) => c.id).join(", ")
+            })`,
+          );
+        }
+        const snapshot = runner.snapshot().find((c) => c.id === id);
+        const running = snapshot !== undefined &&
+          ["starting", "healthy", "unhealthy", "running"].includes(snapshot.phase);
+        const containerId = running ? snapshot.containerId : undefined;
+        return {
+          component: id,
+          orchestrator: pipeline.orchestrator,
+          workingDir: component.workingDir,
+          env: { ...env },
+          ...(containerId !== undefined ? { containerId } : {}),
+        };
+      },
+    });
   }
 
   /** Claims the pipeline, removes what a killed run left, and checks that everything can start. */

@@ -1,0 +1,85 @@
+/** The commands' side of the admin channel: requests to a running flowctl over its socket. */
+import * as v from "valibot";
+import { isRunLive, readRunState } from "../state/state_file.ts";
+import { UserError } from "../user_error.ts";
+import {
+  adminSocketPath,
+  type ControlRequest,
+  type ControlResponse,
+  ControlResponseSchema,
+  ErrorResponseSchema,
+  type ExecContext,
+  ExecContextSchema,
+} from "./protocol.ts";
+
+/** No live flowctl runs the pipeline, or its admin socket does not answer. */
+export class AdminUnavailableError extends UserError {
+  override name = "AdminUnavailableError";
+}
+
+/** The running flowctl refused a request; the message is its reason. */
+export class AdminRequestError extends UserError {
+  override name = "AdminRequestError";
+}
+
+/** Asks the running flowctl of `pipeline` to restart, stop or start components. */
+export async function requestControl(
+  pipeline: string,
+  request: ControlRequest,
+): Promise<ControlResponse> {
+  return await call(pipeline, "/v1/control", request, ControlResponseSchema);
+}
+
+/** Asks the running flowctl of `pipeline` how to run a command beside `component`. */
+export async function requestExecContext(
+  pipeline: string,
+  component: string,
+): Promise<ExecContext> {
+  return await call(pipeline, "/v1/exec-context", { component }, ExecContextSchema);
+}
+
+async function call<T extends v.GenericSchema>(
+  pipeline: string,
+  path: string,
+  body: unknown,
+  schema: T,
+): Promise<v.InferOutput<T>> {
+  const state = await readRunState(pipeline);
+  if (!state || !isRunLive(state)) {
+    throw new AdminUnavailableError(
+      `Pipeline "${pipeline}" is not running; start it with "flowctl run" first`,
+    );
+  }
+  const socket = adminSocketPath(pipeline);
+  using client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+  let response: Response;
+  try {
+    response = await fetch(`http://flowctl${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      client,
+    });
+  } catch (error) {
+    throw new AdminUnavailableError(
+      `Cannot reach the flowctl running "${pipeline}" (pid ${state.flowctl.pid}) at its admin socket "${socket}": ${
+        error instanceof Error ? error.message.split("\n")[0] : String(error)
+      }`,
+      { cause: error },
+    );
+  }
+  const data: unknown = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    const parsed = v.safeParse(ErrorResponseSchema, data);
+    throw new AdminRequestError(
+      parsed.success ? parsed.output.error : `the running flowctl answered ${response.status}`,
+    );
+  }
+  const parsed = v.safeParse(schema, data);
+  if (!parsed.success) {
+    throw new AdminRequestError(
+      `the running flowctl sent an unexpected answer: ${v.summarize(parsed.issues)}`,
+    );
+  }
+  return parsed.output;
+}

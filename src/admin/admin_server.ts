@@ -1,0 +1,76 @@
+/** The running flowctl's side of the admin channel: a small HTTP server on a unix socket. */
+import { getLogger } from "@logtape/logtape";
+import * as v from "valibot";
+import { UserError } from "../user_error.ts";
+import {
+  adminSocketPath,
+  type ControlRequest,
+  ControlRequestSchema,
+  type ControlResponse,
+  type ExecContext,
+  ExecContextRequestSchema,
+} from "./protocol.ts";
+
+const logger = getLogger(["flowctl", "admin"]);
+
+/** What the admin channel asks of the run. */
+export interface AdminHandlers {
+  control(request: ControlRequest): Promise<ControlResponse>;
+  /** @throws {UserError} when the component is unknown or not running. */
+  execContext(componentId: string): ExecContext;
+}
+
+/** The admin socket of a run; disposing closes it and removes the socket file. */
+export class AdminServer implements AsyncDisposable {
+  readonly path: string;
+  readonly #server: Deno.HttpServer<Deno.UnixAddr>;
+
+  private constructor(path: string, server: Deno.HttpServer<Deno.UnixAddr>) {
+    this.path = path;
+    this.#server = server;
+  }
+
+  /** Listens on `<state dir>/<pipeline>.sock`, replacing a socket a dead run left. */
+  static async listen(pipeline: string, handlers: AdminHandlers): Promise<AdminServer> {
+    const path = adminSocketPath(pipeline);
+    // The caller holds the pipeline's run claim: a socket file here belongs to a dead run.
+    await Deno.remove(path).catch(() => {});
+    const server = Deno.serve(
+      { path, onListen: () => {} },
+      (request) => handle(request, handlers),
+    );
+    await Deno.chmod(path, 0o600);
+    return new AdminServer(path, server);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#server.shutdown();
+    await Deno.remove(this.path).catch(() => {});
+  }
+}
+
+async function handle(request: Request, handlers: AdminHandlers): Promise<Response> {
+  const url = new URL(request.url);
+  try {
+    if (request.method === "POST" && url.pathname === "/v1/control") {
+      const body = v.parse(ControlRequestSchema, await request.json());
+      return Response.json(await handlers.control(body));
+    }
+    if (request.method === "POST" && url.pathname === "/v1/exec-context") {
+      const body = v.parse(ExecContextRequestSchema, await request.json());
+      return Response.json(handlers.execContext(body.component));
+    }
+    return Response.json({ error: `no such request: ${request.method} ${url.pathname}` }, {
+      status: 404,
+    });
+  } catch (error) {
+    if (error instanceof v.ValiError || error instanceof SyntaxError) {
+      return Response.json({ error: `invalid request: ${error.message}` }, { status: 400 });
+    }
+    if (error instanceof UserError) {
+      return Response.json({ error: error.message }, { status: 409 });
+    }
+    logger.error("Admin request {path} failed: {error}", { path: url.pathname, error });
+    return Response.json({ error: `internal error: ${String(error)}` }, { status: 500 });
+  }
+}

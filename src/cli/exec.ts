@@ -1,0 +1,119 @@
+/**
+ * `flowctl exec`: runs a command beside a running component (process mode: its env and working
+ * dir, asked of the running flowctl over the admin socket) or inside its container (Engine exec,
+ * with a TTY when stdin is one). The command's exit code is flowctl's.
+ */
+import { requestExecContext } from "../admin/admin_client.ts";
+import type { ExecContext } from "../admin/protocol.ts";
+import { findExecutable } from "../orchestrator/process.ts";
+import { UserError } from "../user_error.ts";
+import { parseCommandArgs } from "./_args.ts";
+import { loadPipelineFile } from "./_load.ts";
+import type { CommandModule } from "./command.ts";
+import { writeAll } from "./output.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** The shell's exit code for a command that was not found. */
+const NOT_FOUND = 127;
+const SIGNAL_NUMBERS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGABRT: 6,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGTERM: 15,
+};
+
+export const execCommand: CommandModule = {
+  help: `Usage: flowctl exec <file> <id> -- <command> [args...]
+
+Runs a command beside a component of the running pipeline and passes its exit code through.
+Process mode: the command runs on this host with the component's environment and working dir
+(asked of the running flowctl over its admin socket; never written to disk). Container mode:
+the command runs inside the component's container (Docker Engine exec), with a TTY when stdin
+is a terminal. The command is not run through a shell.
+
+Exit codes: the command's; 127 the command was not found; 1 the pipeline or component is not
+running; 2 usage or configuration error.`,
+  async run(args) {
+    const split = args.indexOf("--");
+    const own = split >= 0 ? args.slice(0, split) : args.slice(0, 2);
+    const { positionals } = parseCommandArgs("exec", own, {});
+    const [file, id] = positionals;
+    const command = split >= 0 ? args.slice(split + 1) : args.slice(2);
+    if (file === undefined || id === undefined || command.length === 0 || positionals.length > 2) {
+      throw new UsageError(
+        file === undefined
+          ? "missing pipeline file"
+          : id === undefined
+          ? "missing component id"
+          : command.length === 0
+          ? "missing command"
+          : `unexpected argument "${positionals[2]}" before "--"`,
+        `usage: flowctl exec <file> <id> -- <command> [args...] (see "flowctl exec --help")`,
+      );
+    }
+    const { pipeline } = await loadPipelineFile(file);
+    const context = await requestExecContext(pipeline.name, id);
+    return context.orchestrator === "container"
+      ? await execInContainerOf(context, command)
+      : await execBeside(context, command);
+  },
+};
+
+async function execBeside(context: ExecContext, command: string[]): Promise<number> {
+  const [program = "", ...args] = command;
+  const executable = findExecutable(program, context.workingDir, context.env.PATH ?? "");
+  if (!executable) {
+    writeAll(
+      Deno.stderr,
+      new TextEncoder().encode(`flowctl: command "${program}" not found\n`),
+    );
+    return NOT_FOUND;
+  }
+  const status = await new Deno.Command(executable, {
+    args,
+    cwd: context.workingDir,
+    env: context.env,
+    clearEnv: true,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn().status;
+  return status.signal ? 128 + (SIGNAL_NUMBERS[status.signal] ?? 0) : status.code;
+}
+
+async function execInContainerOf(context: ExecContext, command: string[]): Promise<number> {
+  if (context.containerId === undefined) {
+    throw new UserError(`Component "${context.component}" has no running container`);
+  }
+  const { DockerClient } = await import("../docker/docker_client.ts");
+  const { execInContainer } = await import("../orchestrator/container_exec.ts");
+  using docker = await DockerClient.connect();
+  const tty = Deno.stdin.isTerminal();
+  if (tty) Deno.stdin.setRaw(true);
+  try {
+    return await execInContainer(docker, context.containerId, command, {
+      tty,
+      stdin: Deno.stdin.readable,
+      onStdout: (bytes) => writeAll(Deno.stdout, bytes),
+      onStderr: (bytes) => writeAll(Deno.stderr, bytes),
+      ...(tty ? { consoleSize: consoleSize() } : {}),
+    });
+  } finally {
+    if (tty) Deno.stdin.setRaw(false);
+  }
+}
+
+function consoleSize(): [number, number] {
+  try {
+    const { rows, columns } = Deno.consoleSize();
+    return [rows, columns];
+  } catch {
+    return [24, 80];
+  }
+}

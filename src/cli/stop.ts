@@ -1,0 +1,4 @@
+/** `flowctl stop`: stops components of a running pipeline through its admin socket. */
+import { controlCommand } from "./_control.ts";
+
+export const stopCommand = controlCommand("stop");
