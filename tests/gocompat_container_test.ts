@@ -59,13 +59,13 @@ test("container mode: volumes, secrets, resources, replicas, labels and args rea
   await using _keptVolume = await volumeKeptByTheRun(docker, keptVolume);
   await using dir = await tempDir("flowctl-gocompat-");
   // The file as the Go flowctl's users write it: values as written (0042), `$$` escapes.
-  const p = { name: uniqueName("gocompat"), dir: dir.path, file: `${dir.path}/pipeline.yaml` };
-  await writeTemp(
+  const name = uniqueName("gocompat");
+  const file = await writeTemp(
     "pipeline.yaml",
     `apiVersion: flowctl/v1
 kind: Pipeline
 metadata:
-  name: ${p.name}
+  name: ${name}
   labels: { team: data }
 spec:
   driver: container
@@ -102,18 +102,18 @@ spec:
         { PRINT_ENV: "W", W: "${components.workers.endpoint}" },
         "      inputs: [workers]\n",
       ),
-    p.dir,
+    dir.path,
   );
-  await Deno.mkdir(`${p.dir}/data`);
-  await Deno.writeTextFile(`${p.dir}/data/hello.txt`, "hello from the bind mount\n");
-  await Deno.mkdir(`${p.dir}/keys`);
-  await Deno.writeTextFile(`${p.dir}/keys/token`, SECRET);
+  await Deno.mkdir(`${dir.path}/data`);
+  await Deno.writeTextFile(`${dir.path}/data/hello.txt`, "hello from the bind mount\n");
+  await Deno.mkdir(`${dir.path}/keys`);
+  await Deno.writeTextFile(`${dir.path}/keys/token`, SECRET);
 
-  await using flowctl = new FlowctlProcess(runArgs(p.file, `${p.dir}/logs`));
+  await using flowctl = new FlowctlProcess(runArgs(file, `${dir.path}/logs`));
   await flowctl.waitForOutput("Pipeline started successfully", 60_000);
   await flowctl.waitForOutput("sink ready");
 
-  const containers = await docker.listContainers(LABEL_PIPELINE, p.name);
+  const containers = await docker.listContainers(LABEL_PIPELINE, name);
   const byName = new Map(
     await Promise.all(containers.map(async (c) => {
       const info = await inspect(docker, c.Id);
@@ -121,23 +121,23 @@ spec:
     })),
   );
   assertEquals([...byName.keys()].sort(), [
-    `${p.name}-sink`,
-    `${p.name}-src`,
-    `${p.name}-workers-1`,
-    `${p.name}-workers-2`,
+    `${name}-sink`,
+    `${name}-src`,
+    `${name}-workers-1`,
+    `${name}-workers-2`,
   ]);
-  const src = byName.get(`${p.name}-src`);
+  const src = byName.get(`${name}-src`);
   assert(src);
   // args replace CMD, with command as the entrypoint.
   assertEquals(src.Config.Entrypoint, ["/bin/busybox", "sh", "-c"]);
   assertEquals(src.Config.Cmd?.length, 1);
   assertEquals(src.Config.Labels["team"], "data");
-  assertEquals(src.Config.Labels[LABEL_PIPELINE], p.name);
+  assertEquals(src.Config.Labels[LABEL_PIPELINE], name);
   const mounts = src.Mounts.map((m) => `${m.Type} ${m.Name ?? m.Source} ${m.Destination} ${m.RW}`)
     .sort();
   assertEquals(mounts, [
-    `bind ${p.dir}/data /data false`,
-    `bind ${p.dir}/keys/token /run/secrets/token false`,
+    `bind ${dir.path}/data /data false`,
+    `bind ${dir.path}/keys/token /run/secrets/token false`,
     `volume ${runVolume} /cache true`,
     `volume ${keptVolume} /keep true`,
   ]);
@@ -147,7 +147,7 @@ spec:
   assertEquals(src.HostConfig.CpuShares, 256);
   // Both replicas answer to the component's alias.
   for (const replica of [1, 2]) {
-    const info = byName.get(`${p.name}-workers-${replica}`);
+    const info = byName.get(`${name}-workers-${replica}`);
     assert(info);
     const aliases = Object.values(info.NetworkSettings.Networks)[0]?.Aliases ?? [];
     assert(aliases.includes("workers"), `replica ${replica} aliases: ${aliases}`);
@@ -156,7 +156,7 @@ spec:
   const volume = await (await docker.request("GET", `/volumes/${runVolume}`)).json() as {
     Labels: Record<string, string> | null;
   };
-  assertEquals(volume.Labels?.[LABEL_PIPELINE], p.name);
+  assertEquals(volume.Labels?.[LABEL_PIPELINE], name);
 
   flowctl.kill("SIGINT");
   const result = await flowctl.result();
@@ -169,12 +169,12 @@ spec:
   assertStringIncludes(out, "workers | FLOWCTL_REPLICA=2\n");
   assertStringIncludes(out, "| W=workers:9000\n");
   assert(!out.includes(SECRET) && !result.stderr.includes(SECRET));
-  for (const entry of Deno.readDirSync(`${p.dir}/logs`)) {
-    const log = await Deno.readTextFile(`${p.dir}/logs/${entry.name}`);
+  for (const entry of Deno.readDirSync(`${dir.path}/logs`)) {
+    const log = await Deno.readTextFile(`${dir.path}/logs/${entry.name}`);
     assert(!log.includes(SECRET), `${entry.name} shows the secret`);
   }
   // Nothing of the run is left; the volume that existed before is kept.
-  assertEquals(await leftovers(p.name), { containers: [], networks: [] });
+  assertEquals(await leftovers(name), { containers: [], networks: [] });
   assertEquals(await volumeExists(docker, runVolume), false);
   assertEquals(await volumeExists(docker, keptVolume), true);
 });
