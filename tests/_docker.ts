@@ -98,3 +98,13 @@ export async function containerPipeline(prefix: string, body: string) {
     args: runArgs(file, `${dir}/logs`),
   };
 }
+
+/** Removes image `reference` from the local engine when disposed (images a test made it pull). */
+export function imageRemovedAtEnd(reference: string): AsyncDisposable {
+  return {
+    async [Symbol.asyncDispose]() {
+      using docker = await DockerClient.connect();
+      await docker.call("DELETE", `/images/${reference}?force=true`, { accept: [404] });
+    },
+  };
+}

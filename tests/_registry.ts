@@ -6,7 +6,14 @@
 import { createHash } from "node:crypto";
 import bcrypt from "bcryptjs";
 import { packTar, type TarEntry } from "modern-tar";
-import { waitFor } from "./_helpers.ts";
+import {
+  freePort,
+  runFlowctl,
+  type RunResult,
+  tempDir,
+  type TestPipeline,
+  waitFor,
+} from "./_helpers.ts";
 
 export const REGISTRY_BINARY = "/usr/bin/docker-registry";
 
@@ -16,6 +23,11 @@ export type LayerEntry =
   | { path: string; bytes: Uint8Array<ArrayBuffer>; mode?: number }
   | { path: string; dir: true }
   | { path: string; symlink: string };
+
+/** A `#!/bin/sh` script of `body` as a layer entry's content, executable. */
+export function shellScript(body: string): { text: string; mode: number } {
+  return { text: `#!/bin/sh\n${body}\n`, mode: 0o755 };
+}
 
 /** A blob as pushed: its bytes and digest. */
 export interface LayerBlob {
@@ -75,6 +87,11 @@ export async function layer(entries: readonly LayerEntry[]): Promise<LayerBlob> 
       .arrayBuffer(),
   );
   return { bytes: gzipped, digest: sha256(gzipped), diffId: sha256(tar) };
+}
+
+/** A layer of one file, `path` (default `component`): a shell script of `body`. */
+export function scriptLayer(body: string, path = "component"): Promise<LayerBlob> {
+  return layer([{ path, ...shellScript(body) }]);
 }
 
 /** A started docker-registry; stop() (or disposal) kills it and removes its storage. */
@@ -219,6 +236,16 @@ export class LocalRegistry implements AsyncDisposable {
     return { digest, size: bytes.length };
   }
 
+  /** Pushes an image of one layer holding `path` (default `component`), a shell script of `body`. */
+  async pushScript(
+    repository: string,
+    body: string,
+    options: PushOptions & { path?: string } = {},
+  ): Promise<{ digest: string; size: number }> {
+    const { path = "component", ...push } = options;
+    return await this.pushImage(repository, [await scriptLayer(body, path)], push);
+  }
+
   /** Pushes an index (a manifest list) of one image per architecture. */
   async pushIndex(
     repository: string,
@@ -275,26 +302,36 @@ export class LocalRegistry implements AsyncDisposable {
   }
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
+/** A temp folder that holds flowctl's cache and HOME for one test; `await using` removes it. */
+export interface RegistryWorkspace extends AsyncDisposable {
+  readonly dir: string;
+  /** XDG_CACHE_HOME and HOME in `dir`, DENO_DIR where it was. */
+  readonly env: Record<string, string>;
+  /** Runs `flowctl run` of `pipeline` to completion, with this workspace's cache and HOME. */
+  run(pipeline: TestPipeline): Promise<RunResult>;
+  /** Runs `flowctl <args>` to completion with this workspace's cache and HOME (and `env`). */
+  flowctl(args: string[], env?: Record<string, string>): Promise<RunResult>;
 }
 
 /**
- * A temp folder for one test: flowctl's cache (XDG_CACHE_HOME), HOME (for ~/.docker), logs and
- * pipeline files. DENO_DIR stays where it was, so changing those does not make Deno download
- * its npm packages again.
+ * A temp folder for one test: flowctl's cache (XDG_CACHE_HOME) and HOME (for ~/.docker).
+ * DENO_DIR stays where it was, so changing those does not make Deno download its npm packages
+ * again.
  */
-export async function registryWorkspace() {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-registry-test-" });
+export async function registryWorkspace(): Promise<RegistryWorkspace> {
+  const folder = await tempDir("flowctl-registry-test-");
+  const dir = folder.path;
   const home = Deno.env.get("HOME") ?? "/root";
   const denoDir = Deno.env.get("DENO_DIR") ??
     `${Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`}/deno`;
+  const env = { XDG_CACHE_HOME: `${dir}/cache`, HOME: dir, DENO_DIR: denoDir };
+  const flowctl = (args: string[], extra: Record<string, string> = {}) =>
+    runFlowctl(args, { env: { ...env, ...extra } });
   return {
     dir,
-    env: { XDG_CACHE_HOME: `${dir}/cache`, HOME: dir, DENO_DIR: denoDir },
-    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+    env,
+    flowctl,
+    run: (pipeline) => flowctl(pipeline.args, pipeline.env),
+    [Symbol.asyncDispose]: () => folder[Symbol.asyncDispose](),
   };
 }

@@ -2,8 +2,10 @@
  * Pipeline files written for the Go flowctl, run as processes: `config` as variables, secrets
  * by path, replicas, depends_on, health_endpoint, spec.pipelines, drivers and --strict.
  */
+import { ExitCode } from "../src/cli/exit_code.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import {
+  fixture,
   FIXTURE_COMMAND,
   FlowctlProcess,
   freePort,
@@ -12,25 +14,45 @@ import {
   readEvents,
   runArgs,
   runFlowctl,
+  tempDir,
+  testPipeline,
+  uniqueName,
   writeTemp,
 } from "./_helpers.ts";
 
-const STATE_DIR = Deno.env.get("FLOWCTL_STATE_DIR") ?? "/tmp/flowctl-state-gocompat";
-const env = { FLOWCTL_STATE_DIR: STATE_DIR };
 const SECRET = "s3cr3t-content-never-shown";
 
-Deno.test("flowctl run gives config as variables, secrets by path, and runs replicas, depends_on and spec.pipelines", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-gocompat-" });
-  await Deno.mkdir(`${dir}/keys`);
-  await Deno.writeTextFile(`${dir}/keys/token.txt`, SECRET);
-  const events = `${dir}/events.log`;
-  const healthPort = freePort();
+/**
+ * A pipeline file of `text` (or of `text(folder)`) in a temporary folder of its own, removed by
+ * `await using`; for the tests about the text as the Go flowctl's users write it (values as
+ * written, located messages).
+ */
+async function pipelineText(text: string | ((dir: string) => string)) {
+  const folder = await tempDir("flowctl-gocompat-");
+  const dir = folder.path;
   const file = await writeTemp(
     "pipeline.yaml",
+    typeof text === "string" ? text : text(dir),
+    dir,
+  );
+  return {
+    dir,
+    file,
+    logDir: `${dir}/logs`,
+    stateDir: `${dir}/state`,
+    env: { FLOWCTL_STATE_DIR: `${dir}/state` },
+    args: runArgs(file, `${dir}/logs`),
+    [Symbol.asyncDispose]: () => folder[Symbol.asyncDispose](),
+  };
+}
+
+Deno.test("flowctl run gives config as variables, secrets by path, and runs replicas, depends_on and spec.pipelines", async () => {
+  const healthPort = freePort();
+  await using p = await pipelineText((dir) =>
     `apiVersion: flowctl/v1
 kind: Pipeline
 metadata:
-  name: gocompat-proc-${crypto.randomUUID().slice(0, 8)}
+  name: ${uniqueName("gocompat-proc")}
   namespace: team-a
   annotations: { owner: data }
 spec:
@@ -46,7 +68,7 @@ spec:
         enabled: true
         ratio: 0.50
       env:
-        EVENTS_FILE: ${events}
+        EVENTS_FILE: ${dir}/events.log
         HEALTH_PORT: "${healthPort}"
         PRINT_ENV: NETWORK_PASSPHRASE,START_LEDGER,ENABLED,RATIO,TOKEN_FILE,HOME_SEEN
         HOME_SEEN: $HOME
@@ -64,18 +86,21 @@ spec:
       input_event_types: [stellar.ledger]
       replicas: 2
       restart_policy: "no"
-      env: { EVENTS_FILE: ${events}, PRINT_ENV: FLOWCTL_REPLICA, EXIT_AFTER_MS: "60000" }
+      env: { EVENTS_FILE: ${dir}/events.log, PRINT_ENV: FLOWCTL_REPLICA, EXIT_AFTER_MS: "60000" }
   pipelines:
     - id: batch
       type: pipeline
       command: ${FIXTURE_COMMAND}
       depends_on: [src]
-      env: { EVENTS_FILE: ${events}, EXIT_AFTER_MS: "1500" }
-`,
-    dir,
+      env: { EVENTS_FILE: ${dir}/events.log, EXIT_AFTER_MS: "1500" }
+`
   );
-  const result = await runFlowctl(runArgs(file, `${dir}/logs`), { env });
-  assertEquals(result.code, 0, result.stderr);
+  const { dir } = p;
+  const events = `${dir}/events.log`;
+  await Deno.mkdir(`${dir}/keys`);
+  await Deno.writeTextFile(`${dir}/keys/token.txt`, SECRET);
+  const result = await runFlowctl(p.args, { env: p.env });
+  assertEquals(result.code, ExitCode.ok, result.stderr);
   const out = result.stdout;
   // config → UPPER_SNAKE_CASE variables, values as written.
   assertStringIncludes(out, "| NETWORK_PASSPHRASE=Test SDF Network ; September 2015\n");
@@ -108,56 +133,50 @@ spec:
     const text = await Deno.readTextFile(`${dir}/logs/${entry.name}`);
     assert(!text.includes(SECRET), `${entry.name} shows the secret`);
   }
-  for (const entry of Deno.readDirSync(STATE_DIR)) {
+  for (const entry of Deno.readDirSync(p.stateDir)) {
     if (!entry.isFile) continue;
-    const text = await Deno.readTextFile(`${STATE_DIR}/${entry.name}`);
+    const text = await Deno.readTextFile(`${p.stateDir}/${entry.name}`);
     assert(!text.includes(SECRET), `state ${entry.name} shows the secret`);
   }
 });
 
 Deno.test("flowctl run refuses a required secret that does not exist, starting nothing", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-gocompat-" });
-  const events = `${dir}/events.log`;
-  const file = await writeTemp(
-    "pipeline.yaml",
-    pipelineYaml(
-      `gocompat-secret-${crypto.randomUUID().slice(0, 8)}`,
-      `  sinks:
-    - id: src
-      command: ${FIXTURE_COMMAND}
-      env: { EVENTS_FILE: ${events}, EXIT_AFTER_MS: "100" }
-      secrets:
-        - { name: db-password, host_path: ./missing/password.txt, env: DB_PASSWORD_FILE, required: true }
-`,
-    ),
-    dir,
-  );
-  const result = await runFlowctl(runArgs(file, `${dir}/logs`), { env });
-  assertEquals(result.code, 1, result.stderr);
+  await using p = await testPipeline(({ events }) => ({
+    name: uniqueName("gocompat-secret"),
+    sinks: [
+      fixture("src", { EVENTS_FILE: events, EXIT_AFTER_MS: 100 }, {
+        secrets: [{
+          name: "db-password",
+          host_path: "./missing/password.txt",
+          env: "DB_PASSWORD_FILE",
+          required: true,
+        }],
+      }),
+    ],
+  }));
+  const result = await runFlowctl(p.args, { env: p.env });
+  assertEquals(result.code, ExitCode.failure, result.stderr);
   assertStringIncludes(
     result.stderr,
-    `component "src": secret "db-password" is required but "${dir}/missing/password.txt" does not exist`,
+    `component "src": secret "db-password" is required but "${p.dir}/missing/password.txt" does not exist`,
   );
-  assertEquals(readEvents(events), []);
+  assertEquals(readEvents(p.events), []);
 });
 
 Deno.test("flowctl refuses process replicas on a fixed port (exit 2)", async () => {
-  const file = await writeTemp(
-    "pipeline.yaml",
-    pipelineYaml(
-      "gocompat-replica-ports",
-      `  driver: process
-  sources:
-    - id: api
-      command: [server]
-      replicas: 3
-      ports: [{ name: http, containerPort: 8080 }]
-`,
-    ),
-  );
+  await using p = await testPipeline({
+    name: "gocompat-replica-ports",
+    driver: "process",
+    sources: [{
+      id: "api",
+      command: ["server"],
+      replicas: 3,
+      ports: [{ name: "http", containerPort: 8080 }],
+    }],
+  });
   for (const command of ["validate", "run"]) {
-    const result = await runFlowctl([command, file], { env });
-    assertEquals(result.code, 2, result.stderr);
+    const result = await runFlowctl([command, p.file], { env: p.env });
+    assertEquals(result.code, ExitCode.usage, result.stderr);
     assertStringIncludes(
       result.stderr,
       'spec.sources[0].replicas: component "api" has 3 replicas but listens on fixed port 8080, which processes cannot share',
@@ -166,21 +185,19 @@ Deno.test("flowctl refuses process replicas on a fixed port (exit 2)", async () 
 });
 
 Deno.test("flowctl validate warns about a driver of another tool; run asks for --orchestrator (exit 2)", async () => {
-  const file = await writeTemp(
-    "pipeline.yaml",
-    pipelineYaml(
-      "gocompat-k8s",
-      "  driver: kubernetes\n  sources:\n    - id: src\n      image: source:latest\n",
-    ),
-  );
-  const validate = await runFlowctl(["validate", file], { env });
-  assertEquals(validate.code, 0, validate.stderr);
+  await using p = await pipelineText(pipelineYaml(
+    "gocompat-k8s",
+    "  driver: kubernetes\n  sources:\n    - id: src\n      image: source:latest\n",
+  ));
+  const { file } = p;
+  const validate = await runFlowctl(["validate", file], { env: p.env });
+  assertEquals(validate.code, ExitCode.ok, validate.stderr);
   assertStringIncludes(
     validate.stderr,
     "warning: " + file + ':6:11: spec.driver: driver "kubernetes" belongs to another tool',
   );
-  const run = await runFlowctl(["run", file, "--control-plane-port", "0"], { env });
-  assertEquals(run.code, 2, run.stderr);
+  const run = await runFlowctl(["run", file, "--control-plane-port", "0"], { env: p.env });
+  assertEquals(run.code, ExitCode.usage, run.stderr);
   assertStringIncludes(
     run.stderr,
     'is written for driver "kubernetes", which flowctl does not run',
@@ -190,25 +207,20 @@ Deno.test("flowctl validate warns about a driver of another tool; run asks for -
 
 Deno.test("flowctl validate maps the Go drivers local and docker", async () => {
   for (const [driver, kind] of [["local", "process"], ["docker", "container"]]) {
-    const file = await writeTemp(
-      "pipeline.yaml",
-      pipelineYaml(
-        "gocompat-driver",
-        `  driver: ${driver}\n  sources:\n    - id: src\n      command: [x]\n      image: x:1\n`,
-      ),
-    );
-    const result = await runFlowctl(["validate", file], { env });
-    assertEquals(result.code, 0, result.stderr);
+    await using p = await pipelineText(pipelineYaml(
+      "gocompat-driver",
+      `  driver: ${driver}\n  sources:\n    - id: src\n      command: [x]\n      image: x:1\n`,
+    ));
+    const result = await runFlowctl(["validate", p.file], { env: p.env });
+    assertEquals(result.code, ExitCode.ok, result.stderr);
     assertStringIncludes(result.stdout, `1 level (${kind})`);
   }
 });
 
 Deno.test("flowctl validate warns when an input's event types never meet; --strict refuses", async () => {
-  const file = await writeTemp(
-    "pipeline.yaml",
-    pipelineYaml(
-      "gocompat-types",
-      `  sources:
+  await using p = await pipelineText(pipelineYaml(
+    "gocompat-types",
+    `  sources:
     - id: src
       command: [x]
       output_event_types: [stellar.ledger]
@@ -218,37 +230,37 @@ Deno.test("flowctl validate warns when an input's event types never meet; --stri
       inputs: [src]
       input_event_types: [token.transfer, contract.event]
 `,
-    ),
-  );
+  ));
+  const { file, env } = p;
   const expected =
     `${file}:13:16: spec.sinks[0].inputs[0]: input "src" produces "stellar.ledger" but "sink" accepts "token.transfer", "contract.event": no event type in common`;
   const lenient = await runFlowctl(["validate", file], { env });
-  assertEquals(lenient.code, 0, lenient.stderr);
+  assertEquals(lenient.code, ExitCode.ok, lenient.stderr);
   assertStringIncludes(lenient.stderr, `warning: ${expected}`);
   const strict = await runFlowctl(["validate", "--strict", file], { env });
-  assertEquals(strict.code, 2, strict.stderr);
+  assertEquals(strict.code, ExitCode.usage, strict.stderr);
   assertStringIncludes(strict.stderr, expected);
   const run = await runFlowctl(["run", "--strict", file, "--control-plane-port", "0"], { env });
-  assertEquals(run.code, 2, run.stderr);
+  assertEquals(run.code, ExitCode.usage, run.stderr);
   assertStringIncludes(run.stderr, expected);
 });
 
 Deno.test("flowctl validate reports unknown keys of the new sections with did-you-mean", async () => {
-  const file = await writeTemp(
-    "pipeline.yaml",
-    pipelineYaml(
-      "gocompat-typos",
-      `  pipelines:
+  await using p = await pipelineText(pipelineYaml(
+    "gocompat-typos",
+    `  pipelines:
     - id: p
       image: x:1
       volumes: [{ host_pth: ./data, container_path: /data }]
       secrets: [{ name: s, host_path: ./s, requird: true }]
       resources: { limits: { memroy: 1Gi } }
 `,
-    ),
-  );
-  const result = await runFlowctl(["validate", "--orchestrator", "container", file], { env });
-  assertEquals(result.code, 2, result.stderr);
+  ));
+  const { file } = p;
+  const result = await runFlowctl(["validate", "--orchestrator", "container", file], {
+    env: p.env,
+  });
+  assertEquals(result.code, ExitCode.usage, result.stderr);
   assertStringIncludes(
     result.stderr,
     `${file}:9:19: spec.pipelines[0].volumes[0].host_pth: unknown key "host_pth" (did you mean "host_path"?)`,
@@ -264,8 +276,8 @@ Deno.test("flowctl validate reports unknown keys of the new sections with did-yo
 });
 
 Deno.test("flowctl schema covers the keys of the Go flowctl", async () => {
-  const result = await runFlowctl(["schema"], { env });
-  assertEquals(result.code, 0, result.stderr);
+  const result = await runFlowctl(["schema"]);
+  assertEquals(result.code, ExitCode.ok, result.stderr);
   const schema = JSON.stringify(JSON.parse(result.stdout));
   for (
     const key of [
@@ -288,12 +300,8 @@ Deno.test("flowctl schema covers the keys of the Go flowctl", async () => {
 });
 
 Deno.test("flowctl status --output json keeps namespace, labels and annotations, never a secret's content", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-gocompat-" });
-  await Deno.writeTextFile(`${dir}/token`, SECRET);
-  const name = `gocompat-status-${crypto.randomUUID().slice(0, 8)}`;
-  const file = await writeTemp(
-    "pipeline.yaml",
-    `apiVersion: flowctl/v1
+  const name = uniqueName("gocompat-status");
+  await using p = await pipelineText(`apiVersion: flowctl/v1
 kind: Pipeline
 metadata:
   name: ${name}
@@ -306,33 +314,27 @@ spec:
     - id: src
       command: ${FIXTURE_COMMAND}
       secrets: [{ name: token, host_path: ./token, env: TOKEN_FILE, required: true }]
-`,
-    dir,
-  );
-  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`), { env });
-  try {
-    await flowctl.waitForOutput("Pipeline started successfully");
-    const status = await runFlowctl(["status", file, "--output", "json"], { env });
-    assertEquals(status.code, 0, status.stderr);
-    const [view] = JSON.parse(status.stdout).pipelines;
-    assertEquals(view.pipeline, name);
-    assertEquals(view.namespace, "obsrvr");
-    assertEquals(view.labels, { environment: "test" });
-    assertEquals(view.annotations, { description: "kept for status" });
-    assert(!status.stdout.includes(SECRET));
-  } finally {
-    flowctl.kill("SIGINT");
-  }
+`);
+  await Deno.writeTextFile(`${p.dir}/token`, SECRET);
+  await using flowctl = new FlowctlProcess(p.args, { env: p.env });
+  await flowctl.waitForOutput("Pipeline started successfully");
+  const status = await runFlowctl(["status", p.file, "--output", "json"], { env: p.env });
+  assertEquals(status.code, ExitCode.ok, status.stderr);
+  const [view] = JSON.parse(status.stdout).pipelines;
+  assertEquals(view.pipeline, name);
+  assertEquals(view.namespace, "obsrvr");
+  assertEquals(view.labels, { environment: "test" });
+  assertEquals(view.annotations, { description: "kept for status" });
+  assert(!status.stdout.includes(SECRET));
+  flowctl.kill("SIGINT");
   const result = await flowctl.result();
-  assertEquals(result.code, 0, result.stderr);
+  assertEquals(result.code, ExitCode.ok, result.stderr);
 });
 
 Deno.test("flowctl validate warns once that volumes and resources do not apply to processes", async () => {
-  const file = await writeTemp(
-    "pipeline.yaml",
-    pipelineYaml(
-      "gocompat-process-only",
-      `  driver: local
+  await using p = await pipelineText(pipelineYaml(
+    "gocompat-process-only",
+    `  driver: local
   sources:
     - id: a
       command: [x]
@@ -342,10 +344,10 @@ Deno.test("flowctl validate warns once that volumes and resources do not apply t
       command: [x]
       volumes: [{ name: cache, mountPath: /cache }]
 `,
-    ),
-  );
-  const result = await runFlowctl(["validate", file], { env });
-  assertEquals(result.code, 0, result.stderr);
+  ));
+  const { file } = p;
+  const result = await runFlowctl(["validate", file], { env: p.env });
+  assertEquals(result.code, ExitCode.ok, result.stderr);
   const warnings = result.stderr.split("\n").filter((line) => line.startsWith("warning:"));
   assertEquals(warnings, [
     `warning: ${file}:10:16: spec.sources[0].volumes: "volumes" apply to containers only and are ignored when running as processes ("a", "b")`,

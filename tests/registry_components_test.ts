@@ -4,11 +4,10 @@
  * The executables are `#!/bin/sh` scripts: their tar entries have mode 0755, which flowctl keeps
  * when it applies the layer, so the host's /bin/sh runs them.
  */
+import { ExitCode } from "../src/cli/exit_code.ts";
 import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
-import { runArgs, runFlowctl, writeTemp } from "./_helpers.ts";
-import { layer, LocalRegistry, registryWorkspace } from "./_registry.ts";
-
-const script = (body: string) => ({ text: `#!/bin/sh\n${body}\n`, mode: 0o755 });
+import { testPipeline } from "./_helpers.ts";
+import { layer, LocalRegistry, registryWorkspace, shellScript } from "./_registry.ts";
 
 Deno.test("run: registry components get their config as env through env_mapping and config_schema", async () => {
   await using registry = await LocalRegistry.start();
@@ -17,7 +16,7 @@ Deno.test("run: registry components get their config as env through env_mapping 
     await layer([
       {
         path: "component",
-        ...script(
+        ...shellScript(
           'echo "NETWORK=$STELLAR_NETWORK START=$START_LEDGER_SEQ BATCH=$BATCH_SIZE ID=$COMPONENT_ID"',
         ),
       },
@@ -34,30 +33,25 @@ Deno.test("run: registry components get their config as env through env_mapping 
       },
     ]),
   ], { tag: "v1" });
-  await registry.pushImage("flowctl-test/source", [
-    await layer([{ path: "bin/component", ...script('echo "source up"; exec sleep 600') }]),
-  ], { tag: "v2" });
-  const file = await writeTemp(
-    "pipeline.yaml",
-    `apiVersion: flowctl/v1
-kind: Pipeline
-metadata: { name: registry-config }
-spec:
-  sources:
-    - id: source
-      type: ${registry.host}/flowctl-test/source@v2
-  sinks:
-    - id: reporter
-      type: reporter@v1
-      inputs: [source]
-      config: { network: testnet, start_ledger: 42, batchSize: 10 }
-`,
-    ws.dir,
-  );
-  const result = await runFlowctl(runArgs(file, `${ws.dir}/logs`), {
-    env: { ...ws.env, FLOWCTL_COMPONENT_REGISTRY: `${registry.host}/flowctl-test` },
+  await registry.pushScript("flowctl-test/source", 'echo "source up"; exec sleep 600', {
+    tag: "v2",
+    path: "bin/component",
   });
-  assertEquals(result.code, 0, result.stdout + result.stderr);
+  await using p = await testPipeline({
+    name: "registry-config",
+    sources: [{ id: "source", type: `${registry.host}/flowctl-test/source@v2` }],
+    sinks: [{
+      id: "reporter",
+      type: "reporter@v1",
+      inputs: ["source"],
+      config: { network: "testnet", start_ledger: 42, batchSize: 10 },
+    }],
+  });
+  const result = await ws.flowctl(p.args, {
+    ...p.env,
+    FLOWCTL_COMPONENT_REGISTRY: `${registry.host}/flowctl-test`,
+  });
+  assertEquals(result.code, ExitCode.ok, result.stdout + result.stderr);
   assertStringIncludes(result.stdout, "source   | source up");
   assertStringIncludes(result.stdout, "reporter | NETWORK=testnet START=42 BATCH=10 ID=reporter");
   assertMatch(
@@ -73,7 +67,7 @@ Deno.test("run: image + type in process mode runs /app/<type> of a two-layer ima
   await using registry = await LocalRegistry.start();
   await using ws = await registryWorkspace();
   const tool = (says: string) =>
-    script(
+    shellScript(
       `here=$(dirname "$0")
 echo "${says}"
 echo "extra: $(cat "$here/extra.txt")"
@@ -97,22 +91,17 @@ echo "args: $*"`,
       { path: "data/c.txt", text: "c" },
     ]),
   ], { tag: "2.0" });
-  const file = await writeTemp(
-    "pipeline.yaml",
-    `apiVersion: flowctl/v1
-kind: Pipeline
-metadata: { name: image-binary }
-spec:
-  sinks:
-    - id: processor
-      type: ttp-processor
-      image: ${registry.host}/flowctl-test/tools:2.0
-      args: [--start, "5"]
-`,
-    ws.dir,
-  );
-  const result = await runFlowctl(runArgs(file, `${ws.dir}/logs`), { env: ws.env });
-  assertEquals(result.code, 0, result.stdout + result.stderr);
+  await using p = await testPipeline({
+    name: "image-binary",
+    sinks: [{
+      id: "processor",
+      type: "ttp-processor",
+      image: `${registry.host}/flowctl-test/tools:2.0`,
+      args: ["--start", "5"],
+    }],
+  });
+  const result = await ws.run(p);
+  assertEquals(result.code, ExitCode.ok, result.stdout + result.stderr);
   for (
     const line of [
       "processor | layer two",

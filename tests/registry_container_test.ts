@@ -2,10 +2,11 @@
  * Container mode: a registry component is simply the image `<registry>/<name>:<version>`, pulled
  * by the engine (from a registry on loopback, which engines treat as insecure by default).
  */
-import { assertEquals, assertStringIncludes } from "./assert.ts";
+import { ExitCode } from "../src/cli/exit_code.ts";
 import { hostPlatform } from "../src/registry/manifest.ts";
-import { leftovers, SKIP_DOCKER } from "./_docker.ts";
-import { runArgs, runFlowctl, writeTemp } from "./_helpers.ts";
+import { assertEquals, assertStringIncludes } from "./assert.ts";
+import { imageRemovedAtEnd, leftovers, SKIP_DOCKER } from "./_docker.ts";
+import { testPipeline, uniqueName } from "./_helpers.ts";
 import { layer, LocalRegistry, registryWorkspace } from "./_registry.ts";
 
 Deno.test({
@@ -26,34 +27,20 @@ Deno.test({
         },
       },
     );
-    const image = `${registry.host}/flowctl-test/ctr:v1`;
-    const name = `reg-ctr-${crypto.randomUUID().slice(0, 8)}`;
-    const file = await writeTemp(
-      "p.yaml",
-      `apiVersion: flowctl/v1
-kind: Pipeline
-metadata: { name: ${name} }
-spec:
-  driver: container
-  sinks:
-    - id: ctr
-      type: ${registry.host}/flowctl-test/ctr@v1
-      config: { network: testnet }
-`,
-      ws.dir,
-    );
-    try {
-      const result = await runFlowctl(runArgs(file, `${ws.dir}/logs`), { env: ws.env });
-      assertEquals(result.code, 0, result.stdout + result.stderr);
-      assertStringIncludes(result.stdout, "ctr | in a container: testnet ctr");
-      assertEquals(await leftovers(name), { containers: [], networks: [] });
-    } finally {
-      await new Deno.Command("docker", {
-        args: ["rmi", "-f", image],
-        stdout: "null",
-        stderr: "null",
-      })
-        .output();
-    }
+    // The engine pulls the image from the registry; it goes when the test ends.
+    await using _image = imageRemovedAtEnd(`${registry.host}/flowctl-test/ctr:v1`);
+    await using p = await testPipeline({
+      name: uniqueName("reg-ctr"),
+      driver: "container",
+      sinks: [{
+        id: "ctr",
+        type: `${registry.host}/flowctl-test/ctr@v1`,
+        config: { network: "testnet" },
+      }],
+    });
+    const result = await ws.run(p);
+    assertEquals(result.code, ExitCode.ok, result.stdout + result.stderr);
+    assertStringIncludes(result.stdout, "ctr | in a container: testnet ctr");
+    assertEquals(await leftovers(p.name), { containers: [], networks: [] });
   },
 });

@@ -3,41 +3,21 @@
  * without this machine's platform, a corrupted blob, a registry that wants credentials; and
  * credentials from ~/.docker/config.json doing their job.
  */
+import { ExitCode } from "../src/cli/exit_code.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
-import { runArgs, runFlowctl, writeTemp } from "./_helpers.ts";
-import { layer, LocalRegistry, registryWorkspace } from "./_registry.ts";
-
-const script = (body: string) => ({ text: `#!/bin/sh\n${body}\n`, mode: 0o755 });
+import { processesWith, testPipeline } from "./_helpers.ts";
+import { LocalRegistry, registryWorkspace, scriptLayer } from "./_registry.ts";
 
 /** A pipeline of one sink from `type`, and a long-running command source marked by `marker`. */
-function pipeline(type: string, marker: string): string {
-  return `apiVersion: flowctl/v1
-kind: Pipeline
-metadata: { name: registry-errors }
-spec:
-  sources:
-    - id: ticker
-      command: [sleep, "${marker}"]
-  sinks:
-    - id: fetched
-      type: ${type}
-      inputs: [ticker]
-`;
-}
+const pipeline = (type: string, marker: string) =>
+  testPipeline({
+    name: "registry-errors",
+    sources: [{ id: "ticker", command: ["sleep", marker] }],
+    sinks: [{ id: "fetched", type, inputs: ["ticker"] }],
+  });
 
-/** Whether a process whose argv holds `marker` is alive. */
-function running(marker: string): boolean {
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const argv = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
-      if (argv.includes(marker)) return true;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return false;
-}
+/** Whether the source marked by `marker` is alive. */
+const running = (marker: string) => processesWith(`sleep ${marker}`).length > 0;
 
 const uniqueMarker = () => String(600_000 + Math.floor(Math.random() * 100_000));
 
@@ -45,13 +25,9 @@ Deno.test("run: an unknown registry component fails with exit 1 naming the compo
   await using registry = await LocalRegistry.start();
   await using ws = await registryWorkspace();
   const marker = uniqueMarker();
-  const file = await writeTemp(
-    "p.yaml",
-    pipeline(`${registry.host}/flowctl-test/nothing@v9`, marker),
-    ws.dir,
-  );
-  const result = await runFlowctl(runArgs(file, `${ws.dir}/logs`), { env: ws.env });
-  assertEquals(result.code, 1, result.stdout + result.stderr);
+  await using p = await pipeline(`${registry.host}/flowctl-test/nothing@v9`, marker);
+  const result = await ws.run(p);
+  assertEquals(result.code, ExitCode.failure, result.stdout + result.stderr);
   assertStringIncludes(
     result.stderr,
     `component "fetched": image "${registry.host}/flowctl-test/nothing:v9": not found in the registry`,
@@ -65,9 +41,7 @@ Deno.test("run: an index without this platform is refused; a Docker manifest lis
   await using ws = await registryWorkspace();
   const arch = ({ x86_64: "amd64", aarch64: "arm64" } as Record<string, string>)[Deno.build.arch];
   const foreign = arch === "arm64" ? "amd64" : "arm64";
-  const image = async (
-    says: string,
-  ) => [await layer([{ path: "component", ...script(`echo ${says}`) }])];
+  const image = async (says: string) => [await scriptLayer(`echo ${says}`)];
   // An OCI index with only a foreign image, and a Docker manifest list (of Docker schema-2
   // manifests) with both.
   await registry.pushIndex("flowctl-test/foreign", { [foreign]: await image("foreign") }, {
@@ -79,40 +53,28 @@ Deno.test("run: an index without this platform is refused; a Docker manifest lis
   }, { tag: "v1", format: "docker" });
 
   const marker = uniqueMarker();
-  const refused = await writeTemp(
-    "refused.yaml",
-    pipeline(`${registry.host}/flowctl-test/foreign@v1`, marker),
-    ws.dir,
-  );
-  const failed = await runFlowctl(runArgs(refused, `${ws.dir}/logs`), { env: ws.env });
-  assertEquals(failed.code, 1, failed.stdout + failed.stderr);
+  await using refused = await pipeline(`${registry.host}/flowctl-test/foreign@v1`, marker);
+  const failed = await ws.run(refused);
+  assertEquals(failed.code, ExitCode.failure, failed.stdout + failed.stderr);
   assertStringIncludes(
     failed.stderr,
     `component "fetched": image "${registry.host}/flowctl-test/foreign:v1": no linux/${arch} image (the index has linux/${foreign})`,
   );
   assert(!running(marker));
 
-  const chosen = await writeTemp(
-    "chosen.yaml",
-    `apiVersion: flowctl/v1
-kind: Pipeline
-metadata: { name: registry-multi }
-spec:
-  sinks:
-    - id: fetched
-      type: ${registry.host}/flowctl-test/multi@v1
-`,
-    ws.dir,
-  );
-  const result = await runFlowctl(runArgs(chosen, `${ws.dir}/logs`), { env: ws.env });
-  assertEquals(result.code, 0, result.stdout + result.stderr);
+  await using chosen = await testPipeline({
+    name: "registry-multi",
+    sinks: [{ id: "fetched", type: `${registry.host}/flowctl-test/multi@v1` }],
+  });
+  const result = await ws.run(chosen);
+  assertEquals(result.code, ExitCode.ok, result.stdout + result.stderr);
   assertStringIncludes(result.stdout, `fetched | built-for-${arch}`);
 });
 
 Deno.test("run: a corrupted blob is a digest mismatch naming the component, reference and digests", async () => {
   await using registry = await LocalRegistry.start();
   await using ws = await registryWorkspace();
-  const blob = await layer([{ path: "component", ...script("echo should not run") }]);
+  const blob = await scriptLayer("echo should not run");
   await registry.pushImage("flowctl-test/corrupt", [blob], { tag: "v1" });
   // Same length, one byte changed: the registry serves it as is.
   const path = registry.blobPath(blob.digest);
@@ -122,13 +84,9 @@ Deno.test("run: a corrupted blob is a digest mismatch naming the component, refe
   await Deno.writeFile(path, bytes);
 
   const marker = uniqueMarker();
-  const file = await writeTemp(
-    "p.yaml",
-    pipeline(`${registry.host}/flowctl-test/corrupt@v1`, marker),
-    ws.dir,
-  );
-  const result = await runFlowctl(runArgs(file, `${ws.dir}/logs`), { env: ws.env });
-  assertEquals(result.code, 1, result.stdout + result.stderr);
+  await using p = await pipeline(`${registry.host}/flowctl-test/corrupt@v1`, marker);
+  const result = await ws.run(p);
+  assertEquals(result.code, ExitCode.failure, result.stdout + result.stderr);
   assertMatch(
     result.stderr,
     new RegExp(
@@ -138,8 +96,8 @@ Deno.test("run: a corrupted blob is a digest mismatch naming the component, refe
   assert(!result.stdout.includes("should not run"));
   assert(!running(marker));
   // Nothing half-applied is kept: the next attempt pulls again and fails the same way.
-  const again = await runFlowctl(runArgs(file, `${ws.dir}/logs`), { env: ws.env });
-  assertEquals(again.code, 1);
+  const again = await ws.run(p);
+  assertEquals(again.code, ExitCode.failure);
   assertStringIncludes(again.stderr, "layer digest mismatch");
 });
 
@@ -147,25 +105,18 @@ Deno.test("run: basic-auth credentials come from ~/.docker/config.json", async (
   const user = { name: "flowctl", password: "s3cret-pw" };
   await using registry = await LocalRegistry.start(user);
   await using ws = await registryWorkspace();
-  await registry.pushImage("flowctl-test/private", [
-    await layer([{ path: "app/component", ...script('echo "private component ran"') }]),
-  ], { tag: "v1" });
-  const file = await writeTemp(
-    "p.yaml",
-    `apiVersion: flowctl/v1
-kind: Pipeline
-metadata: { name: registry-auth }
-spec:
-  sinks:
-    - id: private
-      type: ${registry.host}/flowctl-test/private@v1
-`,
-    ws.dir,
-  );
+  await registry.pushScript("flowctl-test/private", 'echo "private component ran"', {
+    tag: "v1",
+    path: "app/component",
+  });
+  await using p = await testPipeline({
+    name: "registry-auth",
+    sinks: [{ id: "private", type: `${registry.host}/flowctl-test/private@v1` }],
+  });
 
   await t.step("without credentials: a clear error", async () => {
-    const result = await runFlowctl(runArgs(file, `${ws.dir}/logs`), { env: ws.env });
-    assertEquals(result.code, 1, result.stdout + result.stderr);
+    const result = await ws.run(p);
+    assertEquals(result.code, ExitCode.failure, result.stdout + result.stderr);
     assertStringIncludes(
       result.stderr,
       `component "private": image "${registry.host}/flowctl-test/private:v1": registry "${registry.host}" needs a user name and password, and ~/.docker/config.json has none for it`,
@@ -174,15 +125,15 @@ spec:
 
   await t.step("with the wrong password: access denied", async () => {
     await writeDockerConfig(ws.dir, registry.host, `${user.name}:wrong`);
-    const result = await runFlowctl(runArgs(file, `${ws.dir}/logs`), { env: ws.env });
-    assertEquals(result.code, 1, result.stdout + result.stderr);
+    const result = await ws.run(p);
+    assertEquals(result.code, ExitCode.failure, result.stdout + result.stderr);
     assertStringIncludes(result.stderr, `access denied by registry "${registry.host}" (HTTP 401`);
   });
 
   await t.step("with them: the component runs", async () => {
     await writeDockerConfig(ws.dir, registry.host, `${user.name}:${user.password}`);
-    const result = await runFlowctl(runArgs(file, `${ws.dir}/logs`), { env: ws.env });
-    assertEquals(result.code, 0, result.stdout + result.stderr);
+    const result = await ws.run(p);
+    assertEquals(result.code, ExitCode.ok, result.stdout + result.stderr);
     assertStringIncludes(result.stdout, "private | private component ran");
   });
 });

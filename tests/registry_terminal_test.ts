@@ -2,8 +2,9 @@
  * Pull progress on a terminal (a pty from util-linux `script`): `flowctl pull` draws a bar that
  * rewrites one line, and `flowctl run` clears its progress line before the next event.
  */
+import { ExitCode } from "../src/cli/exit_code.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { MAIN, writeTemp } from "./_helpers.ts";
+import { MAIN, testPipeline } from "./_helpers.ts";
 import { layer, LocalRegistry, registryWorkspace } from "./_registry.ts";
 
 const ESC = String.fromCharCode(27);
@@ -47,21 +48,17 @@ Deno.test("pull and run show layer progress on a terminal, on one rewritten line
       { path: "noise.bin", bytes: noise },
     ]),
   ], { tag: "v1" });
-  const file = await writeTemp(
-    "p.yaml",
-    `apiVersion: flowctl/v1
-kind: Pipeline
-metadata: { name: registry-terminal }
-spec:
-  sinks:
-    - id: noisy
-      type: ${registry.host}/flowctl-test/noisy@v1
-`,
-    ws.dir,
-  );
+  await using p = await testPipeline({
+    name: "registry-terminal",
+    sinks: [{ id: "noisy", type: `${registry.host}/flowctl-test/noisy@v1` }],
+  });
 
-  const pulled = await onTerminal(["pull", file], { ...ws.env, XDG_CACHE_HOME: `${ws.dir}/a` });
-  assertEquals(pulled.code, 0, pulled.output);
+  const pulled = await onTerminal(["pull", p.file], {
+    ...ws.env,
+    ...p.env,
+    XDG_CACHE_HOME: `${ws.dir}/a`,
+  });
+  assertEquals(pulled.code, ExitCode.ok, pulled.output);
   assertMatch(
     pulled.output,
     /<clear>noisy: layer 1\/1 sha256:[0-9a-f]{12} \[\.{24}\] 0\.0\/3\.\d MB/,
@@ -72,11 +69,8 @@ spec:
   );
   assertMatch(pulled.output, /<clear>noisy: .*noisy:v1 sha256:[0-9a-f]{64} \(pulled\)\r?\n/);
 
-  const run = await onTerminal(
-    ["run", file, "--control-plane-port", "0", "--log-dir", `${ws.dir}/logs`],
-    { ...ws.env, XDG_CACHE_HOME: `${ws.dir}/b` },
-  );
-  assertEquals(run.code, 0, run.output);
+  const run = await onTerminal(p.args, { ...ws.env, ...p.env, XDG_CACHE_HOME: `${ws.dir}/b` });
+  assertEquals(run.code, ExitCode.ok, run.output);
   assertMatch(run.output, /<clear>noisy: layer 1\/1 [0-9a-f]{12} \d\.\d\/3\.\d MB/);
   const pulledLine = run.output.split("\n").find((line) => line.includes("Pulled image"));
   assert(pulledLine, run.output);

@@ -1,4 +1,5 @@
 /** `validate` of registry components and image binaries: what each becomes in each mode. */
+import { ExitCode } from "../src/cli/exit_code.ts";
 import { assertEquals, assertStringIncludes } from "./assert.ts";
 import { runFlowctl } from "./_helpers.ts";
 
@@ -22,7 +23,7 @@ Deno.test("validate: registry components and images without command are valid in
     const result = await runFlowctl(["validate", "-", "--orchestrator", orchestrator], {
       stdin: file,
     });
-    assertEquals(result.code, 0, result.stdout + result.stderr);
+    assertEquals(result.code, ExitCode.ok, result.stdout + result.stderr);
     assertStringIncludes(result.stdout, `2 components in 2 levels (${orchestrator})`);
   }
 });
@@ -31,7 +32,7 @@ Deno.test("validate: a bad registry type is located; --component-registry is che
   const bad = await runFlowctl(["validate", "-"], {
     stdin: file.replace("stellar-live-source@v1.2.0", "Stellar@v1"),
   });
-  assertEquals(bad.code, 2);
+  assertEquals(bad.code, ExitCode.usage);
   assertStringIncludes(
     bad.stderr,
     `-:7:13: spec.sources[0].type: invalid name "withobsrvr/Stellar" in "Stellar@v1"`,
@@ -39,7 +40,7 @@ Deno.test("validate: a bad registry type is located; --component-registry is che
   const flag = await runFlowctl(["validate", "-", "--component-registry", "not a host"], {
     stdin: file,
   });
-  assertEquals(flag.code, 2);
+  assertEquals(flag.code, ExitCode.usage);
   assertStringIncludes(
     flag.stderr,
     `--component-registry: invalid component registry "not a host"`,
@@ -48,7 +49,7 @@ Deno.test("validate: a bad registry type is located; --component-registry is che
     stdin: file,
     env: { FLOWCTL_COMPONENT_REGISTRY: "bad host/x" },
   });
-  assertEquals(env.code, 2);
+  assertEquals(env.code, ExitCode.usage);
   assertStringIncludes(env.stderr, `FLOWCTL_COMPONENT_REGISTRY: invalid component registry`);
 });
 
@@ -56,7 +57,7 @@ Deno.test("validate: a process component needs a command, an image or a registry
   const result = await runFlowctl(["validate", "-"], {
     stdin: file.replace("      type: stellar-live-source@v1.2.0\n", ""),
   });
-  assertEquals(result.code, 2);
+  assertEquals(result.code, ExitCode.usage);
   assertStringIncludes(
     result.stderr,
     `component "source" needs a "command" (or an "image", or a registry "type" such as "name@v1") to run as a process`,
@@ -67,7 +68,7 @@ Deno.test("validate: a registry type that does not parse is the one problem repo
   const result = await runFlowctl(["validate", "-", "--output", "json"], {
     stdin: file.replace("stellar-live-source@v1.2.0", "source@v 1"),
   });
-  assertEquals(result.code, 2);
+  assertEquals(result.code, ExitCode.usage);
   const { issues } = JSON.parse(result.stdout) as { issues: { path: string; message: string }[] };
   assertEquals(issues.map((i) => `${i.path}: ${i.message}`), [
     `spec.sources[0].type: invalid version "v 1" in "source@v 1": use a tag (letters, digits, ".", "_", "-") or a sha256 digest`,
