@@ -15,7 +15,7 @@ import { outputFormat, parseCommandArgs } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
-import { createOutput } from "./output.ts";
+import { createOutput, type Output } from "./output.ts";
 
 /** How long process CPU time is sampled for the CPU column. */
 const CPU_SAMPLE_MS = 250;
@@ -90,68 +90,77 @@ configuration error.`,
     const views = await Promise.all(
       running.map(async (state) => ({ state, components: await describe(state) })),
     );
-    if (out.format === "json") {
-      out.json({
-        running: true,
-        pipelines: views.map(({ state, components }) => ({
-          pipeline: state.pipeline,
-          namespace: state.metadata?.namespace ?? null,
-          labels: state.metadata?.labels ?? {},
-          annotations: state.metadata?.annotations ?? {},
-          file: state.file,
-          runId: state.runId,
-          orchestrator: state.orchestrator,
-          flowctlPid: state.flowctl.pid,
-          controlPlane: state.controlPlane
-            ? `${state.controlPlane.host}:${state.controlPlane.port}`
-            : null,
-          components,
-        })),
-      });
-      return ExitCode.ok;
-    }
-    for (const { state, components } of views) {
-      out.line(
-        `Pipeline ${state.pipeline} (${state.orchestrator}, flowctl pid ${state.flowctl.pid}, control plane ${state.controlPlane?.host}:${state.controlPlane?.port})`,
-      );
-      const rows = [[
-        "COMPONENT",
-        "STATE",
-        "PID/CONTAINER",
-        "HEALTH",
-        "REGISTERED",
-        "HEARTBEAT",
-        "RESTARTS",
-        "UPTIME",
-        "CPU",
-        "MEM",
-        "PORTS",
-        "NODE",
-      ]];
-      for (const c of components) {
-        rows.push([
-          c.id,
-          c.state,
-          c.pid !== undefined ? String(c.pid) : c.containerId?.slice(0, 12) ?? "-",
-          c.health,
-          c.registered ? "yes" : "no",
-          c.lastHeartbeatAgoMs !== undefined ? `${formatAgo(c.lastHeartbeatAgoMs)} ago` : "-",
-          String(c.restarts),
-          c.uptimeMs !== undefined ? formatAgo(c.uptimeMs) : "-",
-          c.cpuPercent !== undefined ? `${c.cpuPercent.toFixed(1)}%` : "-",
-          c.rssBytes !== undefined ? formatBytes(c.rssBytes) : "-",
-          c.ports.length > 0 ? c.ports.join(",") : "-",
-          c.node,
-        ]);
-      }
-      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      for (const row of rows) {
-        out.line(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
-      }
-    }
+    if (out.format === "json") out.json(statusJson(views));
+    else printTables(out, views);
     return ExitCode.ok;
   },
 };
+
+type StatusView = { state: RunState; components: ComponentView[] };
+
+/** `status --output json`: one object with every running pipeline. */
+function statusJson(views: readonly StatusView[]) {
+  return {
+    running: true,
+    pipelines: views.map(({ state, components }) => ({
+      pipeline: state.pipeline,
+      namespace: state.metadata?.namespace ?? null,
+      labels: state.metadata?.labels ?? {},
+      annotations: state.metadata?.annotations ?? {},
+      file: state.file,
+      runId: state.runId,
+      orchestrator: state.orchestrator,
+      flowctlPid: state.flowctl.pid,
+      controlPlane: state.controlPlane
+        ? `${state.controlPlane.host}:${state.controlPlane.port}`
+        : null,
+      components,
+    })),
+  };
+}
+
+/** One table per running pipeline, like `pm2 ls`. */
+function printTables(out: Output, views: readonly StatusView[]): void {
+  for (const { state, components } of views) {
+    out.line(
+      `Pipeline ${state.pipeline} (${state.orchestrator}, flowctl pid ${state.flowctl.pid}, control plane ${state.controlPlane?.host}:${state.controlPlane?.port})`,
+    );
+    const rows = [[
+      "COMPONENT",
+      "STATE",
+      "PID/CONTAINER",
+      "HEALTH",
+      "REGISTERED",
+      "HEARTBEAT",
+      "RESTARTS",
+      "UPTIME",
+      "CPU",
+      "MEM",
+      "PORTS",
+      "NODE",
+    ]];
+    for (const c of components) {
+      rows.push([
+        c.id,
+        c.state,
+        c.pid !== undefined ? String(c.pid) : c.containerId?.slice(0, 12) ?? "-",
+        c.health,
+        c.registered ? "yes" : "no",
+        c.lastHeartbeatAgoMs !== undefined ? `${formatAgo(c.lastHeartbeatAgoMs)} ago` : "-",
+        String(c.restarts),
+        c.uptimeMs !== undefined ? formatAgo(c.uptimeMs) : "-",
+        c.cpuPercent !== undefined ? `${c.cpuPercent.toFixed(1)}%` : "-",
+        c.rssBytes !== undefined ? formatBytes(c.rssBytes) : "-",
+        c.ports.length > 0 ? c.ports.join(",") : "-",
+        c.node,
+      ]);
+    }
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const row of rows) {
+      out.line(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+    }
+  }
+}
 
 async function describe(state: RunState): Promise<ComponentView[]> {
   const [registrations, usage, components] = await Promise.all([
