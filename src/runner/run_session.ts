@@ -90,7 +90,7 @@ class RunSession {
   async run(): Promise<SessionResult> {
     const { emit, signals } = this.#options;
     const orchestrator = await this.#refusable(() => this.#prepare());
-    if (!orchestrator) return "refused";
+    if (!orchestrator) return signals.stop.aborted ? "stopped" : "refused";
     const registry = this.#registry();
     const controlPlane = this.#stack.use(
       await startControlPlane({
