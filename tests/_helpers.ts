@@ -12,6 +12,8 @@ export interface RunResult {
 }
 
 export interface RunOptions {
+  /** A command prefix that execs what follows, e.g. `["nsenter", "--net=/run/netns/x"]`. */
+  wrapper?: string[];
   stdin?: string;
   env?: Record<string, string>;
   cwd?: string;
@@ -19,8 +21,9 @@ export interface RunOptions {
 
 /** Runs `flowctl <args>` to completion. */
 export async function runFlowctl(args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
+  const [program, ...argv] = flowctlCommand(args, options.wrapper);
+  const child = new Deno.Command(program ?? "", {
+    args: argv,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -38,6 +41,11 @@ export async function runFlowctl(args: string[], options: RunOptions = {}): Prom
     stdout: new TextDecoder().decode(stdout),
     stderr: new TextDecoder().decode(stderr),
   };
+}
+
+/** The command line of `flowctl <args>`, under `wrapper` when given. */
+function flowctlCommand(args: string[], wrapper: string[] = []): string[] {
+  return [...wrapper, Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args];
 }
 
 /** Writes `text` to a new temporary folder as `name` and returns the file's path. */
@@ -76,8 +84,9 @@ export class FlowctlProcess {
   readonly #done: Promise<[void, void]>;
 
   constructor(args: string[], options: RunOptions = {}) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", MAIN, ...args],
+    const [program, ...argv] = flowctlCommand(args, options.wrapper);
+    this.child = new Deno.Command(program ?? "", {
+      args: argv,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -20,7 +20,10 @@ checks. Runs until Ctrl+C (or SIGTERM/SIGHUP), a component fails, or every sink 
 A second Ctrl+C skips the grace periods.
 
 Options:
-  --orchestrator process|container  overrides spec.driver
+  --orchestrator process|container|swarm
+                                    overrides spec.driver
+  --control-plane-address ADDR      swarm: the address every node reaches the control plane at
+                                    (default: this node's swarm address); it listens there too
   --log-dir DIR                     component log files (default: logs)
   --control-plane-port N            control plane port (default: 8080; 0 picks a free one)
   --heartbeat-interval D            FLOWCTL_HEARTBEAT_INTERVAL given to components (default: 10s);
@@ -40,6 +43,7 @@ export const runCommand: CommandModule = {
       orchestrator: { type: "string" },
       "log-dir": { type: "string" },
       "control-plane-port": { type: "string" },
+      "control-plane-address": { type: "string" },
       "heartbeat-interval": { type: "string" },
       "open-control-plane": { type: "boolean" },
       quiet: { type: "boolean" },
@@ -73,6 +77,7 @@ export const runCommand: CommandModule = {
     const result = await runSession(pipeline, {
       logDir: resolve(values["log-dir"] ?? "logs"),
       controlPlanePort,
+      controlPlaneAddress: values["control-plane-address"],
       openControlPlane: values["open-control-plane"] ?? false,
       heartbeat,
       signals,

@@ -62,8 +62,13 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
   if (orchestrator === "process" && argv.length === 0) {
     issues.report(path, `component "${spec.id}" needs a "command" to run as a process`);
   }
-  if (orchestrator === "container" && !image) {
-    issues.report(path, `component "${spec.id}" needs an "image" to run as a container`);
+  if (orchestrator !== "process" && !image) {
+    issues.report(
+      path,
+      `component "${spec.id}" needs an "image" to run as a ${
+        orchestrator === "swarm" ? "swarm service" : "container"
+      }`,
+    );
   }
   const health = buildHealth(spec, path, ports, issues);
   return {
@@ -83,6 +88,8 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
       DEFAULT_STOP_GRACE_MS,
     privileged: spec.privileged ?? false,
     networkMode: spec.network_mode ?? "bridge",
+    placementConstraints: spec.placement?.constraints?.map((c) => c.trim()) ?? [],
+    endpointMode: spec.endpoint_mode ?? "dnsrr",
   };
 }
 

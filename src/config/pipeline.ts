@@ -1,6 +1,6 @@
 /** The validated, interpolated pipeline model that orchestrators and the runner work from. */
 
-export type OrchestratorKind = "process" | "container";
+export type OrchestratorKind = "process" | "container" | "swarm";
 export type ComponentKind = "source" | "processor" | "sink";
 export type RestartPolicy = "no" | "on-failure" | "always";
 export type PullPolicy = "missing" | "always" | "never";
@@ -46,6 +46,10 @@ export interface Component {
   stopGraceMs: number;
   privileged: boolean;
   networkMode: "bridge" | "host";
+  /** Swarm mode: placement constraints of its service, as Docker writes them. */
+  placementConstraints: string[];
+  /** Swarm mode: how other services reach it; dnsrr unless the file asks for vip. */
+  endpointMode: "dnsrr" | "vip";
 }
 
 export interface Pipeline {

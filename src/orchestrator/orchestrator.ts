@@ -68,6 +68,11 @@ export interface OrchestratorRun extends AsyncDisposable {
   /** The run's own network (container mode), for the state file. */
   readonly networkId?: string | undefined;
   /**
+   * Where a control plane caller may come from when it is the component in `containerId`, when
+   * the engine's container inspection does not say (swarm tasks on other nodes).
+   */
+  peerAddresses?(containerId: string): readonly string[];
+  /**
    * Starts a component of the pipeline (again, after it exited).
    * @throws {ComponentFailedError} when it cannot be started.
    */

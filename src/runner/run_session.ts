@@ -15,7 +15,7 @@ import { Registry } from "../controlplane/registry.ts";
 import { reportRegistryEvent } from "../controlplane/registry_report.ts";
 import type { DockerClient } from "../docker/docker_client.ts";
 import { type Leftovers, removeLeftovers } from "../orchestrator/leftovers.ts";
-import type { Orchestrator } from "../orchestrator/orchestrator.ts";
+import type { Orchestrator, OrchestratorRun } from "../orchestrator/orchestrator.ts";
 import { ProcessOrchestrator } from "../orchestrator/process.ts";
 import { ensureLogDir } from "../logs/log_file.ts";
 import { RunClaim } from "../state/run_claim.ts";
@@ -30,6 +30,8 @@ export interface RunSessionOptions {
   logDir: string;
   /** 0 picks a free port. */
   controlPlanePort: number;
+  /** Swarm mode: where components reach the control plane (`--control-plane-address`). */
+  controlPlaneAddress?: string | undefined;
   /** Lets any local caller register as any component (`--open-control-plane`). */
   openControlPlane: boolean;
   /** FLOWCTL_HEARTBEAT_INTERVAL as given to components, and the same in milliseconds. */
@@ -62,6 +64,7 @@ class RunSession {
   readonly #stateWriter: StateWriter;
   #controlPlanePort = 0;
   #networkId: string | undefined;
+  #run: OrchestratorRun | undefined;
   #runner: PipelineRunner | undefined;
 
   constructor(pipeline: Pipeline, options: RunSessionOptions, stack: AsyncDisposableStack) {
@@ -92,8 +95,12 @@ class RunSession {
         port: this.#options.controlPlanePort,
         open: this.#options.openControlPlane,
         identifyPeer: identifyComponents({
-          orchestrator: this.#pipeline.orchestrator,
+          orchestrator: this.#pipeline.orchestrator === "process" ? "process" : "container",
           components: () => this.#runner?.snapshot() ?? [],
+          // Swarm tasks are known by the orchestrator's run, not by local container inspection.
+          ...(this.#pipeline.orchestrator === "swarm"
+            ? { containerAddresses: (id) => Promise.resolve(this.#run?.peerAddresses?.(id) ?? []) }
+            : {}),
         }),
       }),
     );
@@ -111,6 +118,7 @@ class RunSession {
     const run = await this.#refusable(() => this.#open(orchestrator, controlPlane));
     if (!run) return signals.stop.aborted ? "stopped" : "refused";
     this.#networkId = run.networkId;
+    this.#run = run;
     this.#runner = new PipelineRunner(this.#pipeline, {
       run,
       logDir: this.#options.logDir,
@@ -133,7 +141,11 @@ class RunSession {
     await ensureStateDir();
     await ensureLogDir(this.#options.logDir);
     const claim = this.#stack.use(await RunClaim.take(this.#pipeline.name));
-    const { orchestrator, docker } = await openOrchestrator(this.#pipeline, this.#stack);
+    const { orchestrator, docker } = await openOrchestrator(
+      this.#pipeline,
+      this.#stack,
+      this.#options.controlPlaneAddress,
+    );
     const leftovers = await removeLeftovers(this.#pipeline, { state: claim.previous, docker });
     for (const message of describeLeftovers(this.#pipeline, leftovers)) {
       this.#options.emit({ type: "notice", message });
@@ -210,7 +222,13 @@ class RunSession {
 async function openOrchestrator(
   pipeline: Pipeline,
   stack: AsyncDisposableStack,
+  controlPlaneAddress: string | undefined,
 ): Promise<{ orchestrator: Orchestrator; docker?: DockerClient }> {
+  if (pipeline.orchestrator === "swarm") {
+    const { SwarmOrchestrator } = await import("../orchestrator/swarm.ts");
+    const orchestrator = stack.use(await SwarmOrchestrator.connect({ controlPlaneAddress }));
+    return { orchestrator, docker: orchestrator.docker };
+  }
   if (pipeline.orchestrator !== "container") return { orchestrator: new ProcessOrchestrator() };
   // Loaded only here: process mode does not pay for the Docker client.
   const { ContainerOrchestrator } = await import("../orchestrator/container.ts");
@@ -225,9 +243,11 @@ function describeLeftovers(pipeline: Pipeline, leftovers: Leftovers): string[] {
       removed.pids.join(", ")
     })`
   );
-  if (leftovers.containers + leftovers.networks > 0) {
+  if (leftovers.containers + leftovers.networks + leftovers.services > 0) {
     lines.push(
-      `Removed ${leftovers.containers} container(s) and ${leftovers.networks} network(s) left by an earlier run of ${pipeline.name}`,
+      `Removed ${
+        leftovers.services > 0 ? `${leftovers.services} service(s), ` : ""
+      }${leftovers.containers} container(s) and ${leftovers.networks} network(s) left by an earlier run of ${pipeline.name}`,
     );
   }
   return lines;
