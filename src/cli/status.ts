@@ -12,6 +12,7 @@ import { outputFormat, parseCommandArgs } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
+import { describeTasks, swarmTasks, type TaskView } from "./_swarm_tasks.ts";
 import { createOutput } from "./output.ts";
 
 interface ComponentView {
@@ -26,6 +27,8 @@ interface ComponentView {
   lastHeartbeatAgoMs?: number;
   restarts: number;
   uptimeMs?: number;
+  /** Swarm mode: its live tasks and the nodes they run on. */
+  tasks?: TaskView[];
 }
 
 export const statusCommand: CommandModule = {
@@ -33,7 +36,7 @@ export const statusCommand: CommandModule = {
 
 Asks the running pipeline (of <file>, or every running pipeline) for each component's state,
 pid or container, health, registration with the control plane, last heartbeat, restarts and
-uptime.
+uptime; in swarm mode also each component's tasks and the nodes they run on.
 
 Exit codes: 0 a pipeline is running, 1 none is, 2 usage or configuration error.`,
   async run(args) {
@@ -112,6 +115,9 @@ Exit codes: 0 a pipeline is running, 1 none is, 2 usage or configuration error.`
       for (const row of rows) {
         out.line(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
       }
+      for (const c of components) {
+        if (c.tasks) out.line(`  ${c.id} tasks: ${describeTasks(c.tasks)}`);
+      }
     }
     return ExitCode.ok;
   },
@@ -119,6 +125,7 @@ Exit codes: 0 a pipeline is running, 1 none is, 2 usage or configuration error.`
 
 async function describe(state: RunState): Promise<ComponentView[]> {
   const registrations = await listRegistrations(state);
+  const tasks = await swarmTasks(state);
   const now = Date.now();
   return state.components.map((c) => {
     const registration = registrations.find((r) => r.component?.id === c.id);
@@ -148,6 +155,7 @@ async function describe(state: RunState): Promise<ComponentView[]> {
       ...(c.startedAt !== undefined && !["stopped", "exited", "failed"].includes(c.phase)
         ? { uptimeMs: now - c.startedAt }
         : {}),
+      ...(state.orchestrator === "swarm" ? { tasks: tasks.get(c.id) ?? [] } : {}),
     };
   });
 }

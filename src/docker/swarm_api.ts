@@ -124,6 +124,13 @@ export async function listTasks(docker: DockerClient, serviceId: string): Promis
   return tasks.sort((a, b) => b.CreatedAt.localeCompare(a.CreatedAt));
 }
 
+/** Whether the swarm still knows the task (it forgets those of removed services once stopped). */
+export async function taskExists(docker: DockerClient, id: string): Promise<boolean> {
+  const response = await docker.request("GET", `/tasks/${id}`, { accept: [404] });
+  await response.body?.cancel();
+  return response.status !== 404;
+}
+
 export async function inspectNode(
   docker: DockerClient,
   id: string,

@@ -27,6 +27,8 @@ export interface ComponentHandle extends AsyncDisposable {
   /** Start time of `pid` (clock ticks since boot), so a reused pid is never mistaken for it. */
   readonly pidStartTime?: number | undefined;
   readonly containerId?: string;
+  /** The swarm task it is (swarm mode), for --output json. */
+  readonly taskId?: string;
   /** stdout and stderr bytes; each stream ends when the component ends. */
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;

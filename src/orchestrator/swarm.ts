@@ -20,6 +20,7 @@ import {
   removeService,
   serviceByName,
   swarmInfo,
+  taskExists,
   type TaskInfo,
   taskLogs,
   TERMINAL_TASK_STATES,
@@ -45,6 +46,9 @@ export const LABEL_STACK = "com.docker.stack.namespace";
 const POLL_MS = 100;
 /** How long a task may stay unschedulable (no node satisfies its constraints) before that fails. */
 const UNSCHEDULABLE_MS = 3_000;
+/** Quiet time after a task ended before its followed log is closed, and the most it waits. */
+const LOG_DRAIN_MS = 300;
+const LOG_DRAIN_MAX_MS = 3_000;
 /** How long removing a run waits for its tasks to be gone. */
 const TASKS_GONE_MS = 60_000;
 
@@ -394,15 +398,25 @@ class SwarmRun implements OrchestratorRun {
   }
 }
 
-/** Removes services one by one and waits until none of their tasks is left. */
+/**
+ * Removes services one by one and waits until none of their tasks is left: the swarm forgets a
+ * removed service's task once its node has stopped it, and this node's containers of it are gone.
+ */
 export async function removeServicesAndWait(
   docker: DockerClient,
   serviceIds: readonly string[],
 ): Promise<void> {
-  for (const id of serviceIds) await removeService(docker, id);
   const deadline = Date.now() + TASKS_GONE_MS;
   for (const id of serviceIds) {
-    while ((await listTasks(docker, id)).length > 0 && Date.now() < deadline) {
+    const tasks = await listTasks(docker, id);
+    await removeService(docker, id);
+    for (const task of tasks) {
+      while (await taskExists(docker, task.ID) && Date.now() < deadline) await delay(POLL_MS);
+    }
+    while (
+      (await docker.listContainers("com.docker.swarm.service.id", id)).length > 0 &&
+      Date.now() < deadline
+    ) {
       await delay(POLL_MS);
     }
   }
@@ -453,20 +467,37 @@ class TaskHandle extends StoppableHandle implements ComponentHandle {
     this.containerId = placed.containerId;
     this.taskId = placed.taskId;
     this.nodeName = placed.nodeName;
+    this.exited = this.#wait(task);
     const streams = this.#output();
     this.stdout = streams.stdout;
     this.stderr = streams.stderr;
-    this.exited = this.#wait(task);
   }
 
-  /** The task's output from the service logs API, demultiplexed. */
+  /**
+   * The task's output from the task logs API, demultiplexed. The engine keeps a followed task's
+   * log open after the task ended, so it is closed once the task has ended and no output came
+   * for LOG_DRAIN_MS (the node may still be shipping its last lines to the manager).
+   */
   #output(): { stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array> } {
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    let lastChunk = Date.now();
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        lastChunk = Date.now();
+        controller.enqueue(chunk);
+      },
+    });
     taskLogs(this.#docker, this.taskId, this.#logs.signal).then(
       (logs) => logs.pipeTo(writable, { signal: this.#logs.signal }),
     ).catch((error) => {
       logger.debug("Output of {component} ended: {error}", { component: this.componentId, error });
       writable.close().catch(() => {});
+    });
+    this.exited.then(async () => {
+      const ended = Date.now();
+      while (Date.now() - lastChunk < LOG_DRAIN_MS && Date.now() - ended < LOG_DRAIN_MAX_MS) {
+        await delay(LOG_DRAIN_MS / 4, this.#logs.signal);
+      }
+      this.#logs.abort();
     });
     return demuxFrames(readable);
   }

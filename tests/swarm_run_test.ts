@@ -1,0 +1,276 @@
+/**
+ * `flowctl run --orchestrator swarm` on a single-node private swarm (a private dockerd in its own
+ * network namespace): the host's engine never joins or leaves a swarm.
+ */
+import * as v from "valibot";
+import { DockerClient } from "../src/docker/docker_client.ts";
+import { listServices } from "../src/docker/swarm_api.ts";
+import { assertEquals, assertStringIncludes } from "./assert.ts";
+import { imageComponent, REQUIRE_DOCKER } from "./_docker.ts";
+import {
+  FlowctlProcess,
+  pipelineYaml,
+  ROOT,
+  runArgs,
+  runFlowctl,
+  waitFor,
+  writeTemp,
+} from "./_helpers.ts";
+import { startPrivateEngine } from "./_private_engine.ts";
+import { type PrivateSwarm, privateSwarmUnavailable, startSwarm } from "./_swarm.ts";
+
+const UNAVAILABLE = privateSwarmUnavailable();
+if (UNAVAILABLE && !REQUIRE_DOCKER) console.warn(`The swarm tests are skipped: ${UNAVAILABLE}`);
+
+const STATE_DIR = Deno.env.get("FLOWCTL_STATE_DIR") ?? "/tmp/flowctl-state-swarm-tests";
+
+/** A swarm-mode pipeline file under a fresh name. */
+async function swarmPipeline(prefix: string, body: string) {
+  const name = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  const dir = await Deno.makeTempDir({ prefix: `flowctl-${prefix}-` });
+  const file = await writeTemp(
+    "pipeline.yaml",
+    pipelineYaml(name, `  driver: swarm\n${body}`),
+    dir,
+  );
+  return { name, file, dir, args: runArgs(file, `${dir}/logs`) };
+}
+
+/** flowctl in the manager's network namespace, talking to its engine. */
+function onManager(swarm: PrivateSwarm) {
+  return {
+    wrapper: swarm.manager.wrapper,
+    env: { DOCKER_HOST: swarm.manager.engine.host, FLOWCTL_STATE_DIR: STATE_DIR },
+  };
+}
+
+const ObjectsSchema = v.array(v.looseObject({ Id: v.optional(v.string()) }));
+
+/** Services, containers and networks of `pipeline` left in the swarm. */
+async function leftInSwarm(swarm: PrivateSwarm, pipeline: string) {
+  using docker = await DockerClient.connect(swarm.manager.engine.host);
+  const filters = JSON.stringify({ label: [`dev.flowctl.pipeline=${pipeline}`] });
+  return {
+    services: (await listServices(docker, "dev.flowctl.pipeline", pipeline)).length,
+    containers: (await docker.json(ObjectsSchema, "GET", "/containers/json", {
+      query: { all: true, filters },
+    })).length,
+    networks: (await docker.json(ObjectsSchema, "GET", "/networks", { query: { filters } }))
+      .length,
+  };
+}
+
+const NOTHING = { services: 0, containers: 0, networks: 0 };
+
+Deno.test({
+  name: "swarm mode on a single-node private swarm",
+  ignore: UNAVAILABLE !== undefined && !REQUIRE_DOCKER,
+  async fn(t) {
+    await using swarm = await startSwarm();
+
+    await t.step(
+      "starts services in order behind health gates, reaches the control plane, labels them, removes everything on Ctrl+C",
+      async () => {
+        const p = await swarmPipeline(
+          "sw",
+          "  sources:\n" +
+            imageComponent(
+              "web",
+              { HEALTH_PORT: 8000, LINES: 2 },
+              "      health: { http: { path: /health, port: 8000 } }\n",
+            ) +
+            "  sinks:\n" +
+            imageComponent(
+              "sink",
+              { CHECK_CONTROL_PLANE: 1, PRINT_ENV: "FLOWCTL_ENDPOINT COMPONENT_ID" },
+              "      inputs: [web]\n",
+            ),
+        );
+        const flowctl = new FlowctlProcess([...p.args, "--output", "json"], onManager(swarm));
+        try {
+          await flowctl.waitForOutput('"event":"pipeline_started"', 60_000);
+          await waitFor(
+            async () =>
+              (await Deno.readTextFile(`${p.dir}/logs/sink.log`).catch(() => ""))
+                .includes("control plane reachable"),
+            "the sink reaching the control plane",
+            20_000,
+          );
+          using docker = await DockerClient.connect(swarm.manager.engine.host);
+          const services = await listServices(docker, "com.docker.stack.namespace", p.name);
+          assertEquals(services.map((s) => s.Spec.Name).sort(), [
+            `${p.name}-sink`,
+            `${p.name}-web`,
+          ]);
+        } finally {
+          flowctl.kill("SIGINT");
+        }
+        const result = await flowctl.result();
+        assertEquals(result.code, 0, result.stderr);
+        const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+        const order = events.filter((e) =>
+          e.event === "component_starting" || e.event === "component_healthy"
+        )
+          .map((e) => `${e.event}:${e.component}`);
+        assertEquals(order, [
+          "component_starting:web",
+          "component_healthy:web",
+          "component_starting:sink",
+          "component_healthy:sink",
+        ]);
+        const started = events.find((e) =>
+          e.event === "component_started" && e.component === "web"
+        );
+        assertEquals(typeof started?.taskId, "string", JSON.stringify(started));
+        const sinkLog = await Deno.readTextFile(`${p.dir}/logs/sink.log`);
+        assertStringIncludes(sinkLog, `FLOWCTL_ENDPOINT=${swarm.manager.address}:`);
+        assertStringIncludes(sinkLog, "COMPONENT_ID=sink");
+        assertStringIncludes(await Deno.readTextFile(`${p.dir}/logs/web.log`), "web line 2");
+        // Stopped in reverse order: the sink before its input.
+        const stops = events.filter((e) => e.event === "component_stopped").map((e) => e.component);
+        assertEquals(stops, ["sink", "web"]);
+        assertEquals(await leftInSwarm(swarm, p.name), NOTHING);
+      },
+    );
+
+    await t.step(
+      "a task rejected for a missing image fails the start with the node's name, and rolls back",
+      async () => {
+        const p = await swarmPipeline(
+          "swmissing",
+          "  sources:\n" +
+            imageComponent(
+              "web",
+              { HEALTH_PORT: 8000 },
+              "      health: { tcp: { port: 8000 } }\n",
+            ) +
+            "  sinks:\n    - id: ghost\n      image: flowctl-test/not-here:1\n      inputs: [web]\n",
+        );
+        const result = await runFlowctl(p.args, onManager(swarm));
+        assertEquals(result.code, 1, result.stdout);
+        assertStringIncludes(
+          result.stderr,
+          `Component "ghost": its task was rejected on node "`,
+        );
+        assertStringIncludes(result.stderr, "No such image: flowctl-test/not-here:1");
+        assertStringIncludes(result.stderr, "must be present on every node");
+        assertEquals(await leftInSwarm(swarm, p.name), NOTHING);
+      },
+    );
+
+    await t.step("a crashing service is restarted by its policy until max_restarts", async () => {
+      const p = await swarmPipeline(
+        "swcrash",
+        "  sources:\n" +
+          imageComponent(
+            "crash",
+            { EXIT_AFTER: 1, EXIT_CODE: 3 },
+            "      restart: on-failure\n      max_restarts: 2\n",
+          ),
+      );
+      const result = await runFlowctl(p.args, onManager(swarm));
+      assertEquals(result.code, 1, result.stdout);
+      assertEquals(
+        result.stdout.split("\n").filter((l) => l.startsWith("Restarting component crash")).length,
+        2,
+        result.stdout,
+      );
+      assertStringIncludes(
+        result.stderr,
+        `Component "crash" exited with code 3 and was restarted 2 times already (max_restarts: 2)`,
+      );
+      // Each task's output reached the log: three runs, three exits.
+      const log = await Deno.readTextFile(`${p.dir}/logs/crash.log`);
+      assertEquals(log.split("\n").filter((l) => l === "exiting with 3").length, 3, log);
+      assertEquals(await leftInSwarm(swarm, p.name), NOTHING);
+    });
+
+    await t.step("down removes the services of a flowctl killed with SIGKILL", async () => {
+      const p = await swarmPipeline(
+        "swdown",
+        "  sources:\n" + imageComponent("src", {}) +
+          "  sinks:\n" + imageComponent("sink", {}, "      inputs: [src]\n"),
+      );
+      const flowctl = new FlowctlProcess(p.args, onManager(swarm));
+      await flowctl.waitForOutput("Pipeline started successfully", 60_000);
+      flowctl.kill("SIGKILL");
+      await flowctl.result();
+      assertEquals((await leftInSwarm(swarm, p.name)).services, 2);
+      const down = await runFlowctl(["down", p.file], onManager(swarm));
+      assertEquals(down.code, 0, down.stderr);
+      assertStringIncludes(
+        down.stdout,
+        `Removed 2 service(s), 0 container(s) and 1 network(s) of ${p.name}`,
+      );
+      assertEquals(await leftInSwarm(swarm, p.name), NOTHING);
+    });
+
+    await t.step(
+      "the example pipeline runs as services: data reaches the consumer, all registered, nothing left",
+      async () => {
+        const build = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", `${ROOT}tools/build_images.ts`],
+          env: { DOCKER_HOST: swarm.manager.engine.host },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assertEquals(build.code, 0, new TextDecoder().decode(build.stderr));
+        let expected = 0;
+        for await (const entry of Deno.readDir(`${ROOT}examples/ttp/datalake`)) {
+          const ledger = JSON.parse(
+            await Deno.readTextFile(`${ROOT}examples/ttp/datalake/${entry.name}`),
+          );
+          for (const tx of ledger.transactions) expected += tx.payments.length;
+        }
+        const dir = await Deno.makeTempDir({ prefix: "flowctl-example-swarm-" });
+        const flowctl = new FlowctlProcess(
+          [
+            ...runArgs(`${ROOT}examples/ttp-pipeline.yaml`, `${dir}/logs`),
+            "--orchestrator",
+            "swarm",
+          ],
+          onManager(swarm),
+        );
+        try {
+          await flowctl.waitForOutput("Pipeline started successfully", 90_000);
+          await waitFor(
+            () =>
+              flowctl.stdout.split("\n").filter((l) => l.includes("| event ledger=")).length >=
+                expected,
+            `${expected} events`,
+            30_000,
+          );
+          for (const id of ["stellar-live-source-datalake", "ttp-processor", "consumer-app"]) {
+            await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
+          }
+        } finally {
+          flowctl.kill("SIGINT");
+        }
+        const result = await flowctl.result();
+        assertEquals(result.code, 0, result.stderr);
+        assertStringIncludes(
+          result.stdout,
+          "processor: reading ledgers from stellar-live-source-datalake:50051",
+        );
+        assertEquals(await leftInSwarm(swarm, "ttp-processing-pipeline"), NOTHING);
+      },
+    );
+  },
+});
+
+Deno.test({
+  name: "swarm mode: an engine that is no swarm manager is refused in one line",
+  ignore: UNAVAILABLE !== undefined && !REQUIRE_DOCKER,
+  async fn() {
+    await using engine = await startPrivateEngine();
+    const p = await swarmPipeline("swnone", "  sources:\n" + imageComponent("src", {}));
+    const result = await runFlowctl(p.args, {
+      env: { DOCKER_HOST: engine.host, FLOWCTL_STATE_DIR: STATE_DIR },
+    });
+    assertEquals(result.code, 1, result.stdout);
+    assertEquals(
+      result.stderr.trim(),
+      `Pipeline failed: Cannot start pipeline: the Docker engine at ${engine.host} is not in a swarm (state "inactive"): run "docker swarm init" on it first, or point DOCKER_HOST at a swarm manager`,
+    );
+  },
+});
