@@ -104,7 +104,9 @@ export async function startSwarm(options: { workers?: number } = {}): Promise<Pr
       "/swarm",
     )).JoinTokens.Worker;
     for (const worker of workers) {
-      // A worker masquerades its tasks' traffic to other hosts, as an engine with iptables does.
+      // A worker forwards and masquerades its tasks' traffic to other hosts, as an engine with
+      // iptables does.
+      await sh([...worker.wrapper, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
       await sh([
         ...worker.wrapper,
         "iptables",
@@ -189,4 +191,18 @@ async function sh([program = "", ...args]: string[]): Promise<void> {
       `${program} ${args.join(" ")} failed (${code}): ${new TextDecoder().decode(stderr)}`,
     );
   }
+}
+
+/** Copies an image from one engine to another (`docker save | docker load`, through the API). */
+export async function copyImage(from: PrivateEngine, to: PrivateEngine, image: string) {
+  using source = await DockerClient.connect(from.host);
+  using target = await DockerClient.connect(to.host);
+  const saved = await source.request("GET", "/images/get", { query: { names: image } });
+  const tar = new Uint8Array(await saved.arrayBuffer());
+  const loaded = await target.request("POST", "/images/load", {
+    query: { quiet: true },
+    headers: { "content-type": "application/x-tar" },
+    body: tar,
+  });
+  await loaded.body?.cancel();
 }
