@@ -6,7 +6,8 @@ import type { CommandModule } from "./command.ts";
 import { createOutput } from "./output.ts";
 
 export const validateCommand: CommandModule = {
-  help: `Usage: flowctl validate <file|-> [--orchestrator process|container] [--output text|json]
+  help:
+    `Usage: flowctl validate <file|-> [--orchestrator process|container|swarm] [--output text|json]
 
 Checks a pipeline file: YAML syntax, keys and types, ids, inputs, cycles, durations, ports,
 interpolation, and what the chosen orchestrator needs. Prints one line per problem as
