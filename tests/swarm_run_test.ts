@@ -158,6 +158,57 @@ Deno.test({
       },
     );
 
+    await t.step(
+      "--control-plane-address: components get it as FLOWCTL_ENDPOINT and reach the control plane there",
+      async () => {
+        const extra = swarm.manager.address.replace(/\.1$/, ".5");
+        const add = await new Deno.Command("ip", {
+          args: ["-n", swarm.manager.netns, "addr", "add", `${extra}/24`, "dev", "m0"],
+        }).output();
+        assertEquals(add.code, 0, new TextDecoder().decode(add.stderr));
+        const p = await swarmPipeline(
+          "swaddr",
+          "  sinks:\n" +
+            imageComponent("sink", { CHECK_CONTROL_PLANE: 1, PRINT_ENV: "FLOWCTL_ENDPOINT" }),
+        );
+        const flowctl = new FlowctlProcess(
+          [...p.args, "--control-plane-address", extra],
+          onManager(swarm),
+        );
+        try {
+          await waitFor(
+            async () =>
+              (await Deno.readTextFile(`${p.dir}/logs/sink.log`).catch(() => ""))
+                .includes("control plane reachable"),
+            "the sink reaching the control plane",
+            30_000,
+          );
+        } finally {
+          flowctl.kill("SIGINT");
+        }
+        const result = await flowctl.result();
+        assertEquals(result.code, 0, result.stderr);
+        assertStringIncludes(
+          await Deno.readTextFile(`${p.dir}/logs/sink.log`),
+          `FLOWCTL_ENDPOINT=${extra}:`,
+        );
+        assertEquals(await leftInSwarm(swarm, p.name), NOTHING);
+
+        // An address that is not this machine's is refused in one line, before any service.
+        const refused = await runFlowctl(
+          [...p.args, "--control-plane-address", "192.0.2.77"],
+          onManager(swarm),
+        );
+        assertEquals(refused.code, 1, refused.stdout);
+        assertStringIncludes(
+          refused.stderr,
+          'Cannot start pipeline: the control plane cannot listen on "192.0.2.77" (--control-plane-address): ',
+        );
+        assertEquals(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+        assertEquals(await leftInSwarm(swarm, p.name), NOTHING);
+      },
+    );
+
     await t.step("a crashing service is restarted by its policy until max_restarts", async () => {
       const p = await swarmPipeline(
         "swcrash",

@@ -25,6 +25,7 @@ import {
   taskLogs,
   TERMINAL_TASK_STATES,
 } from "../docker/swarm_api.ts";
+import { UserError } from "../user_error.ts";
 import { LiveHandles, StoppableHandle } from "./_handle.ts";
 import {
   ComponentFailedError,
@@ -184,7 +185,19 @@ class SwarmRun implements OrchestratorRun {
     const info = await swarmInfo(this.#docker);
     this.#nodeId = info.Swarm.NodeID ?? "";
     this.#address = controlPlaneAddress ?? info.Swarm.NodeAddr ?? "127.0.0.1";
-    if (this.#address !== "127.0.0.1") await controlPlane.listenOn(this.#address);
+    if (this.#address !== "127.0.0.1") {
+      try {
+        await controlPlane.listenOn(this.#address);
+      } catch (error) {
+        if (error instanceof UserError) throw error;
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new PreflightError([
+          `the control plane cannot listen on "${this.#address}" (${
+            controlPlaneAddress ? "--control-plane-address" : "this node's swarm address"
+          }): ${reason}; pass --control-plane-address with an address of this machine that every swarm node reaches`,
+        ], { cause: error });
+      }
+    }
     const endpoint = `${this.#address}:${controlPlane.port}`;
     for (const component of this.#pipeline.components) {
       this.#envs.set(component.id, this.#options.envFor(component, endpoint));
