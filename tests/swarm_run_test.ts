@@ -209,6 +209,35 @@ Deno.test({
       },
     );
 
+    await t.step(
+      "a component no node can take fails the start with the constraint; Ctrl+C while it waits stops at once",
+      async () => {
+        const body = "  sources:\n" +
+          imageComponent(
+            "pinned",
+            {},
+            '      placement: { constraints: ["node.labels.zone==nowhere"] }\n',
+          );
+        const p = await swarmPipeline("swplace", body);
+        const result = await runFlowctl(p.args, onManager(swarm));
+        assertEquals(result.code, 1, result.stdout);
+        assertStringIncludes(
+          result.stderr,
+          'Component "pinned" cannot be placed on any swarm node: no suitable node',
+        );
+        assertStringIncludes(result.stderr, "(placement constraints: node.labels.zone==nowhere)");
+        assertEquals(await leftInSwarm(swarm, p.name), NOTHING);
+
+        const flowctl = new FlowctlProcess(p.args, onManager(swarm));
+        await flowctl.waitForOutput("Starting component: pinned", 30_000);
+        flowctl.kill("SIGINT");
+        const stopped = await flowctl.result();
+        assertEquals(stopped.code, 0, stopped.stderr);
+        assertEquals(stopped.stderr.includes("cannot be placed"), false, stopped.stderr);
+        assertEquals(await leftInSwarm(swarm, p.name), NOTHING);
+      },
+    );
+
     await t.step("a crashing service is restarted by its policy until max_restarts", async () => {
       const p = await swarmPipeline(
         "swcrash",

@@ -156,12 +156,13 @@ class SwarmRun implements OrchestratorRun {
   readonly #docker: DockerClient;
   readonly #pipeline: Pipeline;
   readonly #options: OpenOptions;
-  readonly #live = new LiveHandles<TaskHandle>();
+  readonly #live = new LiveHandles<TaskHandle | UnplacedHandle>();
   readonly #services = new Map<string, string>();
   /** Tasks already handed out per component: a restart waits for a newer one. */
   readonly #seenTasks = new Map<string, Set<string>>();
   readonly #envs = new Map<string, Record<string, string>>();
   readonly #placed = new Map<string, PlacedTask>();
+  readonly #disposed = new AbortController();
   #networkId: string | undefined;
   #nodeId = "";
   #address = "127.0.0.1";
@@ -248,6 +249,7 @@ class SwarmRun implements OrchestratorRun {
       const seen = this.#seenTasks.get(component.id) ?? new Set<string>();
       this.#seenTasks.set(component.id, seen);
       const task = await this.#nextTask(component, serviceId, seen);
+      if (!task) return this.#live.add(new UnplacedHandle(this.#docker, component.id, serviceId));
       seen.add(task.ID);
       const placed = await this.#place(component, task);
       this.#placed.set(placed.containerId, placed);
@@ -270,9 +272,21 @@ class SwarmRun implements OrchestratorRun {
    * Waits for the newest task of the service that flowctl has not followed yet to run (or to
    * have ended: a quick exit). A task the swarm rejects, or cannot place, fails the start.
    */
-  async #nextTask(component: Component, serviceId: string, seen: Set<string>): Promise<TaskInfo> {
+  async #nextTask(
+    component: Component,
+    serviceId: string,
+    seen: Set<string>,
+  ): Promise<TaskInfo | undefined> {
     let unschedulableSince: number | undefined;
     while (true) {
+      // Ctrl+C while the swarm is still placing or pulling: the caller stops the service.
+      if (this.#options.signal.aborted) return undefined;
+      if (this.#disposed.signal.aborted) {
+        throw new ComponentFailedError(
+          component.id,
+          `Component "${component.id}" was stopped before its task ran`,
+        );
+      }
       const task = (await listTasks(this.#docker, serviceId)).find((t) => !seen.has(t.ID));
       const state = task?.Status.State;
       if (task && (state === "rejected" || (state === "failed" && !containerOf(task)))) {
@@ -394,6 +408,7 @@ class SwarmRun implements OrchestratorRun {
    * removes the network.
    */
   async [Symbol.asyncDispose](): Promise<void> {
+    this.#disposed.abort();
     await this.#live.killAll();
     const services = await listServices(
       this.#docker,
@@ -567,6 +582,39 @@ class TaskHandle extends StoppableHandle implements ComponentHandle {
       this.#logs.abort();
     }
   }
+}
+
+/** A service whose task had not run yet when the pipeline was asked to stop. */
+class UnplacedHandle extends StoppableHandle implements ComponentHandle {
+  readonly componentId: string;
+  readonly stdout = emptyStream();
+  readonly stderr = emptyStream();
+  readonly #ended = Promise.withResolvers<ExitStatus>();
+  readonly exited = this.#ended.promise;
+  readonly #docker: DockerClient;
+  readonly #serviceId: string;
+
+  constructor(docker: DockerClient, componentId: string, serviceId: string) {
+    super();
+    this.#docker = docker;
+    this.componentId = componentId;
+    this.#serviceId = serviceId;
+  }
+
+  probeAddress(port: number) {
+    return { hostname: "127.0.0.1", port };
+  }
+
+  /** Removes the service before any task of it ran. */
+  protected async stopOnce(): Promise<ExitStatus> {
+    await removeServicesAndWait(this.#docker, [this.#serviceId]);
+    this.#ended.resolve({ code: 143, signal: "SIGTERM" });
+    return await this.exited;
+  }
+}
+
+function emptyStream(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (controller) => controller.close() });
 }
 
 function containerOf(task: TaskInfo): string | undefined {
