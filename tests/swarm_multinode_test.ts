@@ -10,7 +10,7 @@ import { DockerClient } from "../src/docker/docker_client.ts";
 import { listServices } from "../src/docker/swarm_api.ts";
 import { assertEquals, assertStringIncludes } from "./assert.ts";
 import { REQUIRE_DOCKER } from "./_docker.ts";
-import { FlowctlProcess, ROOT, runArgs, runFlowctl, waitFor } from "./_helpers.ts";
+import { FlowctlProcess, pipelineYaml, ROOT, runArgs, runFlowctl, waitFor } from "./_helpers.ts";
 import { copyImage, privateSwarmUnavailable, startSwarm } from "./_swarm.ts";
 
 const UNAVAILABLE = privateSwarmUnavailable();
@@ -108,6 +108,25 @@ Deno.test({
     using docker = await DockerClient.connect(swarm.manager.engine.host);
     assertEquals(await listServices(docker, "dev.flowctl.pipeline", "ttp-processing-pipeline"), []);
     using workerDocker = await DockerClient.connect(worker.engine.host);
+    // An image only the manager has, placed on the worker: rejected there, said with the node.
+    const missing = `${dir}/missing.yaml`;
+    await Deno.writeTextFile(
+      missing,
+      pipelineYaml(
+        "swmissing",
+        "  driver: swarm\n  sinks:\n    - id: app\n      image: flowctl-example/consumer-app:latest\n" +
+          `      placement: { constraints: ["node.labels.name==${worker.name}"] }\n`,
+      ),
+    );
+    const rejected = await runFlowctl(runArgs(missing, `${dir}/logs`), options);
+    assertEquals(rejected.code, 1, rejected.stdout);
+    const hostname = Deno.hostname();
+    assertStringIncludes(
+      rejected.stderr,
+      `Component "app": its task was rejected on node "${hostname}": No such image: flowctl-example/consumer-app:latest`,
+    );
+    assertEquals(await listServices(docker, "dev.flowctl.pipeline", "swmissing"), []);
+
     // The worker removes a stopped task's container shortly after the swarm forgot the task.
     await waitFor(
       async () =>
