@@ -9,7 +9,7 @@ import * as v from "valibot";
 import { DockerClient } from "../src/docker/docker_client.ts";
 import { listServices } from "../src/docker/swarm_api.ts";
 import { assertEquals, assertStringIncludes } from "./assert.ts";
-import { REQUIRE_DOCKER } from "./_docker.ts";
+import { imageComponent, REQUIRE_DOCKER } from "./_docker.ts";
 import { FlowctlProcess, pipelineYaml, ROOT, runArgs, runFlowctl, waitFor } from "./_helpers.ts";
 import { copyImage, privateSwarmUnavailable, startSwarm } from "./_swarm.ts";
 
@@ -126,6 +126,28 @@ Deno.test({
       `Component "app": its task was rejected on node "${hostname}": No such image: flowctl-example/consumer-app:latest`,
     );
     assertEquals(await listServices(docker, "dev.flowctl.pipeline", "swmissing"), []);
+
+    // A health port that is not published, of a task on the worker: said at once, not timed out.
+    const unpublished = `${dir}/unpublished.yaml`;
+    await Deno.writeTextFile(
+      unpublished,
+      pipelineYaml(
+        "swunpublished",
+        "  driver: swarm\n  sources:\n" +
+          imageComponent(
+            "web",
+            { HEALTH_PORT: 8000 },
+            `      health: { http: { path: /health, port: 8000 } }\n      placement: { constraints: ["node.labels.name==${worker.name}"] }\n`,
+          ),
+      ),
+    );
+    const unprobed = await runFlowctl(runArgs(unpublished, `${dir}/logs`), options);
+    assertEquals(unprobed.code, 1, unprobed.stdout);
+    assertStringIncludes(
+      unprobed.stderr,
+      `Component "web" runs on node "${hostname}", where flowctl cannot probe its port 8000: publish it (a "hostPort" in its ports) or use "health: { registered: true }"`,
+    );
+    assertEquals(await listServices(docker, "dev.flowctl.pipeline", "swunpublished"), []);
 
     // The worker removes a stopped task's container shortly after the swarm forgot the task.
     await waitFor(

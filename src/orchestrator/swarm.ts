@@ -252,6 +252,13 @@ class SwarmRun implements OrchestratorRun {
       if (!task) return this.#live.add(new UnplacedHandle(this.#docker, component.id, serviceId));
       seen.add(task.ID);
       const placed = await this.#place(component, task);
+      const unreachable = unprobeablePort(component, placed);
+      if (unreachable !== undefined) {
+        throw new ComponentFailedError(
+          component.id,
+          `Component "${component.id}" runs on node "${placed.nodeName}", where flowctl cannot probe its port ${unreachable}: publish it (a "hostPort" in its ports) or use "health: { registered: true }"`,
+        );
+      }
       this.#placed.set(placed.containerId, placed);
       const handle = new TaskHandle(this.#docker, component, serviceId, placed, task);
       handle.exited.finally(() => this.#placed.delete(placed.containerId));
@@ -582,6 +589,19 @@ class TaskHandle extends StoppableHandle implements ComponentHandle {
       this.#logs.abort();
     }
   }
+}
+
+/**
+ * The health check port flowctl cannot reach, if any: one that is not published, of a task on
+ * another node (its overlay and bridge addresses are not routed to this one).
+ */
+function unprobeablePort(component: Component, placed: PlacedTask): number | undefined {
+  const probe = component.health?.probe;
+  if (!probe || probe.type === "registered" || placed.local) return undefined;
+  const published = component.ports.some((p) =>
+    p.containerPort === probe.port && p.hostPort !== undefined
+  );
+  return published ? undefined : probe.port;
 }
 
 /** A service whose task had not run yet when the pipeline was asked to stop. */
