@@ -265,6 +265,23 @@ Deno.test({
       assertEquals(await leftInSwarm(swarm, p.name), NOTHING);
     });
 
+    await t.step("a pipeline whose sink finishes completes and removes everything", async () => {
+      const p = await swarmPipeline(
+        "swdone",
+        "  sources:\n" +
+          imageComponent("src", { HEALTH_PORT: 8000 }, "      health: { tcp: { port: 8000 } }\n") +
+          "  sinks:\n" +
+          imageComponent("sink", { EXIT_AFTER: 1, LINES: 2 }, "      inputs: [src]\n"),
+      );
+      const result = await runFlowctl(p.args, onManager(swarm));
+      assertEquals(result.code, 0, result.stderr);
+      assertStringIncludes(result.stdout, "Component sink exited with code 0\n");
+      assertStringIncludes(result.stdout, "All sinks finished; stopping pipeline\n");
+      assertStringIncludes(result.stdout, "Pipeline completed successfully\n");
+      assertStringIncludes(await Deno.readTextFile(`${p.dir}/logs/sink.log`), "sink line 2\n");
+      assertEquals(await leftInSwarm(swarm, p.name), NOTHING);
+    });
+
     await t.step("down removes the services of a flowctl killed with SIGKILL", async () => {
       const p = await swarmPipeline(
         "swdown",
