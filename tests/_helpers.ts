@@ -13,6 +13,8 @@ export interface RunResult {
 }
 
 export interface RunOptions {
+  /** A command prefix that execs what follows, e.g. `["nsenter", "--net=/run/netns/x"]`. */
+  wrapper?: string[];
   stdin?: string;
   env?: Record<string, string>;
   cwd?: string;
@@ -20,8 +22,9 @@ export interface RunOptions {
 
 /** Runs `flowctl <args>` to completion. */
 export async function runFlowctl(args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
+  const [program, ...argv] = flowctlCommand(args, options.wrapper);
+  const child = new Deno.Command(program ?? "", {
+    args: argv,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -41,6 +44,12 @@ export async function runFlowctl(args: string[], options: RunOptions = {}): Prom
   };
 }
 
+/** The command line of `flowctl <args>`, under `wrapper` when given. */
+function flowctlCommand(args: string[], wrapper: string[] = []): string[] {
+  return [...wrapper, Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args];
+}
+
+/** Writes `text` to a new temporary folder as `name` and returns the file's path. */
 /** `flowctl run <file>` with its logs in `logDir`, the control plane on a free port, and `extra`. */
 export function runArgs(file: string, logDir: string, ...extra: string[]): string[] {
   return ["run", file, "--log-dir", logDir, "--control-plane-port", "0", ...extra];
@@ -107,8 +116,9 @@ export class FlowctlProcess implements AsyncDisposable {
   #exited = false;
 
   constructor(args: string[], options: RunOptions = {}) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", MAIN, ...args],
+    const [program, ...argv] = flowctlCommand(args, options.wrapper);
+    this.child = new Deno.Command(program ?? "", {
+      args: argv,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

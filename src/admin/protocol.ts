@@ -37,7 +37,7 @@ export const ExecContextRequestSchema = v.strictObject({ component: v.string() }
 /** What `flowctl exec` needs to run a command beside a component. */
 export const ExecContextSchema = v.object({
   component: v.string(),
-  orchestrator: v.picklist(["process", "container"]),
+  orchestrator: v.picklist(["process", "container", "swarm"]),
   workingDir: v.string(),
   /** The component's environment (process mode), sent only over the admin socket. */
   env: v.record(v.string(), v.string()),

@@ -28,14 +28,16 @@ export function outputFormat(command: string, value: string | undefined): "text"
   );
 }
 
-/** Reads `--orchestrator process|container`. */
+/** Reads `--orchestrator process|container|swarm`. */
 export function orchestratorKind(
   command: string,
   value: string | undefined,
-): "process" | "container" | undefined {
-  if (value === undefined || value === "process" || value === "container") return value;
+): "process" | "container" | "swarm" | undefined {
+  if (value === undefined || value === "process" || value === "container" || value === "swarm") {
+    return value;
+  }
   throw new UsageError(
-    `invalid --orchestrator "${value}": use "process" or "container"`,
+    `invalid --orchestrator "${value}": use "process", "container" or "swarm"`,
     `run "flowctl ${command} --help"`,
   );
 }

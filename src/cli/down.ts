@@ -53,9 +53,11 @@ Exit codes: 0 done (also when there was nothing to do), 1 something could not be
           `Stopped component ${removed.component}: process group ${removed.pids.join(", ")}`,
         );
       }
-      if (leftovers.containers + leftovers.networks > 0) {
+      if (leftovers.containers + leftovers.networks + leftovers.services > 0) {
         report.push(
-          `Removed ${leftovers.containers} container(s) and ${leftovers.networks} network(s) of ${pipeline.name}`,
+          `Removed ${
+            leftovers.services > 0 ? `${leftovers.services} service(s), ` : ""
+          }${leftovers.containers} container(s) and ${leftovers.networks} network(s) of ${pipeline.name}`,
         );
       }
     } catch (error) {

@@ -27,9 +27,12 @@ checks. Runs until Ctrl+C (or SIGTERM/SIGHUP), a component fails, or every sink 
 A second Ctrl+C skips the grace periods.
 
 Options:
-  --orchestrator process|container  overrides spec.driver
+  --orchestrator process|container|swarm
+                                    overrides spec.driver
   --component-registry R            where "type: name@version" components live (default:
                                     FLOWCTL_COMPONENT_REGISTRY, else docker.io/withobsrvr)
+  --control-plane-address ADDR      swarm: the address every node reaches the control plane at
+                                    (default: this node's swarm address); it listens there too
   --log-dir DIR                     component log files (default: logs)
   --control-plane-port N            control plane port (default: 8080; 0 picks a free one)
   -d, --detach                      run in the background: return once the pipeline started
@@ -57,6 +60,7 @@ export const runCommand: CommandModule = {
       "control-plane-port": { type: "string" },
       detach: { type: "boolean", short: "d" },
       [NOTIFY_OPTION]: { type: "string" },
+      "control-plane-address": { type: "string" },
       "heartbeat-interval": { type: "string" },
       "open-control-plane": { type: "boolean" },
       quiet: { type: "boolean" },
@@ -99,6 +103,7 @@ export const runCommand: CommandModule = {
     const result = await runSession(pipeline, {
       logDir: resolve(values["log-dir"] ?? "logs"),
       controlPlanePort,
+      controlPlaneAddress: values["control-plane-address"],
       openControlPlane: values["open-control-plane"] ?? false,
       heartbeat,
       signals,

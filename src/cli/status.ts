@@ -15,6 +15,7 @@ import { outputFormat, parseCommandArgs } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
+import { describeTasks, swarmTasks, type TaskView } from "./_swarm_tasks.ts";
 import { createOutput, type Output } from "./output.ts";
 
 /** How long process CPU time is sampled for the CPU column. */
@@ -42,6 +43,8 @@ interface ComponentView {
   ports: string[];
   /** Where it runs: this host (a swarm node, later). */
   node: string;
+  /** Swarm mode: its live tasks and the nodes they run on. */
+  tasks?: TaskView[];
 }
 
 export const statusCommand: CommandModule = {
@@ -50,7 +53,8 @@ export const statusCommand: CommandModule = {
 Asks the running pipeline (of <file>, or every running pipeline) for each component's state,
 pid or container, health, registration with the control plane, last heartbeat, restarts,
 uptime, CPU (percent of one core), memory (RSS of the process group, or the container's usage),
-ports and node. -w refreshes every 2 seconds (in place on a terminal) until Ctrl+C.
+ports and node; in swarm mode also each component's tasks and the nodes they run on. -w
+refreshes every 2 seconds (in place on a terminal) until Ctrl+C.
 
 Exit codes: 0 a pipeline is running (or -w ended by Ctrl+C), 1 none is, 2 usage or
 configuration error.`,
@@ -159,14 +163,18 @@ function printTables(out: Output, views: readonly StatusView[]): void {
     for (const row of rows) {
       out.line(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
     }
+    for (const c of components) {
+      if (c.tasks) out.line(`  ${c.id} tasks: ${describeTasks(c.tasks)}`);
+    }
   }
 }
 
 async function describe(state: RunState): Promise<ComponentView[]> {
-  const [registrations, usage, components] = await Promise.all([
+  const [registrations, usage, components, tasks] = await Promise.all([
     listRegistrations(state),
     usageOf(state),
     componentsOf(state),
+    swarmTasks(state),
   ]);
   const now = Date.now();
   const node = Deno.hostname();
@@ -201,6 +209,7 @@ async function describe(state: RunState): Promise<ComponentView[]> {
       ...usage.get(c.id),
       ports: portsOf(components.get(c.id), state.orchestrator),
       node,
+      ...(state.orchestrator === "swarm" ? { tasks: tasks.get(c.id) ?? [] } : {}),
     };
   });
 }

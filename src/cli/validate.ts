@@ -12,7 +12,7 @@ import type { CommandModule } from "./command.ts";
 import { createOutput } from "./output.ts";
 
 export const validateCommand: CommandModule = {
-  help: `Usage: flowctl validate <file|-> [--orchestrator process|container] [--strict]
+  help: `Usage: flowctl validate <file|-> [--orchestrator process|container|swarm] [--strict]
                         [--output text|json] [--component-registry R]
 
 Checks a pipeline file: YAML syntax, keys and types, ids, inputs, cycles, durations, ports,

@@ -82,8 +82,13 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
       `component "${spec.id}" needs a "command" (or an "image", or a registry "type" such as "name@v1") to run as a process`,
     );
   }
-  if (orchestrator === "container" && !image && !badRegistryType) {
-    issues.report(path, `component "${spec.id}" needs an "image" to run as a container`);
+  if (orchestrator !== "process" && !image && !badRegistryType) {
+    issues.report(
+      path,
+      `component "${spec.id}" needs an "image" to run as a ${
+        orchestrator === "swarm" ? "swarm service" : "container"
+      }`,
+    );
   }
   const health = buildHealth(spec, path, ports, expand, issues);
   const resources = spec.resources &&
@@ -129,6 +134,8 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
       DEFAULT_STOP_GRACE_MS,
     privileged: spec.privileged ?? false,
     networkMode: spec.network_mode ?? "bridge",
+    placementConstraints: spec.placement?.constraints?.map((c) => c.trim()) ?? [],
+    endpointMode: spec.endpoint_mode ?? "dnsrr",
   };
 }
 

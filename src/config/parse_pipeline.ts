@@ -63,6 +63,7 @@ const DRIVERS: Readonly<Record<string, OrchestratorKind>> = {
   local: "process",
   container: "container",
   docker: "container",
+  swarm: "swarm",
 };
 
 /**

@@ -1,6 +1,6 @@
 /** The validated, interpolated pipeline model that orchestrators and the runner work from. */
 
-export type OrchestratorKind = "process" | "container";
+export type OrchestratorKind = "process" | "container" | "swarm";
 /** `pipeline`: a whole pipeline in one component (spec.pipelines); it runs like a sink. */
 export type ComponentKind = "source" | "processor" | "sink" | "pipeline";
 export type RestartPolicy = "no" | "on-failure" | "always";
@@ -126,6 +126,10 @@ export interface Component {
   stopGraceMs: number;
   privileged: boolean;
   networkMode: "bridge" | "host";
+  /** Swarm mode: placement constraints of its service, as Docker writes them. */
+  placementConstraints: string[];
+  /** Swarm mode: how other services reach it; dnsrr unless the file asks for vip. */
+  endpointMode: "dnsrr" | "vip";
 }
 
 export interface Pipeline {

@@ -285,6 +285,25 @@ const componentEntries = {
       (issue) => `invalid network_mode ${issue.received}: use "bridge" or "host"`,
     ),
   ),
+  placement: v.optional(strict("placement", {
+    constraints: v.optional(v.array(
+      v.pipe(
+        text('a constraint such as "node.role==manager"'),
+        v.regex(
+          /^\s*[A-Za-z0-9_.-]+(?:\.[A-Za-z0-9_.-]+)*\s*(?:==|!=)\s*\S.*$/,
+          (issue) =>
+            `invalid constraint ${issue.received}: use "<attribute>==<value>" or "<attribute>!=<value>", e.g. "node.hostname==worker-1"`,
+        ),
+      ),
+      (issue) => `expected a list of constraints, got ${issue.received}`,
+    )),
+  })),
+  endpoint_mode: v.optional(
+    v.picklist(
+      ["dnsrr", "vip"],
+      (issue) => `invalid endpoint_mode ${issue.received}: use "dnsrr" or "vip"`,
+    ),
+  ),
 };
 
 const sourceSpec = strict("a component", componentEntries, {

@@ -10,6 +10,7 @@ import { isOwnerAlive, ownerFromLabels, type RunOwner } from "../state/run_lock.
 import type { RunState } from "../state/state_file.ts";
 import { LABEL_PIPELINE } from "../docker/labels.ts";
 import * as v from "valibot";
+import { DockerApiError } from "../docker/docker_errors.ts";
 
 const VolumeListSchema = v.looseObject({
   Volumes: v.nullish(v.array(v.looseObject({ Name: v.string() }))),
@@ -22,6 +23,8 @@ export interface Leftovers {
   networks: number;
   /** A live flowctl (another run, maybe from another state folder) owns the objects found. */
   liveOwner?: RunOwner;
+  /** Swarm services (swarm mode). */
+  services: number;
 }
 
 export interface RemoveLeftoversOptions {
@@ -39,31 +42,37 @@ export async function removeLeftovers(
   const processes = options.state ? await stopLeftoverProcesses(options.state, pipeline) : [];
   const objects = options.docker
     ? await removePipelineObjects(options.docker, pipeline.name)
-    : { containers: 0, networks: 0 };
+    : { containers: 0, networks: 0, services: 0 };
   return { processes, ...objects };
 }
 
 /** Whether cleaning up `pipeline` involves containers: it runs in containers now or did before. */
 export function involvesContainers(pipeline: Pipeline, state: RunState | undefined): boolean {
-  return pipeline.orchestrator === "container" || state?.orchestrator === "container";
+  return pipeline.orchestrator !== "process" ||
+    (state !== undefined && state.orchestrator !== "process");
 }
 
 /**
- * Removes every container and network labelled with `pipeline`, and the named volumes a run
- * created (volumes that existed before a run never carry the label), unless a flowctl that is
+ * Removes every service, container and network labelled with `pipeline`, and the named volumes a
+ * run created (volumes that existed before a run never carry the label), unless a flowctl that is
  * alive owns any of them: then it removes nothing and names that owner. Objects without owner
  * labels (made by an older flowctl) count as leftovers.
  */
 async function removePipelineObjects(
   docker: DockerClient,
   pipeline: string,
-): Promise<{ containers: number; networks: number; liveOwner?: RunOwner }> {
-  const containers = await docker.listContainers(LABEL_PIPELINE, pipeline);
+): Promise<{ containers: number; networks: number; services: number; liveOwner?: RunOwner }> {
+  let containers = await docker.listContainers(LABEL_PIPELINE, pipeline);
   const networks = await docker.listNetworks(LABEL_PIPELINE, pipeline);
   for (const object of [...containers, ...networks]) {
     const owner = ownerFromLabels(object.Labels);
-    if (owner && isOwnerAlive(owner)) return { containers: 0, networks: 0, liveOwner: owner };
+    if (owner && isOwnerAlive(owner)) {
+      return { containers: 0, networks: 0, services: 0, liveOwner: owner };
+    }
   }
+  const services = await removeSwarmServices(docker, pipeline);
+  // Removing services removed their task containers too.
+  if (services > 0) containers = await docker.listContainers(LABEL_PIPELINE, pipeline);
   for (const container of containers) await docker.removeContainer(container.Id);
   for (const network of networks) await docker.removeNetwork(network.Id);
   const volumes = await docker.json(VolumeListSchema, "GET", "/volumes", {
@@ -74,5 +83,24 @@ async function removePipelineObjects(
       accept: [404, 409],
     });
   }
-  return { containers: containers.length, networks: networks.length };
+  return { containers: containers.length, networks: networks.length, services };
+}
+
+/** Removes the pipeline's services when the engine is a swarm manager, and waits for their tasks. */
+async function removeSwarmServices(docker: DockerClient, pipeline: string): Promise<number> {
+  const { listSecrets, listServices, removeSecret } = await import("../docker/swarm_api.ts");
+  const { removeServicesAndWait } = await import("./swarm.ts");
+  // A 503 (not a swarm manager) means there are none to remove.
+  const services = await listServices(docker, LABEL_PIPELINE, pipeline).catch((error) => {
+    if (error instanceof DockerApiError && error.status === 503) return [];
+    throw error;
+  });
+  await removeServicesAndWait(docker, services.map((s) => s.ID));
+  // The run's swarm secrets go once no service uses them.
+  const secrets = await listSecrets(docker, LABEL_PIPELINE, pipeline).catch((error) => {
+    if (error instanceof DockerApiError && error.status === 503) return [];
+    throw error;
+  });
+  for (const secret of secrets) await removeSecret(docker, secret.ID);
+  return services.length;
 }

@@ -30,6 +30,8 @@ export interface ComponentHandle extends AsyncDisposable {
   readonly containerId?: string;
   /** The container's address on the run's network, by which the control plane knows it. */
   readonly address?: string | undefined;
+  /** The swarm task it is (swarm mode), for --output json. */
+  readonly taskId?: string;
   /** stdout and stderr bytes; each stream ends when the component ends. */
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;
@@ -75,6 +77,11 @@ export interface OrchestratorRun extends AsyncDisposable {
   readonly controlPlaneHosts: readonly string[];
   /** The run's own network (container mode), for the state file. */
   readonly networkId?: string | undefined;
+  /**
+   * Where a control plane caller may come from when it is the component in `containerId`, when
+   * the engine's container inspection does not say (swarm tasks on other nodes).
+   */
+  peerAddresses?(containerId: string): readonly string[];
   /**
    * Starts a component of the pipeline (again, after it exited).
    * @throws {ComponentFailedError} when it cannot be started.

@@ -523,6 +523,7 @@ export class ComponentSupervisor implements AsyncDisposable {
       component: component.id,
       ...(handle.pid !== undefined ? { pid: handle.pid } : {}),
       ...(handle.containerId !== undefined ? { containerId: handle.containerId } : {}),
+      ...(handle.taskId !== undefined ? { taskId: handle.taskId } : {}),
     });
     this.#options.onHandleChanged?.();
     return handle;

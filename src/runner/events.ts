@@ -12,7 +12,13 @@ export type RunnerEvent =
     controlPlane: string;
   }
   | { type: "component_starting"; component: string; attempt: number }
-  | { type: "component_started"; component: string; pid?: number; containerId?: string }
+  | {
+    type: "component_started";
+    component: string;
+    pid?: number;
+    containerId?: string;
+    taskId?: string;
+  }
   | {
     type: "component_waiting";
     component: string;

@@ -6,7 +6,6 @@
  */
 import { AdminServer } from "../admin/admin_server.ts";
 import type { ExecContext } from "../admin/protocol.ts";
-import type { OrchestratorRun } from "../orchestrator/orchestrator.ts";
 import { UnknownComponentError } from "./pipeline_runner.ts";
 import type { Pipeline } from "../config/mod.ts";
 import {
@@ -19,7 +18,11 @@ import { Registry } from "../controlplane/registry.ts";
 import { reportRegistryEvent } from "../controlplane/registry_report.ts";
 import type { DockerClient } from "../docker/docker_client.ts";
 import { type Leftovers, removeLeftovers } from "../orchestrator/leftovers.ts";
-import { type Orchestrator, PreflightError } from "../orchestrator/orchestrator.ts";
+import {
+  type Orchestrator,
+  type OrchestratorRun,
+  PreflightError,
+} from "../orchestrator/orchestrator.ts";
 import { ProcessOrchestrator } from "../orchestrator/process.ts";
 import { ensureLogDir } from "../logs/log_file.ts";
 import { RunClaim } from "../state/run_claim.ts";
@@ -34,6 +37,8 @@ export interface RunSessionOptions {
   logDir: string;
   /** 0 picks a free port. */
   controlPlanePort: number;
+  /** Swarm mode: where components reach the control plane (`--control-plane-address`). */
+  controlPlaneAddress?: string | undefined;
   /** Lets any local caller register as any component (`--open-control-plane`). */
   openControlPlane: boolean;
   /** FLOWCTL_HEARTBEAT_INTERVAL as given to components, and the same in milliseconds. */
@@ -69,6 +74,7 @@ class RunSession {
   readonly #stateWriter: StateWriter;
   #controlPlanePort = 0;
   #networkId: string | undefined;
+  #run: OrchestratorRun | undefined;
   #runner: PipelineRunner | undefined;
 
   constructor(pipeline: Pipeline, options: RunSessionOptions, stack: AsyncDisposableStack) {
@@ -99,8 +105,15 @@ class RunSession {
         port: this.#options.controlPlanePort,
         open: this.#options.openControlPlane,
         identifyPeer: identifyComponents({
-          orchestrator: this.#pipeline.orchestrator,
+          orchestrator: this.#pipeline.orchestrator === "process" ? "process" : "container",
           components: () => this.#runner?.snapshot() ?? [],
+          // Swarm tasks are known by the orchestrator's run, not by local container inspection.
+          ...(this.#pipeline.orchestrator === "swarm"
+            ? {
+              addressesOf: (c: { containerId?: string | undefined }) =>
+                c.containerId ? this.#run?.peerAddresses?.(c.containerId) ?? [] : [],
+            }
+            : {}),
         }),
       }),
     );
@@ -118,6 +131,7 @@ class RunSession {
     const run = await this.#refusable(() => this.#open(orchestrator, controlPlane));
     if (!run) return signals.stop.aborted ? "stopped" : "refused";
     this.#networkId = run.networkId;
+    this.#run = run;
     this.#runner = new PipelineRunner(this.#pipeline, {
       run,
       logDir: this.#options.logDir,
@@ -180,7 +194,11 @@ class RunSession {
     await ensureStateDir();
     await ensureLogDir(this.#options.logDir);
     const claim = this.#stack.use(await RunClaim.take(this.#pipeline));
-    const { orchestrator, docker } = await openOrchestrator(this.#pipeline, this.#stack);
+    const { orchestrator, docker } = await openOrchestrator(
+      this.#pipeline,
+      this.#stack,
+      this.#options.controlPlaneAddress,
+    );
     const leftovers = await removeLeftovers(this.#pipeline, { state: claim.previous, docker });
     if (leftovers.liveOwner) {
       throw new PreflightError([
@@ -263,7 +281,13 @@ class RunSession {
 async function openOrchestrator(
   pipeline: Pipeline,
   stack: AsyncDisposableStack,
+  controlPlaneAddress: string | undefined,
 ): Promise<{ orchestrator: Orchestrator; docker?: DockerClient }> {
+  if (pipeline.orchestrator === "swarm") {
+    const { SwarmOrchestrator } = await import("../orchestrator/swarm.ts");
+    const orchestrator = stack.use(await SwarmOrchestrator.connect({ controlPlaneAddress }));
+    return { orchestrator, docker: orchestrator.docker };
+  }
   if (pipeline.orchestrator !== "container") return { orchestrator: new ProcessOrchestrator() };
   // Loaded only here: process mode does not pay for the Docker client.
   const { ContainerOrchestrator } = await import("../orchestrator/container.ts");
@@ -278,9 +302,11 @@ function describeLeftovers(pipeline: Pipeline, leftovers: Leftovers): string[] {
       removed.pids.join(", ")
     })`
   );
-  if (leftovers.containers + leftovers.networks > 0) {
+  if (leftovers.containers + leftovers.networks + leftovers.services > 0) {
     lines.push(
-      `Removed ${leftovers.containers} container(s) and ${leftovers.networks} network(s) left by an earlier run of ${pipeline.name}`,
+      `Removed ${
+        leftovers.services > 0 ? `${leftovers.services} service(s), ` : ""
+      }${leftovers.containers} container(s) and ${leftovers.networks} network(s) left by an earlier run of ${pipeline.name}`,
     );
   }
   return lines;

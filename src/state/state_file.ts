@@ -15,7 +15,7 @@ export const RunStateSchema = v.object({
   pipeline: v.string(),
   file: v.string(),
   runId: v.string(),
-  orchestrator: v.picklist(["process", "container"]),
+  orchestrator: v.picklist(["process", "container", "swarm"]),
   flowctl: v.object({ pid: v.number(), startTime: v.optional(v.number()) }),
   controlPlane: v.optional(v.object({ host: v.string(), port: v.number() })),
   logDir: v.string(),
