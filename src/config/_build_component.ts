@@ -1,6 +1,7 @@
 /** The "build components" and "ports" steps of `parsePipeline`: one checked `Component` per entry. */
 import { isAbsolute, join, normalize, posix } from "node:path";
 import { componentReference, formatReference, imageReference } from "../registry/reference.ts";
+import { dependencyEntries } from "./_dependencies.ts";
 import type { IssueCollector } from "./_issues.ts";
 import { type ReferencedComponent, resolveReference } from "./_references.ts";
 import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.ts";
@@ -101,7 +102,7 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
     kind,
     ...(type !== undefined ? { type } : {}),
     inputs: spec.inputs ?? [],
-    dependsOn: (spec.depends_on ?? []).map((id) => ({ id, condition: "healthy" as const })),
+    dependsOn: dependencyEntries(spec).map(({ id, condition }) => ({ id, condition })),
     argv,
     command,
     args,

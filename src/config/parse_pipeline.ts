@@ -14,6 +14,7 @@ import {
   type ComponentEntry,
   portMappings,
 } from "./_build_component.ts";
+import { dependencyEntries } from "./_dependencies.ts";
 import { IssueCollector } from "./_issues.ts";
 import type { ReferencedComponent } from "./_references.ts";
 import { didYouMean } from "./_suggest.ts";
@@ -215,21 +216,27 @@ function checkIdsAndInputs(
   }
   const ids = [...firstPath.keys()];
   for (const { spec, path } of entries) {
-    for (const key of ["inputs", "depends_on"] as const) {
-      const what = key === "inputs" ? "input" : "dependency";
-      (spec[key] ?? []).forEach((input, index) => {
-        const at = [...path, key, index];
-        if (!firstPath.has(input)) {
-          issues.report(at, `unknown ${what} "${input}"${didYouMean(input, ids)}`);
-        } else if (input === spec.id) {
-          issues.report(
-            at,
-            `component "${spec.id}" lists itself as ${
-              what === "input" ? "an input" : "a dependency"
-            }`,
-          );
-        }
-      });
+    const edges = [
+      ...(spec.inputs ?? []).map((id, index) => ({
+        id,
+        at: ["inputs", index] as PathSegment[],
+        atKey: false,
+        what: "input",
+      })),
+      ...dependencyEntries(spec).map((edge) => ({ ...edge, what: "dependency" })),
+    ];
+    for (const { id, at, atKey, what } of edges) {
+      if (!firstPath.has(id)) {
+        issues.report([...path, ...at], `unknown ${what} "${id}"${didYouMean(id, ids)}`, atKey);
+      } else if (id === spec.id) {
+        issues.report(
+          [...path, ...at],
+          `component "${spec.id}" lists itself as ${
+            what === "input" ? "an input" : "a dependency"
+          }`,
+          atKey,
+        );
+      }
     }
   }
   return firstPath;
@@ -245,14 +252,18 @@ function startLevels(
   const graph = computeLevels(
     entries.map(({ spec }) => ({
       id: spec.id,
-      inputs: [...new Set([...(spec.inputs ?? []), ...(spec.depends_on ?? [])])],
+      inputs: [...new Set([...(spec.inputs ?? []), ...dependencyEntries(spec).map((d) => d.id)])],
     })),
   );
   if (graph.ok) return graph.levels;
   // A one-node cycle is a self-input, already reported by checkIdsAndInputs.
   if (graph.cycle.length > 2) {
-    const path = firstPath.get(graph.cycle[0] ?? "") ?? [];
-    issues.report([...path, "inputs"], `dependency cycle: ${graph.cycle.join(" -> ")}`);
+    const [first = "", next = ""] = graph.cycle;
+    const path = firstPath.get(first) ?? [];
+    // Point at the edge that closes the cycle: an input, else a depends_on entry.
+    const spec = entries.find((entry) => entry.spec.id === first)?.spec;
+    const key = spec?.inputs?.includes(next) ? "inputs" : "depends_on";
+    issues.report([...path, key], `dependency cycle: ${graph.cycle.join(" -> ")}`);
   }
   return [];
 }

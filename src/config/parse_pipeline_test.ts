@@ -437,3 +437,61 @@ Deno.test("parsePipeline() locates mistakes in the Go flowctl keys", async (t) =
     await t.step(name, () => assertEquals(issuesOf(header + body, options)[0], expected));
   }
 });
+
+Deno.test("parsePipeline() reads depends_on's map form with conditions", () => {
+  const { pipeline } = parsePipeline(
+    header + `  sources:
+    - id: db
+      command: [db]
+    - id: migrate
+      command: [migrate]
+      depends_on: { db: { condition: started } }
+  sinks:
+    - id: app
+      command: [app]
+      depends_on:
+        migrate: { condition: completed_successfully }
+        db: { condition: service_healthy }
+    - id: report
+      command: [report]
+      depends_on: { app: null }
+`,
+    base,
+  );
+  const byId = new Map(pipeline.components.map((c) => [c.id, c]));
+  assertEquals(byId.get("migrate")?.dependsOn, [{ id: "db", condition: "started" }]);
+  assertEquals(byId.get("app")?.dependsOn, [
+    { id: "migrate", condition: "completed_successfully" },
+    { id: "db", condition: "healthy" },
+  ]);
+  assertEquals(byId.get("report")?.dependsOn, [{ id: "app", condition: "healthy" }]);
+  assertEquals(pipeline.levels, [["db"], ["migrate"], ["app"], ["report"]]);
+});
+
+Deno.test("parsePipeline() locates mistakes in depends_on's map form", async (t) => {
+  const cases: [string, string, string][] = [
+    [
+      "unknown condition",
+      "  sources:\n    - id: m\n      command: [x]\n    - id: b\n      command: [x]\n      depends_on: { m: { condition: completed_succesfully } }\n",
+      '11:37 spec.sources[1].depends_on.m.condition invalid condition "completed_succesfully": use "started", "healthy" or "completed_successfully" (did you mean "completed_successfully"?)',
+    ],
+    [
+      "unknown id",
+      "  sources:\n    - id: migrate\n      command: [x]\n    - id: b\n      command: [x]\n      depends_on: { migrat: { condition: started } }\n",
+      '11:21 spec.sources[1].depends_on.migrat unknown dependency "migrat" (did you mean "migrate"?)',
+    ],
+    [
+      "unknown key in a dependency",
+      "  sources:\n    - id: m\n      command: [x]\n    - id: b\n      command: [x]\n      depends_on: { m: { conditon: started } }\n",
+      '11:26 spec.sources[1].depends_on.m.conditon unknown key "conditon" (did you mean "condition"?)',
+    ],
+    [
+      "a cycle through the map form",
+      "  sources:\n    - id: a\n      command: [x]\n      depends_on: { b: { condition: completed_successfully } }\n    - id: b\n      command: [x]\n      depends_on: { a: { condition: started } }\n",
+      "9:19 spec.sources[0].depends_on dependency cycle: a -> b -> a",
+    ],
+  ];
+  for (const [name, body, expected] of cases) {
+    await t.step(name, () => assertEquals(issuesOf(header + body)[0], expected));
+  }
+});

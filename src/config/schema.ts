@@ -220,6 +220,46 @@ const componentIds = v.array(
   (issue) => `expected a list of component ids, got ${issue.received}`,
 );
 
+/** Start conditions of `depends_on`'s map form; compose's `service_*` spellings mean the same. */
+export const DEPENDENCY_CONDITIONS = ["started", "healthy", "completed_successfully"] as const;
+const conditionNames = [
+  ...DEPENDENCY_CONDITIONS,
+  ...DEPENDENCY_CONDITIONS.map((name) => `service_${name}`),
+];
+
+const dependencyCondition = v.picklist(
+  conditionNames,
+  (issue) =>
+    `invalid condition ${issue.received}: use "started", "healthy" or "completed_successfully"${
+      typeof issue.input === "string" ? didYouMean(issue.input, conditionNames) : ""
+    }`,
+);
+
+const dependencyMap = v.record(
+  componentId,
+  v.nullable(strict("a dependency", { condition: v.optional(dependencyCondition) })),
+  (issue) => `expected a mapping of dependencies, got ${issue.received}`,
+);
+const listOrMap = v.union(
+  [componentIds, dependencyMap],
+  (issue) =>
+    `expected a list of component ids or a mapping such as "{ migrate: { condition: completed_successfully } }", got ${issue.received}`,
+);
+
+/**
+ * `depends_on`: a list of ids (each must be healthy first), or compose's map form
+ * `{ migrate: { condition: completed_successfully } }`. Chosen by the input's shape so a mistake
+ * inside either form is reported where it is (a union would only say that neither form fits);
+ * `flowctl schema` sees the union (the getter is asked without an input there).
+ */
+const dependsOn = v.lazy((input: unknown) =>
+  Array.isArray(input)
+    ? componentIds
+    : typeof input === "object" && input !== null
+    ? dependencyMap
+    : listOrMap
+);
+
 const componentEntries = {
   id: componentId,
   name: v.optional(text()),
@@ -264,7 +304,7 @@ const componentEntries = {
   health: v.optional(healthSpec),
   restart: v.optional(restartPolicy),
   restart_policy: v.optional(restartPolicy),
-  depends_on: v.optional(componentIds),
+  depends_on: v.optional(dependsOn),
   input_event_types: v.optional(textList("event types")),
   output_event_types: v.optional(textList("event types")),
   config: v.optional(configMap),

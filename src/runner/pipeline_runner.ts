@@ -3,7 +3,7 @@
  * run's end (a stop request, a failure, or completion), and stops everything in reverse order on
  * every path out. Each component's own life is its `ComponentSupervisor`'s.
  */
-import type { Pipeline } from "../config/mod.ts";
+import type { Component, Dependency, Pipeline } from "../config/mod.ts";
 import { LogFile } from "../logs/log_file.ts";
 import { readLogTail } from "../logs/log_tail.ts";
 import { ComponentFailedError, type OrchestratorRun } from "../orchestrator/orchestrator.ts";
@@ -154,6 +154,7 @@ export class PipelineRunner {
   }
 
   async #openSupervisors(): Promise<void> {
+    const oneShots = oneShotIds(this.pipeline);
     for (const component of this.pipeline.components) {
       const log = await LogFile.open(this.#options.logDir, component.id);
       this.#logs.push(log);
@@ -161,6 +162,7 @@ export class PipelineRunner {
         component.id,
         new ComponentSupervisor(component, {
           run: this.#options.run,
+          oneShot: oneShots.has(component.id),
           log,
           stop: this.#options.stop,
           onEvent: this.#options.onEvent,
@@ -174,28 +176,60 @@ export class PipelineRunner {
     }
   }
 
-  /** Starts level after level; returns the first failure, if any. */
+  /**
+   * Starts every component once each of its dependencies meets its condition (inputs and the
+   * list form of depends_on: healthy); components whose conditions are met start in parallel.
+   * The first failure cancels the starts still waiting and is returned.
+   */
   async #startAll(): Promise<ComponentFailedError | undefined> {
+    const failed = new AbortController();
+    const signal = AbortSignal.any([this.#options.stop, failed.signal]);
+    const starts = new Map<string, Promise<void>>();
+    let firstFailure: unknown;
+    const startOne = async (component: Component) => {
+      try {
+        await Promise.all(
+          startConditions(component).map((edge) => this.#met(edge, starts, signal)),
+        );
+        if (signal.aborted) return;
+        await this.#supervisor(component.id).start(signal);
+      } catch (error) {
+        firstFailure ??= error;
+        failed.abort();
+        throw error;
+      }
+    };
+    // Levels order the starts, so every dependency's start exists before its dependents look.
     for (const level of this.pipeline.levels) {
-      if (this.#options.stop.aborted) return undefined;
-      const levelAbort = new AbortController();
-      const signal = AbortSignal.any([this.#options.stop, levelAbort.signal]);
-      const results = await Promise.allSettled(level.map(async (id) => {
-        try {
-          await this.#supervisor(id).start(signal);
-        } catch (error) {
-          levelAbort.abort();
-          throw error;
-        }
-      }));
-      for (const result of results) {
-        if (result.status === "rejected") {
-          if (result.reason instanceof ComponentFailedError) return result.reason;
-          throw result.reason;
-        }
+      for (const id of level) {
+        const component = this.pipeline.components.find((c) => c.id === id);
+        if (component) starts.set(id, startOne(component));
       }
     }
-    return undefined;
+    await Promise.allSettled(starts.values());
+    if (firstFailure === undefined) return undefined;
+    if (firstFailure instanceof ComponentFailedError) return firstFailure;
+    throw firstFailure;
+  }
+
+  /**
+   * Resolves once `edge.id` meets `edge.condition` or `signal` aborts; rejects with the
+   * dependency's failure when it cannot meet it.
+   */
+  async #met(
+    edge: Dependency,
+    starts: ReadonlyMap<string, Promise<void>>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const supervisor = this.#supervisor(edge.id);
+    if (edge.condition === "started") {
+      // A start that fails before the spawn aborts `signal`.
+      return await untilAborted(supervisor.spawned, signal);
+    }
+    await starts.get(edge.id);
+    if (edge.condition === "completed_successfully" && !signal.aborted) {
+      await untilAborted(supervisor.completed, signal);
+    }
   }
 
   /** Waits for a stop request, the first failure, or every sink finishing. */
@@ -221,9 +255,13 @@ export class PipelineRunner {
     });
   }
 
-  /** Settles when every sink has finished (a pipeline without sinks: every component). */
+  /**
+   * Settles when every sink has finished (a pipeline without sinks: every component). One-shots
+   * that others wait for (completed_successfully) do not count: their end is not the run's.
+   */
   #completion(): Promise<RunOutcome> {
-    const all = [...this.#supervisors.values()];
+    const oneShots = oneShotIds(this.pipeline);
+    const all = [...this.#supervisors.values()].filter((s) => !oneShots.has(s.component.id));
     // spec.pipelines entries run like sinks: the pipeline completes when they all finished.
     const sinks = all.filter((s) => s.component.kind === "sink" || s.component.kind === "pipeline");
     const awaited = sinks.length > 0 ? sinks : all;
@@ -312,4 +350,34 @@ function dependentsOf(pipeline: Pipeline, ids: readonly string[]): Set<string> {
   }
   for (const id of ids) found.delete(id);
   return found;
+}
+
+/** What a component waits for before it starts: its inputs healthy, and its depends_on edges. */
+function startConditions(component: Component): Dependency[] {
+  return [
+    ...component.inputs.map((id) => ({ id, condition: "healthy" as const })),
+    ...component.dependsOn,
+  ];
+}
+
+/** Components that a dependent waits for with `completed_successfully`. */
+function oneShotIds(pipeline: Pipeline): Set<string> {
+  return new Set(
+    pipeline.components.flatMap((component) =>
+      component.dependsOn
+        .filter((edge) => edge.condition === "completed_successfully")
+        .map((edge) => edge.id)
+    ),
+  );
+}
+
+/** `promise`, or undefined once `signal` aborts (whichever comes first). */
+function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  const aborted = Promise.withResolvers<void>();
+  const onAbort = () => aborted.resolve();
+  signal.addEventListener("abort", onAbort, { once: true });
+  return Promise.race([promise, aborted.promise]).finally(() =>
+    signal.removeEventListener("abort", onAbort)
+  );
 }
