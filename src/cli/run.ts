@@ -43,6 +43,8 @@ Options:
   --quiet                           do not show component output (it still goes to the log files)
   --output text|json                json: one event per line on stdout, for scripts
   --strict                          inputs whose event types never meet are an error
+  --profile NAME                    also run the components of profile NAME (repeatable);
+                                    components without "profiles" always run
 
 Exit codes: 0 stopped or completed, 1 a component failed, 2 usage or configuration error,
 130 stopped by a second Ctrl+C.`;
@@ -62,6 +64,7 @@ export const runCommand: CommandModule = {
       quiet: { type: "boolean" },
       output: { type: "string" },
       strict: { type: "boolean" },
+      profile: { type: "string", multiple: true },
     });
     const out = createOutput(outputFormat("run", values.output));
     const file = singleFile("run", positionals);
@@ -73,6 +76,7 @@ export const runCommand: CommandModule = {
       ...(orchestrator ? { orchestrator } : {}),
       componentRegistry: componentRegistry("run", values["component-registry"]),
       ...(values.strict ? { strict: true } : {}),
+      ...(values.profile ? { profiles: values.profile } : {}),
     };
     if (values.detach) return await detach(file, loadOptions, args, out);
     const { emit, onPullProgress } = eventOutput(out);

@@ -43,6 +43,13 @@ export interface ParsePipelineOptions {
   strict?: boolean;
   /** Where `type: name@version` names without `/` live (default `docker.io/withobsrvr`). */
   componentRegistry?: string;
+  /** Enabled profiles: components with `profiles` run only when one of theirs is enabled. */
+  profiles?: readonly string[];
+  /**
+   * Reads an `env_file` (an absolute path) and returns its text; throws what went wrong (a
+   * missing file: Deno.errors.NotFound). Without it, `env_file` is an error.
+   */
+  readEnvFile?: (path: string) => string;
 }
 
 export interface ParsedPipeline {
@@ -84,15 +91,19 @@ export function parsePipeline(text: string, options: ParsePipelineOptions): Pars
   }
   // A foreign driver's files name images, so they are checked as containers.
   const orchestrator = options.orchestrator ?? DRIVERS[driver] ?? "container";
-  const entries = flattenSections(file, issues);
-  const firstPath = checkIdsAndInputs(entries, issues);
+  const all = flattenSections(file, issues);
+  const entries = enabledEntries(all, options.profiles ?? [], issues);
+  const firstPath = checkIdsAndInputs(all, entries, issues);
   const levels = startLevels(entries, firstPath, issues);
+  const envFiles: string[] = [];
   const context = {
     orchestrator,
     dir: options.dir,
     variables: { ...(options.dotenv ?? {}), ...options.env },
     referenced: referencedById(entries),
     issues,
+    envFiles,
+    ...(options.readEnvFile ? { readEnvFile: options.readEnvFile } : {}),
     ...(options.componentRegistry ? { componentRegistry: options.componentRegistry } : {}),
   };
   const components = entries.map((entry) => buildComponent(entry, context));
@@ -115,6 +126,7 @@ export function parsePipeline(text: string, options: ParsePipelineOptions): Pars
       orchestrator,
       components,
       levels,
+      envFiles,
     },
     warnings: issues.warnings,
   };
@@ -199,21 +211,66 @@ function flattenSections(file: PipelineFile, issues: IssueCollector): ComponentE
   return entries;
 }
 
-/** Step "ids and inputs": duplicate ids, unknown inputs, self-inputs. Returns each id's path. */
+/**
+ * Step "profiles": the components that run. A component with `profiles` runs only when one of
+ * them is enabled; an enabled profile that no component has is a warning (a typo).
+ */
+function enabledEntries(
+  all: readonly ComponentEntry[],
+  profiles: readonly string[],
+  issues: IssueCollector,
+): ComponentEntry[] {
+  const known = [...new Set(all.flatMap(({ spec }) => spec.profiles ?? []))];
+  for (const profile of new Set(profiles)) {
+    if (!known.includes(profile)) {
+      issues.warn(
+        [],
+        `no component has profile "${profile}"${didYouMean(profile, known)}${
+          known.length > 0 ? ` (profiles in this file: ${quoteList(known)})` : ""
+        }`,
+      );
+    }
+  }
+  const entries = all.filter(({ spec }) => isEnabled(spec.profiles, profiles));
+  if (all.length > 0 && entries.length === 0) {
+    issues.report(
+      ["spec"],
+      `every component is in a profile that is not enabled; enable one with --profile (profiles in this file: ${
+        quoteList(known)
+      })`,
+    );
+  }
+  return entries;
+}
+
+function isEnabled(own: readonly string[] | undefined, enabled: readonly string[]): boolean {
+  return own === undefined || own.length === 0 || own.some((profile) => enabled.includes(profile));
+}
+
+/**
+ * Step "ids and inputs": duplicate ids (of every component, enabled or not), unknown inputs,
+ * self-inputs, and edges to a component whose profile is not enabled. Returns each id's path.
+ */
 function checkIdsAndInputs(
+  all: readonly ComponentEntry[],
   entries: readonly ComponentEntry[],
   issues: IssueCollector,
 ): Map<string, PathSegment[]> {
-  const firstPath = new Map<string, PathSegment[]>();
-  for (const { spec, path } of entries) {
-    const earlier = firstPath.get(spec.id);
+  const disabled = new Map(
+    all.filter((entry) => !entries.includes(entry)).map(({ spec }) => [spec.id, spec.profiles]),
+  );
+  const seen = new Map<string, PathSegment[]>();
+  for (const { spec, path } of all) {
+    const earlier = seen.get(spec.id);
     if (earlier) {
       issues.report(
         [...path, "id"],
         `duplicate id "${spec.id}" (first used at ${formatPath(earlier)})`,
       );
-    } else firstPath.set(spec.id, path);
+    } else seen.set(spec.id, path);
   }
+  const firstPath = new Map<string, PathSegment[]>();
+  for (const { spec, path } of entries) if (!firstPath.has(spec.id)) firstPath.set(spec.id, path);
   const ids = [...firstPath.keys()];
   for (const { spec, path } of entries) {
     const edges = [
@@ -226,7 +283,18 @@ function checkIdsAndInputs(
       ...dependencyEntries(spec).map((edge) => ({ ...edge, what: "dependency" })),
     ];
     for (const { id, at, atKey, what } of edges) {
-      if (!firstPath.has(id)) {
+      const off = disabled.get(id);
+      if (off) {
+        issues.report(
+          [...path, ...at],
+          `component "${spec.id}" needs "${id}", which is only in profile ${
+            quoteList(off)
+          }, not enabled: enable it with --profile ${
+            off[0]
+          }, or give "${spec.id}" the same profile`,
+          atKey,
+        );
+      } else if (!firstPath.has(id)) {
         issues.report([...path, ...at], `unknown ${what} "${id}"${didYouMean(id, ids)}`, atKey);
       } else if (id === spec.id) {
         issues.report(

@@ -495,3 +495,85 @@ Deno.test("parsePipeline() locates mistakes in depends_on's map form", async (t)
     await t.step(name, () => assertEquals(issuesOf(header + body)[0], expected));
   }
 });
+
+Deno.test("parsePipeline() reads env_file below env, later files winning", () => {
+  const files: Record<string, string> = {
+    "/work/common.env": "A=common\nB=common\nC=common\n",
+    "/work/app/local.env": "B=local\n",
+  };
+  const read: string[] = [];
+  const { pipeline } = parsePipeline(
+    header + `  sources:
+    - id: app
+      command: [x]
+      env_file: [common.env, app/local.env]
+      env: { C: own }
+`,
+    {
+      ...base,
+      readEnvFile: (path) => {
+        read.push(path);
+        const text = files[path];
+        if (text === undefined) throw new Deno.errors.NotFound(path);
+        return text;
+      },
+    },
+  );
+  assertEquals(pipeline.components[0]?.env, { A: "common", B: "local", C: "own" });
+  assertEquals(pipeline.envFiles, ["/work/common.env", "/work/app/local.env"]);
+  assertEquals(read, pipeline.envFiles);
+});
+
+Deno.test("parsePipeline() locates env_file and profile mistakes", async (t) => {
+  const readEnvFile = (path: string) => {
+    if (path === "/work/bad.env") return "A=1\nnot a line\n";
+    throw new Deno.errors.NotFound(path);
+  };
+  const cases: [string, string, Partial<ParsePipelineOptions>, string][] = [
+    [
+      "a missing env_file",
+      "  sources:\n    - id: a\n      command: [x]\n      env_file: missing.env\n",
+      { readEnvFile },
+      '9:17 spec.sources[0].env_file cannot read env_file "missing.env" (/work/missing.env): no such file',
+    ],
+    [
+      "a malformed env_file",
+      "  sources:\n    - id: a\n      command: [x]\n      env_file: [ok.env, bad.env]\n",
+      { readEnvFile: (path) => path === "/work/ok.env" ? "" : readEnvFile(path) },
+      '9:26 spec.sources[0].env_file[1] invalid env_file "bad.env": line 2: expected KEY=VALUE, got "not a line"',
+    ],
+    [
+      "an enabled component needing a disabled one",
+      "  sources:\n    - id: tap\n      command: [x]\n      profiles: [debug]\n  sinks:\n    - id: app\n      command: [x]\n      depends_on: [tap]\n",
+      {},
+      '13:20 spec.sinks[0].depends_on[0] component "app" needs "tap", which is only in profile "debug", not enabled: enable it with --profile debug, or give "app" the same profile',
+    ],
+    [
+      "every component off",
+      "  sources:\n    - id: tap\n      command: [x]\n      profiles: [debug]\n",
+      {},
+      '6:3 spec every component is in a profile that is not enabled; enable one with --profile (profiles in this file: "debug")',
+    ],
+  ];
+  for (const [name, body, options, expected] of cases) {
+    await t.step(name, () => assertEquals(issuesOf(header + body, options)[0], expected));
+  }
+});
+
+Deno.test("parsePipeline() leaves out components whose profiles are not enabled", () => {
+  const body = header + `  sources:
+    - id: src
+      command: [x]
+    - id: tap
+      command: [x]
+      profiles: [debug, trace]
+`;
+  const off = parsePipeline(body, { ...base, profiles: ["bench"] });
+  assertEquals(off.pipeline.components.map((c) => c.id), ["src"]);
+  assertEquals(off.warnings.map((w) => w.message), [
+    'no component has profile "bench" (profiles in this file: "debug", "trace")',
+  ]);
+  const on = parsePipeline(body, { ...base, profiles: ["trace"] });
+  assertEquals(on.pipeline.components.map((c) => c.id), ["src", "tap"]);
+  assertEquals(on.pipeline.levels, [["src", "tap"]]);
+});

@@ -156,6 +156,8 @@ export interface Pipeline {
   components: Component[];
   /** Component ids grouped by start order. */
   levels: string[][];
+  /** Absolute paths of the `env_file`s read, for `run --watch`. */
+  envFiles: string[];
 }
 
 export const DEFAULT_HEALTH_TIMINGS = {

@@ -18,6 +18,8 @@ export const ID_PATTERN =
 export const ID_MAX_LENGTH = 63;
 const ID_CHARACTERS = /^[a-z0-9][a-z0-9_.-]*$/;
 export const PIPELINE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+/** Profile names as compose has them. */
+export const PROFILE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 const UNKNOWN_KEY = "\u0000unknown-key:";
 
@@ -305,6 +307,26 @@ const componentEntries = {
   restart: v.optional(restartPolicy),
   restart_policy: v.optional(restartPolicy),
   depends_on: v.optional(dependsOn),
+  // Compose syntax, relative to the pipeline file; below `env`, above config and injected vars.
+  env_file: v.optional(
+    v.union(
+      [text(), textList("files")],
+      (issue) => `expected a file path or a list of them, got ${issue.received}`,
+    ),
+  ),
+  profiles: v.optional(
+    v.array(
+      v.pipe(
+        text("a profile name"),
+        v.regex(
+          PROFILE_PATTERN,
+          (issue) =>
+            `invalid profile name ${issue.received}: use letters, digits, "_", "." and "-", starting with a letter or digit`,
+        ),
+      ),
+      (issue) => `expected a list of profile names, got ${issue.received}`,
+    ),
+  ),
   input_event_types: v.optional(textList("event types")),
   output_event_types: v.optional(textList("event types")),
   config: v.optional(configMap),
