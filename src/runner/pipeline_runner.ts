@@ -120,7 +120,9 @@ export class PipelineRunner {
       const results = await Promise.allSettled(level.map(async (id) => {
         if (dependents.includes(id)) {
           const result = await this.#supervisor(id).startOnRequest();
-          if (!result.ok) throw new Error(result.reason);
+          if (!result.ok) {
+            throw new ReloadError(`component "${id}" did not start again: ${result.reason}`);
+          }
           return;
         }
         if (!replaced.has(id) && !summary.added.includes(id)) return;
@@ -428,6 +430,11 @@ export type ControlAction = "restart" | "stop" | "start";
 
 /** The answer for one component of a control request. */
 export type ControlResult = { component: string; action: ControlAction } & RequestResult;
+
+/** A reload could not bring a dependent of a changed component back. */
+export class ReloadError extends UserError {
+  override name = "ReloadError";
+}
 
 /** A control request names a component the pipeline does not have. */
 export class UnknownComponentError extends UserError {

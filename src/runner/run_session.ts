@@ -169,7 +169,18 @@ class RunSession {
         const now = await waitForChange(paths, seen, signal);
         if (now === undefined) return;
         seen = now;
-        const next = await this.#reloadFile(orchestrator, controlPlane);
+        let next: Pipeline | undefined;
+        try {
+          next = await this.#reloadFile(orchestrator, controlPlane);
+        } catch (error) {
+          // A bug here must not take the running pipeline down with it.
+          this.#options.emit({
+            type: "notice",
+            message: `Pipeline file changed but reloading it failed: ${
+              error instanceof Error ? (error.stack ?? error.message) : String(error)
+            }`,
+          });
+        }
         if (next) {
           const nextPaths = this.#watchedPaths(next);
           if (nextPaths.join("\n") !== paths.join("\n")) {
