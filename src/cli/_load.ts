@@ -15,6 +15,8 @@ export interface LoadOptions {
   strict?: boolean;
   /** Where `type: name@version` names without "/" live. */
   componentRegistry?: string | undefined;
+  /** Enabled profiles (`--profile`). */
+  profiles?: readonly string[];
 }
 
 /**
@@ -39,7 +41,24 @@ export async function loadPipelineFile(
     ...(options.orchestrator ? { orchestrator: options.orchestrator } : {}),
     ...(options.strict ? { strict: true } : {}),
     ...(options.componentRegistry ? { componentRegistry: options.componentRegistry } : {}),
+    ...(options.profiles ? { profiles: options.profiles } : {}),
+    readEnvFile,
   });
+}
+
+/** Reads an `env_file` with the same 1 MiB cap as pipeline files. */
+function readEnvFile(path: string): string {
+  using file = Deno.openSync(path);
+  if (file.statSync().isDirectory) throw new Error("it is a folder");
+  const buffer = new Uint8Array(MAX_PIPELINE_BYTES + 1);
+  let filled = 0;
+  while (filled < buffer.length) {
+    const count = file.readSync(buffer.subarray(filled));
+    if (count === null) break;
+    filled += count;
+  }
+  if (filled > MAX_PIPELINE_BYTES) throw new Error(tooLarge("env files"));
+  return new TextDecoder().decode(buffer.subarray(0, filled));
 }
 
 async function readFile(shown: string, path: string): Promise<string> {

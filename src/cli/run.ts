@@ -46,6 +46,12 @@ Options:
   --quiet                           do not show component output (it still goes to the log files)
   --output text|json                json: one event per line on stdout, for scripts
   --strict                          inputs whose event types never meet are an error
+  --watch                           when the pipeline file, its .env or an env_file changes:
+                                    validate it (errors are shown, the running pipeline is left
+                                    alone), then restart only the changed components and their
+                                    dependents, start new ones, stop removed ones (process mode)
+  --profile NAME                    also run the components of profile NAME (repeatable);
+                                    components without "profiles" always run
 
 Exit codes: 0 stopped or completed, 1 a component failed, 2 usage or configuration error,
 130 stopped by a second Ctrl+C.`;
@@ -66,6 +72,8 @@ export const runCommand: CommandModule = {
       quiet: { type: "boolean" },
       output: { type: "string" },
       strict: { type: "boolean" },
+      profile: { type: "string", multiple: true },
+      watch: { type: "boolean" },
     });
     const out = createOutput(outputFormat("run", values.output));
     const file = singleFile("run", positionals);
@@ -77,7 +85,14 @@ export const runCommand: CommandModule = {
       ...(orchestrator ? { orchestrator } : {}),
       componentRegistry: componentRegistry("run", values["component-registry"]),
       ...(values.strict ? { strict: true } : {}),
+      ...(values.profile ? { profiles: values.profile } : {}),
     };
+    if (values.watch && file === "-") {
+      throw new UsageError(
+        "run --watch needs a pipeline file, not standard input",
+        `run "flowctl run --help"`,
+      );
+    }
     if (values.detach) return await detach(file, loadOptions, args, out);
     const { emit, onPullProgress } = eventOutput(out);
     /** Set in a detached run: the `run -d` waiting for the pipeline to start. */
@@ -95,6 +110,13 @@ export const runCommand: CommandModule = {
       throw error;
     }
     const { pipeline, warnings } = loaded;
+    if (values.watch && pipeline.orchestrator !== "process") {
+      signals[Symbol.dispose]();
+      throw new UsageError(
+        `run --watch runs process-mode pipelines only; "${pipeline.name}" runs as ${pipeline.orchestrator}s`,
+        "run without --watch, or with --orchestrator process",
+      );
+    }
     // The driver warning is answered by the error above or by --orchestrator.
     for (const warning of warnings) out.error(`warning: ${formatIssue(warning)}`);
     const consoleOut = values.quiet || out.format === "json"
@@ -111,6 +133,9 @@ export const runCommand: CommandModule = {
       ...(notifyPid !== undefined ? { onStarted: () => notifyStarted(Number(notifyPid)) } : {}),
       ...(consoleOut ? { onOutput: (id, lines) => consoleOut.write(id, lines) } : {}),
       ...(onPullProgress ? { onPullProgress } : {}),
+      ...(values.watch
+        ? { reload: async () => (await loadForRun(file, loadOptions)).pipeline }
+        : {}),
     });
     if (signals.force.aborted) return ExitCode.forced;
     return result === "failed" || result === "refused" ? ExitCode.failure : ExitCode.ok;

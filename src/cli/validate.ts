@@ -13,7 +13,7 @@ import { createOutput } from "./output.ts";
 
 export const validateCommand: CommandModule = {
   help: `Usage: flowctl validate <file|-> [--orchestrator process|container|swarm] [--strict]
-                        [--output text|json] [--component-registry R]
+                        [--output text|json] [--component-registry R] [--profile NAME]…
 
 Checks a pipeline file: YAML syntax, keys and types, ids, inputs, cycles, durations, ports,
 interpolation, and what the chosen orchestrator needs. Prints one line per problem as
@@ -23,6 +23,7 @@ Options:
   --orchestrator  check for this orchestrator instead of spec.driver
   --strict        inputs whose event types never meet are an error, not a warning
   --output        text (default) or json
+  --profile NAME  check with the components of profile NAME enabled (repeatable)
   --component-registry
                   where "type: name@version" components live (default:
                   FLOWCTL_COMPONENT_REGISTRY, else docker.io/withobsrvr)
@@ -34,6 +35,7 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
       "component-registry": { type: "string" },
       output: { type: "string" },
       strict: { type: "boolean" },
+      profile: { type: "string", multiple: true },
     });
     const out = createOutput(outputFormat("validate", values.output));
     const orchestrator = orchestratorKind("validate", values.orchestrator);
@@ -44,6 +46,7 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
         ...(orchestrator ? { orchestrator } : {}),
         componentRegistry: registry,
         ...(values.strict ? { strict: true } : {}),
+        ...(values.profile ? { profiles: values.profile } : {}),
       });
       if (out.format === "json") {
         out.json({

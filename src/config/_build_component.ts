@@ -1,9 +1,11 @@
 /** The "build components" and "ports" steps of `parsePipeline`: one checked `Component` per entry. */
 import { isAbsolute, join, normalize, posix } from "node:path";
 import { componentReference, formatReference, imageReference } from "../registry/reference.ts";
+import { dependencyEntries } from "./_dependencies.ts";
 import type { IssueCollector } from "./_issues.ts";
 import { type ReferencedComponent, resolveReference } from "./_references.ts";
 import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.ts";
+import { parseDotenv } from "./dotenv.ts";
 import { interpolate } from "./interpolate.ts";
 import {
   type Component,
@@ -44,6 +46,10 @@ export interface BuildContext {
   issues: IssueCollector;
   /** Where `type: name@version` names without `/` live. */
   componentRegistry?: string;
+  /** Reads an `env_file` by absolute path (see ParsePipelineOptions.readEnvFile). */
+  readEnvFile?: (path: string) => string;
+  /** Collects the absolute paths of the `env_file`s read. */
+  envFiles: string[];
 }
 
 type Expand = (value: string, at: PathSegment[]) => string;
@@ -65,7 +71,7 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
   const expand = expander(context);
   const { command, args } = buildCommand(spec, path, expand, issues);
   const argv = [...command, ...args];
-  const env = buildEnv(spec, path, expand, issues);
+  const env = { ...readEnvFiles(spec, path, context), ...buildEnv(spec, path, expand, issues) };
   const written = spec.image === undefined ? undefined : expand(spec.image, [...path, "image"]);
   const type = spec.type === undefined ? undefined : expand(spec.type, [...path, "type"]);
   const registryImage = registryComponentImage(type, command, written, path, context);
@@ -106,7 +112,7 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
     kind,
     ...(type !== undefined ? { type } : {}),
     inputs: spec.inputs ?? [],
-    dependsOn: (spec.depends_on ?? []).map((id) => ({ id, condition: "healthy" as const })),
+    dependsOn: dependencyEntries(spec).map(({ id, condition }) => ({ id, condition })),
     argv,
     command,
     args,
@@ -426,6 +432,48 @@ function checkReplicaPorts(
       ? `component "${id}" has ${replicas} replicas but listens on fixed port ${hostPort}, which processes cannot share: use one replica, or run with --orchestrator container`
       : `component "${id}" has ${replicas} replicas but publishes host port ${hostPort}, which only one container can take: remove its hostPort`,
   );
+}
+
+/**
+ * The variables of the component's `env_file`s (compose syntax, read as written: no
+ * interpolation), later files winning; a file that cannot be read or parsed is reported at its
+ * entry.
+ */
+function readEnvFiles(
+  spec: ComponentSpec,
+  path: PathSegment[],
+  context: BuildContext,
+): Record<string, string> {
+  const written = spec.env_file;
+  if (written === undefined) return {};
+  const files = typeof written === "string"
+    ? [{ file: written, at: [...path, "env_file"] }]
+    : written.map((file, i) => ({ file, at: [...path, "env_file", i] }));
+  const values: Record<string, string> = {};
+  for (const { file, at } of files) {
+    const absolute = resolveDir(context.dir, file);
+    if (!context.envFiles.includes(absolute)) context.envFiles.push(absolute);
+    let text: string;
+    try {
+      if (!context.readEnvFile) throw new Error("env files cannot be read here");
+      text = context.readEnvFile(absolute);
+    } catch (error) {
+      const reason = error instanceof Deno.errors.NotFound
+        ? "no such file"
+        : error instanceof Error
+        ? error.message
+        : String(error);
+      context.issues.report(at, `cannot read env_file "${file}" (${absolute}): ${reason}`);
+      continue;
+    }
+    try {
+      Object.assign(values, parseDotenv(text));
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      context.issues.report(at, `invalid env_file "${file}": ${error.message}`);
+    }
+  }
+  return values;
 }
 
 function buildEnv(

@@ -14,6 +14,7 @@ import {
   type ComponentEntry,
   portMappings,
 } from "./_build_component.ts";
+import { dependencyEntries } from "./_dependencies.ts";
 import { IssueCollector } from "./_issues.ts";
 import type { ReferencedComponent } from "./_references.ts";
 import { didYouMean } from "./_suggest.ts";
@@ -42,6 +43,13 @@ export interface ParsePipelineOptions {
   strict?: boolean;
   /** Where `type: name@version` names without `/` live (default `docker.io/withobsrvr`). */
   componentRegistry?: string;
+  /** Enabled profiles: components with `profiles` run only when one of theirs is enabled. */
+  profiles?: readonly string[];
+  /**
+   * Reads an `env_file` (an absolute path) and returns its text; throws what went wrong (a
+   * missing file: Deno.errors.NotFound). Without it, `env_file` is an error.
+   */
+  readEnvFile?: (path: string) => string;
 }
 
 export interface ParsedPipeline {
@@ -84,15 +92,19 @@ export function parsePipeline(text: string, options: ParsePipelineOptions): Pars
   }
   // A foreign driver's files name images, so they are checked as containers.
   const orchestrator = options.orchestrator ?? DRIVERS[driver] ?? "container";
-  const entries = flattenSections(file, issues);
-  const firstPath = checkIdsAndInputs(entries, issues);
+  const all = flattenSections(file, issues);
+  const entries = enabledEntries(all, options.profiles ?? [], issues);
+  const firstPath = checkIdsAndInputs(all, entries, issues);
   const levels = startLevels(entries, firstPath, issues);
+  const envFiles: string[] = [];
   const context = {
     orchestrator,
     dir: options.dir,
     variables: { ...(options.dotenv ?? {}), ...options.env },
     referenced: referencedById(entries),
     issues,
+    envFiles,
+    ...(options.readEnvFile ? { readEnvFile: options.readEnvFile } : {}),
     ...(options.componentRegistry ? { componentRegistry: options.componentRegistry } : {}),
   };
   const components = entries.map((entry) => buildComponent(entry, context));
@@ -115,6 +127,7 @@ export function parsePipeline(text: string, options: ParsePipelineOptions): Pars
       orchestrator,
       components,
       levels,
+      envFiles,
     },
     warnings: issues.warnings,
   };
@@ -199,38 +212,100 @@ function flattenSections(file: PipelineFile, issues: IssueCollector): ComponentE
   return entries;
 }
 
-/** Step "ids and inputs": duplicate ids, unknown inputs, self-inputs. Returns each id's path. */
+/**
+ * Step "profiles": the components that run. A component with `profiles` runs only when one of
+ * them is enabled; an enabled profile that no component has is a warning (a typo).
+ */
+function enabledEntries(
+  all: readonly ComponentEntry[],
+  profiles: readonly string[],
+  issues: IssueCollector,
+): ComponentEntry[] {
+  const known = [...new Set(all.flatMap(({ spec }) => spec.profiles ?? []))];
+  for (const profile of new Set(profiles)) {
+    if (!known.includes(profile)) {
+      issues.warn(
+        [],
+        `no component has profile "${profile}"${didYouMean(profile, known)}${
+          known.length > 0 ? ` (profiles in this file: ${quoteList(known)})` : ""
+        }`,
+      );
+    }
+  }
+  const entries = all.filter(({ spec }) => isEnabled(spec.profiles, profiles));
+  if (all.length > 0 && entries.length === 0) {
+    issues.report(
+      ["spec"],
+      `every component is in a profile that is not enabled; enable one with --profile (profiles in this file: ${
+        quoteList(known)
+      })`,
+    );
+  }
+  return entries;
+}
+
+function isEnabled(own: readonly string[] | undefined, enabled: readonly string[]): boolean {
+  return own === undefined || own.length === 0 || own.some((profile) => enabled.includes(profile));
+}
+
+/**
+ * Step "ids and inputs": duplicate ids (of every component, enabled or not), unknown inputs,
+ * self-inputs, and edges to a component whose profile is not enabled. Returns each id's path.
+ */
 function checkIdsAndInputs(
+  all: readonly ComponentEntry[],
   entries: readonly ComponentEntry[],
   issues: IssueCollector,
 ): Map<string, PathSegment[]> {
-  const firstPath = new Map<string, PathSegment[]>();
-  for (const { spec, path } of entries) {
-    const earlier = firstPath.get(spec.id);
+  const disabled = new Map(
+    all.filter((entry) => !entries.includes(entry)).map(({ spec }) => [spec.id, spec.profiles]),
+  );
+  const seen = new Map<string, PathSegment[]>();
+  for (const { spec, path } of all) {
+    const earlier = seen.get(spec.id);
     if (earlier) {
       issues.report(
         [...path, "id"],
         `duplicate id "${spec.id}" (first used at ${formatPath(earlier)})`,
       );
-    } else firstPath.set(spec.id, path);
+    } else seen.set(spec.id, path);
   }
+  const firstPath = new Map<string, PathSegment[]>();
+  for (const { spec, path } of entries) if (!firstPath.has(spec.id)) firstPath.set(spec.id, path);
   const ids = [...firstPath.keys()];
   for (const { spec, path } of entries) {
-    for (const key of ["inputs", "depends_on"] as const) {
-      const what = key === "inputs" ? "input" : "dependency";
-      (spec[key] ?? []).forEach((input, index) => {
-        const at = [...path, key, index];
-        if (!firstPath.has(input)) {
-          issues.report(at, `unknown ${what} "${input}"${didYouMean(input, ids)}`);
-        } else if (input === spec.id) {
-          issues.report(
-            at,
-            `component "${spec.id}" lists itself as ${
-              what === "input" ? "an input" : "a dependency"
-            }`,
-          );
-        }
-      });
+    const edges = [
+      ...(spec.inputs ?? []).map((id, index) => ({
+        id,
+        at: ["inputs", index] as PathSegment[],
+        atKey: false,
+        what: "input",
+      })),
+      ...dependencyEntries(spec).map((edge) => ({ ...edge, what: "dependency" })),
+    ];
+    for (const { id, at, atKey, what } of edges) {
+      const off = disabled.get(id);
+      if (off) {
+        issues.report(
+          [...path, ...at],
+          `component "${spec.id}" needs "${id}", which is only in profile ${
+            quoteList(off)
+          }, not enabled: enable it with --profile ${
+            off[0]
+          }, or give "${spec.id}" the same profile`,
+          atKey,
+        );
+      } else if (!firstPath.has(id)) {
+        issues.report([...path, ...at], `unknown ${what} "${id}"${didYouMean(id, ids)}`, atKey);
+      } else if (id === spec.id) {
+        issues.report(
+          [...path, ...at],
+          `component "${spec.id}" lists itself as ${
+            what === "input" ? "an input" : "a dependency"
+          }`,
+          atKey,
+        );
+      }
     }
   }
   return firstPath;
@@ -246,14 +321,18 @@ function startLevels(
   const graph = computeLevels(
     entries.map(({ spec }) => ({
       id: spec.id,
-      inputs: [...new Set([...(spec.inputs ?? []), ...(spec.depends_on ?? [])])],
+      inputs: [...new Set([...(spec.inputs ?? []), ...dependencyEntries(spec).map((d) => d.id)])],
     })),
   );
   if (graph.ok) return graph.levels;
   // A one-node cycle is a self-input, already reported by checkIdsAndInputs.
   if (graph.cycle.length > 2) {
-    const path = firstPath.get(graph.cycle[0] ?? "") ?? [];
-    issues.report([...path, "inputs"], `dependency cycle: ${graph.cycle.join(" -> ")}`);
+    const [first = "", next = ""] = graph.cycle;
+    const path = firstPath.get(first) ?? [];
+    // Point at the edge that closes the cycle: an input, else a depends_on entry.
+    const spec = entries.find((entry) => entry.spec.id === first)?.spec;
+    const key = spec?.inputs?.includes(next) ? "inputs" : "depends_on";
+    issues.report([...path, key], `dependency cycle: ${graph.cycle.join(" -> ")}`);
   }
   return [];
 }

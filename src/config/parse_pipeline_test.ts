@@ -437,3 +437,143 @@ Deno.test("parsePipeline() locates mistakes in the Go flowctl keys", async (t) =
     await t.step(name, () => assertEquals(issuesOf(header + body, options)[0], expected));
   }
 });
+
+Deno.test("parsePipeline() reads depends_on's map form with conditions", () => {
+  const { pipeline } = parsePipeline(
+    header + `  sources:
+    - id: db
+      command: [db]
+    - id: migrate
+      command: [migrate]
+      depends_on: { db: { condition: started } }
+  sinks:
+    - id: app
+      command: [app]
+      depends_on:
+        migrate: { condition: completed_successfully }
+        db: { condition: service_healthy }
+    - id: report
+      command: [report]
+      depends_on: { app: null }
+`,
+    base,
+  );
+  const byId = new Map(pipeline.components.map((c) => [c.id, c]));
+  assertEquals(byId.get("migrate")?.dependsOn, [{ id: "db", condition: "started" }]);
+  assertEquals(byId.get("app")?.dependsOn, [
+    { id: "migrate", condition: "completed_successfully" },
+    { id: "db", condition: "healthy" },
+  ]);
+  assertEquals(byId.get("report")?.dependsOn, [{ id: "app", condition: "healthy" }]);
+  assertEquals(pipeline.levels, [["db"], ["migrate"], ["app"], ["report"]]);
+});
+
+Deno.test("parsePipeline() locates mistakes in depends_on's map form", async (t) => {
+  const cases: [string, string, string][] = [
+    [
+      "unknown condition",
+      "  sources:\n    - id: m\n      command: [x]\n    - id: b\n      command: [x]\n      depends_on: { m: { condition: completed_succesfully } }\n",
+      '11:37 spec.sources[1].depends_on.m.condition invalid condition "completed_succesfully": use "started", "healthy" or "completed_successfully" (did you mean "completed_successfully"?)',
+    ],
+    [
+      "unknown id",
+      "  sources:\n    - id: migrate\n      command: [x]\n    - id: b\n      command: [x]\n      depends_on: { migrat: { condition: started } }\n",
+      '11:21 spec.sources[1].depends_on.migrat unknown dependency "migrat" (did you mean "migrate"?)',
+    ],
+    [
+      "unknown key in a dependency",
+      "  sources:\n    - id: m\n      command: [x]\n    - id: b\n      command: [x]\n      depends_on: { m: { conditon: started } }\n",
+      '11:26 spec.sources[1].depends_on.m.conditon unknown key "conditon" (did you mean "condition"?)',
+    ],
+    [
+      "a cycle through the map form",
+      "  sources:\n    - id: a\n      command: [x]\n      depends_on: { b: { condition: completed_successfully } }\n    - id: b\n      command: [x]\n      depends_on: { a: { condition: started } }\n",
+      "9:19 spec.sources[0].depends_on dependency cycle: a -> b -> a",
+    ],
+  ];
+  for (const [name, body, expected] of cases) {
+    await t.step(name, () => assertEquals(issuesOf(header + body)[0], expected));
+  }
+});
+
+Deno.test("parsePipeline() reads env_file below env, later files winning", () => {
+  const files: Record<string, string> = {
+    "/work/common.env": "A=common\nB=common\nC=common\n",
+    "/work/app/local.env": "B=local\n",
+  };
+  const read: string[] = [];
+  const { pipeline } = parsePipeline(
+    header + `  sources:
+    - id: app
+      command: [x]
+      env_file: [common.env, app/local.env]
+      env: { C: own }
+`,
+    {
+      ...base,
+      readEnvFile: (path) => {
+        read.push(path);
+        const text = files[path];
+        if (text === undefined) throw new Deno.errors.NotFound(path);
+        return text;
+      },
+    },
+  );
+  assertEquals(pipeline.components[0]?.env, { A: "common", B: "local", C: "own" });
+  assertEquals(pipeline.envFiles, ["/work/common.env", "/work/app/local.env"]);
+  assertEquals(read, pipeline.envFiles);
+});
+
+Deno.test("parsePipeline() locates env_file and profile mistakes", async (t) => {
+  const readEnvFile = (path: string) => {
+    if (path === "/work/bad.env") return "A=1\nnot a line\n";
+    throw new Deno.errors.NotFound(path);
+  };
+  const cases: [string, string, Partial<ParsePipelineOptions>, string][] = [
+    [
+      "a missing env_file",
+      "  sources:\n    - id: a\n      command: [x]\n      env_file: missing.env\n",
+      { readEnvFile },
+      '9:17 spec.sources[0].env_file cannot read env_file "missing.env" (/work/missing.env): no such file',
+    ],
+    [
+      "a malformed env_file",
+      "  sources:\n    - id: a\n      command: [x]\n      env_file: [ok.env, bad.env]\n",
+      { readEnvFile: (path) => path === "/work/ok.env" ? "" : readEnvFile(path) },
+      '9:26 spec.sources[0].env_file[1] invalid env_file "bad.env": line 2: expected KEY=VALUE, got "not a line"',
+    ],
+    [
+      "an enabled component needing a disabled one",
+      "  sources:\n    - id: tap\n      command: [x]\n      profiles: [debug]\n  sinks:\n    - id: app\n      command: [x]\n      depends_on: [tap]\n",
+      {},
+      '13:20 spec.sinks[0].depends_on[0] component "app" needs "tap", which is only in profile "debug", not enabled: enable it with --profile debug, or give "app" the same profile',
+    ],
+    [
+      "every component off",
+      "  sources:\n    - id: tap\n      command: [x]\n      profiles: [debug]\n",
+      {},
+      '6:3 spec every component is in a profile that is not enabled; enable one with --profile (profiles in this file: "debug")',
+    ],
+  ];
+  for (const [name, body, options, expected] of cases) {
+    await t.step(name, () => assertEquals(issuesOf(header + body, options)[0], expected));
+  }
+});
+
+Deno.test("parsePipeline() leaves out components whose profiles are not enabled", () => {
+  const body = header + `  sources:
+    - id: src
+      command: [x]
+    - id: tap
+      command: [x]
+      profiles: [debug, trace]
+`;
+  const off = parsePipeline(body, { ...base, profiles: ["bench"] });
+  assertEquals(off.pipeline.components.map((c) => c.id), ["src"]);
+  assertEquals(off.warnings.map((w) => w.message), [
+    'no component has profile "bench" (profiles in this file: "debug", "trace")',
+  ]);
+  const on = parsePipeline(body, { ...base, profiles: ["trace"] });
+  assertEquals(on.pipeline.components.map((c) => c.id), ["src", "tap"]);
+  assertEquals(on.pipeline.levels, [["src", "tap"]]);
+});

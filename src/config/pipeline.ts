@@ -66,12 +66,18 @@ export interface Resources {
 }
 
 /**
- * An ordering edge from `depends_on`: start after `id` is healthy. The list form means
- * "healthy"; the field leaves room for compose's map form with other conditions.
+ * When a dependent may start: `started` once the dependency runs, `healthy` once it passed its
+ * health check (or runs, without one), `completed_successfully` once it exited with code 0.
+ */
+export type DependencyCondition = "started" | "healthy" | "completed_successfully";
+
+/**
+ * An ordering edge from `depends_on`: start once `id` meets `condition`. The list form means
+ * "healthy", as `inputs` do.
  */
 export interface Dependency {
   id: string;
-  condition: "healthy";
+  condition: DependencyCondition;
 }
 
 /**
@@ -154,6 +160,8 @@ export interface Pipeline {
   components: Component[];
   /** Component ids grouped by start order. */
   levels: string[][];
+  /** Absolute paths of the `env_file`s read, for `run --watch`. */
+  envFiles: string[];
 }
 
 export const DEFAULT_HEALTH_TIMINGS = {

@@ -18,6 +18,8 @@ export const ID_PATTERN =
 export const ID_MAX_LENGTH = 63;
 const ID_CHARACTERS = /^[a-z0-9][a-z0-9_.-]*$/;
 export const PIPELINE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+/** Profile names as compose has them. */
+export const PROFILE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 const UNKNOWN_KEY = "\u0000unknown-key:";
 
@@ -220,6 +222,46 @@ const componentIds = v.array(
   (issue) => `expected a list of component ids, got ${issue.received}`,
 );
 
+/** Start conditions of `depends_on`'s map form; compose's `service_*` spellings mean the same. */
+export const DEPENDENCY_CONDITIONS = ["started", "healthy", "completed_successfully"] as const;
+const conditionNames = [
+  ...DEPENDENCY_CONDITIONS,
+  ...DEPENDENCY_CONDITIONS.map((name) => `service_${name}`),
+];
+
+const dependencyCondition = v.picklist(
+  conditionNames,
+  (issue) =>
+    `invalid condition ${issue.received}: use "started", "healthy" or "completed_successfully"${
+      typeof issue.input === "string" ? didYouMean(issue.input, conditionNames) : ""
+    }`,
+);
+
+const dependencyMap = v.record(
+  componentId,
+  v.nullable(strict("a dependency", { condition: v.optional(dependencyCondition) })),
+  (issue) => `expected a mapping of dependencies, got ${issue.received}`,
+);
+const listOrMap = v.union(
+  [componentIds, dependencyMap],
+  (issue) =>
+    `expected a list of component ids or a mapping such as "{ migrate: { condition: completed_successfully } }", got ${issue.received}`,
+);
+
+/**
+ * `depends_on`: a list of ids (each must be healthy first), or compose's map form
+ * `{ migrate: { condition: completed_successfully } }`. Chosen by the input's shape so a mistake
+ * inside either form is reported where it is (a union would only say that neither form fits);
+ * `flowctl schema` sees the union (the getter is asked without an input there).
+ */
+const dependsOn = v.lazy((input: unknown) =>
+  Array.isArray(input)
+    ? componentIds
+    : typeof input === "object" && input !== null
+    ? dependencyMap
+    : listOrMap
+);
+
 const componentEntries = {
   id: componentId,
   name: v.optional(text()),
@@ -264,7 +306,27 @@ const componentEntries = {
   health: v.optional(healthSpec),
   restart: v.optional(restartPolicy),
   restart_policy: v.optional(restartPolicy),
-  depends_on: v.optional(componentIds),
+  depends_on: v.optional(dependsOn),
+  // Compose syntax, relative to the pipeline file; below `env`, above config and injected vars.
+  env_file: v.optional(
+    v.union(
+      [text(), textList("files")],
+      (issue) => `expected a file path or a list of them, got ${issue.received}`,
+    ),
+  ),
+  profiles: v.optional(
+    v.array(
+      v.pipe(
+        text("a profile name"),
+        v.regex(
+          PROFILE_PATTERN,
+          (issue) =>
+            `invalid profile name ${issue.received}: use letters, digits, "_", "." and "-", starting with a letter or digit`,
+        ),
+      ),
+      (issue) => `expected a list of profile names, got ${issue.received}`,
+    ),
+  ),
   input_event_types: v.optional(textList("event types")),
   output_event_types: v.optional(textList("event types")),
   config: v.optional(configMap),

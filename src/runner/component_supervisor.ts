@@ -46,6 +46,11 @@ export interface SupervisorOptions {
   registrations?: RegistrationWatcher;
   /** Called whenever the component's pid or container changes, for the state file. */
   onHandleChanged?(): void;
+  /**
+   * A dependent waits for this component to complete (`completed_successfully`): an exit with
+   * code 0 during startup is its completion, not a startup failure.
+   */
+  oneShot?: boolean;
 }
 
 /** How a supervised component ended, when it ended on its own. */
@@ -75,6 +80,8 @@ export class ComponentSupervisor implements AsyncDisposable {
   readonly component: Component;
   readonly #options: SupervisorOptions;
   readonly #ended = Promise.withResolvers<SupervisorEnd>();
+  readonly #spawned = Promise.withResolvers<void>();
+  readonly #completed = Promise.withResolvers<void>();
   /** Aborted by stop(): the loop ends and no restart happens. */
   readonly #stopping = new AbortController();
   #phase: ComponentPhase = "pending";
@@ -103,6 +110,26 @@ export class ComponentSupervisor implements AsyncDisposable {
   constructor(component: Component, options: SupervisorOptions) {
     this.component = component;
     this.#options = options;
+    // Only dependents with completed_successfully wait for it.
+    this.#completed.promise.catch(() => {});
+  }
+
+  /** Resolves once the component was spawned the first time (`depends_on` condition `started`). */
+  get spawned(): Promise<void> {
+    return this.#spawned.promise;
+  }
+
+  /**
+   * Resolves at the component's first exit with code 0 (`completed_successfully`); rejects with
+   * its failure when it ends failed first.
+   */
+  get completed(): Promise<void> {
+    return this.#completed.promise;
+  }
+
+  #end(end: SupervisorEnd): void {
+    if (end.kind === "failed") this.#completed.reject(end.error);
+    this.#ended.resolve(end);
   }
 
   /** Settles when the component ended on its own for good: finished, or failed. */
@@ -124,6 +151,10 @@ export class ComponentSupervisor implements AsyncDisposable {
     const outcome = await this.#waitReady(handle, AbortSignal.any([signal, this.#stopping.signal]));
     switch (outcome.kind) {
       case "exited":
+        if (this.#options.oneShot && isClean(outcome.exit)) {
+          await this.#completeDuringStartup(outcome.exit);
+          return;
+        }
         this.#phase = "failed";
         throw new ComponentFailedError(
           this.component.id,
@@ -145,10 +176,7 @@ export class ComponentSupervisor implements AsyncDisposable {
         this.#supervising = true;
         this.#supervise(handle)
           .catch((error) =>
-            this.#ended.resolve({
-              kind: "failed",
-              error: asComponentFailure(this.component, error),
-            })
+            this.#end({ kind: "failed", error: asComponentFailure(this.component, error) })
           )
           .finally(() => {
             this.#supervising = false;
@@ -179,7 +207,7 @@ export class ComponentSupervisor implements AsyncDisposable {
         requested = this.#settleRequest(request);
       } else {
         const end = await this.#afterExit(exit);
-        if (end) return this.#ended.resolve(end);
+        if (end) return this.#end(end);
         this.#wake = new AbortController();
         // A request that came in while the exit was being handled ends the backoff before it starts.
         if (!this.#request) {
@@ -452,6 +480,16 @@ export class ComponentSupervisor implements AsyncDisposable {
     this.#livenessStop = this.#stopHandle(handle, "unhealthy");
   }
 
+  /** A one-shot that exited 0 before it was ready has completed: it ends finished, not failed. */
+  async #completeDuringStartup(exit: ExitStatus): Promise<void> {
+    this.#lastExit = exit;
+    this.#phase = "exited";
+    this.#emit({ type: "component_exited", component: this.component.id, exit });
+    await Promise.all(this.#pumps);
+    this.#completed.resolve();
+    this.#end({ kind: "finished" });
+  }
+
   /** Records an exit and decides what follows: nothing more (an end), or a restart after backoff. */
   async #afterExit(exit: ExitStatus): Promise<SupervisorEnd | undefined> {
     const { component } = this;
@@ -459,7 +497,8 @@ export class ComponentSupervisor implements AsyncDisposable {
     this.#phase = "exited";
     this.#emit({ type: "component_exited", component: component.id, exit });
     await Promise.all([...this.#pumps, this.#livenessStop]);
-    const failed = exit.code !== 0 || exit.signal !== null || this.#livenessKill;
+    const failed = !isClean(exit) || this.#livenessKill;
+    if (!failed) this.#completed.resolve();
     const description = this.#livenessKill
       ? `was stopped after failing ${component.health?.restartAfter} health checks in a row`
       : describeExit(exit);
@@ -512,6 +551,7 @@ export class ComponentSupervisor implements AsyncDisposable {
     });
     const handle = await this.#options.run.start(component.id);
     this.#handle = handle;
+    this.#spawned.resolve();
     this.#startedAt = Date.now();
     this.#exited = false;
     handle.exited.finally(() => {
@@ -722,6 +762,11 @@ export class ComponentSupervisor implements AsyncDisposable {
   #emit(event: RunnerEvent): void {
     this.#options.onEvent(event);
   }
+}
+
+/** An exit with code 0, not by a signal. */
+function isClean(exit: ExitStatus): boolean {
+  return exit.code === 0 && exit.signal === null;
 }
 
 function asComponentFailure(component: Component, error: unknown): ComponentFailedError {

@@ -3,7 +3,7 @@
  * run's end (a stop request, a failure, or completion), and stops everything in reverse order on
  * every path out. Each component's own life is its `ComponentSupervisor`'s.
  */
-import type { Pipeline } from "../config/mod.ts";
+import type { Component, Dependency, Pipeline } from "../config/mod.ts";
 import { LogFile } from "../logs/log_file.ts";
 import { readLogTail } from "../logs/log_tail.ts";
 import { ComponentFailedError, type OrchestratorRun } from "../orchestrator/orchestrator.ts";
@@ -11,12 +11,19 @@ import {
   ComponentSupervisor,
   type RegistrationWatcher,
   type RequestResult,
-  type SupervisorEnd,
 } from "./component_supervisor.ts";
-import type { ComponentSnapshot, RunnerEvent } from "./events.ts";
+import type { ComponentPhase, ComponentSnapshot, RunnerEvent } from "./events.ts";
 import { UserError } from "../user_error.ts";
 
 const LOG_TAIL_LINES = 10;
+/** Phases of a component that a reload restarts when something it depends on changed. */
+const RUNNING: readonly ComponentPhase[] = [
+  "starting",
+  "healthy",
+  "unhealthy",
+  "running",
+  "restarting",
+];
 
 export interface RunnerOptions {
   run: OrchestratorRun;
@@ -48,14 +55,95 @@ export type RunOutcome =
  * ```
  */
 export class PipelineRunner {
-  readonly pipeline: Pipeline;
+  #pipeline: Pipeline;
   readonly #options: RunnerOptions;
   readonly #supervisors = new Map<string, ComponentSupervisor>();
-  readonly #logs: LogFile[] = [];
+  readonly #logs = new Map<string, LogFile>();
+  /** Settles with the run's end once a component fails or, after startup, all have finished. */
+  readonly #end = Promise.withResolvers<RunOutcome>();
+  /** Components whose current supervisor ended finished. */
+  readonly #finished = new Set<string>();
+  #started = false;
+  /** Reloads run one at a time. */
+  #reloading: Promise<unknown> = Promise.resolve();
 
   constructor(pipeline: Pipeline, options: RunnerOptions) {
-    this.pipeline = pipeline;
+    this.#pipeline = pipeline;
     this.#options = options;
+  }
+
+  /** The pipeline as it runs now (`run --watch` replaces it). */
+  get pipeline(): Pipeline {
+    return this.#pipeline;
+  }
+
+  /**
+   * Applies a changed pipeline file to the running pipeline (`run --watch`): stops removed
+   * components, restarts changed ones (a new definition, started through `run`) and the running
+   * components that depend on them, and starts new ones. Resolves with what was done.
+   */
+  reload(next: Pipeline, run: OrchestratorRun): Promise<ReloadSummary> {
+    const reload = this.#reloading.then(() => this.#reload(next, run));
+    this.#reloading = reload.catch(() => {});
+    return reload;
+  }
+
+  async #reload(next: Pipeline, run: OrchestratorRun): Promise<ReloadSummary> {
+    const summary = diffPipelines(this.#pipeline, next);
+    if (this.#options.stop.aborted) return { ...summary, dependents: [] };
+    const replaced = new Set([...summary.changed, ...summary.removed]);
+    const dependents = [...dependentsOf(next, [...summary.changed, ...summary.added])]
+      .filter((id) => !replaced.has(id) && !summary.added.includes(id))
+      .filter((id) => RUNNING.includes(this.#supervisors.get(id)?.phase ?? "pending"));
+    const old = this.#pipeline;
+    // Down in reverse order of the old graph: dependents first, then what they depend on.
+    for (const level of [...old.levels].reverse()) {
+      await Promise.all(level.map(async (id) => {
+        const supervisor = this.#supervisors.get(id);
+        if (!supervisor) return;
+        if (dependents.includes(id)) await supervisor.stopOnRequest({ forRestart: true });
+        else if (replaced.has(id)) {
+          this.#supervisors.delete(id);
+          await supervisor.stop({ force: this.#options.force });
+        }
+      }));
+    }
+    for (const id of summary.removed) {
+      await this.#logs.get(id)?.close();
+      this.#logs.delete(id);
+      this.#finished.delete(id);
+    }
+    this.#pipeline = next;
+    const oneShots = oneShotIds(next);
+    // Up in the new graph's order; a new definition starts through the new run.
+    for (const level of next.levels) {
+      const results = await Promise.allSettled(level.map(async (id) => {
+        if (dependents.includes(id)) {
+          const result = await this.#supervisor(id).startOnRequest();
+          if (!result.ok) {
+            throw new ReloadError(`component "${id}" did not start again: ${result.reason}`);
+          }
+          return;
+        }
+        if (!replaced.has(id) && !summary.added.includes(id)) return;
+        const component = next.components.find((c) => c.id === id);
+        if (!component) return;
+        this.#finished.delete(id);
+        const supervisor = await this.#addSupervisor(component, run, oneShots.has(id));
+        await supervisor.start(this.#options.stop);
+      }));
+      for (const result of results) {
+        if (result.status === "rejected") {
+          const error = result.reason;
+          if (error instanceof ComponentFailedError) {
+            this.#end.resolve({ result: "failed", error });
+          }
+          throw error;
+        }
+      }
+    }
+    this.#options.onHandlesChanged?.();
+    return { ...summary, dependents };
   }
 
   /** The current state of every component, in start order. */
@@ -154,48 +242,105 @@ export class PipelineRunner {
   }
 
   async #openSupervisors(): Promise<void> {
+    const oneShots = oneShotIds(this.pipeline);
     for (const component of this.pipeline.components) {
-      const log = await LogFile.open(this.#options.logDir, component.id);
-      this.#logs.push(log);
-      this.#supervisors.set(
-        component.id,
-        new ComponentSupervisor(component, {
-          run: this.#options.run,
-          log,
-          stop: this.#options.stop,
-          onEvent: this.#options.onEvent,
-          ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
-          ...(this.#options.registrations ? { registrations: this.#options.registrations } : {}),
-          ...(this.#options.onHandlesChanged
-            ? { onHandleChanged: this.#options.onHandlesChanged }
-            : {}),
-        }),
-      );
+      await this.#addSupervisor(component, this.#options.run, oneShots.has(component.id));
     }
   }
 
-  /** Starts level after level; returns the first failure, if any. */
+  /**
+   * A supervisor for `component` (its log file opened once per run), watched for the run's end:
+   * a failure ends the run, and so does, after startup, every awaited component finishing.
+   */
+  async #addSupervisor(
+    component: Component,
+    run: OrchestratorRun,
+    oneShot: boolean,
+  ): Promise<ComponentSupervisor> {
+    let log = this.#logs.get(component.id);
+    if (!log) {
+      log = await LogFile.open(this.#options.logDir, component.id);
+      this.#logs.set(component.id, log);
+    }
+    const supervisor = new ComponentSupervisor(component, {
+      run,
+      oneShot,
+      log,
+      stop: this.#options.stop,
+      onEvent: this.#options.onEvent,
+      ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
+      ...(this.#options.registrations ? { registrations: this.#options.registrations } : {}),
+      ...(this.#options.onHandlesChanged
+        ? { onHandleChanged: this.#options.onHandlesChanged }
+        : {}),
+    });
+    this.#supervisors.set(component.id, supervisor);
+    supervisor.ended.then((end) => {
+      // A supervisor replaced by a reload no longer speaks for its component.
+      if (this.#supervisors.get(component.id) !== supervisor) return;
+      if (end.kind === "failed") this.#end.resolve({ result: "failed", error: end.error });
+      else {
+        this.#finished.add(component.id);
+        this.#checkCompletion();
+      }
+    });
+    return supervisor;
+  }
+
+  /**
+   * Starts every component once each of its dependencies meets its condition (inputs and the
+   * list form of depends_on: healthy); components whose conditions are met start in parallel.
+   * The first failure cancels the starts still waiting and is returned.
+   */
   async #startAll(): Promise<ComponentFailedError | undefined> {
+    const failed = new AbortController();
+    const signal = AbortSignal.any([this.#options.stop, failed.signal]);
+    const starts = new Map<string, Promise<void>>();
+    let firstFailure: unknown;
+    const startOne = async (component: Component) => {
+      try {
+        await Promise.all(
+          startConditions(component).map((edge) => this.#met(edge, starts, signal)),
+        );
+        if (signal.aborted) return;
+        await this.#supervisor(component.id).start(signal);
+      } catch (error) {
+        firstFailure ??= error;
+        failed.abort();
+        throw error;
+      }
+    };
+    // Levels order the starts, so every dependency's start exists before its dependents look.
     for (const level of this.pipeline.levels) {
-      if (this.#options.stop.aborted) return undefined;
-      const levelAbort = new AbortController();
-      const signal = AbortSignal.any([this.#options.stop, levelAbort.signal]);
-      const results = await Promise.allSettled(level.map(async (id) => {
-        try {
-          await this.#supervisor(id).start(signal);
-        } catch (error) {
-          levelAbort.abort();
-          throw error;
-        }
-      }));
-      for (const result of results) {
-        if (result.status === "rejected") {
-          if (result.reason instanceof ComponentFailedError) return result.reason;
-          throw result.reason;
-        }
+      for (const id of level) {
+        const component = this.pipeline.components.find((c) => c.id === id);
+        if (component) starts.set(id, startOne(component));
       }
     }
-    return undefined;
+    await Promise.allSettled(starts.values());
+    if (firstFailure === undefined) return undefined;
+    if (firstFailure instanceof ComponentFailedError) return firstFailure;
+    throw firstFailure;
+  }
+
+  /**
+   * Resolves once `edge.id` meets `edge.condition` or `signal` aborts; rejects with the
+   * dependency's failure when it cannot meet it.
+   */
+  async #met(
+    edge: Dependency,
+    starts: ReadonlyMap<string, Promise<void>>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const supervisor = this.#supervisor(edge.id);
+    if (edge.condition === "started") {
+      // A start that fails before the spawn aborts `signal`.
+      return await untilAborted(supervisor.spawned, signal);
+    }
+    await starts.get(edge.id);
+    if (edge.condition === "completed_successfully" && !signal.aborted) {
+      await untilAborted(supervisor.completed, signal);
+    }
   }
 
   /** Waits for a stop request, the first failure, or every sink finishing. */
@@ -205,33 +350,29 @@ export class PipelineRunner {
     this.#options.stop.addEventListener("abort", onStop, { once: true });
     try {
       if (this.#options.stop.aborted) return { result: "stopped" };
-      return await Promise.race([stopped.promise, this.#firstFailure(), this.#completion()]);
+      this.#started = true;
+      this.#checkCompletion();
+      return await Promise.race([stopped.promise, this.#end.promise]);
     } finally {
       this.#options.stop.removeEventListener("abort", onStop);
     }
   }
 
-  #firstFailure(): Promise<RunOutcome> {
-    return new Promise((resolve) => {
-      for (const supervisor of this.#supervisors.values()) {
-        supervisor.ended.then((end) => {
-          if (end.kind === "failed") resolve({ result: "failed", error: end.error });
-        });
-      }
-    });
-  }
-
-  /** Settles when every sink has finished (a pipeline without sinks: every component). */
-  #completion(): Promise<RunOutcome> {
-    const all = [...this.#supervisors.values()];
+  /**
+   * Ends the run as completed once every sink has finished (a pipeline without sinks: every
+   * component). One-shots that others wait for (completed_successfully) do not count: their
+   * end is not the run's.
+   */
+  #checkCompletion(): void {
+    if (!this.#started) return;
+    const oneShots = oneShotIds(this.pipeline);
+    const all = this.pipeline.components.filter((c) => !oneShots.has(c.id));
     // spec.pipelines entries run like sinks: the pipeline completes when they all finished.
-    const sinks = all.filter((s) => s.component.kind === "sink" || s.component.kind === "pipeline");
+    const sinks = all.filter((c) => c.kind === "sink" || c.kind === "pipeline");
     const awaited = sinks.length > 0 ? sinks : all;
-    const finished = (end: SupervisorEnd) =>
-      end.kind === "finished" ? Promise.resolve() : new Promise<never>(() => {});
-    return Promise.all(awaited.map((s) => s.ended.then(finished))).then(() => ({
-      result: "completed" as const,
-    }));
+    if (awaited.every((c) => this.#finished.has(c.id))) {
+      this.#end.resolve({ result: "completed" });
+    }
   }
 
   /** Stops every started component in reverse dependency order, one level at a time. */
@@ -244,7 +385,7 @@ export class PipelineRunner {
       );
       for (const result of results) if (result.status === "rejected") errors.push(result.reason);
     }
-    await Promise.all(this.#logs.map((log) => log.close()));
+    await Promise.all([...this.#logs.values()].map((log) => log.close()));
     this.#options.onHandlesChanged?.();
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) {
@@ -290,9 +431,40 @@ export type ControlAction = "restart" | "stop" | "start";
 /** The answer for one component of a control request. */
 export type ControlResult = { component: string; action: ControlAction } & RequestResult;
 
+/** A reload could not bring a dependent of a changed component back. */
+export class ReloadError extends UserError {
+  override name = "ReloadError";
+}
+
 /** A control request names a component the pipeline does not have. */
 export class UnknownComponentError extends UserError {
   override name = "UnknownComponentError";
+}
+
+/** What a reload changes, by component id. */
+export interface ReloadSummary {
+  added: string[];
+  removed: string[];
+  /** Components whose definition changed: they restart with the new one. */
+  changed: string[];
+  /** Running components restarted because something they depend on restarted or was added. */
+  dependents: string[];
+}
+
+/** Compares two versions of a pipeline component by component. */
+function diffPipelines(
+  before: Pipeline,
+  after: Pipeline,
+): Omit<ReloadSummary, "dependents"> {
+  const old = new Map(before.components.map((c) => [c.id, JSON.stringify(c)]));
+  const now = new Set(after.components.map((c) => c.id));
+  return {
+    added: after.components.filter((c) => !old.has(c.id)).map((c) => c.id),
+    removed: before.components.filter((c) => !now.has(c.id)).map((c) => c.id),
+    changed: after.components
+      .filter((c) => old.has(c.id) && old.get(c.id) !== JSON.stringify(c))
+      .map((c) => c.id),
+  };
 }
 
 /** Every component that depends on one of `ids`, directly or through others. */
@@ -312,4 +484,34 @@ function dependentsOf(pipeline: Pipeline, ids: readonly string[]): Set<string> {
   }
   for (const id of ids) found.delete(id);
   return found;
+}
+
+/** What a component waits for before it starts: its inputs healthy, and its depends_on edges. */
+function startConditions(component: Component): Dependency[] {
+  return [
+    ...component.inputs.map((id) => ({ id, condition: "healthy" as const })),
+    ...component.dependsOn,
+  ];
+}
+
+/** Components that a dependent waits for with `completed_successfully`. */
+function oneShotIds(pipeline: Pipeline): Set<string> {
+  return new Set(
+    pipeline.components.flatMap((component) =>
+      component.dependsOn
+        .filter((edge) => edge.condition === "completed_successfully")
+        .map((edge) => edge.id)
+    ),
+  );
+}
+
+/** `promise`, or undefined once `signal` aborts (whichever comes first). */
+function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  const aborted = Promise.withResolvers<void>();
+  const onAbort = () => aborted.resolve();
+  signal.addEventListener("abort", onAbort, { once: true });
+  return Promise.race([promise, aborted.promise]).finally(() =>
+    signal.removeEventListener("abort", onAbort)
+  );
 }

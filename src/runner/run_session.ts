@@ -7,7 +7,8 @@
 import { AdminServer } from "../admin/admin_server.ts";
 import type { ExecContext } from "../admin/protocol.ts";
 import { UnknownComponentError } from "./pipeline_runner.ts";
-import type { Pipeline } from "../config/mod.ts";
+import { join, resolve } from "node:path";
+import { ConfigError, formatIssue, type Pipeline } from "../config/mod.ts";
 import {
   type ControlPlaneServer,
   startControlPlane,
@@ -30,8 +31,9 @@ import { ensureStateDir } from "../state/state_file.ts";
 import { UserError } from "../user_error.ts";
 import { buildRunState, StateWriter } from "../state/state_writer.ts";
 import { componentEnv } from "./component_env.ts";
+import { fingerprint, waitForChange } from "./file_watcher.ts";
 import type { RunnerEvent } from "./events.ts";
-import { PipelineRunner, type RunOutcome } from "./pipeline_runner.ts";
+import { PipelineRunner, type ReloadSummary, type RunOutcome } from "./pipeline_runner.ts";
 
 export interface RunSessionOptions {
   logDir: string;
@@ -50,6 +52,11 @@ export interface RunSessionOptions {
   onPullProgress?(component: string, line: string): void;
   /** Called once the pipeline started and the state file says so (`run -d` waits for it). */
   onStarted?(): void;
+  /**
+   * `run --watch`: loads the pipeline file again after it (or its .env or env files) changed.
+   * @throws {UserError} (a ConfigError: its located issues) when it is invalid now.
+   */
+  reload?(): Promise<Pipeline>;
 }
 
 /** How a session ended: a runner outcome, or refused before anything started. */
@@ -76,6 +83,8 @@ class RunSession {
   #networkId: string | undefined;
   #run: OrchestratorRun | undefined;
   #runner: PipelineRunner | undefined;
+  /** The orchestrator's runs: the first, and one per `run --watch` reload that started something. */
+  readonly #runs: OrchestratorRun[] = [];
 
   constructor(pipeline: Pipeline, options: RunSessionOptions, stack: AsyncDisposableStack) {
     this.#pipeline = pipeline;
@@ -83,7 +92,7 @@ class RunSession {
     this.#stack = stack;
     this.#stateWriter = new StateWriter(() =>
       buildRunState({
-        pipeline,
+        pipeline: this.#runner?.pipeline ?? pipeline,
         runId: this.#runId,
         logDir: options.logDir,
         controlPlane: { host: "127.0.0.1", port: this.#controlPlanePort },
@@ -128,7 +137,7 @@ class RunSession {
       components: this.#pipeline.components.length,
       controlPlane: `127.0.0.1:${controlPlane.port}`,
     });
-    const run = await this.#refusable(() => this.#open(orchestrator, controlPlane));
+    const run = await this.#refusable(() => this.#open(orchestrator, controlPlane, this.#pipeline));
     if (!run) return signals.stop.aborted ? "stopped" : "refused";
     this.#networkId = run.networkId;
     this.#run = run;
@@ -144,13 +153,129 @@ class RunSession {
           const onStarted = this.#options.onStarted;
           this.#stateWriter.flush().then(onStarted, onStarted);
         }
+        if (event.type === "pipeline_started" && this.#options.reload) {
+          this.#watchFile(orchestrator, controlPlane);
+        }
       },
       ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
       registrations: registry,
       onHandlesChanged: () => this.#stateWriter.flush(),
     });
+    this.#runs.push(run);
     this.#stack.use(await this.#listenAdmin(this.#runner, run));
     return (await this.#runner.run()).result;
+  }
+
+  /** The files of the pipeline that `run --watch` follows: the file, its .env, its env files. */
+  #watchedPaths(pipeline: Pipeline): string[] {
+    return [resolve(pipeline.file), join(pipeline.dir, ".env"), ...pipeline.envFiles];
+  }
+
+  /** `run --watch`: reloads the pipeline whenever its files change, one reload at a time. */
+  #watchFile(orchestrator: Orchestrator, controlPlane: ControlPlaneServer): void {
+    const ended = new AbortController();
+    const signal = AbortSignal.any([ended.signal, this.#options.signals.stop]);
+    const loop = (async () => {
+      let paths = this.#watchedPaths(this.#pipeline);
+      let seen = fingerprint(paths);
+      while (true) {
+        // The version is taken before loading: a write during a reload is seen next time.
+        const now = await waitForChange(paths, seen, signal);
+        if (now === undefined) return;
+        seen = now;
+        let next: Pipeline | undefined;
+        try {
+          next = await this.#reloadFile(orchestrator, controlPlane);
+        } catch (error) {
+          // A bug here must not take the running pipeline down with it.
+          this.#options.emit({
+            type: "notice",
+            message: `Pipeline file changed but reloading it failed: ${
+              error instanceof Error ? (error.stack ?? error.message) : String(error)
+            }`,
+          });
+        }
+        if (next) {
+          const nextPaths = this.#watchedPaths(next);
+          if (nextPaths.join("\n") !== paths.join("\n")) {
+            paths = nextPaths;
+            seen = fingerprint(paths);
+          }
+        }
+      }
+    })();
+    this.#stack.defer(async () => {
+      ended.abort();
+      await loop;
+    });
+  }
+  /**
+   * Loads the changed file and applies it; an invalid file (or one that cannot start) is
+   * reported and leaves the running pipeline as it is.
+   */
+  async #reloadFile(
+    orchestrator: Orchestrator,
+    controlPlane: ControlPlaneServer,
+  ): Promise<Pipeline | undefined> {
+    const runner = this.#runner;
+    const reload = this.#options.reload;
+    if (!runner || !reload) return undefined;
+    const notice = (message: string) => this.#options.emit({ type: "notice", message });
+    const current = runner.pipeline;
+    let next: Pipeline;
+    try {
+      next = await reload();
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      notice("Pipeline file changed but is invalid; the running pipeline is left as it is:");
+      if (error instanceof ConfigError) {
+        for (const issue of error.issues) notice(formatIssue(issue));
+      } else notice(error.message);
+      return undefined;
+    }
+    if (next.name !== current.name || next.orchestrator !== current.orchestrator) {
+      notice(
+        "Pipeline file changed its name or orchestrator; the running pipeline is left as it is (restart flowctl to apply it)",
+      );
+      return undefined;
+    }
+    const fresh = next.components.filter((c) => {
+      const before = current.components.find((old) => old.id === c.id);
+      return !before || JSON.stringify(before) !== JSON.stringify(c);
+    });
+    const removed = current.components.filter((c) => !next.components.some((n) => n.id === c.id));
+    if (fresh.length === 0 && removed.length === 0) return next;
+    const freshIds = new Set(fresh.map((c) => c.id));
+    const part = (ids: ReadonlySet<string>): Pipeline => ({
+      ...next,
+      components: next.components.filter((c) => ids.has(c.id)),
+      levels: next.levels.map((level) => level.filter((id) => ids.has(id))).filter((l) =>
+        l.length > 0
+      ),
+    });
+    try {
+      // Changed components still hold their ports, so only new ones are checked up front.
+      const added = new Set(
+        fresh.filter((c) => !current.components.some((old) => old.id === c.id)).map((c) => c.id),
+      );
+      if (added.size > 0) {
+        await orchestrator.check(part(added), { signal: this.#options.signals.stop });
+      }
+      const run = fresh.length > 0
+        ? this.#stack.use(await this.#open(orchestrator, controlPlane, part(freshIds)))
+        : this.#runs[0];
+      if (!run) return undefined;
+      if (fresh.length > 0) this.#runs.push(run);
+      const summary = await runner.reload(next, run);
+      notice(`Pipeline reloaded: ${describeReload(summary)}`);
+      return next;
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      notice(`Pipeline file changed but cannot be applied: ${error.message}`);
+      return undefined;
+    } finally {
+      await this.#stateWriter.flush();
+    }
   }
 
   /** The admin socket that `flowctl restart|stop|start|exec` talk to. */
@@ -164,8 +289,11 @@ class RunSession {
         return { results };
       },
       execContext: (id): ExecContext => {
+        const pipeline = runner.pipeline;
         const component = pipeline.components.find((c) => c.id === id);
-        const env = run.envOf(id);
+        // The latest run that started it (a reload starts changed components in a new one).
+        const env = this.#runs.findLast((r) => r.envOf(id) !== undefined)?.envOf(id) ??
+          run.envOf(id);
         if (!component || !env) {
           throw new UnknownComponentError(
             `pipeline "${pipeline.name}" has no component "${id}" (its components: ${
@@ -213,15 +341,15 @@ class RunSession {
   }
 
   /** Opens the orchestrator's run: pulls, network, containers; Ctrl+C cancels it. */
-  async #open(orchestrator: Orchestrator, controlPlane: ControlPlaneServer) {
+  async #open(orchestrator: Orchestrator, controlPlane: ControlPlaneServer, pipeline: Pipeline) {
     const hostEnv = Deno.env.toObject();
     return this.#stack.use(
-      await orchestrator.open(this.#pipeline, {
+      await orchestrator.open(pipeline, {
         runId: this.#runId,
         signal: this.#options.signals.stop,
         controlPlane,
         envFor: (component, controlPlaneEndpoint, metadata) =>
-          componentEnv(this.#pipeline, component, {
+          componentEnv(pipeline, component, {
             controlPlaneEndpoint,
             heartbeatInterval: this.#options.heartbeat.text,
             runId: this.#runId,
@@ -310,4 +438,17 @@ function describeLeftovers(pipeline: Pipeline, leftovers: Leftovers): string[] {
     );
   }
   return lines;
+}
+
+/** `restarted proc (changed), sink (depends on proc); started tap (new); stopped old (removed)`. */
+function describeReload(summary: ReloadSummary): string {
+  const parts = [
+    summary.changed.length > 0 ? `restarted ${summary.changed.join(", ")} (changed)` : "",
+    summary.dependents.length > 0
+      ? `restarted ${summary.dependents.join(", ")} (depend on a changed component)`
+      : "",
+    summary.added.length > 0 ? `started ${summary.added.join(", ")} (new)` : "",
+    summary.removed.length > 0 ? `stopped ${summary.removed.join(", ")} (removed)` : "",
+  ];
+  return parts.filter(Boolean).join("; ");
 }
