@@ -56,30 +56,30 @@ Options:
 Exit codes: 0 stopped or completed, 1 a component failed, 2 usage or configuration error,
 130 stopped by a second Ctrl+C.`;
 
+const RUN_OPTIONS = {
+  orchestrator: { type: "string" },
+  "component-registry": { type: "string" },
+  "log-dir": { type: "string" },
+  "control-plane-port": { type: "string" },
+  detach: { type: "boolean", short: "d" },
+  [NOTIFY_OPTION]: { type: "string" },
+  "control-plane-address": { type: "string" },
+  "heartbeat-interval": { type: "string" },
+  "open-control-plane": { type: "boolean" },
+  quiet: { type: "boolean" },
+  output: { type: "string" },
+  strict: { type: "boolean" },
+  profile: { type: "string", multiple: true },
+  watch: { type: "boolean" },
+} as const;
+
 export const runCommand: CommandModule = {
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs("run", args, {
-      orchestrator: { type: "string" },
-      "component-registry": { type: "string" },
-      "log-dir": { type: "string" },
-      "control-plane-port": { type: "string" },
-      detach: { type: "boolean", short: "d" },
-      [NOTIFY_OPTION]: { type: "string" },
-      "control-plane-address": { type: "string" },
-      "heartbeat-interval": { type: "string" },
-      "open-control-plane": { type: "boolean" },
-      quiet: { type: "boolean" },
-      output: { type: "string" },
-      strict: { type: "boolean" },
-      profile: { type: "string", multiple: true },
-      watch: { type: "boolean" },
-    });
+    const { values, positionals } = parseCommandArgs("run", args, RUN_OPTIONS);
     const out = createOutput(outputFormat("run", values.output));
     const file = singleFile("run", positionals);
-    const controlPlanePort = parsePort(values["control-plane-port"] ?? "8080");
     const heartbeatText = values["heartbeat-interval"] ?? "10s";
-    const heartbeat = { text: heartbeatText, ms: parseHeartbeat(heartbeatText) };
     const orchestrator = orchestratorKind("run", values.orchestrator);
     const loadOptions: LoadOptions = {
       ...(orchestrator ? { orchestrator } : {}),
@@ -95,39 +95,29 @@ export const runCommand: CommandModule = {
     }
     if (values.detach) return await detach(file, loadOptions, args, out);
     const { emit, onPullProgress } = eventOutput(out);
-    /** Set in a detached run: the `run -d` waiting for the pipeline to start. */
-    const notifyPid = values[NOTIFY_OPTION];
     // Signal handlers go in before anything starts, so nothing can be orphaned.
     const signals = installShutdownSignals({
       onFirst: (signal) => emit({ type: "shutdown_requested", signal }),
       onSecond: () => emit({ type: "shutdown_forced" }),
     });
-    let loaded;
+    let pipeline;
     try {
-      loaded = await loadForRun(file, loadOptions);
+      pipeline = await loadForForeground(file, loadOptions, values.watch ?? false, out);
     } catch (error) {
       signals[Symbol.dispose]();
       throw error;
     }
-    const { pipeline, warnings } = loaded;
-    if (values.watch && pipeline.orchestrator !== "process") {
-      signals[Symbol.dispose]();
-      throw new UsageError(
-        `run --watch runs process-mode pipelines only; "${pipeline.name}" runs as ${pipeline.orchestrator}s`,
-        "run without --watch, or with --orchestrator process",
-      );
-    }
-    // The driver warning is answered by the error above or by --orchestrator.
-    for (const warning of warnings) out.error(`warning: ${formatIssue(warning)}`);
     const consoleOut = values.quiet || out.format === "json"
       ? undefined
       : new ComponentConsole(pipeline.components.map((c) => c.id), out);
+    /** Set in a detached run: the `run -d` waiting for the pipeline to start. */
+    const notifyPid = values[NOTIFY_OPTION];
     const result = await runSession(pipeline, {
       logDir: resolve(values["log-dir"] ?? "logs"),
-      controlPlanePort,
+      controlPlanePort: parsePort(values["control-plane-port"] ?? "8080"),
       controlPlaneAddress: values["control-plane-address"],
       openControlPlane: values["open-control-plane"] ?? false,
-      heartbeat,
+      heartbeat: { text: heartbeatText, ms: parseHeartbeat(heartbeatText) },
       signals,
       emit,
       ...(notifyPid !== undefined ? { onStarted: () => notifyStarted(Number(notifyPid)) } : {}),
@@ -186,6 +176,25 @@ function eventOutput(out: Output): {
       out.rawText(`\r\x1b[K${`${id}: ${line}`.slice(0, 120)}`);
     },
   };
+}
+
+/** Loads the file of a foreground run and prints its warnings; `--watch` needs process mode. */
+async function loadForForeground(
+  file: string,
+  options: LoadOptions,
+  watch: boolean,
+  out: Output,
+) {
+  const { pipeline, warnings } = await loadForRun(file, options);
+  if (watch && pipeline.orchestrator !== "process") {
+    throw new UsageError(
+      `run --watch runs process-mode pipelines only; "${pipeline.name}" runs as ${pipeline.orchestrator}s`,
+      "run without --watch, or with --orchestrator process",
+    );
+  }
+  // The driver warning is answered by loadForRun's error or by --orchestrator.
+  for (const warning of warnings) out.error(`warning: ${formatIssue(warning)}`);
+  return pipeline;
 }
 
 /** Loads the file for a run: a file written for another tool's driver is a usage error. */
