@@ -117,6 +117,7 @@ export const runCommand: CommandModule = {
       controlPlanePort: parsePort(values["control-plane-port"] ?? "8080"),
       controlPlaneAddress: values["control-plane-address"],
       openControlPlane: values["open-control-plane"] ?? false,
+      ...(values.strict ? { strictEventTypes: true } : {}),
       heartbeat: { text: heartbeatText, ms: parseHeartbeat(heartbeatText) },
       signals,
       emit,

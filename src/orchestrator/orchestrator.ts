@@ -65,6 +65,8 @@ export interface OpenOptions {
     controlPlaneEndpoint: string,
     metadata?: ConfigEnvMetadata,
   ): Record<string, string>;
+  /** Event types that never meet (also through component metadata) fail the run, not warn. */
+  strictEventTypes?: boolean;
   /** Told about images pulled and engines waited for. */
   onNotice?(message: string): void;
   /** Progress lines of an image pull (shown on a terminal). */

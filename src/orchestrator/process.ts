@@ -6,7 +6,12 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
-import type { Component, Pipeline } from "../config/mod.ts";
+import {
+  type Component,
+  describeMismatch,
+  eventTypeMismatches,
+  type Pipeline,
+} from "../config/mod.ts";
 import { delay } from "../delay.ts";
 import { LiveHandles, StoppableHandle } from "./_handle.ts";
 import { ReplicaSetHandle } from "./_replica_set.ts";
@@ -81,6 +86,7 @@ export class ProcessOrchestrator implements Orchestrator {
   async open(pipeline: Pipeline, options: OpenOptions): Promise<OrchestratorRun> {
     const endpoint = `127.0.0.1:${options.controlPlane.port}`;
     const programs = await resolveImagePrograms(pipeline, options);
+    checkMetadataEventTypes(pipeline, programs, options);
     const envs = new Map(
       pipeline.components.map((c) =>
         [c.id, {
@@ -118,6 +124,34 @@ async function checkImageProgram(component: Component): Promise<string | undefin
     if (!(error instanceof UserError)) throw error;
     return `component "${component.id}": ${error.message}`;
   }
+}
+
+/**
+ * Event types that never meet once the metadata of registry components is known (what the file
+ * alone shows was checked at load): a warning, or with `--strict` a refusal.
+ */
+function checkMetadataEventTypes(
+  pipeline: Pipeline,
+  programs: ReadonlyMap<string, ImageProgram>,
+  options: OpenOptions,
+): void {
+  if (programs.size === 0) return;
+  const fromFile = new Set(
+    eventTypeMismatches(pipeline.components).map((m) => `${m.component}<${m.input}`),
+  );
+  const withMetadata = eventTypeMismatches(pipeline.components, (c) => {
+    const metadata = programs.get(c.id)?.metadata;
+    return {
+      accepts: c.inputEventTypes.length > 0 ? c.inputEventTypes : metadata?.consumes ?? [],
+      produces: c.outputEventTypes.length > 0 ? c.outputEventTypes : metadata?.produces ?? [],
+    };
+  }).filter((m) => !fromFile.has(`${m.component}<${m.input}`));
+  const problems = withMetadata.map((m) =>
+    `component "${m.component}": ${describeMismatch(m)} (types from component metadata)`
+  );
+  if (problems.length === 0) return;
+  if (options.strictEventTypes) throw new PreflightError(problems);
+  for (const problem of problems) options.onNotice?.(`warning: ${problem}`);
 }
 
 /**

@@ -43,6 +43,8 @@ export interface RunSessionOptions {
   controlPlaneAddress?: string | undefined;
   /** Lets any local caller register as any component (`--open-control-plane`). */
   openControlPlane: boolean;
+  /** `--strict`: event types that never meet, also through component metadata, are an error. */
+  strictEventTypes?: boolean;
   /** FLOWCTL_HEARTBEAT_INTERVAL as given to components, and the same in milliseconds. */
   heartbeat: { text: string; ms: number };
   /** Shutdown requests; the session disposes of them when it ends. */
@@ -347,6 +349,7 @@ class RunSession {
       await orchestrator.open(pipeline, {
         runId: this.#runId,
         signal: this.#options.signals.stop,
+        ...(this.#options.strictEventTypes ? { strictEventTypes: true } : {}),
         controlPlane,
         envFor: (component, controlPlaneEndpoint, metadata) =>
           componentEnv(pipeline, component, {
