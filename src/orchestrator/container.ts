@@ -18,6 +18,7 @@ import {
 } from "../docker/labels.ts";
 import { DEFAULT_SECRET_DIR } from "../runner/component_env.ts";
 import { ownerLabels } from "../state/run_lock.ts";
+import { asPreflightError, prepareRun } from "./_engine_run.ts";
 import { LiveHandles, StoppableHandle } from "./_handle.ts";
 import { ReplicaSetHandle } from "./_replica_set.ts";
 import { missingPaths, presentSecrets } from "./host_paths.ts";
@@ -125,16 +126,7 @@ export class ContainerOrchestrator implements Orchestrator, Disposable {
   /** Pulls what is missing, creates the run's network and every container (not started). */
   async open(pipeline: Pipeline, options: OpenOptions): Promise<OrchestratorRun> {
     const run = new ContainerRun(this.docker, pipeline, options);
-    try {
-      await run.prepare();
-      return run;
-    } catch (error) {
-      await run[Symbol.asyncDispose]().catch((cleanup) =>
-        logger.warn("Cleaning up a run that failed to open failed too: {cleanup}", { cleanup })
-      );
-      if (options.signal.aborted) throw error;
-      throw asPreflightError(error);
-    }
+    return await prepareRun(run, () => run.prepare(), options.signal);
   }
 
   [Symbol.dispose](): void {
@@ -498,14 +490,6 @@ function resourceConfig(component: Component): Record<string, number> {
       ? { CpuShares: Math.max(2, Math.round((requests.nanoCpus / 1e9) * 1024)) }
       : {}),
   };
-}
-
-/** Engine failures before anything started are preflight problems, printed as one line. */
-function asPreflightError(error: unknown): unknown {
-  if (error instanceof DockerApiError || error instanceof DockerUnavailableError) {
-    return new PreflightError([error.message], { cause: error });
-  }
-  return error;
 }
 
 /** A started container: its demultiplexed output, its exit from the engine, its stop. */

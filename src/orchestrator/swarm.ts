@@ -31,6 +31,7 @@ import {
   TERMINAL_TASK_STATES,
 } from "../docker/swarm_api.ts";
 import { UserError } from "../user_error.ts";
+import { asPreflightError, prepareRun } from "./_engine_run.ts";
 import { LiveHandles, StoppableHandle } from "./_handle.ts";
 import {
   ComponentFailedError,
@@ -109,16 +110,11 @@ export class SwarmOrchestrator implements Orchestrator, Disposable {
   /** Creates the run's overlay network and makes the control plane reachable from every node. */
   async open(pipeline: Pipeline, options: OpenOptions): Promise<OrchestratorRun> {
     const run = new SwarmRun(this.docker, pipeline, options);
-    try {
-      await run.prepare(this.#options.controlPlaneAddress);
-      return run;
-    } catch (error) {
-      await run[Symbol.asyncDispose]().catch((cleanup) =>
-        logger.warn("Cleaning up a run that failed to open failed too: {cleanup}", { cleanup })
-      );
-      if (options.signal.aborted) throw error;
-      throw asPreflightError(error);
-    }
+    return await prepareRun(
+      run,
+      () => run.prepare(this.#options.controlPlaneAddress),
+      options.signal,
+    );
   }
 
   [Symbol.dispose](): void {
@@ -728,14 +724,6 @@ function emptyStream(): ReadableStream<Uint8Array> {
 
 function containerOf(task: TaskInfo): string | undefined {
   return task.Status.ContainerStatus?.ContainerID || undefined;
-}
-
-/** Engine failures before anything started are preflight problems, printed as one line. */
-function asPreflightError(error: unknown): unknown {
-  if (error instanceof DockerApiError || error instanceof DockerUnavailableError) {
-    return new PreflightError([error.message], { cause: error });
-  }
-  return error;
 }
 
 export function serviceName(pipeline: Pipeline, component: Component): string {
