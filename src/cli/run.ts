@@ -179,7 +179,7 @@ function eventOutput(out: Output): {
   };
 }
 
-/** Loads the file of a foreground run and prints its warnings; `--watch` needs process mode. */
+/** Loads the file of a foreground run and prints its warnings; `--watch` is not for swarm. */
 async function loadForForeground(
   file: string,
   options: LoadOptions,
@@ -187,10 +187,10 @@ async function loadForForeground(
   out: Output,
 ) {
   const { pipeline, warnings } = await loadForRun(file, options);
-  if (watch && pipeline.orchestrator !== "process") {
+  if (watch && pipeline.orchestrator === "swarm") {
     throw new UsageError(
-      `run --watch runs process-mode pipelines only; "${pipeline.name}" runs as ${pipeline.orchestrator}s`,
-      "run without --watch, or with --orchestrator process",
+      `run --watch runs process and container pipelines; "${pipeline.name}" runs as swarm services`,
+      "run without --watch, or with --orchestrator container",
     );
   }
   // The driver warning is answered by loadForRun's error or by --orchestrator.

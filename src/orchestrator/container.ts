@@ -150,6 +150,7 @@ class ContainerRun implements OrchestratorRun {
   /** Named volumes this run created (removed with it); those that existed before are kept. */
   readonly #volumes: string[] = [];
   #network: RunNetwork | undefined;
+  #ownsNetwork = true;
 
   constructor(docker: DockerClient, pipeline: Pipeline, options: OpenOptions) {
     this.#docker = docker;
@@ -185,12 +186,21 @@ class ContainerRun implements OrchestratorRun {
     const { signal, controlPlane } = this.#options;
     for (const component of this.#pipeline.components) await this.#pull(component, signal);
     await this.#createVolumes(signal);
-    this.#network = await this.#createNetwork(signal);
-    await controlPlane.listenOn(this.#network.gateway);
+    const joined = this.#options.joins instanceof ContainerRun ? this.#options.joins : undefined;
+    if (joined && joined.#network) {
+      // A reload's components join the running network; its owner removes it.
+      this.#network = joined.#network;
+      this.#ownsNetwork = false;
+    } else {
+      this.#network = await this.#createNetwork(signal);
+      await controlPlane.listenOn(this.#network.gateway);
+    }
     const endpoint = `host.docker.internal:${controlPlane.port}`;
     for (const component of this.#pipeline.components) {
       this.#envs.set(component.id, this.#options.envFor(component, endpoint));
     }
+    // A reload's containers are created when started: until then the old ones hold the names.
+    if (!this.#ownsNetwork) return;
     await Promise.all(
       this.#pipeline.components.flatMap((component) =>
         replicaNumbers(component).map(async (replica) => {
@@ -382,7 +392,7 @@ class ContainerRun implements OrchestratorRun {
         for (const container of await this.#docker.listContainers(LABEL_RUN, this.#options.runId)) {
           await this.#docker.removeContainer(container.Id);
         }
-        const network = this.#network;
+        const network = this.#ownsNetwork ? this.#network : undefined;
         if (network) await retryEngine(() => this.#docker.removeNetwork(network.id));
         while (this.#volumes.length > 0) {
           const name = this.#volumes[0] ?? "";

@@ -65,6 +65,11 @@ export interface OpenOptions {
     controlPlaneEndpoint: string,
     metadata?: ConfigEnvMetadata,
   ): Record<string, string>;
+  /**
+   * An earlier run of the same pipeline run (`run --watch` reloads) whose network and control
+   * plane addresses this one joins instead of making its own.
+   */
+  joins?: OrchestratorRun;
   /** Event types that never meet (also through component metadata) fail the run, not warn. */
   strictEventTypes?: boolean;
   /** Told about images pulled and engines waited for. */

@@ -264,7 +264,7 @@ class RunSession {
         await orchestrator.check(part(added), { signal: this.#options.signals.stop });
       }
       const run = fresh.length > 0
-        ? this.#stack.use(await this.#open(orchestrator, controlPlane, part(freshIds)))
+        ? await this.#open(orchestrator, controlPlane, part(freshIds), this.#runs[0])
         : this.#runs[0];
       if (!run) return undefined;
       if (fresh.length > 0) this.#runs.push(run);
@@ -343,13 +343,19 @@ class RunSession {
   }
 
   /** Opens the orchestrator's run: pulls, network, containers; Ctrl+C cancels it. */
-  async #open(orchestrator: Orchestrator, controlPlane: ControlPlaneServer, pipeline: Pipeline) {
+  async #open(
+    orchestrator: Orchestrator,
+    controlPlane: ControlPlaneServer,
+    pipeline: Pipeline,
+    joins?: OrchestratorRun,
+  ) {
     const hostEnv = Deno.env.toObject();
     return this.#stack.use(
       await orchestrator.open(pipeline, {
         runId: this.#runId,
         signal: this.#options.signals.stop,
         ...(this.#options.strictEventTypes ? { strictEventTypes: true } : {}),
+        ...(joins ? { joins } : {}),
         controlPlane,
         envFor: (component, controlPlaneEndpoint, metadata) =>
           componentEnv(pipeline, component, {
