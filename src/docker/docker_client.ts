@@ -5,6 +5,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import * as v from "valibot";
+import { delay } from "../delay.ts";
 import { DockerApiError, DockerUnavailableError } from "./docker_errors.ts";
 
 const logger = getLogger(["flowctl", "docker"]);
@@ -159,7 +160,7 @@ export class DockerClient implements Disposable {
           const reason = (error as Error).message.split("\n")[0] ?? "";
           throw new DockerUnavailableError(this.host, reason, { cause: error });
         }
-        await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
+        await delay(100 * (attempt + 1));
       }
     }
     if (response.ok || options.accept?.includes(response.status)) return response;
@@ -243,9 +244,7 @@ export class DockerClient implements Disposable {
     }
     // Another caller is removing it: done once it is gone.
     const deadline = Date.now() + 30_000;
-    while (await this.inspectContainer(id) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    while (await this.inspectContainer(id) && Date.now() < deadline) await delay(50);
   }
 
   async inspectContainer(id: string): Promise<ContainerInspect | undefined> {
