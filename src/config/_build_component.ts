@@ -142,6 +142,7 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
     networkMode: spec.network_mode ?? "bridge",
     placementConstraints: spec.placement?.constraints?.map((c) => c.trim()) ?? [],
     endpointMode: spec.endpoint_mode ?? "dnsrr",
+    ...(spec.data_path ? { dataPath: spec.data_path } : {}),
   };
 }
 

@@ -360,6 +360,13 @@ const componentEntries = {
       (issue) => `expected a list of constraints, got ${issue.received}`,
     )),
   })),
+  // Who moves this component's events (src/datapath): flowctl's data path, or the components.
+  data_path: v.optional(
+    v.picklist(
+      ["driven", "direct"],
+      (issue) => `invalid data_path ${issue.received}: use "driven" or "direct"`,
+    ),
+  ),
   endpoint_mode: v.optional(
     v.picklist(
       ["dnsrr", "vip"],
