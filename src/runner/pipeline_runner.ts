@@ -12,7 +12,8 @@ import {
   type RegistrationWatcher,
   type RequestResult,
 } from "./component_supervisor.ts";
-import type { ComponentPhase, ComponentSnapshot, RunnerEvent } from "./events.ts";
+import type { ComponentPhase, ComponentSnapshot, EdgeSnapshot, RunnerEvent } from "./events.ts";
+import { type DataPathSetup, DataPathSupervision } from "./data_path_supervision.ts";
 import { UserError } from "../user_error.ts";
 
 const LOG_TAIL_LINES = 10;
@@ -38,6 +39,8 @@ export interface RunnerOptions {
   registrations?: RegistrationWatcher;
   /** Called whenever a component's pid or container changes, for the state file. */
   onHandlesChanged?(): void;
+  /** The data path of flowctl-sdk v1 components, when edges may be driven (src/datapath). */
+  dataPath?: DataPathSetup;
 }
 
 export type RunOutcome =
@@ -66,10 +69,26 @@ export class PipelineRunner {
   #started = false;
   /** Reloads run one at a time. */
   #reloading: Promise<unknown> = Promise.resolve();
+  readonly #dataPath: DataPathSupervision | undefined;
+  /** Ends the data path's wait for registrations at shutdown. */
+  readonly #dataPathWatch = new AbortController();
 
   constructor(pipeline: Pipeline, options: RunnerOptions) {
     this.#pipeline = pipeline;
     this.#options = options;
+    this.#dataPath = options.dataPath && new DataPathSupervision(options.dataPath, {
+      logDir: options.logDir,
+      stop: options.stop,
+      onEvent: options.onEvent,
+      ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+      ...(options.registrations ? { registrations: options.registrations } : {}),
+      ...(options.onHandlesChanged ? { onHandleChanged: options.onHandlesChanged } : {}),
+      onEnd: (end) => {
+        if (end.kind === "failed") this.#end.resolve({ result: "failed", error: end.error });
+        else this.#checkCompletion();
+      },
+      onSinkFinished: () => this.#checkCompletion(),
+    });
   }
 
   /** The pipeline as it runs now (`run --watch` replaces it). */
@@ -146,12 +165,21 @@ export class PipelineRunner {
     return { ...summary, dependents };
   }
 
-  /** The current state of every component, in start order. */
+  /** The current state of every component, in start order, then the data path's once started. */
   snapshot(): ComponentSnapshot[] {
-    return this.pipeline.components.map((component) =>
-      this.#supervisors.get(component.id)?.snapshot() ??
-        { id: component.id, kind: component.kind, phase: "pending", restarts: 0 }
-    );
+    const dataPath = this.#dataPath?.snapshot();
+    return [
+      ...this.pipeline.components.map((component) =>
+        this.#supervisors.get(component.id)?.snapshot() ??
+          ({ id: component.id, kind: component.kind, phase: "pending", restarts: 0 } as const)
+      ),
+      ...(dataPath ? [dataPath] : []),
+    ];
+  }
+
+  /** The data edges and how their events move; empty when no edge may be driven. */
+  edges(): EdgeSnapshot[] {
+    return this.#dataPath?.edges() ?? [];
   }
 
   /**
@@ -226,6 +254,7 @@ export class PipelineRunner {
         outcome = { result: "failed", error: startupFailure };
       } else if (!this.#options.stop.aborted) {
         this.#emit({ type: "pipeline_started", afterMs: Math.round(performance.now() - started) });
+        this.#watchDataPath();
         outcome = await this.#waitForEnd();
       }
     } finally {
@@ -239,6 +268,16 @@ export class PipelineRunner {
     }
     await this.#report(outcome);
     return outcome;
+  }
+
+  /** Starts the data path once its components registered; a failure to start ends the run. */
+  #watchDataPath(): void {
+    this.#dataPath?.watch(AbortSignal.any([this.#options.stop, this.#dataPathWatch.signal]))
+      .catch((error) => {
+        if (error instanceof ComponentFailedError) {
+          this.#end.resolve({ result: "failed", error });
+        } else this.#end.reject(error);
+      });
   }
 
   async #openSupervisors(): Promise<void> {
@@ -370,7 +409,9 @@ export class PipelineRunner {
     // spec.pipelines entries run like sinks: the pipeline completes when they all finished.
     const sinks = all.filter((c) => c.kind === "sink" || c.kind === "pipeline");
     const awaited = sinks.length > 0 ? sinks : all;
-    if (awaited.every((c) => this.#finished.has(c.id))) {
+    const finished = (id: string) =>
+      this.#finished.has(id) || (this.#dataPath?.sinkFinished(id) ?? false);
+    if (awaited.every((c) => finished(c.id))) {
       this.#end.resolve({ result: "completed" });
     }
   }
@@ -379,6 +420,9 @@ export class PipelineRunner {
   async #shutdown(reason: "signal" | "failure" | "completed"): Promise<void> {
     this.#emit({ type: "pipeline_stopping", reason });
     const errors: unknown[] = [];
+    // The data path goes first: it calls the components, so they stop once it stopped calling.
+    this.#dataPathWatch.abort();
+    await this.#dataPath?.stop({ force: this.#options.force }).catch((error) => errors.push(error));
     for (const level of [...this.pipeline.levels].reverse()) {
       const results = await Promise.allSettled(
         level.map((id) => this.#supervisors.get(id)?.stop({ force: this.#options.force })),

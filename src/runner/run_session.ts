@@ -34,6 +34,8 @@ import { componentEnv } from "./component_env.ts";
 import { fingerprint, waitForChange } from "./file_watcher.ts";
 import type { RunnerEvent } from "./events.ts";
 import { PipelineRunner, type ReloadSummary, type RunOutcome } from "./pipeline_runner.ts";
+import { planDataPath } from "../datapath/plan.ts";
+import { dataPathComponent, type DataPathSetup } from "./data_path_supervision.ts";
 
 export interface RunSessionOptions {
   logDir: string;
@@ -143,6 +145,8 @@ class RunSession {
     if (!run) return signals.stop.aborted ? "stopped" : "refused";
     this.#networkId = run.networkId;
     this.#run = run;
+    const dataPath = await this.#refusable(() => this.#openDataPath(controlPlane));
+    if (dataPath === undefined) return signals.stop.aborted ? "stopped" : "refused";
     this.#runner = new PipelineRunner(this.#pipeline, {
       run,
       logDir: this.#options.logDir,
@@ -162,6 +166,7 @@ class RunSession {
       ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
       registrations: registry,
       onHandlesChanged: () => this.#stateWriter.flush(),
+      ...(dataPath ? { dataPath } : {}),
     });
     this.#runs.push(run);
     this.#stack.use(await this.#listenAdmin(this.#runner, run));
@@ -316,6 +321,21 @@ class RunSession {
         };
       },
     });
+  }
+
+  /**
+   * The data path of the run when some edge may be driven (src/datapath): its component, and a
+   * process run of its own that starts it, in every mode. Null when no edge may be driven.
+   */
+  async #openDataPath(controlPlane: ControlPlaneServer): Promise<DataPathSetup | null> {
+    const { plan, edges } = planDataPath(this.#pipeline);
+    if (!plan) return null;
+    const taken = new Set(this.#pipeline.components.map((c) => c.id));
+    const id = taken.has("data-path") ? "flowctl-data-path" : "data-path";
+    const component = dataPathComponent(plan, id, this.#pipeline.dir);
+    const pipeline: Pipeline = { ...this.#pipeline, components: [component], levels: [[id]] };
+    const run = await this.#open(new ProcessOrchestrator(), controlPlane, pipeline);
+    return { component, plan, edges, run };
   }
 
   /** Claims the pipeline, removes what a killed run left, and checks that everything can start. */

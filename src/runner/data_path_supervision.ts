@@ -1,0 +1,216 @@
+/**
+ * The data path process of a run, supervised like a component (status, logs, events, restarts
+ * with backoff, stopped first at shutdown): started once flowctl-sdk v1 components registered on
+ * both ends of an edge, it reports its decisions, per-edge rates and finished sinks on its
+ * output (src/datapath/report.ts), which become run events here.
+ */
+import type { Component } from "../config/mod.ts";
+import type { DataPathPlan, PlannedEdge } from "../datapath/plan.ts";
+import { PLAN_VARIABLE } from "../datapath/plan_schema.ts";
+import { type DataPathReport, parseReport } from "../datapath/report.ts";
+import { delay } from "../delay.ts";
+import { LogFile } from "../logs/log_file.ts";
+import type { OrchestratorRun } from "../orchestrator/orchestrator.ts";
+import {
+  ComponentSupervisor,
+  type RegistrationWatcher,
+  type SupervisorEnd,
+} from "./component_supervisor.ts";
+import type { ComponentSnapshot, EdgeSnapshot, RunnerEvent } from "./events.ts";
+
+/** What the runner needs to run a data path: its component, plan, and a run that starts it. */
+export interface DataPathSetup {
+  component: Component;
+  plan: DataPathPlan;
+  edges: PlannedEdge[];
+  run: OrchestratorRun;
+}
+
+export interface DataPathSupervisionOptions {
+  logDir: string;
+  stop: AbortSignal;
+  onEvent(event: RunnerEvent): void;
+  onOutput?(componentId: string, lines: Uint8Array): void;
+  registrations?: RegistrationWatcher;
+  onHandleChanged?(): void;
+  /** The data path ended on its own: finished (every driven sink done) or failed for good. */
+  onEnd(end: SupervisorEnd): void;
+  /** A driven sink's Consume returned. */
+  onSinkFinished(sink: string): void;
+}
+
+const WATCH_MS = 200;
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+export class DataPathSupervision {
+  readonly #setup: DataPathSetup;
+  readonly #options: DataPathSupervisionOptions;
+  readonly #edges: EdgeSnapshot[];
+  readonly #finishedSinks = new Set<string>();
+  #supervisor: ComponentSupervisor | undefined;
+  #log: LogFile | undefined;
+
+  constructor(setup: DataPathSetup, options: DataPathSupervisionOptions) {
+    this.#setup = setup;
+    this.#options = options;
+    this.#edges = setup.edges.map((e) => ({ ...e }));
+  }
+
+  get id(): string {
+    return this.#setup.component.id;
+  }
+
+  /** Every edge of the pipeline, direct or driven, with its rates once it is driven. */
+  edges(): EdgeSnapshot[] {
+    return this.#edges.map((e) => ({ ...e }));
+  }
+
+  sinkFinished(id: string): boolean {
+    return this.#finishedSinks.has(id);
+  }
+
+  snapshot(): ComponentSnapshot | undefined {
+    return this.#supervisor?.snapshot();
+  }
+
+  /**
+   * Starts the data path once both ends of an edge that may be driven registered through
+   * flowctl.v1 with their role and an endpoint (or are forced driven), or `signal` aborts.
+   */
+  async watch(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted && !this.#ready()) await delay(WATCH_MS, signal);
+    if (signal.aborted) return;
+    this.#log = await LogFile.open(this.#options.logDir, this.id);
+    const supervisor = new ComponentSupervisor(this.#setup.component, {
+      run: this.#setup.run,
+      log: this.#log,
+      stop: this.#options.stop,
+      onEvent: this.#options.onEvent,
+      onOutput: (id, lines) => this.#onOutput(id, lines),
+      ...(this.#options.onHandleChanged ? { onHandleChanged: this.#options.onHandleChanged } : {}),
+    });
+    this.#supervisor = supervisor;
+    supervisor.ended.then((end) => this.#options.onEnd(end));
+    await supervisor.start(signal);
+  }
+
+  async stop(options: { force: AbortSignal }): Promise<void> {
+    try {
+      await this.#supervisor?.stop(options);
+    } finally {
+      await this.#log?.close();
+    }
+  }
+
+  /** Whether some edge that may be driven has both ends registered as v1 servers. */
+  #ready(): boolean {
+    const lookup = this.#options.registrations?.forComponent;
+    const byId = new Map(this.#setup.plan.components.map((c) => [c.id, c]));
+    const serves = (id: string) => {
+      const component = byId.get(id);
+      if (!component) return false;
+      if (component.forced === "driven") return true;
+      const registration = lookup?.call(this.#options.registrations, id);
+      return registration?.request.protocol === "flowctl.v1" &&
+        registration.request.type === component.role && !!registration.request.endpoint;
+    };
+    return this.#setup.plan.edges.some((e) => serves(e.from) && serves(e.to));
+  }
+
+  #onOutput(id: string, lines: Uint8Array): void {
+    const kept: string[] = [];
+    for (const line of decoder.decode(lines).split("\n")) {
+      const report = parseReport(line);
+      if (report) this.#apply(report);
+      else if (line !== "") kept.push(line);
+    }
+    if (kept.length > 0) this.#options.onOutput?.(id, encoder.encode(`${kept.join("\n")}\n`));
+  }
+
+  #apply(report: DataPathReport): void {
+    const edge = "from" in report
+      ? this.#edges.find((e) => e.from === report.from && e.to === report.to)
+      : undefined;
+    switch (report.type) {
+      case "edge":
+        if (!edge) return;
+        edge.mode = report.mode;
+        edge.reason = report.reason;
+        this.#options.onEvent({
+          type: "edge_decided",
+          from: report.from,
+          to: report.to,
+          mode: report.mode,
+          reason: report.reason,
+        });
+        return;
+      case "edge_stats": {
+        if (!edge) return;
+        const { type: _, dropped, ...stats } = report;
+        Object.assign(edge, { ...stats, dropped });
+        this.#options.onEvent({ type: "edge_stats", ...stats, mode: "driven" });
+        return;
+      }
+      case "sink_finished":
+        this.#finishedSinks.add(report.sink);
+        this.#options.onSinkFinished(report.sink);
+        return;
+      case "reattached":
+        return;
+    }
+  }
+}
+
+/**
+ * The data path as a component of the run: flowctl itself, re-executed with the hidden
+ * `__data-path` command (under `deno run`, deno with flowctl's main module), its plan in its env.
+ */
+export function dataPathComponent(plan: DataPathPlan, id: string, workingDir: string): Component {
+  const argv = [...selfCommand(), "__data-path"];
+  return {
+    id,
+    kind: "data-path",
+    inputs: [],
+    dependsOn: [],
+    argv,
+    command: argv,
+    args: [],
+    config: {},
+    inputEventTypes: [],
+    outputEventTypes: [],
+    volumes: [],
+    secrets: [],
+    replicas: 1,
+    workingDir,
+    pullPolicy: "missing",
+    env: { [PLAN_VARIABLE]: JSON.stringify(plan) },
+    ports: [],
+    restart: "on-failure",
+    maxRestarts: 10,
+    stopGraceMs: 5_000,
+    privileged: false,
+    networkMode: "bridge",
+    placementConstraints: [],
+    endpointMode: "dnsrr",
+  };
+}
+
+/** How to run this flowctl again: the compiled executable, or deno with the main module. */
+function selfCommand(): string[] {
+  const exec = Deno.execPath();
+  const name = exec.slice(exec.lastIndexOf("/") + 1);
+  if (!name.startsWith("deno")) return [exec];
+  const main = new URL(Deno.mainModule);
+  if (main.protocol !== "file:") return [exec, "run", "-A", "--quiet", main.href];
+  const mainPath = decodeURIComponent(main.pathname);
+  const config = `${mainPath.slice(0, mainPath.lastIndexOf("/"))}/deno.json`;
+  let configArgs: string[] = [];
+  try {
+    Deno.statSync(config);
+    configArgs = ["--config", config];
+  } catch {
+    // no deno.json beside the main module: deno finds its own
+  }
+  return [exec, "run", "-A", "--quiet", ...configArgs, mainPath];
+}
