@@ -127,11 +127,6 @@ async function decideAll(
       mode: decision.driven ? "driven" : "direct",
       reason: decision.reason,
     }));
-    options.print(
-      `edge ${edge.from} -> ${edge.to}: ${
-        decision.driven ? "driven" : "direct"
-      } (${decision.reason})`,
-    );
   }
   return decisions;
 }
