@@ -86,12 +86,12 @@ export interface EdgeSnapshot {
   /** `at-run`: not decided yet (decided once both ends registered). */
   mode: "driven" | "direct" | "at-run";
   reason: string;
-  events?: number;
-  bytes?: number;
-  eventsPerSecond?: number;
-  bytesPerSecond?: number;
+  events?: number | undefined;
+  bytes?: number | undefined;
+  eventsPerSecond?: number | undefined;
+  bytesPerSecond?: number | undefined;
   /** Events dropped while the consumer was down with a full buffer. */
-  dropped?: number;
+  dropped?: number | undefined;
 }
 
 export type ComponentPhase =

@@ -102,6 +102,7 @@ class RunSession {
         controlPlane: { host: "127.0.0.1", port: this.#controlPlanePort },
         networkId: this.#networkId,
         components: this.#runner?.snapshot() ?? [],
+        edges: this.#runner?.edges() ?? [],
       })
     );
   }
