@@ -4,7 +4,7 @@
  * from FLOWCTL_ENDPOINT; SIGTERM or SIGINT stops it. Exit code 0 once every driven sink finished.
  */
 import { runDataPath } from "../datapath/data_path.ts";
-import { parsePlan, PLAN_VARIABLE } from "../datapath/plan_schema.ts";
+import { parsePlan, PLAN_VARIABLE, POSITIONS_VARIABLE } from "../datapath/plan_schema.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
 
@@ -24,6 +24,7 @@ export const dataPathCommand: CommandModule = {
       return ExitCode.usage;
     }
     const plan = parsePlan(planText);
+    const positionsFile = Deno.env.get(POSITIONS_VARIABLE);
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     Deno.addSignalListener("SIGTERM", onSignal);
@@ -36,6 +37,7 @@ export const dataPathCommand: CommandModule = {
         print: (line) => Deno.stdout.writeSync(encoder.encode(`${line}\n`)),
         ...numberFromEnv("FLOWCTL_DATA_PATH_BUFFER", "bufferEvents"),
         ...numberFromEnv("FLOWCTL_DATA_PATH_DECIDE_MS", "decideTimeoutMs"),
+        ...(positionsFile ? { positionsFile } : {}),
       });
       if (outcome === "idle") {
         console.log("no edge is driven; waiting to be stopped");

@@ -13,7 +13,8 @@ import type { DataPathPlan, PlannedComponent } from "./plan.ts";
 import { type DataPathReport, formatReport } from "./report.ts";
 import { canConnect, listRegistrations, type LiveRegistration, Sessions } from "./wire.ts";
 import { listServices } from "./wire.ts";
-import { pumpProcessor, pumpSink, pumpSource } from "./pumps.ts";
+import { pumpProcessor, pumpSink, pumpSource, type SourcePosition } from "./pumps.ts";
+import { loadPositions, savePositions } from "./positions.ts";
 
 export interface DataPathOptions {
   /** host:port of the control plane (FLOWCTL_ENDPOINT). */
@@ -26,6 +27,8 @@ export interface DataPathOptions {
   /** How long a component may take to register before its edges count as direct. */
   decideTimeoutMs?: number;
   statsIntervalMs?: number;
+  /** Where source positions are saved every stats interval, for a restarted data path. */
+  positionsFile?: string;
 }
 
 /** A driven component and its edges, as the pumps see it. */
@@ -43,6 +46,8 @@ export interface PumpContext {
   report(report: DataPathReport): void;
   /** The address of `id` once it accepts connections (after a restart: the new process). */
   waitForAddress(id: string): Promise<string | undefined>;
+  /** Where source `id` got to (kept across data path restarts in `positionsFile`). */
+  positionOf(id: string): SourcePosition;
 }
 
 const POLL_MS = 200;
@@ -63,18 +68,24 @@ export async function runDataPath(
     if (options.signal.aborted) return "stopped";
     const nodes = buildNodes(plan, decisions, options.bufferEvents ?? 256, options, report);
     if (nodes.length === 0) return "idle";
+    const positions = options.positionsFile ? loadPositions(options.positionsFile) : new Map();
     const context: PumpContext = {
       sessions,
       signal: options.signal,
       print: options.print,
       report,
       waitForAddress: (id) => registrations.waitForAddress(id, plan.host),
+      positionOf: (id) => {
+        let position: SourcePosition | undefined = positions.get(id);
+        if (!position) positions.set(id, position = { delivered: 0 });
+        return position;
+      },
     };
     const edges = nodes.flatMap((n) => n.inputs);
-    const stats = setInterval(
-      () => edges.forEach((edge) => report(edge.sample())),
-      options.statsIntervalMs ?? 1000,
-    );
+    const stats = setInterval(() => {
+      edges.forEach((edge) => report(edge.sample()));
+      if (options.positionsFile) savePositions(options.positionsFile, positions);
+    }, options.statsIntervalMs ?? 1000);
     try {
       await Promise.all(nodes.map((node) => pump(node, context)));
     } finally {
@@ -188,6 +199,12 @@ function buildNodes(
     nodeOf(edge.from)?.outputs.push(counter);
     nodeOf(edge.to)?.inputs.push(counter);
     report(counter.sample());
+  }
+  // A producer with several consumers must not be stalled by one that is gone.
+  for (const node of nodes.values()) {
+    if (node.outputs.length > 1) {
+      for (const edge of node.outputs) edge.queue.dropWhenDown = true;
+    }
   }
   if (nodes.size > 0) {
     options.print(

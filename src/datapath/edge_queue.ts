@@ -1,8 +1,9 @@
 /**
  * The buffer of one driven edge: a bounded FIFO between a producer's reader and a consumer's
- * writer. A live consumer back-pressures its producer (push waits for room); a consumer that is
- * down keeps at most `capacity` events and the rest are dropped and counted, so one consumer
- * that is gone does not stall the others beyond its buffer.
+ * writer. A live consumer back-pressures its producer (push waits for room). With
+ * `dropWhenDown` (a producer that feeds several consumers), a consumer that is down keeps at
+ * most `capacity` events and the rest are dropped and counted, so one consumer that is gone does
+ * not stall the others beyond its buffer; without it, its producer waits for it.
  */
 export class EdgeQueue<T> {
   readonly capacity: number;
@@ -12,6 +13,8 @@ export class EdgeQueue<T> {
   #consumerDown = false;
   /** Events dropped because the consumer was down and the buffer full. */
   dropped = 0;
+  /** Whether a full buffer of a consumer that is down drops instead of waiting. */
+  dropWhenDown = false;
   #roomWaiters: (() => void)[] = [];
   #dataWaiters: (() => void)[] = [];
 
@@ -39,7 +42,7 @@ export class EdgeQueue<T> {
    */
   async push(item: T): Promise<boolean> {
     while (this.length >= this.capacity) {
-      if (this.#consumerDown) {
+      if (this.#consumerDown && this.dropWhenDown) {
         this.dropped++;
         return false;
       }

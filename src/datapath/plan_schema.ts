@@ -15,6 +15,9 @@ const PlanSchema = v.object({
   edges: v.array(v.object({ from: v.string(), to: v.string() })),
 });
 
+/** The file where the data path keeps source positions across its restarts within a run. */
+export const POSITIONS_VARIABLE = "FLOWCTL_DATA_PATH_POSITIONS";
+
 /** The variable that carries the plan to the data path process. */
 export const PLAN_VARIABLE = "FLOWCTL_DATA_PATH_PLAN";
 

@@ -14,7 +14,7 @@ import type { EdgeCounter } from "./edge_stats.ts";
 const MAX_BACKOFF_MS = 2_000;
 
 /** Where a source's stream got to: its last Stellar cursor, and events delivered in all. */
-interface SourcePosition {
+export interface SourcePosition {
   delivered: number;
   cursor?: { ledger: bigint; index: number };
 }
@@ -22,11 +22,13 @@ interface SourcePosition {
 /** Streams a source into its edges; on a break, resumes from its last ledger when it can. */
 export async function pumpSource(node: DrivenNode, context: PumpContext): Promise<void> {
   const { id, streamParams } = node.component;
-  const position: SourcePosition = { delivered: 0 };
+  const position = context.positionOf(id);
+  // A data path restarted during the run starts where the last one had got to.
+  const resumed = position.delivered > 0;
   for (let attempt = 1; !context.signal.aborted; attempt++) {
     const address = await context.waitForAddress(id);
     if (!address) return;
-    const resume = attempt > 1 ? resumeParams(streamParams, position) : undefined;
+    const resume = attempt > 1 || resumed ? resumeParams(streamParams, position) : undefined;
     if (resume) reportResume(context, id, attempt, resume.repeated);
     const params = resume?.params ?? streamParams;
     const skipUpTo = resume?.skipUpTo;

@@ -6,7 +6,7 @@
  */
 import type { Component } from "../config/mod.ts";
 import type { DataPathPlan, PlannedEdge } from "../datapath/plan.ts";
-import { PLAN_VARIABLE } from "../datapath/plan_schema.ts";
+import { PLAN_VARIABLE, POSITIONS_VARIABLE } from "../datapath/plan_schema.ts";
 import { type DataPathReport, parseReport } from "../datapath/report.ts";
 import { delay } from "../delay.ts";
 import { LogFile } from "../logs/log_file.ts";
@@ -100,6 +100,8 @@ export class DataPathSupervision {
       await this.#supervisor?.stop(options);
     } finally {
       await this.#log?.close();
+      const positions = this.#setup.component.env[POSITIONS_VARIABLE];
+      if (positions) await Deno.remove(positions).catch(() => {});
     }
   }
 
@@ -166,7 +168,11 @@ export class DataPathSupervision {
  * The data path as a component of the run: flowctl itself, re-executed with the hidden
  * `__data-path` command (under `deno run`, deno with flowctl's main module), its plan in its env.
  */
-export function dataPathComponent(plan: DataPathPlan, id: string, workingDir: string): Component {
+export function dataPathComponent(
+  plan: DataPathPlan,
+  id: string,
+  options: { workingDir: string; positionsFile: string },
+): Component {
   const argv = [...selfCommand(), "__data-path"];
   return {
     id,
@@ -182,9 +188,12 @@ export function dataPathComponent(plan: DataPathPlan, id: string, workingDir: st
     volumes: [],
     secrets: [],
     replicas: 1,
-    workingDir,
+    workingDir: options.workingDir,
     pullPolicy: "missing",
-    env: { [PLAN_VARIABLE]: JSON.stringify(plan) },
+    env: {
+      [PLAN_VARIABLE]: JSON.stringify(plan),
+      [POSITIONS_VARIABLE]: options.positionsFile,
+    },
     ports: [],
     restart: "on-failure",
     maxRestarts: 10,

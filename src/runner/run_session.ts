@@ -36,6 +36,7 @@ import type { RunnerEvent } from "./events.ts";
 import { PipelineRunner, type ReloadSummary, type RunOutcome } from "./pipeline_runner.ts";
 import { planDataPath } from "../datapath/plan.ts";
 import { dataPathComponent, type DataPathSetup } from "./data_path_supervision.ts";
+import { POSITIONS_VARIABLE } from "../datapath/plan_schema.ts";
 
 export interface RunSessionOptions {
   logDir: string;
@@ -333,7 +334,11 @@ class RunSession {
     if (!plan) return null;
     const taken = new Set(this.#pipeline.components.map((c) => c.id));
     const id = taken.has("data-path") ? "flowctl-data-path" : "data-path";
-    const component = dataPathComponent(plan, id, this.#pipeline.dir);
+    const component = dataPathComponent(plan, id, {
+      workingDir: this.#pipeline.dir,
+      positionsFile: join(this.#options.logDir, `.${id}.positions.json`),
+    });
+    await Deno.remove(component.env[POSITIONS_VARIABLE] ?? "").catch(() => {});
     const pipeline: Pipeline = { ...this.#pipeline, components: [component], levels: [[id]] };
     const run = await this.#open(new ProcessOrchestrator(), controlPlane, pipeline);
     return { component, plan, edges, run };
