@@ -386,7 +386,7 @@ class ProcessHandle extends StoppableHandle implements ComponentHandle {
       const graceOver = AbortSignal.any([AbortSignal.timeout(graceMs), ...(force ? [force] : [])]);
       const exitedInTime = await Promise.race([
         this.exited.then(() => true),
-        delay(graceMs, graceOver).then(() => false),
+        delay(graceMs, { signal: graceOver }).then(() => false),
       ]);
       if (!exitedInTime) signalGroup(this.pid, "SIGKILL");
     }
@@ -534,7 +534,7 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   try {
     return await Promise.race([
       promise.then(() => true, () => true),
-      delay(ms, timer.signal).then(() => false),
+      delay(ms, { signal: timer.signal }).then(() => false),
     ]);
   } finally {
     timer.abort();

@@ -609,7 +609,7 @@ class TaskHandle extends StoppableHandle implements ComponentHandle {
     this.exited.then(async () => {
       const ended = Date.now();
       while (Date.now() - lastChunk < LOG_DRAIN_MS && Date.now() - ended < LOG_DRAIN_MAX_MS) {
-        await delay(LOG_DRAIN_MS / 4, this.#logs.signal);
+        await delay(LOG_DRAIN_MS / 4, { signal: this.#logs.signal });
       }
       this.#logs.abort();
     });
