@@ -156,7 +156,7 @@ async function decideOne(
     if (registration?.endpoint) break;
     if (registration && component.forced !== "driven") break;
     await registrations.refresh();
-    await delay(POLL_MS, signal);
+    await delay(POLL_MS, { signal });
   }
   if (!registration?.endpoint || component.forced === "driven" || signal.aborted) {
     return decideComponent(component, registration, undefined);
@@ -166,7 +166,7 @@ async function decideOne(
   // The SDK registers before it listens: wait for the port, then ask reflection.
   const address = dialAddress(registration.endpoint, host);
   while (!signal.aborted && Date.now() < deadline && !(await canConnect(address))) {
-    await delay(POLL_MS, signal);
+    await delay(POLL_MS, { signal });
   }
   const services = await listServices(sessions, address, signal);
   return decideComponent(component, registration, services);
@@ -254,7 +254,7 @@ class RegistrationCache {
         const address = dialAddress(endpoint, host);
         if (await canConnect(address)) return address;
       }
-      await delay(POLL_MS, this.#signal);
+      await delay(POLL_MS, { signal: this.#signal });
     }
     return undefined;
   }

@@ -54,7 +54,7 @@ export async function pumpSource(node: DrivenNode, context: PumpContext): Promis
       if (context.signal.aborted) return;
       context.sessions.forget(address);
       context.print(`source "${id}" stream broke: ${describe(error)}; calling it again`);
-      await delay(backoff(attempt), context.signal);
+      await delay(backoff(attempt), { signal: context.signal });
     }
   }
 }
@@ -85,7 +85,7 @@ export async function pumpProcessor(node: DrivenNode, context: PumpContext): Pro
       if (context.signal.aborted) return;
       unconfirmed = Math.max(0, counts.sent - counts.received);
       detach(node, context, address, error);
-      await delay(backoff(attempt), context.signal);
+      await delay(backoff(attempt), { signal: context.signal });
     }
   }
 }
@@ -116,7 +116,7 @@ export async function pumpSink(node: DrivenNode, context: PumpContext): Promise<
       // Consume confirms only when it returns: everything the broken call took is unconfirmed.
       unconfirmed = sent;
       detach(node, context, address, error);
-      await delay(backoff(attempt), context.signal);
+      await delay(backoff(attempt), { signal: context.signal });
     }
   }
 }

@@ -79,7 +79,7 @@ export class DataPathSupervision {
    * flowctl.v1 with their role and an endpoint (or are forced driven), or `signal` aborts.
    */
   async watch(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted && !this.#ready()) await delay(WATCH_MS, signal);
+    while (!signal.aborted && !this.#ready()) await delay(WATCH_MS, { signal });
     if (signal.aborted) return;
     this.#log = await LogFile.open(this.#options.logDir, this.id);
     const supervisor = new ComponentSupervisor(this.#setup.component, {
