@@ -23,7 +23,8 @@ file:line:column: path: message.
 
 Options:
   --orchestrator  check for this orchestrator instead of spec.driver
-  --strict        inputs whose event types never meet are an error, not a warning
+  --strict        inputs whose event types never meet, apiVersion "v1" and lists under
+                  config (the Go flowctl's) are errors, not warnings
   --output        text (default) or json
   --profile NAME  check with the components of profile NAME enabled (repeatable)
   --component-registry

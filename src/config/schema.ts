@@ -138,10 +138,13 @@ const textMap = (what: string) =>
   v.record(text(), text(), (issue) => `expected a mapping of ${what}, got ${issue.received}`);
 
 /** `config` values: scalars, stringified as written (numbers) or as true/false. */
+const configScalar = v.union([v.string(), v.number(), v.boolean()]);
 const configMap = v.record(
   text(),
+  // A list is the Go flowctl's: accepted with a warning (an error with --strict), see
+  // parse_pipeline.ts; it becomes comma-separated text.
   v.union(
-    [v.string(), v.number(), v.boolean()],
+    [configScalar, v.array(configScalar)],
     (issue) => `expected a string, number or boolean, got ${issue.received}`,
   ),
   (issue) => `expected a mapping of settings, got ${issue.received}`,
@@ -390,8 +393,9 @@ const componentList = <T extends v.GenericSchema>(item: T) =>
 
 /** Schema of a whole pipeline file. */
 export const PipelineFileSchema = strict("a pipeline", {
-  apiVersion: v.literal(
-    "flowctl/v1",
+  // "v1" is the Go flowctl's spelling: a warning (an error with --strict), in parse_pipeline.ts.
+  apiVersion: v.picklist(
+    ["flowctl/v1", "v1"],
     (issue) => `unsupported apiVersion ${issue.received}: use "flowctl/v1"`,
   ),
   kind: v.literal("Pipeline", (issue) => `unsupported kind ${issue.received}: use "Pipeline"`),

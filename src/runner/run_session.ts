@@ -387,6 +387,7 @@ class RunSession {
           componentEnv(pipeline, component, {
             controlPlaneEndpoint,
             heartbeatInterval: this.#options.heartbeat.text,
+            heartbeatIntervalMs: this.#options.heartbeat.ms,
             runId: this.#runId,
             hostEnv,
             ...(metadata ? { metadata } : {}),
