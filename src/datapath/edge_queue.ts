@@ -98,6 +98,11 @@ export async function* mergeQueues<T>(
   onTake?: (item: T, index: number) => void,
 ): AsyncGenerator<T> {
   let next = 0;
+  // One listener for the whole merge: a listener per wait would pile up on a long stream.
+  const aborted = new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
   while (!signal.aborted) {
     let took = false;
     for (let i = 0; i < queues.length; i++) {
@@ -113,9 +118,6 @@ export async function* mergeQueues<T>(
     }
     if (took) continue;
     if (queues.every((q) => q.drained)) return;
-    const aborted = new Promise<void>((resolve) =>
-      signal.addEventListener("abort", () => resolve(), { once: true })
-    );
     await Promise.race([...queues.map((q) => q.readable()), aborted]);
   }
 }
