@@ -11,11 +11,9 @@ import { type DataPathReport, parseReport } from "../datapath/report.ts";
 import { delay } from "../delay.ts";
 import { LogFile } from "../logs/log_file.ts";
 import type { OrchestratorRun } from "../orchestrator/orchestrator.ts";
-import {
-  ComponentSupervisor,
-  type RegistrationWatcher,
-  type SupervisorEnd,
-} from "./component_supervisor.ts";
+import { ComponentSupervisor } from "./component_supervisor.ts";
+import type { SupervisorEnd } from "./exit_policy.ts";
+import type { RegistrationWatcher } from "./readiness.ts";
 import type { ComponentSnapshot, EdgeSnapshot, RunnerEvent } from "./events.ts";
 
 /** What the runner needs to run a data path: its component, plan, and a run that starts it. */
