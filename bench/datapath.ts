@@ -5,7 +5,8 @@
  *   the same components from this one process with the same gRPC library. Target: ≥ 0.8×.
  * - peak RSS of the data path process while the sink is 100× slower than the source (back-pressure:
  *   memory stays flat, the source is held back).
- * BENCH_EVENTS (default 20000) events of BENCH_PAYLOAD bytes (default 256).
+ * BENCH_EVENTS (default 10000) events of BENCH_PAYLOAD bytes (default 256), BENCH_RUNS (3)
+ * alternating runs of each, medians.
  */
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
@@ -14,9 +15,10 @@ import { ProcessorService } from "../src/controlplane/gen/flowctl/v1/processor_p
 import { ConsumerService } from "../src/controlplane/gen/flowctl/v1/consumer_pb.ts";
 import type { Event } from "../src/controlplane/gen/flowctl/v1/event_pb.ts";
 import { EdgeQueue, mergeQueues } from "../src/datapath/edge_queue.ts";
-import { freePorts, MAIN, report, ROOT } from "./_bench.ts";
+import { freePorts, MAIN, median, report, ROOT } from "./_bench.ts";
 
-const EVENTS = Number(Deno.env.get("BENCH_EVENTS") ?? "20000");
+const EVENTS = Number(Deno.env.get("BENCH_EVENTS") ?? "10000");
+const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? "3");
 const PAYLOAD = Number(Deno.env.get("BENCH_PAYLOAD") ?? "256");
 const FIXTURE = `${ROOT}tests/fixtures/sdk_component.cjs`;
 
@@ -212,11 +214,19 @@ function edgeEvents(dir: string): number {
 
 const dir = await Deno.makeTempDir({ prefix: "flowctl-bench-datapath-" });
 try {
-  const baseline = await direct();
-  const flowctlRate = await driven(dir);
+  // Alternating runs, medians: the machine is shared, and load comes and goes.
+  const directRates: number[] = [];
+  const flowctlRates: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    directRates.push(await direct());
+    flowctlRates.push(await driven(dir));
+  }
+  const baseline = median(directRates);
+  const flowctlRate = median(flowctlRates);
   report("datapath throughput", {
     events: EVENTS,
     payloadBytes: PAYLOAD,
+    runs: RUNS,
     directEventsPerSecond: Math.round(baseline),
     flowctlEventsPerSecond: Math.round(flowctlRate),
     ratio: (flowctlRate / baseline).toFixed(2),
