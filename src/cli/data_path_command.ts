@@ -4,7 +4,12 @@
  * from FLOWCTL_ENDPOINT; SIGTERM or SIGINT stops it. Exit code 0 once every driven sink finished.
  */
 import { runDataPath } from "../datapath/data_path.ts";
-import { parsePlan, PLAN_VARIABLE, POSITIONS_VARIABLE } from "../datapath/plan_schema.ts";
+import {
+  HOSTS_VARIABLE,
+  parsePlan,
+  PLAN_VARIABLE,
+  POSITIONS_VARIABLE,
+} from "../datapath/plan_schema.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
 
@@ -25,6 +30,7 @@ export const dataPathCommand: CommandModule = {
     }
     const plan = parsePlan(planText);
     const positionsFile = Deno.env.get(POSITIONS_VARIABLE);
+    const hostsFile = Deno.env.get(HOSTS_VARIABLE);
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     Deno.addSignalListener("SIGTERM", onSignal);
@@ -38,6 +44,7 @@ export const dataPathCommand: CommandModule = {
         ...numberFromEnv("FLOWCTL_DATA_PATH_BUFFER", "bufferEvents"),
         ...numberFromEnv("FLOWCTL_DATA_PATH_DECIDE_MS", "decideTimeoutMs"),
         ...(positionsFile ? { positionsFile } : {}),
+        ...(hostsFile ? { hostsFile } : {}),
       });
       if (outcome === "idle") {
         console.log("no edge is driven; waiting to be stopped");

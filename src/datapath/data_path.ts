@@ -29,6 +29,8 @@ export interface DataPathOptions {
   statsIntervalMs?: number;
   /** Where source positions are saved every stats interval, for a restarted data path. */
   positionsFile?: string;
+  /** Each component's address (container mode), kept current by the runner. */
+  hostsFile?: string;
 }
 
 /** A driven component and its edges, as the pumps see it. */
@@ -61,7 +63,12 @@ export async function runDataPath(
   options: DataPathOptions,
 ): Promise<"finished" | "idle" | "stopped"> {
   const sessions = new Sessions();
-  const registrations = new RegistrationCache(sessions, options.controlPlane, options.signal);
+  const registrations = new RegistrationCache(
+    sessions,
+    options.controlPlane,
+    options.signal,
+    options.hostsFile,
+  );
   const report = (r: DataPathReport) => options.print(formatReport(r));
   try {
     const decisions = await decideAll(plan, registrations, sessions, options);
@@ -164,7 +171,7 @@ async function decideOne(
   const first = decideComponent(component, registration, []);
   if (!first.driven && !first.reason.includes("does not serve")) return first;
   // The SDK registers before it listens: wait for the port, then ask reflection.
-  const address = dialAddress(registration.endpoint, host);
+  const address = dialAddress(registration.endpoint, registrations.hostOf(component.id, host));
   while (!signal.aborted && Date.now() < deadline && !(await canConnect(address))) {
     await delay(POLL_MS, { signal });
   }
@@ -222,11 +229,19 @@ class RegistrationCache {
   #known = new Map<string, LiveRegistration>();
   #refreshedAt = 0;
   #refreshing: Promise<void> | undefined;
+  readonly #hostsFile: string | undefined;
+  #hosts: Record<string, string> = {};
 
-  constructor(sessions: Sessions, endpoint: string, signal: AbortSignal) {
+  constructor(sessions: Sessions, endpoint: string, signal: AbortSignal, hostsFile?: string) {
     this.#sessions = sessions;
     this.#endpoint = endpoint;
     this.#signal = signal;
+    this.#hostsFile = hostsFile;
+  }
+
+  /** Where `id` runs: its container address when the runner knows one, else `fallback`. */
+  hostOf(id: string, fallback: string): string {
+    return this.#hosts[id] ?? fallback;
   }
 
   get(id: string): LiveRegistration | undefined {
@@ -239,6 +254,7 @@ class RegistrationCache {
       .then((found) => {
         this.#known = found;
         this.#refreshedAt = Date.now();
+        if (this.#hostsFile) this.#hosts = readHosts(this.#hostsFile);
       })
       .catch(() => this.#sessions.forget(this.#endpoint))
       .finally(() => this.#refreshing = undefined);
@@ -251,11 +267,26 @@ class RegistrationCache {
       await this.refresh();
       const endpoint = this.#known.get(id)?.endpoint;
       if (endpoint) {
-        const address = dialAddress(endpoint, host);
+        const address = dialAddress(endpoint, this.hostOf(id, host));
         if (await canConnect(address)) return address;
       }
       await delay(POLL_MS, { signal: this.#signal });
     }
     return undefined;
+  }
+}
+
+/** The addresses in the runner's hosts file; none when it is missing or unreadable. */
+function readHosts(path: string): Record<string, string> {
+  try {
+    const parsed: unknown = JSON.parse(Deno.readTextFileSync(path));
+    if (typeof parsed !== "object" || parsed === null) return {};
+    return Object.fromEntries(
+      Object.entries(parsed).filter((entry): entry is [string, string] =>
+        typeof entry[1] === "string"
+      ),
+    );
+  } catch {
+    return {};
   }
 }

@@ -35,7 +35,10 @@ export interface PlannedEdge {
 /** What the data path process is given (as JSON) to run. */
 export interface DataPathPlan {
   pipeline: string;
-  /** Host of an endpoint registered without one (":55472"): where the components run. */
+  /**
+   * Host of an endpoint registered without one (":55472") in process mode; in container mode
+   * each component's container address, from the hosts file the runner keeps current.
+   */
   host: string;
   components: PlannedComponent[];
   edges: { from: string; to: string }[];
@@ -91,11 +94,10 @@ function edgeMode(
   }
   const direct = [from, to].find((c) => c.dataPath === "direct");
   if (direct) return { mode: "direct", reason: `data_path: direct on "${direct.id}"` };
-  if (pipeline.orchestrator !== "process") {
+  if (pipeline.orchestrator === "swarm") {
     return {
       mode: "direct",
-      reason:
-        `the data path runs in process mode only (this pipeline runs as ${pipeline.orchestrator})`,
+      reason: "the data path runs in process and container mode only (this pipeline runs as swarm)",
     };
   }
   if (from.dataPath === "driven" && to.dataPath === "driven") {

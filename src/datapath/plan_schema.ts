@@ -18,6 +18,9 @@ const PlanSchema = v.object({
 /** The file where the data path keeps source positions across its restarts within a run. */
 export const POSITIONS_VARIABLE = "FLOWCTL_DATA_PATH_POSITIONS";
 
+/** The file where the runner keeps each component's address (container mode), as JSON. */
+export const HOSTS_VARIABLE = "FLOWCTL_DATA_PATH_HOSTS";
+
 /** The variable that carries the plan to the data path process. */
 export const PLAN_VARIABLE = "FLOWCTL_DATA_PATH_PLAN";
 

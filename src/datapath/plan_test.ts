@@ -2,7 +2,7 @@ import { assertEquals } from "../../tests/assert.ts";
 import { parsePipeline } from "../config/parse_pipeline.ts";
 import { planDataPath } from "./plan.ts";
 
-function plan(body: string, orchestrator?: "container") {
+function plan(body: string, orchestrator?: "container" | "swarm") {
   const { pipeline } = parsePipeline(
     `apiVersion: flowctl/v1\nkind: Pipeline\nmetadata: { name: demo }\nspec:\n${body}`,
     { file: "p.yaml", dir: "/work", env: {}, ...(orchestrator ? { orchestrator } : {}) },
@@ -56,7 +56,7 @@ Deno.test("planDataPath() fills StreamRequest params from START_LEDGER/END_LEDGE
   assertEquals(p?.components[1]?.streamParams, { start_ledger: "5" });
 });
 
-Deno.test("planDataPath() drives an edge forced on both ends without waiting, and nothing outside process mode", () => {
+Deno.test("planDataPath() drives an edge forced on both ends without waiting, and nothing in swarm mode", () => {
   const forced = plan(`  sources:
     - id: src
       command: [src]
@@ -69,10 +69,10 @@ Deno.test("planDataPath() drives an edge forced on both ends without waiting, an
 `);
   assertEquals(forced.edges[0]?.mode, "driven");
   assertEquals(forced.plan?.components.map((c) => c.forced), ["driven", "driven"]);
-  const containers = plan(
-    `  sources:\n    - id: src\n      image: s:1\n  sinks:\n    - id: out\n      image: k:1\n      inputs: [src]\n`,
-    "container",
-  );
-  assertEquals(containers.plan, undefined);
-  assertEquals(containers.edges[0]?.mode, "direct");
+  const body =
+    `  sources:\n    - id: src\n      image: s:1\n  sinks:\n    - id: out\n      image: k:1\n      inputs: [src]\n`;
+  assertEquals(plan(body, "container").edges[0]?.mode, "at-run");
+  const swarm = plan(body, "swarm");
+  assertEquals(swarm.plan, undefined);
+  assertEquals(swarm.edges[0]?.mode, "direct");
 });

@@ -6,7 +6,7 @@
  */
 import type { Component } from "../config/mod.ts";
 import type { DataPathPlan, PlannedEdge } from "../datapath/plan.ts";
-import { PLAN_VARIABLE, POSITIONS_VARIABLE } from "../datapath/plan_schema.ts";
+import { HOSTS_VARIABLE, PLAN_VARIABLE, POSITIONS_VARIABLE } from "../datapath/plan_schema.ts";
 import { type DataPathReport, parseReport } from "../datapath/report.ts";
 import { delay } from "../delay.ts";
 import { LogFile } from "../logs/log_file.ts";
@@ -35,6 +35,8 @@ export interface DataPathSupervisionOptions {
   onEnd(end: SupervisorEnd): void;
   /** A driven sink's Consume returned. */
   onSinkFinished(sink: string): void;
+  /** Each component's address on the run's network (container mode), by id. */
+  addresses?(): Record<string, string>;
 }
 
 const WATCH_MS = 200;
@@ -48,6 +50,8 @@ export class DataPathSupervision {
   readonly #finishedSinks = new Set<string>();
   #supervisor: ComponentSupervisor | undefined;
   #log: LogFile | undefined;
+  #hostsTimer: ReturnType<typeof setInterval> | undefined;
+  #hostsWritten = "";
 
   constructor(setup: DataPathSetup, options: DataPathSupervisionOptions) {
     this.#setup = setup;
@@ -79,6 +83,7 @@ export class DataPathSupervision {
   async watch(signal: AbortSignal): Promise<void> {
     while (!signal.aborted && !this.#ready()) await delay(WATCH_MS, { signal });
     if (signal.aborted) return;
+    this.#keepHostsCurrent();
     this.#log = await LogFile.open(this.#options.logDir, this.id);
     const supervisor = new ComponentSupervisor(this.#setup.component, {
       run: this.#setup.run,
@@ -97,10 +102,36 @@ export class DataPathSupervision {
     try {
       await this.#supervisor?.stop(options);
     } finally {
+      clearInterval(this.#hostsTimer);
       await this.#log?.close();
+      const hosts = this.#setup.component.env[HOSTS_VARIABLE];
+      if (hosts) await Deno.remove(hosts).catch(() => {});
       const positions = this.#setup.component.env[POSITIONS_VARIABLE];
       if (positions) await Deno.remove(positions).catch(() => {});
     }
+  }
+
+  /**
+   * Container mode: writes each component's address to the data path's hosts file, again
+   * whenever one changes (a restarted container may get another).
+   */
+  #keepHostsCurrent(): void {
+    const file = this.#setup.component.env[HOSTS_VARIABLE];
+    const addresses = this.#options.addresses;
+    if (!file || !addresses) return;
+    const write = () => {
+      const text = JSON.stringify(addresses());
+      if (text === this.#hostsWritten) return;
+      try {
+        Deno.writeTextFileSync(`${file}.tmp`, text);
+        Deno.renameSync(`${file}.tmp`, file);
+        this.#hostsWritten = text;
+      } catch {
+        // tried again at the next tick
+      }
+    };
+    write();
+    this.#hostsTimer = setInterval(write, WATCH_MS);
   }
 
   /** Whether some edge that may be driven has both ends registered as v1 servers. */
@@ -169,7 +200,7 @@ export class DataPathSupervision {
 export function dataPathComponent(
   plan: DataPathPlan,
   id: string,
-  options: { workingDir: string; positionsFile: string },
+  options: { workingDir: string; positionsFile: string; hostsFile?: string },
 ): Component {
   const argv = [...selfCommand(), "__data-path"];
   return {
@@ -191,6 +222,7 @@ export function dataPathComponent(
     env: {
       [PLAN_VARIABLE]: JSON.stringify(plan),
       [POSITIONS_VARIABLE]: options.positionsFile,
+      ...(options.hostsFile ? { [HOSTS_VARIABLE]: options.hostsFile } : {}),
     },
     ports: [],
     restart: "on-failure",

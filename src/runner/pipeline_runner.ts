@@ -86,6 +86,10 @@ export class PipelineRunner {
         else this.#checkCompletion();
       },
       onSinkFinished: () => this.#checkCompletion(),
+      addresses: () =>
+        Object.fromEntries(
+          this.snapshot().flatMap((c) => c.address ? [[c.id, c.address] as const] : []),
+        ),
     });
   }
 

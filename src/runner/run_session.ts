@@ -337,6 +337,9 @@ class RunSession {
     const component = dataPathComponent(plan, id, {
       workingDir: this.#pipeline.dir,
       positionsFile: join(this.#options.logDir, `.${id}.positions.json`),
+      ...(this.#pipeline.orchestrator === "container"
+        ? { hostsFile: join(this.#options.logDir, `.${id}.hosts.json`) }
+        : {}),
     });
     await Deno.remove(component.env[POSITIONS_VARIABLE] ?? "").catch(() => {});
     const pipeline: Pipeline = { ...this.#pipeline, components: [component], levels: [[id]] };
