@@ -63,6 +63,37 @@ Deno.test("a processor killed with SIGKILL mid-stream is re-attached once restar
   assertEquals(pipelineProcesses(name), []);
 });
 
+Deno.test("a sink that goes away for good does not stall the other: it keeps a bounded buffer, the rest is dropped and counted, and the run completes", async () => {
+  const name = uniqueName("dp-gone-sink");
+  const total = 3000;
+  await using p = await testPipeline(({ dir }) => ({
+    name,
+    sources: [sdkComponent("source", "src", {
+      env: { START_LEDGER: 1, END_LEDGER: total, SOURCE_RATE: 600 },
+    })],
+    sinks: [
+      sdkComponent("sink", "gone", { inputs: ["src"], outputDir: dir }),
+      sdkComponent("sink", "kept", { inputs: ["src"], outputDir: dir }),
+    ],
+  }));
+  await using flowctl = new FlowctlProcess(p.args, { env: p.env });
+  await waitFor(() => sinkEvents(p.dir, "gone").length > 100, "events at the sinks", 30_000);
+  // SIGTERM: the fixture exits 0, a sink that finished as far as its supervisor is concerned.
+  Deno.kill(await pidOf(p.env, "gone"), "SIGTERM");
+  // Without the bounded buffer the source would wait for "gone" forever and this times out.
+  await flowctl.waitForOutput("Pipeline completed successfully", 60_000);
+  const result = await flowctl.result();
+  assertEquals(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  assertEquals(ledgersFrom(sinkEvents(p.dir, "kept"), "src").length, total);
+  assertStringIncludes(result.stdout, 'sink "gone" call broke');
+  const dropped = /edge src -> gone: (\d+) events dropped while "gone" was down/.exec(
+    result.stdout,
+  );
+  assert(dropped && Number(dropped[1]) > 0, result.stdout);
+  assertStringIncludes(result.stdout, "Pipeline completed successfully");
+  assertEquals(pipelineProcesses(name), []);
+});
+
 Deno.test("a sink that never reads holds the source back through flow control, the other sink gets a bounded share, and Ctrl+C stops the run", async () => {
   const name = uniqueName("dp-stuck-sink");
   await using p = await testPipeline(({ dir }) => ({

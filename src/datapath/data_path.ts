@@ -98,6 +98,11 @@ export async function runDataPath(
     } finally {
       clearInterval(stats);
       edges.forEach((edge) => report(edge.sample()));
+      for (const edge of edges.filter((e) => e.queue.dropped > 0)) {
+        options.print(
+          `edge ${edge.from} -> ${edge.to}: ${edge.queue.dropped} events dropped while "${edge.to}" was down`,
+        );
+      }
     }
     if (options.signal.aborted) return "stopped";
     options.print("all sinks finished");
