@@ -172,6 +172,10 @@ Deno.test("while events move, status shows rates per edge and flowctl holds no c
   assertEquals(stopping[0], "Stopping component: data-path");
   assertStringIncludes(result.stdout, "Pipeline stopped successfully");
   assertEquals(pipelineProcesses(name), []);
+  const logs = await runFlowctl(["logs", p.file, "data-path", "--log-dir", p.logDir]);
+  assertEquals(logs.code, 0, logs.stderr);
+  assertStringIncludes(logs.stdout, "data-path | driving src, proc, out");
+  assertEquals(logs.stdout.includes("@flowctl-data-path"), false, "records stay out of logs");
 });
 
 /** The remote ports of the TCP connections process `pid` holds. */

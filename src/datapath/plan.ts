@@ -50,6 +50,11 @@ export interface PlanResult {
   plan?: DataPathPlan;
 }
 
+/** The data path's id in status, logs and events: `data-path`, unless a component has it. */
+export function dataPathId(pipeline: Pipeline): string {
+  return pipeline.components.some((c) => c.id === "data-path") ? "flowctl-data-path" : "data-path";
+}
+
 const PRODUCERS: readonly string[] = ["source", "processor"];
 const CONSUMERS: readonly string[] = ["processor", "sink"];
 

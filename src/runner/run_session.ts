@@ -34,7 +34,7 @@ import { componentEnv } from "./component_env.ts";
 import { fingerprint, waitForChange } from "./file_watcher.ts";
 import type { RunnerEvent } from "./events.ts";
 import { PipelineRunner, type ReloadSummary, type RunOutcome } from "./pipeline_runner.ts";
-import { planDataPath } from "../datapath/plan.ts";
+import { dataPathId, planDataPath } from "../datapath/plan.ts";
 import { dataPathComponent, type DataPathSetup } from "./data_path_supervision.ts";
 import { POSITIONS_VARIABLE } from "../datapath/plan_schema.ts";
 
@@ -332,8 +332,7 @@ class RunSession {
   async #openDataPath(controlPlane: ControlPlaneServer): Promise<DataPathSetup | null> {
     const { plan, edges } = planDataPath(this.#pipeline);
     if (!plan) return null;
-    const taken = new Set(this.#pipeline.components.map((c) => c.id));
-    const id = taken.has("data-path") ? "flowctl-data-path" : "data-path";
+    const id = dataPathId(this.#pipeline);
     const component = dataPathComponent(plan, id, {
       workingDir: this.#pipeline.dir,
       positionsFile: join(this.#options.logDir, `.${id}.positions.json`),
