@@ -3,9 +3,25 @@
  * (Node, @grpc/grpc-js from tests/interop) as a source, processor or sink, with the variables the
  * SDK reads: FLOWCTL_COMPONENT_ID and GRPC_PORT (the obsrvr source), COMPONENT_ID and PORT ":N".
  */
-import { FIXTURES, freePort, isAlive, type TestComponent } from "./_helpers.ts";
+import { FIXTURES, isAlive, type TestComponent } from "./_helpers.ts";
 
 export const SDK_FIXTURE = `${FIXTURES}/sdk_component.cjs`;
+
+/**
+ * A port that is free now, below the ephemeral range: a port the kernel hands out for port 0 can
+ * be taken by any outgoing connection (the data path makes many) before the component listens.
+ */
+export function freeListenPort(): number {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      Deno.listen({ hostname: "0.0.0.0", port }).close();
+      return port;
+    } catch {
+      // taken: try another
+    }
+  }
+}
 
 export type SdkRole = "source" | "processor" | "sink";
 
@@ -24,7 +40,7 @@ export function sdkComponent(
   id: string,
   options: SdkComponentOptions = {},
 ): TestComponent {
-  const port = freePort();
+  const port = freeListenPort();
   const identity: Record<string, string> = role === "source"
     ? { FLOWCTL_COMPONENT_ID: id, GRPC_PORT: String(port) }
     : { COMPONENT_ID: id, PORT: `:${port}` };

@@ -4,8 +4,14 @@
  * flowctl-sdk v1 wire, and only their ports are moved to free ones when the test runs.
  */
 import { assertEquals, assertStringIncludes } from "./assert.ts";
-import { freePort, runFlowctl, tempDir } from "./_helpers.ts";
-import { ledgersFrom, pipelineProcesses, SDK_FIXTURE, sinkEvents } from "./_sdk_fixture.ts";
+import { runFlowctl, tempDir } from "./_helpers.ts";
+import {
+  freeListenPort,
+  ledgersFrom,
+  pipelineProcesses,
+  SDK_FIXTURE,
+  sinkEvents,
+} from "./_sdk_fixture.ts";
 
 const UPSTREAM = new URL("./fixtures/upstream/", import.meta.url).pathname;
 
@@ -21,7 +27,7 @@ function movePorts(text: string): { text: string; controlPlanePort: number } {
   const moved = new Map<string, number>();
   const to = (port: string) => {
     let free = moved.get(port);
-    if (free === undefined) moved.set(port, free = freePort());
+    if (free === undefined) moved.set(port, free = freeListenPort());
     return free;
   };
   const replaced = text

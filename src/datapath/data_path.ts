@@ -6,7 +6,13 @@
  */
 import type { Event } from "../controlplane/gen/flowctl/v1/event_pb.ts";
 import { delay } from "../delay.ts";
-import { decideComponent, decideEdge, type Decision, dialAddress } from "./decide.ts";
+import {
+  decideComponent,
+  decideEdge,
+  type Decision,
+  dialAddress,
+  unusableRegistration,
+} from "./decide.ts";
 import { EdgeQueue } from "./edge_queue.ts";
 import { EdgeCounter } from "./edge_stats.ts";
 import type { DataPathPlan, PlannedComponent } from "./plan.ts";
@@ -173,8 +179,8 @@ async function decideOne(
   if (!registration?.endpoint || component.forced === "driven" || signal.aborted) {
     return decideComponent(component, registration, undefined);
   }
-  const first = decideComponent(component, registration, []);
-  if (!first.driven && !first.reason.includes("does not serve")) return first;
+  const unusable = unusableRegistration(component, registration);
+  if (unusable) return unusable;
   // The SDK registers before it listens: wait for the port, then ask reflection.
   const address = dialAddress(registration.endpoint, registrations.hostOf(component.id, host));
   while (!signal.aborted && Date.now() < deadline && !(await canConnect(address))) {

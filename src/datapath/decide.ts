@@ -40,16 +40,8 @@ export function decideComponent(
   if (component.forced === "driven") {
     return { driven: true, reason: `data_path: driven on "${component.id}"` };
   }
-  if (!registration) return { driven: false, reason: `"${component.id}" did not register` };
-  if (registration.type !== TYPE_OF[component.role]) {
-    return {
-      driven: false,
-      reason: `"${component.id}" registered as ${registration.type}, not as a ${component.role}`,
-    };
-  }
-  if (!registration.endpoint) {
-    return { driven: false, reason: `"${component.id}" registered no endpoint` };
-  }
+  const unusable = unusableRegistration(component, registration);
+  if (unusable || !registration) return unusable ?? { driven: false, reason: "" };
   if (typeof services === "string" || services === undefined) {
     return {
       driven: false,
@@ -69,6 +61,27 @@ export function decideComponent(
     reason:
       `"${component.id}" registered as a v1 ${component.role} at ${registration.endpoint} and serves ${service}`,
   };
+}
+
+/**
+ * Why `registration` cannot make `component` driven (none, another type, no endpoint), or
+ * undefined when it can, subject to reflection.
+ */
+export function unusableRegistration(
+  component: PlannedComponent,
+  registration: SeenRegistration | undefined,
+): Decision | undefined {
+  if (!registration) return { driven: false, reason: `"${component.id}" did not register` };
+  if (registration.type !== TYPE_OF[component.role]) {
+    return {
+      driven: false,
+      reason: `"${component.id}" registered as ${registration.type}, not as a ${component.role}`,
+    };
+  }
+  if (!registration.endpoint) {
+    return { driven: false, reason: `"${component.id}" registered no endpoint` };
+  }
+  return undefined;
 }
 
 /** An edge is driven when both of its ends are. */
