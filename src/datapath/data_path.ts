@@ -61,6 +61,30 @@ export interface PumpContext {
 const POLL_MS = 200;
 
 /**
+ * Only decides, printing each edge's decision: how many edges the data path would drive. The
+ * runner asks this first, so a pipeline whose edges are all direct gets no data path process.
+ */
+export async function decideDataPath(
+  plan: DataPathPlan,
+  options: DataPathOptions,
+): Promise<number> {
+  const sessions = new Sessions();
+  const registrations = new RegistrationCache(
+    sessions,
+    options.controlPlane,
+    options.signal,
+    options.hostsFile,
+  );
+  try {
+    const decisions = await decideAll(plan, registrations, sessions, options);
+    return plan.edges.filter((e) => decisions.get(e.from)?.driven && decisions.get(e.to)?.driven)
+      .length;
+  } finally {
+    sessions.close();
+  }
+}
+
+/**
  * Runs the data path of `plan` until every driven sink has finished ("finished"), nothing is
  * driven ("idle", after the decisions), or `signal` aborts ("stopped").
  */

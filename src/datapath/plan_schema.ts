@@ -21,6 +21,9 @@ export const POSITIONS_VARIABLE = "FLOWCTL_DATA_PATH_POSITIONS";
 /** The file where the runner keeps each component's address (container mode), as JSON. */
 export const HOSTS_VARIABLE = "FLOWCTL_DATA_PATH_HOSTS";
 
+/** Exit code of `flowctl __data-path --decide` when no edge would be driven. */
+export const NOTHING_DRIVEN = 10;
+
 /** The variable that carries the plan to the data path process. */
 export const PLAN_VARIABLE = "FLOWCTL_DATA_PATH_PLAN";
 

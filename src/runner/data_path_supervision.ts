@@ -6,7 +6,12 @@
  */
 import type { Component } from "../config/mod.ts";
 import type { DataPathPlan, PlannedEdge } from "../datapath/plan.ts";
-import { HOSTS_VARIABLE, PLAN_VARIABLE, POSITIONS_VARIABLE } from "../datapath/plan_schema.ts";
+import {
+  HOSTS_VARIABLE,
+  NOTHING_DRIVEN,
+  PLAN_VARIABLE,
+  POSITIONS_VARIABLE,
+} from "../datapath/plan_schema.ts";
 import { type DataPathReport, parseReport } from "../datapath/report.ts";
 import { delay } from "../delay.ts";
 import { LogFile } from "../logs/log_file.ts";
@@ -84,6 +89,8 @@ export class DataPathSupervision {
     while (!signal.aborted && !this.#ready()) await delay(WATCH_MS, { signal });
     if (signal.aborted) return;
     this.#keepHostsCurrent();
+    // Components that dial each other (and register as v1 servers too) get no data path.
+    if (!await this.#decide(signal) || signal.aborted) return;
     this.#log = await LogFile.open(this.#options.logDir, this.id);
     const supervisor = new ComponentSupervisor(this.#setup.component, {
       run: this.#setup.run,
@@ -134,6 +141,51 @@ export class DataPathSupervision {
     this.#hostsTimer = setInterval(write, WATCH_MS);
   }
 
+  /**
+   * Runs the data path's decisions alone, in a short-lived child that is not a component
+   * (`__data-path --decide`): whether any edge is driven. Its decisions become run events.
+   */
+  async #decide(signal: AbortSignal): Promise<boolean> {
+    const { component, run } = this.#setup;
+    const [program = "", ...args] = component.argv;
+    const child = new Deno.Command(program, {
+      args: [...args, "--decide"],
+      env: { ...run.envOf(component.id) },
+      clearEnv: true,
+      cwd: component.workingDir,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const onAbort = () => {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const { code, stdout, stderr } = await child.output();
+      for (const line of decoder.decode(stdout).split("\n")) {
+        const report = parseReport(line);
+        if (report) this.#apply(report);
+      }
+      if (code === NOTHING_DRIVEN) return false;
+      if (code !== 0 && !signal.aborted) {
+        const why = decoder.decode(stderr).trim().split("\n").at(-1) ?? "";
+        this.#options.onEvent({
+          type: "notice",
+          message: `The data path could not decide its edges (exit code ${code}): ${why}`,
+        });
+      }
+      // A failed decision starts the data path anyway: it decides again, supervised and shown.
+      return true;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
   /** Whether some edge that may be driven has both ends registered as v1 servers. */
   #ready(): boolean {
     const lookup = this.#options.registrations?.forComponent;
@@ -165,7 +217,8 @@ export class DataPathSupervision {
       : undefined;
     switch (report.type) {
       case "edge":
-        if (!edge) return;
+        // The data path decides again once started: tell each decision once.
+        if (!edge || (edge.mode === report.mode && edge.reason === report.reason)) return;
         edge.mode = report.mode;
         edge.reason = report.reason;
         this.#options.onEvent({
