@@ -87,6 +87,28 @@ Deno.test("flowctl run drives a chain of two processors in order", async () => {
   assertEquals(pipelineProcesses(name), []);
 });
 
+Deno.test("components that register as v1 servers but do not serve the v1 service by reflection get no data path", async () => {
+  const name = uniqueName("dp-direct");
+  await using p = await testPipeline(({ dir }) => ({
+    name,
+    sources: [sdkComponent("source", "src", { env: { END_LEDGER: 10, NO_REFLECTION: 1 } })],
+    sinks: [sdkComponent("sink", "out", { inputs: ["src"], outputDir: dir })],
+  }));
+  await using flowctl = new FlowctlProcess(p.args, { env: p.env });
+  await flowctl.waitForOutput("Edge src -> out: direct", 30_000);
+  assertStringIncludes(flowctl.stdout, '("src" answered no gRPC reflection at :');
+  const status = await runFlowctl(["status", "--output", "json"], { env: p.env });
+  const view = JSON.parse(status.stdout).pipelines[0];
+  assertEquals(view.components.map((c: { id: string }) => c.id), ["src", "out"]);
+  assertEquals(view.edges.map((e: { mode: string }) => e.mode), ["direct"]);
+  flowctl.kill("SIGINT");
+  const result = await flowctl.result();
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(result.stdout.includes("Starting component: data-path"), false);
+  assertEquals(sinkEvents(p.dir, "out"), []);
+  assertEquals(pipelineProcesses(name), []);
+});
+
 Deno.test("validate shows each edge: decided at run, or direct and why", async () => {
   await using p = await testPipeline({
     name: uniqueName("dp-validate"),
