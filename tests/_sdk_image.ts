@@ -4,6 +4,7 @@
  * tests/interop and the protos, laid out as in the checkout under /app.
  */
 import { DockerClient } from "../src/docker/docker_client.ts";
+import { buildImage } from "../src/docker/image_api.ts";
 import { createTar, type TarEntry } from "../src/docker/tar.ts";
 import { ROOT } from "./_helpers.ts";
 
@@ -42,7 +43,7 @@ export async function buildSdkImage(): Promise<void> {
     { path: "root/tmp" },
   ];
   using docker = await DockerClient.connect();
-  await docker.buildImage(createTar(entries), SDK_IMAGE);
+  await buildImage(docker, createTar(entries), SDK_IMAGE);
 }
 
 async function filesUnder(dir: string, as: string): Promise<TarEntry[]> {

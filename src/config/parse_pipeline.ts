@@ -23,6 +23,7 @@ import { ConfigError, type ConfigIssue } from "./config_error.ts";
 import type { Component, OrchestratorKind, Pipeline } from "./pipeline.ts";
 import { issueMessage, type PipelineFile, PipelineFileSchema } from "./schema.ts";
 import { formatPath, parseYamlSource, type PathSegment, type YamlSource } from "./yaml_source.ts";
+import { goSpellings } from "./_go_spellings.ts";
 
 /** Pipeline files larger than this are refused before parsing. */
 export const MAX_PIPELINE_BYTES = 1024 * 1024;
@@ -197,36 +198,6 @@ function checkSchema(data: unknown, issues: IssueCollector): PipelineFile {
 }
 
 /** Step "flatten sections": sources, processors and sinks as one list in file order. */
-/**
- * What the Go flowctl accepts and this one spells otherwise: `apiVersion: v1` and lists under
- * `config`. A warning each (they run), or errors with `strict`.
- */
-function goSpellings(file: PipelineFile, issues: IssueCollector, strict: boolean): void {
-  const tell = (path: PathSegment[], message: string) =>
-    strict ? issues.report(path, message) : issues.warn(path, message);
-  if (file.apiVersion === "v1") {
-    tell(["apiVersion"], 'apiVersion "v1" is the Go flowctl\'s spelling; use "flowctl/v1"');
-  }
-  const lists = (config: Record<string, unknown> | undefined, path: PathSegment[]) => {
-    for (const [key, value] of Object.entries(config ?? {})) {
-      if (Array.isArray(value)) {
-        tell(
-          [...path, "config", key],
-          `a list under config becomes comma-separated text ("${
-            value.map(String).join(",")
-          }"); write it as one string`,
-        );
-      }
-    }
-  };
-  lists(file.spec.config, ["spec"]);
-  for (const [section] of SECTIONS) {
-    (file.spec[section] ?? []).forEach((spec, index) =>
-      lists(spec.config, ["spec", section, index])
-    );
-  }
-}
-
 function flattenSections(file: PipelineFile, issues: IssueCollector): ComponentEntry[] {
   const entries: ComponentEntry[] = [];
   for (const [section, kind] of SECTIONS) {

@@ -15,9 +15,8 @@ import {
 import { type DataPathReport, parseReport } from "../datapath/report.ts";
 import { delay } from "../delay.ts";
 import { LogFile } from "../logs/log_file.ts";
-import type { OrchestratorRun } from "../orchestrator/orchestrator.ts";
+import { ComponentFailedError, type OrchestratorRun } from "../orchestrator/orchestrator.ts";
 import { ComponentSupervisor } from "./component_supervisor.ts";
-import type { SupervisorEnd } from "./exit_policy.ts";
 import type { RegistrationWatcher } from "./readiness.ts";
 import type { ComponentSnapshot, EdgeSnapshot, RunnerEvent } from "./events.ts";
 
@@ -36,12 +35,16 @@ export interface DataPathSupervisionOptions {
   onOutput?(componentId: string, lines: Uint8Array): void;
   registrations?: RegistrationWatcher;
   onHandleChanged?(): void;
-  /** The data path ended on its own: finished (every driven sink done) or failed for good. */
-  onEnd(end: SupervisorEnd): void;
-  /** A driven sink's Consume returned. */
-  onSinkFinished(sink: string): void;
   /** Each component's address on the run's network (container mode), by id. */
   addresses?(): Record<string, string>;
+}
+
+/** What the runner hears from its data path. */
+export interface DataPathListener {
+  /** The data path failed for good (its restarts used up, or it could not start). */
+  failed(error: ComponentFailedError): void;
+  /** A driven sink's Consume returned: the sink has finished. */
+  finished(sink: string): void;
 }
 
 const WATCH_MS = 200;
@@ -52,11 +55,13 @@ export class DataPathSupervision {
   readonly #setup: DataPathSetup;
   readonly #options: DataPathSupervisionOptions;
   readonly #edges: EdgeSnapshot[];
-  readonly #finishedSinks = new Set<string>();
   #supervisor: ComponentSupervisor | undefined;
   #log: LogFile | undefined;
   #hostsTimer: ReturnType<typeof setInterval> | undefined;
   #hostsWritten = "";
+  #listener: DataPathListener | undefined;
+  /** Ends the wait for registrations and the decision at stop(). */
+  readonly #watch = new AbortController();
 
   constructor(setup: DataPathSetup, options: DataPathSupervisionOptions) {
     this.#setup = setup;
@@ -73,19 +78,30 @@ export class DataPathSupervision {
     return this.#edges.map((e) => ({ ...e }));
   }
 
-  sinkFinished(id: string): boolean {
-    return this.#finishedSinks.has(id);
-  }
-
   snapshot(): ComponentSnapshot | undefined {
     return this.#supervisor?.snapshot();
   }
 
+  attach(listener: DataPathListener): void {
+    this.#listener = listener;
+  }
+
   /**
-   * Starts the data path once both ends of an edge that may be driven registered through
-   * flowctl.v1 with their role and an endpoint (or are forced driven), or `signal` aborts.
+   * Starts the data path, in the background, once both ends of an edge that may be driven
+   * registered through flowctl.v1 with their role and an endpoint (or are forced driven) and the
+   * decision drives one; not after `signal` aborts or stop().
    */
-  async watch(signal: AbortSignal): Promise<void> {
+  start(signal: AbortSignal): void {
+    this.#run(AbortSignal.any([signal, this.#watch.signal])).catch((error) => {
+      this.#listener?.failed(
+        error instanceof ComponentFailedError
+          ? error
+          : new ComponentFailedError(this.id, `the data path failed: ${error}`, { cause: error }),
+      );
+    });
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted && !this.#ready()) await delay(WATCH_MS, { signal });
     if (signal.aborted) return;
     this.#keepHostsCurrent();
@@ -101,13 +117,17 @@ export class DataPathSupervision {
       ...(this.#options.onHandleChanged ? { onHandleChanged: this.#options.onHandleChanged } : {}),
     });
     this.#supervisor = supervisor;
-    supervisor.ended.then((end) => this.#options.onEnd(end));
+    supervisor.ended.then((end) => {
+      if (end.kind === "failed") this.#listener?.failed(end.error);
+    });
     await supervisor.start(signal);
   }
 
-  async stop(options: { force: AbortSignal }): Promise<void> {
+  /** Stops the data path (its grace period cut short by `force`); idempotent. */
+  async stop(force: AbortSignal): Promise<void> {
+    this.#watch.abort();
     try {
-      await this.#supervisor?.stop(options);
+      await this.#supervisor?.stop({ force });
     } finally {
       clearInterval(this.#hostsTimer);
       await this.#log?.close();
@@ -150,7 +170,7 @@ export class DataPathSupervision {
     const [program = "", ...args] = component.argv;
     const child = new Deno.Command(program, {
       args: [...args, "--decide"],
-      env: { ...run.envOf(component.id) },
+      env: { ...run.envs.of(component.id) },
       clearEnv: true,
       cwd: component.workingDir,
       stdin: "null",
@@ -237,8 +257,7 @@ export class DataPathSupervision {
         return;
       }
       case "sink_finished":
-        this.#finishedSinks.add(report.sink);
-        this.#options.onSinkFinished(report.sink);
+        this.#listener?.finished(report.sink);
         return;
       case "reattached":
         return;
@@ -253,7 +272,7 @@ export class DataPathSupervision {
 export function dataPathComponent(
   plan: DataPathPlan,
   id: string,
-  options: { workingDir: string; positionsFile: string; hostsFile?: string },
+  options: { workingDir: string; positionsFile: string; hostsFile: string },
 ): Component {
   const argv = [...selfCommand(), "__data-path"];
   return {
@@ -275,7 +294,7 @@ export function dataPathComponent(
     env: {
       [PLAN_VARIABLE]: JSON.stringify(plan),
       [POSITIONS_VARIABLE]: options.positionsFile,
-      ...(options.hostsFile ? { [HOSTS_VARIABLE]: options.hostsFile } : {}),
+      [HOSTS_VARIABLE]: options.hostsFile,
     },
     ports: [],
     restart: "on-failure",
