@@ -53,8 +53,6 @@ interface Child {
   drained: Promise<void>;
 }
 
-/** A child that lived shorter than this before dying is restarted after a growing delay. */
-const STABLE_MS = 5_000;
 const MAX_RESTART_DELAY_MS = 5_000;
 
 export class ControlPlaneProcess implements AsyncDisposable {
@@ -65,7 +63,7 @@ export class ControlPlaneProcess implements AsyncDisposable {
   #child: Child | undefined;
   #closing = false;
   #nextId = 0;
-  #restarts = 0;
+  #failedStarts = 0;
   #supervision: Promise<void> = Promise.resolve();
 
   private constructor(options: ControlPlaneProcessOptions) {
@@ -201,24 +199,29 @@ export class ControlPlaneProcess implements AsyncDisposable {
     this.#supervision = (async () => {
       let child = first;
       while (true) {
-        const started = Date.now();
+        const listened = await child.listening.promise.then(() => true, () => false);
         const status = await child.process.status;
+        const diedAt = Date.now();
         await child.drained;
         if (this.#closing) return;
         const died = `Control plane process (pid ${child.process.pid}) died (${
           describeStatus(status, child)
         })`;
-        this.#restarts = Date.now() - started > STABLE_MS ? 0 : this.#restarts + 1;
-        const wait = this.#restarts <= 1
+        // A crash while serving (what clients cause) is restarted at once; a child that cannot
+        // even start again is retried after a growing delay.
+        this.#failedStarts = listened ? 0 : this.#failedStarts + 1;
+        const wait = this.#failedStarts === 0
           ? 0
-          : Math.min(MAX_RESTART_DELAY_MS, 100 * 2 ** this.#restarts);
+          : Math.min(MAX_RESTART_DELAY_MS, 100 * 2 ** this.#failedStarts);
         if (wait > 0) await delay(wait);
         if (this.#closing) return;
         child = this.#spawn();
         try {
           await child.listening.promise;
           this.#options.onNotice(
-            `${died}; restarted it on port ${this.#port} (pid ${child.process.pid}) with ${this.#options.registry.list().length} registration(s) kept`,
+            `${died}; restarted it on port ${this.#port} in ${
+              Date.now() - diedAt
+            } ms (pid ${child.process.pid}) with ${this.#options.registry.list().length} registration(s) kept`,
           );
         } catch (error) {
           this.#options.onNotice(
