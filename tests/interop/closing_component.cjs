@@ -24,8 +24,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function call(client, method, request) {
   return new Promise((resolve) =>
-    client[method](request, { deadline: Date.now() + 5000 }, (error, response) =>
-      resolve(error ? { error } : { response }))
+    client[method](
+      request,
+      { deadline: Date.now() + 5000 },
+      (error, response) => resolve(error ? { error } : { response }),
+    )
   );
 }
 

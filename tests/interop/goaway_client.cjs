@@ -34,7 +34,9 @@ async function oneSession() {
   const session = http2.connect(`http://${endpoint}`);
   session.on("error", () => {});
   const results = [];
-  for (let i = 0; i < Number(requestsArg); i++) results.push(await call(session));
+  for (let i = 0; i < Number(requestsArg); i++) {
+    results.push(await call(session));
+  }
   try {
     session.goaway();
     session.close();
@@ -43,7 +45,9 @@ async function oneSession() {
 }
 
 async function main() {
-  const all = (await Promise.all(Array.from({ length: Number(sessionsArg) }, oneSession))).flat();
+  const all =
+    (await Promise.all(Array.from({ length: Number(sessionsArg) }, oneSession)))
+      .flat();
   const answered = all.filter(Boolean).length;
   console.log(JSON.stringify({ answered, failed: all.length - answered }));
 }
