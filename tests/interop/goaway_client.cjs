@@ -45,9 +45,8 @@ async function oneSession() {
 }
 
 async function main() {
-  const all =
-    (await Promise.all(Array.from({ length: Number(sessionsArg) }, oneSession)))
-      .flat();
+  const sessions = Array.from({ length: Number(sessionsArg) }, oneSession);
+  const all = (await Promise.all(sessions)).flat();
   const answered = all.filter(Boolean).length;
   console.log(JSON.stringify({ answered, failed: all.length - answered }));
 }

@@ -8,34 +8,20 @@ const path = require("node:path");
 const grpc = require("@grpc/grpc-js");
 const protoLoader = require("@grpc/proto-loader");
 
-const options = {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-};
+const options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 const load = (file) =>
   grpc.loadPackageDefinition(
-    protoLoader.loadSync(file, {
-      ...options,
-      includeDirs: [path.join(__dirname, "../../proto")],
-    }),
+    protoLoader.loadSync(file, { ...options, includeDirs: [path.join(__dirname, "../../proto")] }),
   );
 const health = load("grpc/health/v1/health.proto").grpc.health.v1;
 const reflection = {
   v1: load("grpc/reflection/v1/reflection.proto").grpc.reflection.v1,
-  v1alpha:
-    load("grpc/reflection/v1alpha/reflection.proto").grpc.reflection.v1alpha,
+  v1alpha: load("grpc/reflection/v1alpha/reflection.proto").grpc.reflection.v1alpha,
 };
 const [endpoint, stepsJson] = process.argv.slice(2);
 const credentials = grpc.credentials.createInsecure();
 const deadline = () => ({ deadline: Date.now() + 5000 });
-const failure = (error) => ({
-  ok: false,
-  code: error.code,
-  details: error.details,
-});
+const failure = (error) => ({ ok: false, code: error.code, details: error.details });
 
 function unknown(method) {
   const client = new grpc.Client(endpoint, credentials);
@@ -48,9 +34,7 @@ function unknown(method) {
       deadline(),
       (error, response) => {
         client.close();
-        resolve(
-          error ? failure(error) : { ok: true, response: String(response) },
-        );
+        resolve(error ? failure(error) : { ok: true, response: String(response) });
       },
     )
   );
@@ -82,20 +66,17 @@ function watch(service) {
 }
 
 function reflect(version, requests) {
-  const client = new reflection[version].ServerReflection(
-    endpoint,
-    credentials,
-  );
+  const client = new reflection[version].ServerReflection(endpoint, credentials);
   const call = client.ServerReflectionInfo(deadline());
   const responses = [];
   return new Promise((resolve) => {
     call.on("data", (response) => {
-      const descriptors = response.file_descriptor_response
-        ?.file_descriptor_proto;
+      const descriptors = response.file_descriptor_response?.file_descriptor_proto;
       // Descriptor bytes as text, enough to see which files and names came back.
       if (descriptors) {
-        response.file_descriptor_response.file_descriptor_proto = descriptors
-          .map((b) => b.toString("latin1"));
+        response.file_descriptor_response.file_descriptor_proto = descriptors.map((b) =>
+          b.toString("latin1")
+        );
       }
       responses.push(response);
       if (responses.length === requests.length) call.end();
@@ -115,9 +96,7 @@ async function main() {
     if (step.unknown) results.push(await unknown(step.unknown));
     else if (step.check !== undefined) results.push(await check(step.check));
     else if (step.watch !== undefined) results.push(await watch(step.watch));
-    else if (step.reflect) {
-      results.push(await reflect(step.reflect, step.requests));
-    }
+    else if (step.reflect) results.push(await reflect(step.reflect, step.requests));
   }
   console.log(JSON.stringify(results));
 }
