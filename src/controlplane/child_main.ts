@@ -16,6 +16,9 @@ const TICK_MS = 100;
 
 /** Runs the control plane process until stdin closes; returns its exit code. */
 export async function runControlPlaneChild(): Promise<number> {
+  // Ctrl+C reaches the whole process group; flowctl decides when this process ends (it closes
+  // the pipe), so the control plane keeps answering while the pipeline stops.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => {});
   const lines = readLines(Deno.stdin.readable);
   const first = await lines.next();
   if (first.done) return 0;

@@ -20,6 +20,7 @@ import {
 import { ControlPlanePortError } from "./errors.ts";
 import { LineWriter, readLines } from "./json_lines.ts";
 import type { IdentifyPeer } from "./peer.ts";
+import { PortHolder, RelayedPeers } from "./port_holder.ts";
 import type { Registry, RegistryEvent } from "./registry.ts";
 
 const logger = getLogger(["flowctl", "controlplane"]);
@@ -65,6 +66,10 @@ export class ControlPlaneProcess implements AsyncDisposable {
   #nextId = 0;
   #failedStarts = 0;
   #supervision: Promise<void> = Promise.resolve();
+  /** Holders of the port while no child listens, and the callers behind their relays. */
+  readonly #holders: PortHolder[] = [];
+  #holder: PortHolder | undefined;
+  readonly #peers = new RelayedPeers();
 
   private constructor(options: ControlPlaneProcessOptions) {
     this.#options = options;
@@ -73,20 +78,26 @@ export class ControlPlaneProcess implements AsyncDisposable {
   }
 
   /**
-   * Starts the child and resolves once it listens.
+   * Takes the port and starts the child; resolves at once (the child listens a moment later, and
+   * connections made before are held until it does).
    * @throws {ControlPlanePortError} when the port is in use.
    */
-  static async start(options: ControlPlaneProcessOptions): Promise<ControlPlaneProcess> {
+  static start(options: ControlPlaneProcessOptions): Promise<ControlPlaneProcess> {
     const plane = new ControlPlaneProcess(options);
-    const child = plane.#spawn();
-    try {
-      plane.#port = await child.listening.promise;
-    } catch (error) {
-      await plane.close();
-      throw error;
+    plane.#hold(true);
+    plane.#supervise(plane.#spawn());
+    return Promise.resolve(plane);
+  }
+
+  /** Resolves once a child listens (it may take a restart or more). */
+  async ready(): Promise<void> {
+    while (true) {
+      const child = this.#child;
+      if (!child) throw new Error("the control plane is closed");
+      if (await child.listening.promise.then(() => true, () => false)) return;
+      if (this.#closing) throw new Error("the control plane is closed");
+      await delay(50);
     }
-    plane.#supervise(child);
-    return plane;
   }
 
   get port(): number {
@@ -104,6 +115,7 @@ export class ControlPlaneProcess implements AsyncDisposable {
 
   /** Also listens on `host` with the same port (the pipeline network's gateway). */
   async listenOn(host: string): Promise<void> {
+    await this.ready();
     const child = this.#child;
     if (!child) throw new Error("the control plane process is not running");
     const id = this.#nextId++;
@@ -116,6 +128,7 @@ export class ControlPlaneProcess implements AsyncDisposable {
 
   async close(): Promise<void> {
     this.#closing = true;
+    for (const holder of this.#holders) holder.close();
     const child = this.#child;
     if (child) {
       await child.writer.close();
@@ -136,6 +149,27 @@ export class ControlPlaneProcess implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /**
+   * Holds the port until a child listens. The first time it must be nobody's; after a crash a
+   * failure to hold it only means early callers are refused until the restart.
+   */
+  #hold(first: boolean): void {
+    if (this.#holder) return;
+    try {
+      this.#holder = PortHolder.hold(this.#hosts, this.#port, {
+        exclusive: first,
+        peers: this.#peers,
+      });
+      this.#holders.push(this.#holder);
+      this.#port = this.#holder.port;
+    } catch (error) {
+      if (first) throw error;
+      logger.warn("Cannot hold the control plane port during the restart: {error}", {
+        error: String(error),
+      });
+    }
   }
 
   #spawn(): Child {
@@ -202,6 +236,7 @@ export class ControlPlaneProcess implements AsyncDisposable {
         const listened = await child.listening.promise.then(() => true, () => false);
         const status = await child.process.status;
         const diedAt = Date.now();
+        if (!this.#closing) this.#hold(false);
         await child.drained;
         if (this.#closing) return;
         const died = `Control plane process (pid ${child.process.pid}) died (${
@@ -253,6 +288,8 @@ export class ControlPlaneProcess implements AsyncDisposable {
     const { registry } = this.#options;
     switch (message.type) {
       case "listening":
+        this.#holder?.release();
+        this.#holder = undefined;
         return child.listening.resolve(message.port);
       case "failed":
         return child.listening.reject(
@@ -288,7 +325,8 @@ export class ControlPlaneProcess implements AsyncDisposable {
 
   async #identify(child: Child, id: number, peer: Parameters<IdentifyPeer>[0]): Promise<void> {
     const identify = this.#options.identifyPeer;
-    const component = identify ? await identify(peer).catch(() => undefined) : undefined;
+    const caller = this.#peers.resolve(peer);
+    const component = identify ? await identify(caller).catch(() => undefined) : undefined;
     await child.writer.write([
       { type: "identity", id, ...(component !== undefined ? { component } : {}) },
     ]);

@@ -6,6 +6,7 @@
  * unless the control plane is opened on purpose.
  */
 import * as http2 from "node:http2";
+import type * as net from "node:net";
 import { Code, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { getLogger } from "@logtape/logtape";
@@ -103,7 +104,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen(port, host, () => {
+        // SO_REUSEPORT: flowctl holds the port while this process starts (port_holder.ts).
+        const listenOptions: net.ListenOptions & { reusePort: boolean } = {
+          port,
+          host,
+          reusePort: true,
+        };
+        server.listen(listenOptions, () => {
           server.off("error", reject);
           resolve();
         });

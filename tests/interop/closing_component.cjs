@@ -1,7 +1,8 @@
 // A pipeline component as stock grpc-js components behave: registers with the control plane
 // (flowctl.v1), heartbeats BURST times, then closes its channel (client.close(): a GOAWAY), and
 // does it again every PAUSE_MS on a fresh channel. Prints one line per event: "registered",
-// "heartbeat failed <code>", "registration lost" (a heartbeat answered NOT_FOUND).
+// "heartbeats ok" (a burst answered), "heartbeat failed <code>", "registration lost" (a
+// heartbeat answered NOT_FOUND).
 // Env: FLOWCTL_ENDPOINT, FLOWCTL_COMPONENT_ID, BURST (30), PAUSE_MS (200).
 "use strict";
 const path = require("node:path");
@@ -60,18 +61,20 @@ async function main() {
   let serviceId = await register();
   while (true) {
     const client = newClient();
-    for (let i = 0; i < burst; i++) {
+    let failed = false;
+    for (let i = 0; i < burst && !failed; i++) {
       const { error } = await call(client, "Heartbeat", {
         service_id: serviceId,
         status: "HEALTH_STATUS_HEALTHY",
       });
       if (!error) continue;
+      failed = true;
       if (error.code === grpc.status.NOT_FOUND) {
         console.log("registration lost");
         serviceId = await register();
       } else console.log(`heartbeat failed ${error.code}`);
-      break;
     }
+    if (!failed) console.log("heartbeats ok");
     client.close();
     await sleep(pauseMs);
   }
