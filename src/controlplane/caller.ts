@@ -36,11 +36,14 @@ export interface Caller {
   component(): Promise<string | undefined>;
 }
 
+/** What the rules need of a call: its context values (who is calling). */
+export type CallContext = Pick<HandlerContext, "values">;
+
 export const callerKey = createContextKey<Caller | undefined>(undefined, { description: "caller" });
 
 /** The component the caller is, refusing callers that are none (unless the plane is open). */
 async function requireComponent(
-  context: HandlerContext,
+  context: CallContext,
   open: boolean,
   action: string,
 ): Promise<string | undefined> {
@@ -62,7 +65,7 @@ async function requireComponent(
 export async function registerCaller(
   plane: Plane,
   request: RegistrationRequest,
-  context: HandlerContext,
+  context: CallContext,
 ): Promise<Registration> {
   const { registry, open } = plane;
   const tooLarge = registrationTooLarge(request);
@@ -105,7 +108,7 @@ export async function registerCaller(
 export async function ownRecord(
   plane: Plane,
   serviceId: string,
-  context: HandlerContext,
+  context: CallContext,
   action: string,
 ): Promise<Registration> {
   const { registry } = plane;
@@ -127,7 +130,7 @@ export async function ownRecord(
 export async function acceptHeartbeat(
   plane: Plane,
   request: { serviceId: string; metrics: Record<string, number | string>; status?: HealthState },
-  context: HandlerContext,
+  context: CallContext,
 ): Promise<void> {
   const registration = await ownRecord(plane, request.serviceId, context, "heartbeat");
   const metrics = finiteMetrics(request.metrics);

@@ -19,6 +19,7 @@ import { file_grpc_reflection_v1alpha_reflection } from "./gen/grpc/reflection/v
 import { ControlPlanePortError } from "./errors.ts";
 import { encodeGrpcMessage, readableGrpcMessages } from "./grpc_message.ts";
 import { addHealth } from "./health_service.ts";
+import { withHeartbeatFastPath } from "./heartbeat_fast_path.ts";
 import { addLegacyRoutes } from "./legacy_routes.ts";
 import { MAX_MESSAGE_BYTES } from "./limits.ts";
 import type { IdentifyPeer, PeerAddress } from "./peer.ts";
@@ -69,9 +70,10 @@ const FILES = [
  * @throws {ControlPlanePortError} when the port is in use.
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlaneServer> {
-  const handler = connectNodeAdapter({
+  const plane = { registry: options.registry, open: options.open ?? false, sync: options.sync };
+  const contextValues = callerContext(options.identifyPeer);
+  const connect = connectNodeAdapter({
     routes: (router) => {
-      const plane = { registry: options.registry, open: options.open ?? false, sync: options.sync };
       addServiceRoutes(router, plane);
       addLegacyRoutes(router, plane);
       addHealth(router, FILES.flatMap((f) => f.services.map((s) => s.typeName)));
@@ -82,8 +84,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     grpcWeb: false,
     readMaxBytes: MAX_MESSAGE_BYTES,
     fallback: unimplemented,
-    contextValues: callerContext(options.identifyPeer),
+    contextValues,
   });
+  const handler = readableGrpcMessages(withHeartbeatFastPath(connect, plane, contextValues));
   const servers: http2.Http2Server[] = [];
   const sessions = new Set<http2.ServerHttp2Session>();
   const hosts: string[] = [];
@@ -96,7 +99,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     servers.length = 0;
   };
   const listenOn = async (host: string) => {
-    const server = http2.createServer(readableGrpcMessages(handler));
+    const server = http2.createServer(handler);
     server.on("session", (session: http2.ServerHttp2Session) => {
       sessions.add(session);
       session.on("close", () => sessions.delete(session));

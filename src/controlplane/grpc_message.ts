@@ -27,7 +27,7 @@ export function encodeGrpcMessage(message: string): string {
   return out;
 }
 
-type NodeHandler = (
+export type NodeHandler = (
   request: http2.Http2ServerRequest,
   response: http2.Http2ServerResponse,
 ) => void;
