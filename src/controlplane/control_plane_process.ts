@@ -52,6 +52,8 @@ interface Child {
   stderrTail: string[];
   /** Resolves once its output has been read to the end. */
   drained: Promise<void>;
+  /** performance.now() when it was spawned. */
+  spawnedAt: number;
 }
 
 const MAX_RESTART_DELAY_MS = 5_000;
@@ -187,6 +189,7 @@ export class ControlPlaneProcess implements AsyncDisposable {
       listens: new Map(),
       stderrTail: [],
       drained: Promise.resolve(),
+      spawnedAt: performance.now(),
     };
     child.listening.promise.catch(() => {});
     this.#child = child;
@@ -288,6 +291,10 @@ export class ControlPlaneProcess implements AsyncDisposable {
     const { registry } = this.#options;
     switch (message.type) {
       case "listening":
+        logger.debug("Control plane process {pid} listens, {ms} ms after it was spawned", {
+          pid: message.pid,
+          ms: Math.round(performance.now() - child.spawnedAt),
+        });
         this.#holder?.release();
         this.#holder = undefined;
         return child.listening.resolve(message.port);
