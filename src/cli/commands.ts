@@ -3,6 +3,12 @@ import type { Command } from "./command.ts";
 
 export const commands: Command[] = [
   {
+    name: "__control-plane",
+    summary: "the control plane process of flowctl run",
+    hidden: true,
+    load: async () => (await import("./control_plane_child.ts")).controlPlaneChildCommand,
+  },
+  {
     name: "run",
     summary: "Run a pipeline",
     load: async () => (await import("./run.ts")).runCommand,

@@ -8,13 +8,10 @@ import { AdminServer } from "../admin/admin_server.ts";
 import type { ExecContext } from "../admin/protocol.ts";
 import { UnknownComponentError } from "./control_order.ts";
 import { type Pipeline } from "../config/mod.ts";
-import {
-  type ControlPlaneServer,
-  startControlPlane,
-} from "../controlplane/control_plane_server.ts";
+import { ControlPlaneProcess } from "../controlplane/control_plane_process.ts";
 import { healthPorts } from "../controlplane/health_ports.ts";
 import { identifyComponents } from "../controlplane/peer_identity.ts";
-import { Registry } from "../controlplane/registry.ts";
+import { Registry, type RegistryEvent } from "../controlplane/registry.ts";
 import { reportRegistryEvent } from "../controlplane/registry_report.ts";
 import { type Leftovers, removeLeftovers } from "../recovery/leftovers.ts";
 import {
@@ -83,7 +80,7 @@ class RunSession {
   readonly #stack: AsyncDisposableStack;
   readonly #runId = crypto.randomUUID();
   readonly #stateWriter: StateWriter;
-  #controlPlanePort = 0;
+  #controlPlane: ControlPlaneProcess | undefined;
   #networkId: string | undefined;
   #run: OrchestratorRun | undefined;
   #runner: PipelineRunner | undefined;
@@ -100,7 +97,11 @@ class RunSession {
         pipeline: this.#runner?.pipeline ?? pipeline,
         runId: this.#runId,
         logDir: options.logDir,
-        controlPlane: { host: "127.0.0.1", port: this.#controlPlanePort },
+        controlPlane: {
+          host: "127.0.0.1",
+          port: this.#controlPlane?.port ?? 0,
+          pid: this.#controlPlane?.pid,
+        },
         networkId: this.#networkId,
         components: [
           ...this.#runner?.snapshot() ?? [],
@@ -117,11 +118,16 @@ class RunSession {
     if (!orchestrator) return signals.stop.aborted ? "stopped" : "refused";
     const registry = this.#registry();
     const controlPlane = this.#stack.use(
-      await startControlPlane({
+      await ControlPlaneProcess.start({
         registry,
         hosts: ["127.0.0.1"],
         port: this.#options.controlPlanePort,
         open: this.#options.openControlPlane,
+        components: this.#pipeline.components.map((c) => ({
+          id: c.id,
+          healthPorts: healthPorts(c),
+        })),
+        heartbeatIntervalMs: this.#options.heartbeat.ms,
         identifyPeer: identifyComponents({
           orchestrator: modeOf(this.#pipeline.orchestrator).peerIdentity,
           components: () => this.#runner?.snapshot() ?? [],
@@ -133,9 +139,14 @@ class RunSession {
             }
             : {}),
         }),
+        onEvent: (event) => this.#onRegistryEvent(event),
+        onNotice: (message) => {
+          this.#options.emit({ type: "notice", message });
+          this.#stateWriter.changed();
+        },
       }),
     );
-    this.#controlPlanePort = controlPlane.port;
+    this.#controlPlane = controlPlane;
     this.#stack.defer(() => this.#stateWriter.close());
     await this.#stateWriter.flush();
     emit({
@@ -180,7 +191,7 @@ class RunSession {
   }
 
   /** `run --watch`: reloads the pipeline whenever its files change, one reload at a time. */
-  #watchFile(orchestrator: Orchestrator, controlPlane: ControlPlaneServer): void {
+  #watchFile(orchestrator: Orchestrator, controlPlane: ControlPlaneProcess): void {
     const runner = this.#runner;
     const load = this.#options.reload;
     if (!runner || !load) return;
@@ -243,7 +254,7 @@ class RunSession {
    * process run of its own that starts it, in every mode. Null when no edge may be driven.
    */
   async #openDataPath(
-    controlPlane: ControlPlaneServer,
+    controlPlane: ControlPlaneProcess,
     registrations: Registry,
   ): Promise<DataPathSupervision | null> {
     const { plan, edges } = planDataPath(this.#pipeline);
@@ -304,7 +315,7 @@ class RunSession {
   /** Opens the orchestrator's run: pulls, network, containers; Ctrl+C cancels it. */
   async #open(
     orchestrator: Orchestrator,
-    controlPlane: ControlPlaneServer,
+    controlPlane: ControlPlaneProcess,
     pipeline: Pipeline,
     joins?: OrchestratorRun,
   ) {
@@ -331,24 +342,20 @@ class RunSession {
     );
   }
 
+  /** The mirror of the control plane's registry, which the runner's readiness gates wait on. */
   #registry(): Registry {
-    const registry = new Registry({
+    return new Registry({
       components: this.#pipeline.components.map((c) => ({ id: c.id, healthPorts: healthPorts(c) })),
       heartbeatIntervalMs: this.#options.heartbeat.ms,
-      onEvent: (event) => {
-        reportRegistryEvent(event, {
-          emit: this.#options.emit,
-          notice: (message) => this.#options.emit({ type: "notice", message }),
-        });
-        this.#stateWriter.changed();
-      },
     });
-    const staleness = setInterval(
-      () => registry.checkStaleness(),
-      Math.max(50, this.#options.heartbeat.ms / 2),
-    );
-    this.#stack.defer(() => clearInterval(staleness));
-    return registry;
+  }
+
+  #onRegistryEvent(event: RegistryEvent): void {
+    reportRegistryEvent(event, {
+      emit: this.#options.emit,
+      notice: (message) => this.#options.emit({ type: "notice", message }),
+    });
+    this.#stateWriter.changed();
   }
 
   /**

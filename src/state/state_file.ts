@@ -17,7 +17,9 @@ export const RunStateSchema = v.object({
   runId: v.string(),
   orchestrator: v.picklist(["process", "container", "swarm"]),
   flowctl: v.object({ pid: v.number(), startTime: v.optional(v.number()) }),
-  controlPlane: v.optional(v.object({ host: v.string(), port: v.number() })),
+  controlPlane: v.optional(
+    v.object({ host: v.string(), port: v.number(), pid: v.optional(v.number()) }),
+  ),
   logDir: v.string(),
   networkId: v.optional(v.string()),
   /** The file's metadata that `status --output json` shows (Go flowctl files carry it). */

@@ -66,7 +66,7 @@ export interface RunStateParts {
   pipeline: Pipeline;
   runId: string;
   logDir: string;
-  controlPlane: { host: string; port: number };
+  controlPlane: { host: string; port: number; pid?: number | undefined };
   networkId?: string | undefined;
   components: RunState["components"];
   edges?: NonNullable<RunState["edges"]>;
