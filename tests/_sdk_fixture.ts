@@ -86,6 +86,22 @@ export function ledgersFrom(events: readonly [string, string][], source: string)
 }
 
 /**
+ * The pid of component `id` of pipeline `name` (the data path too), from the environment flowctl
+ * gave it, without asking `flowctl status` (which takes a Deno start).
+ */
+export function componentPid(name: string, id: string): number | undefined {
+  return pipelineProcesses(name).find((pid) => {
+    try {
+      return Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0").includes(
+        `COMPONENT_ID=${id}`,
+      ) && !Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("--decide");
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
  * Live processes started for pipeline `name`: every component and the data path gets
  * FLOWCTL_PIPELINE=<name> in its environment.
  */
