@@ -1,12 +1,13 @@
 /**
  * The house rules of STYLE.md, checked: higher floors of `src/` import lower ones, never the
  * other way (cli → runner → admin/recovery → state → orchestrator → controlplane, logs → config →
- * registry, docker, health → proc, graph), folders on one floor do not import each other, and no
- * file of `src/` outside `gen/` is over 400 lines.
+ * registry, docker, health → proc, graph), folders on one floor do not import each other, no
+ * file of `src/` outside `gen/` is over 400 lines, and the orchestrator kind is compared outside
+ * `orchestrator/` and `config/` in at most three places (the rest ask `orchestrator/select.ts`).
  */
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { assertEquals } from "./assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 const MAX_LINES = 400;
@@ -118,4 +119,16 @@ Deno.test(`no file of src/ outside gen/ is over ${MAX_LINES} lines`, () => {
     .filter(({ file, lines }) => lines > MAX_LINES && !SPLIT_PENDING.has(relative(SRC, file)))
     .map(({ file, lines }) => `${relative(SRC, file)}: ${lines} lines`);
   assertEquals(long, []);
+});
+
+Deno.test("the orchestrator kind is compared outside orchestrator/ and config/ at most three times", () => {
+  const comparison =
+    /[!=]==\s*"(?:process|container|swarm)"|"(?:process|container|swarm)"\s*[!=]==/g;
+  const found = sourceFiles()
+    .filter((file) => !["orchestrator", "config"].includes(folderOf(file)))
+    .filter((file) => !file.endsWith("_test.ts"))
+    .flatMap((file) =>
+      [...Deno.readTextFileSync(file).matchAll(comparison)].map(() => relative(SRC, file))
+    );
+  assert(found.length <= 3, `the kind is compared in: ${found.join(", ")}`);
 });
