@@ -11,11 +11,6 @@ import { assert, assertEquals } from "./assert.ts";
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 const MAX_LINES = 400;
-/**
- * Files over MAX_LINES whose split is under way elsewhere: the control plane server is split by
- * issue 20 (the control plane's process boundary). Remove an entry once it is split.
- */
-const SPLIT_PENDING: ReadonlySet<string> = new Set(["controlplane/control_plane_server.ts"]);
 
 /** Each top folder of `src/` and its floor; files directly in `src/` are the ground (0). */
 const FLOORS: Readonly<Record<string, number>> = {
@@ -119,7 +114,7 @@ Deno.test("the floor check sees an import that runs up", async () => {
 Deno.test(`no file of src/ outside gen/ is over ${MAX_LINES} lines`, () => {
   const long = sourceFiles()
     .map((file) => ({ file, lines: Deno.readTextFileSync(file).split("\n").length - 1 }))
-    .filter(({ file, lines }) => lines > MAX_LINES && !SPLIT_PENDING.has(relative(SRC, file)))
+    .filter(({ lines }) => lines > MAX_LINES)
     .map(({ file, lines }) => `${relative(SRC, file)}: ${lines} lines`);
   assertEquals(long, []);
 });
