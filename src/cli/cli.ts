@@ -16,7 +16,8 @@ export interface CliOptions {
 export type LogLevel = "debug" | "info" | "warning" | "error";
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
 
-function helpText(commands: readonly Command[]): string {
+function helpText(all: readonly Command[]): string {
+  const commands = all.filter((c) => !c.hidden);
   const width = Math.max(...commands.map((c) => c.name.length));
   return `flowctl ${VERSION}: run data pipelines (sources -> processors -> sinks) as processes or containers
 

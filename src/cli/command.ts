@@ -14,7 +14,7 @@ export interface Command {
   name: string;
   /** One line for the command list. */
   summary: string;
-  /** Internal: left out of the command list and suggestions. */
+  /** Internal (`__data-path`, `__control-plane`): left out of the command list and suggestions. */
   hidden?: boolean;
   load(): Promise<CommandModule>;
 }

@@ -64,6 +64,12 @@ export const commands: Command[] = [
     load: async () => (await import("./schema.ts")).schemaCommand,
   },
   {
+    name: "__data-path",
+    summary: "",
+    hidden: true,
+    load: async () => (await import("./data_path_command.ts")).dataPathCommand,
+  },
+  {
     name: "version",
     summary: "Print the flowctl version",
     load: async () => (await import("./version.ts")).versionCommand,

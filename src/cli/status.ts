@@ -5,6 +5,7 @@ import type { Component } from "../config/mod.ts";
 import { delay } from "../delay.ts";
 import { componentUsage, type Usage } from "../orchestrator/usage.ts";
 import { outputFormat, parseCommandArgs } from "./_args.ts";
+import { edgeLines } from "./_edges.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
@@ -112,6 +113,7 @@ function statusJson(views: readonly StatusView[]) {
         ? `${state.controlPlane.host}:${state.controlPlane.port}`
         : null,
       components,
+      edges: state.edges ?? [],
     })),
   };
 }
@@ -159,6 +161,7 @@ function printTables(out: Output, views: readonly StatusView[]): void {
     for (const c of components) {
       if (c.tasks) out.line(`  ${c.id} tasks: ${describeTasks(c.tasks)}`);
     }
+    for (const line of edgeLines(state.edges ?? [])) out.line(line);
   }
 }
 

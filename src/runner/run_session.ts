@@ -29,6 +29,10 @@ import { componentEnv } from "./component_env.ts";
 import { watchPipelineFile } from "./file_reload.ts";
 import type { RunnerEvent } from "./events.ts";
 import { PipelineRunner, type RunOutcome } from "./pipeline_runner.ts";
+import { dataPathId, planDataPath } from "../datapath/plan.ts";
+import { dataPathComponent, DataPathSupervision } from "./data_path_supervision.ts";
+import { POSITIONS_VARIABLE } from "../datapath/plan_schema.ts";
+import { join } from "node:path";
 
 export interface RunSessionOptions {
   logDir: string;
@@ -80,6 +84,7 @@ class RunSession {
   #networkId: string | undefined;
   #run: OrchestratorRun | undefined;
   #runner: PipelineRunner | undefined;
+  #dataPath: DataPathSupervision | undefined;
   /** The orchestrator's runs: the first, and one per `run --watch` reload that started something. */
   readonly #runs: OrchestratorRun[] = [];
 
@@ -98,7 +103,11 @@ class RunSession {
           pid: this.#controlPlane?.pid,
         },
         networkId: this.#networkId,
-        components: this.#runner?.snapshot() ?? [],
+        components: [
+          ...this.#runner?.snapshot() ?? [],
+          ...[this.#dataPath?.snapshot()].filter((c) => c !== undefined),
+        ],
+        edges: this.#dataPath?.edges() ?? [],
       })
     );
   }
@@ -152,6 +161,9 @@ class RunSession {
     if (!run) return signals.stop.aborted ? "stopped" : "refused";
     this.#networkId = run.networkId;
     this.#run = run;
+    const dataPath = await this.#refusable(() => this.#openDataPath(controlPlane, registry));
+    if (dataPath === undefined) return signals.stop.aborted ? "stopped" : "refused";
+    this.#dataPath = dataPath ?? undefined;
     this.#runner = new PipelineRunner(this.#pipeline, {
       run,
       logDir: this.#options.logDir,
@@ -171,6 +183,7 @@ class RunSession {
       ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
       registrations: registry,
       onHandlesChanged: () => this.#stateWriter.flush(),
+      ...(dataPath ? { dataPath } : {}),
     });
     this.#runs.push(run);
     this.#stack.use(await this.#listenAdmin(this.#runner, run));
@@ -236,6 +249,45 @@ class RunSession {
     });
   }
 
+  /**
+   * The data path of the run when some edge may be driven (src/datapath): its component, and a
+   * process run of its own that starts it, in every mode. Null when no edge may be driven.
+   */
+  async #openDataPath(
+    controlPlane: ControlPlaneProcess,
+    registrations: Registry,
+  ): Promise<DataPathSupervision | null> {
+    const { plan, edges } = planDataPath(this.#pipeline);
+    if (!plan) return null;
+    const id = dataPathId(this.#pipeline);
+    const component = dataPathComponent(plan, id, {
+      workingDir: this.#pipeline.dir,
+      positionsFile: join(this.#options.logDir, `.${id}.positions.json`),
+      // Container addresses (none in process mode, where 127.0.0.1 is used).
+      hostsFile: join(this.#options.logDir, `.${id}.hosts.json`),
+    });
+    await Deno.remove(component.env[POSITIONS_VARIABLE] ?? "").catch(() => {});
+    const pipeline: Pipeline = { ...this.#pipeline, components: [component], levels: [[id]] };
+    // A process on this host in every mode: it reaches components where flowctl's probes do.
+    const { ProcessOrchestrator } = await import("../orchestrator/process/process_orchestrator.ts");
+    const run = await this.#open(new ProcessOrchestrator(), controlPlane, pipeline);
+    return new DataPathSupervision({ component, plan, edges, run }, {
+      logDir: this.#options.logDir,
+      stop: this.#options.signals.stop,
+      onEvent: (event) => {
+        this.#options.emit(event);
+        this.#stateWriter.changed();
+      },
+      ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
+      registrations,
+      onHandleChanged: () => this.#stateWriter.flush(),
+      addresses: () =>
+        Object.fromEntries(
+          (this.#runner?.snapshot() ?? []).flatMap((c) => c.address ? [[c.id, c.address]] : []),
+        ),
+    });
+  }
+
   /** Claims the pipeline, removes what a killed run left, and checks that everything can start. */
   async #prepare(): Promise<Orchestrator> {
     // Without a state file a second run is not refused and `down` cannot help.
@@ -279,6 +331,7 @@ class RunSession {
           componentEnv(pipeline, component, {
             controlPlaneEndpoint,
             heartbeatInterval: this.#options.heartbeat.text,
+            heartbeatIntervalMs: this.#options.heartbeat.ms,
             runId: this.#runId,
             hostEnv,
             ...(metadata ? { metadata } : {}),
