@@ -437,10 +437,10 @@ Deno.test({
     const result = await runFlowctl(p.args, {
       env: { DOCKER_HOST: engine.host, FLOWCTL_STATE_DIR: STATE_DIR },
     });
-    assertEquals(result.code, 1, result.stdout);
+    assertEquals(result.code, 2, result.stdout);
     assertEquals(
       result.stderr.trim(),
-      `Pipeline failed: Cannot start pipeline: the Docker engine at ${engine.host} is not in a swarm (state "inactive"): run "docker swarm init" on it first, or point DOCKER_HOST at a swarm manager`,
+      `Pipeline failed: Cannot start pipeline: the Docker engine at ${engine.host} is not in a swarm (state "inactive"): run "docker swarm init" on it first, or point DOCKER_HOST (or the Docker context) at a swarm manager`,
     );
   },
 });

@@ -128,7 +128,7 @@ export interface Orchestrator {
 export class PreflightError extends UserError {
   override name = "PreflightError";
   readonly problems: readonly string[];
-  constructor(problems: readonly string[], options?: ErrorOptions) {
+  constructor(problems: readonly string[], options?: ErrorOptions & { exitCode?: 1 | 2 }) {
     super(
       problems.length === 1
         ? `Cannot start pipeline: ${problems[0]}`

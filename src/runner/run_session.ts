@@ -61,8 +61,11 @@ export interface RunSessionOptions {
   reload?(): Promise<Pipeline>;
 }
 
-/** How a session ended: a runner outcome, or refused before anything started. */
-export type SessionResult = RunOutcome["result"] | "refused";
+/**
+ * How a session ended: a runner outcome, or refused before anything started ("misconfigured"
+ * when the user must fix the setup: exit 2).
+ */
+export type SessionResult = RunOutcome["result"] | "refused" | "misconfigured";
 
 /** Runs `pipeline` until it stops, fails or completes, and releases everything it held. */
 export async function runSession(
@@ -85,6 +88,8 @@ class RunSession {
   #networkId: string | undefined;
   #run: OrchestratorRun | undefined;
   #runner: PipelineRunner | undefined;
+  /** What a refused start ends as: "misconfigured" once a refusal was the user's to fix. */
+  #refusal: "refused" | "misconfigured" = "refused";
   /** The orchestrator's runs: the first, and one per `run --watch` reload that started something. */
   readonly #runs: OrchestratorRun[] = [];
 
@@ -107,7 +112,7 @@ class RunSession {
   async run(): Promise<SessionResult> {
     const { emit, signals } = this.#options;
     const orchestrator = await this.#refusable(() => this.#prepare());
-    if (!orchestrator) return signals.stop.aborted ? "stopped" : "refused";
+    if (!orchestrator) return signals.stop.aborted ? "stopped" : this.#refusal;
     const registry = this.#registry();
     const controlPlane = this.#stack.use(
       await startControlPlane({
@@ -140,7 +145,7 @@ class RunSession {
       controlPlane: `127.0.0.1:${controlPlane.port}`,
     });
     const run = await this.#refusable(() => this.#open(orchestrator, controlPlane, this.#pipeline));
-    if (!run) return signals.stop.aborted ? "stopped" : "refused";
+    if (!run) return signals.stop.aborted ? "stopped" : this.#refusal;
     this.#networkId = run.networkId;
     this.#run = run;
     this.#runner = new PipelineRunner(this.#pipeline, {
@@ -405,6 +410,7 @@ class RunSession {
         return undefined;
       }
       if (!(error instanceof UserError)) throw error;
+      if (error.exitCode === 2) this.#refusal = "misconfigured";
       emit({ type: "pipeline_failed", component: "", reason: error.message, logTail: [] });
       return undefined;
     }
