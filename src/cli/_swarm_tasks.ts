@@ -1,7 +1,13 @@
 /** The tasks of a swarm run per component and node, as `flowctl status` shows them. */
 import { DockerClient } from "../docker/docker_client.ts";
 import { LABEL_COMPONENT, LABEL_RUN } from "../docker/labels.ts";
-import { inspectNode, listServices, listTasks } from "../docker/swarm_api.ts";
+import {
+  inspectNode,
+  listServices,
+  listTasks,
+  nodeAddress,
+  type NodeInfo,
+} from "../docker/swarm_api.ts";
 import type { RunState } from "../state/state_file.ts";
 
 export interface TaskView {
@@ -10,6 +16,8 @@ export interface TaskView {
   /** The node's hostname. */
   node: string;
   state: string;
+  /** Its published ports where they really are: `nodeAddress:published->target`. */
+  ports: string[];
 }
 
 /**
@@ -21,14 +29,14 @@ export async function swarmTasks(state: RunState): Promise<Map<string, TaskView[
   if (state.orchestrator !== "swarm") return byComponent;
   try {
     using docker = await DockerClient.connect();
-    const nodes = new Map<string, Promise<string>>();
-    const nodeName = (id: string) => {
-      let name = nodes.get(id);
-      if (!name) {
-        name = inspectNode(docker, id).then((node) => node?.Description?.Hostname ?? id);
-        nodes.set(id, name);
+    const nodes = new Map<string, Promise<NodeInfo | undefined>>();
+    const nodeOf = (id: string) => {
+      let node = nodes.get(id);
+      if (!node) {
+        node = inspectNode(docker, id);
+        nodes.set(id, node);
       }
-      return name;
+      return node;
     };
     for (const service of await listServices(docker, LABEL_RUN, state.runId)) {
       const component = service.Spec.Labels?.[LABEL_COMPONENT];
@@ -38,12 +46,19 @@ export async function swarmTasks(state: RunState): Promise<Map<string, TaskView[
       );
       byComponent.set(
         component,
-        await Promise.all(tasks.map(async (task) => ({
-          id: task.ID,
-          nodeId: task.NodeID ?? "",
-          node: task.NodeID ? await nodeName(task.NodeID) : "-",
-          state: task.Status.State,
-        }))),
+        await Promise.all(tasks.map(async (task) => {
+          const node = task.NodeID ? await nodeOf(task.NodeID) : undefined;
+          const address = (node && nodeAddress(node)) ?? "-";
+          return {
+            id: task.ID,
+            nodeId: task.NodeID ?? "",
+            node: node?.Description?.Hostname ?? task.NodeID ?? "-",
+            state: task.Status.State,
+            ports: (task.Status.PortStatus?.Ports ?? []).map((p) =>
+              `${address}:${p.PublishedPort}->${p.TargetPort}`
+            ),
+          };
+        })),
       );
     }
   } catch {

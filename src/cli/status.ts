@@ -207,7 +207,9 @@ async function describe(state: RunState): Promise<ComponentView[]> {
         ? { uptimeMs: now - c.startedAt }
         : {}),
       ...usage.get(c.id),
-      ports: portsOf(components.get(c.id), state.orchestrator),
+      ports: state.orchestrator === "swarm" && tasks.get(c.id)?.some((t) => t.ports.length > 0)
+        ? (tasks.get(c.id) ?? []).flatMap((t) => t.ports)
+        : portsOf(components.get(c.id), state.orchestrator),
       node,
       ...(state.orchestrator === "swarm" ? { tasks: tasks.get(c.id) ?? [] } : {}),
     };

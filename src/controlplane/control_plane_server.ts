@@ -63,8 +63,26 @@ export interface PeerAddress {
   local: { address: string; port: number };
 }
 
-/** The pipeline component a peer belongs to, or undefined for anyone else. */
-export type IdentifyPeer = (peer: PeerAddress) => Promise<string | undefined>;
+/**
+ * What a caller claims to be: the ids it sent (registration) or the component of the record it
+ * touches (heartbeat, unregister), and its `health_endpoint`. Where the connection alone cannot
+ * tell (swarm tasks behind their node's address), identity checks the claim.
+ */
+export interface PeerClaim {
+  ids: readonly string[];
+  healthEndpoint?: string | undefined;
+}
+
+/** A caller who is no component it could be, and why (said in PERMISSION_DENIED). */
+export interface PeerRefusal {
+  refused: string;
+}
+
+/** The pipeline component a peer belongs to, or undefined (or a refusal) for anyone else. */
+export type IdentifyPeer = (
+  peer: PeerAddress,
+  claim?: PeerClaim,
+) => Promise<string | PeerRefusal | undefined>;
 
 export interface ControlPlaneOptions {
   registry: Registry;
@@ -92,8 +110,8 @@ export interface ControlPlaneServer extends AsyncDisposable {
 /** Who is calling, as the handlers see it. */
 interface Caller {
   address: string;
-  /** The component it was identified as (asked lazily, once per connection). */
-  component(): Promise<string | undefined>;
+  /** The component it was identified as (asked lazily, once per connection and claim). */
+  component(claim?: PeerClaim): Promise<string | PeerRefusal | undefined>;
 }
 
 const callerKey = createContextKey<Caller | undefined>(undefined, { description: "caller" });
@@ -187,10 +205,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 function callerContext(
   identifyPeer: ControlPlaneOptions["identifyPeer"],
 ): NonNullable<ConnectNodeAdapterOptions["contextValues"]> {
-  const identities = new WeakMap<
-    object,
-    { component: Promise<string | undefined>; nobodySince?: number }
-  >();
+  type Identity = { component: Promise<string | PeerRefusal | undefined>; nobodySince?: number };
+  const identities = new WeakMap<object, Map<string, Identity>>();
   return (req) => {
     const socket = req.socket;
     const connection: object = "stream" in req ? req.stream.session ?? socket : socket;
@@ -201,13 +217,16 @@ function callerContext(
     };
     const caller: Caller = {
       address: `${peer.address}:${peer.port}`,
-      component: () => {
-        const known = identities.get(connection);
+      component: (claim) => {
+        const byClaim = identities.get(connection) ?? new Map<string, Identity>();
+        identities.set(connection, byClaim);
+        const key = claim ? JSON.stringify([claim.ids, claim.healthEndpoint ?? ""]) : "";
+        const known = byClaim.get(key);
         if (known && (known.nobodySince ?? Infinity) > Date.now() - ASK_AGAIN_MS) {
           return known.component;
         }
-        const identity: { component: Promise<string | undefined>; nobodySince?: number } = {
-          component: (identifyPeer ? identifyPeer(peer) : Promise.resolve(undefined))
+        const identity: Identity = {
+          component: (identifyPeer ? identifyPeer(peer, claim) : Promise.resolve(undefined))
             .catch((error) => {
               logger.warn("Cannot identify control plane caller {peer}: {error}", {
                 peer: caller.address,
@@ -216,11 +235,11 @@ function callerContext(
               return undefined;
             })
             .then((component) => {
-              if (component === undefined) identity.nobodySince = Date.now();
+              if (typeof component !== "string") identity.nobodySince = Date.now();
               return component;
             }),
         };
-        identities.set(connection, identity);
+        byClaim.set(key, identity);
         return identity.component;
       },
     };
@@ -263,10 +282,17 @@ async function requireComponent(
   context: HandlerContext,
   open: boolean,
   action: string,
+  claim?: PeerClaim,
 ): Promise<string | undefined> {
   if (open) return undefined;
   const caller = context.values.get(callerKey);
-  const component = await caller?.component();
+  const component = await caller?.component(claim);
+  if (typeof component === "object") {
+    throw new ConnectError(
+      `${action} refused: the caller at "${caller?.address ?? "unknown"}" ${component.refused}`,
+      Code.PermissionDenied,
+    );
+  }
   if (component === undefined) {
     throw new ConnectError(
       `${action} refused: the caller at "${
@@ -289,7 +315,11 @@ async function registerCaller(
   if (tooLarge) {
     throw new ConnectError(`registration refused: ${tooLarge}`, Code.ResourceExhausted);
   }
-  const component = await requireComponent(context, open, "registration");
+  const component = await requireComponent(context, open, "registration", {
+    ids: [request.componentId, request.serviceId, request.metadata.component_id, request.infoId]
+      .filter((id): id is string => Boolean(id)),
+    healthEndpoint: request.healthEndpoint,
+  });
   if (component !== undefined) {
     // A component may send any id of its own, but never another component's.
     const claimed = [
@@ -324,8 +354,10 @@ async function ownRecord(
   open: boolean,
   action: string,
 ): Promise<Registration> {
-  const component = await requireComponent(context, open, action);
   const registration = registry.get(serviceId);
+  const component = await requireComponent(context, open, action, {
+    ids: [registration?.componentId ?? serviceId],
+  });
   if (!registration) throw notRegistered(serviceId);
   if (component !== undefined && registration.componentId !== component) {
     throw new ConnectError(

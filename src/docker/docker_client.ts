@@ -69,12 +69,15 @@ export class DockerClient implements Disposable {
   readonly host: string;
   /** Where the address came from (`DOCKER_HOST`, `Docker context "x"`), for messages. */
   readonly source: string;
+  /** How the engine is reached (socket, tcp with or without TLS, ssh). */
+  readonly endpoint: EngineEndpoint;
   readonly apiVersion: string;
   readonly #transport: EngineTransport;
 
   private constructor(transport: EngineTransport, apiVersion: string) {
     this.host = transport.endpoint.host;
     this.source = transport.endpoint.source;
+    this.endpoint = transport.endpoint;
     this.#transport = transport;
     this.apiVersion = apiVersion;
   }

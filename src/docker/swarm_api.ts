@@ -63,6 +63,9 @@ const NodeSchema = v.looseObject({
 
 const GatewayBridgeSchema = v.looseObject({
   Containers: v.nullish(v.record(v.string(), v.looseObject({ IPv4Address: v.string() }))),
+  IPAM: v.optional(v.looseObject({
+    Config: v.nullish(v.array(v.looseObject({ Gateway: v.optional(v.string()) }))),
+  })),
 });
 
 export type SwarmInfo = v.InferOutput<typeof SwarmInfoSchema>;
@@ -225,6 +228,20 @@ export async function gatewayBridgeAddress(
   }
   const bridge = v.parse(GatewayBridgeSchema, await response.json());
   return bridge.Containers?.[containerId]?.IPv4Address.split("/")[0];
+}
+
+/**
+ * The node's own address on `docker_gwbridge` (its gateway), where its tasks reach the node
+ * itself; undefined when the node has no such bridge.
+ */
+export async function gatewayBridgeGateway(docker: DockerClient): Promise<string | undefined> {
+  const response = await docker.request("GET", "/networks/docker_gwbridge", { accept: [404] });
+  if (response.status === 404) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  const bridge = v.parse(GatewayBridgeSchema, await response.json());
+  return bridge.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
 }
 
 /**

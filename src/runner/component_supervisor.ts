@@ -670,6 +670,8 @@ export class ComponentSupervisor implements AsyncDisposable {
     if (!health || health.probe.type === "registered") return () => Promise.resolve({ ok: true });
     const probe = health.probe;
     if (probe.type === "exec") return (signal) => this.#probeExec(handle, probe.command, signal);
+    const probeHealth = handle.probeHealth;
+    if (probeHealth) return (signal) => probeHealth({ signal });
     const address = handle.probeAddress(probe.port);
     return probe.type === "http"
       ? (signal) =>

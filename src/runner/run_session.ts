@@ -120,17 +120,13 @@ class RunSession {
         hosts: ["127.0.0.1"],
         port: this.#options.controlPlanePort,
         open: this.#options.openControlPlane,
-        identifyPeer: identifyComponents({
-          orchestrator: this.#pipeline.orchestrator === "process" ? "process" : "container",
-          components: () => this.#runner?.snapshot() ?? [],
+        identifyPeer: this.#pipeline.orchestrator === "swarm"
           // Swarm tasks are known by the orchestrator's run, not by local container inspection.
-          ...(this.#pipeline.orchestrator === "swarm"
-            ? {
-              addressesOf: (c: { containerId?: string | undefined }) =>
-                c.containerId ? this.#run?.peerAddresses?.(c.containerId) ?? [] : [],
-            }
-            : {}),
-        }),
+          ? (peer, claim) => this.#run?.identifyPeer?.(peer, claim) ?? Promise.resolve(undefined)
+          : identifyComponents({
+            orchestrator: this.#pipeline.orchestrator === "process" ? "process" : "container",
+            components: () => this.#runner?.snapshot() ?? [],
+          }),
       }),
     );
     this.#controlPlanePort = controlPlane.port;

@@ -26,6 +26,7 @@ import {
   inspectNode,
   listServices,
   listTasks,
+  nodeAddress,
   removeSecret,
   removeService,
   serviceByName,
@@ -35,7 +36,20 @@ import {
   taskLogs,
   TERMINAL_TASK_STATES,
 } from "../../docker/swarm_api.ts";
+import { registryAuthHeader } from "../../registry/registry_auth.ts";
 import { UserError } from "../../user_error.ts";
+import type {
+  PeerAddress,
+  PeerClaim,
+  PeerRefusal,
+} from "../../controlplane/control_plane_server.ts";
+import { type ClaimableComponent, identifySwarmCaller } from "./swarm_identity.ts";
+import { healthPorts } from "../../controlplane/health_ports.ts";
+import { chooseControlPlaneAddress, type ControlPlaneAddress } from "./control_plane_address.ts";
+import { engineIsLocal } from "./engine_locality.ts";
+import { checkTasksReach, probeImage } from "./reach_check.ts";
+import { OverlayProbe } from "./overlay_probe.ts";
+import type { ProbeResult } from "../../health/probe.ts";
 import { asPreflightError, prepareRun } from "../_engine_run.ts";
 import { LiveHandles, StoppableHandle } from "../_handle.ts";
 import {
@@ -62,6 +76,8 @@ const LOG_DRAIN_MS = 300;
 const LOG_DRAIN_MAX_MS = 3_000;
 /** How long removing a run waits for its tasks to be gone. */
 const TASKS_GONE_MS = 60_000;
+/** How long a caller that fits no placed task is asked again while tasks are being placed. */
+const IDENTIFY_PATIENCE_MS = 3_000;
 
 export interface SwarmOptions {
   /** Where components reach the control plane; default: this node's swarm address. */
@@ -150,6 +166,8 @@ interface PlacedTask {
   nodeName: string;
   /** The node's address (where its host-mode ports are published). */
   nodeAddress: string | undefined;
+  /** Host-mode published port by container port, as the node published them. */
+  published: ReadonlyMap<number, number>;
   local: boolean;
   /** Its address on docker_gwbridge, when it runs on this node. */
   bridgeAddress: string | undefined;
@@ -170,15 +188,21 @@ class SwarmRun implements OrchestratorRun {
   /** Swarm secrets of this run, per component: created in prepare(), removed with the run. */
   readonly #secrets = new Map<string, { id: string; name: string; secret: SecretFile }[]>();
   readonly #placed = new Map<string, PlacedTask>();
+  readonly #claimable: readonly ClaimableComponent[];
+  /** Components whose next task flowctl is waiting for. */
+  readonly #placing = new Set<string>();
   readonly #disposed = new AbortController();
   #networkId: string | undefined;
   #nodeId = "";
   #address = "127.0.0.1";
+  /** Whether flowctl runs on the manager's machine, so the manager's tasks are local. */
+  #onManager = true;
 
   constructor(docker: DockerClient, pipeline: Pipeline, options: OpenOptions) {
     this.#docker = docker;
     this.#pipeline = pipeline;
     this.#options = options;
+    this.#claimable = pipeline.components.map((c) => ({ id: c.id, healthPorts: healthPorts(c) }));
   }
 
   get networkId(): string | undefined {
@@ -193,19 +217,20 @@ class SwarmRun implements OrchestratorRun {
     const { signal, controlPlane } = this.#options;
     const info = await swarmInfo(this.#docker);
     this.#nodeId = info.Swarm.NodeID ?? "";
-    this.#address = controlPlaneAddress ?? info.Swarm.NodeAddr ?? "127.0.0.1";
-    if (this.#address !== "127.0.0.1") {
-      try {
-        await controlPlane.listenOn(this.#address);
-      } catch (error) {
-        if (error instanceof UserError) throw error;
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new PreflightError([
-          `the control plane cannot listen on "${this.#address}" (${
-            controlPlaneAddress ? "--control-plane-address" : "this node's swarm address"
-          }): ${reason}; pass --control-plane-address with an address of this machine that every swarm node reaches`,
-        ], { cause: error });
-      }
+    this.#onManager = engineIsLocal(this.#docker.endpoint);
+    const chosen = await chooseControlPlaneAddress(this.#docker, info, {
+      explicit: controlPlaneAddress,
+      local: this.#onManager,
+    });
+    this.#address = chosen.address;
+    try {
+      await controlPlane.listenOn(this.#address);
+    } catch (error) {
+      if (error instanceof UserError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new PreflightError([
+        `the control plane cannot listen on "${this.#address}" (${chosen.origin}): ${reason}; pass --control-plane-address with an address of this machine that every swarm node reaches`,
+      ], { cause: error, exitCode: 2 });
     }
     const endpoint = `${this.#address}:${controlPlane.port}`;
     for (const component of this.#pipeline.components) {
@@ -213,11 +238,38 @@ class SwarmRun implements OrchestratorRun {
     }
     const name = `flowctl-${this.#pipeline.name}-${this.#options.runId.slice(0, 8)}`;
     this.#networkId = await createOverlayNetwork(this.#docker, name, this.#labels(), signal);
+    await this.#checkReach(chosen);
     await this.#createSecrets();
     if (this.#pipeline.components.some((c) => c.volumes.some((v) => v.type === "bind"))) {
       this.#options.onNotice?.(
         "Bind mounts in swarm mode: each host path must exist on whichever node runs the task",
       );
+    }
+  }
+
+  /** Refuses the run when tasks on some node cannot dial the control plane (see reach_check.ts). */
+  async #checkReach(chosen: ControlPlaneAddress): Promise<void> {
+    const { controlPlane, signal, runId } = this.#options;
+    const { unreachableFrom, notChecked } = await checkTasksReach(this.#docker, {
+      name: `${this.#pipeline.name}-flowctl-reach-${runId.slice(0, 8)}`,
+      networkId: this.#networkId ?? "",
+      address: chosen.address,
+      port: controlPlane.port,
+      labels: this.#labels(),
+      signal,
+      registryAuth: await registryAuthHeader(probeImage()),
+    });
+    for (const node of notChecked) {
+      this.#options.onNotice?.(
+        `Could not check that tasks on node ${node} reach the control plane (image "${probeImage()}", set FLOWCTL_SWARM_PROBE_IMAGE to another busybox image the nodes have)`,
+      );
+    }
+    if (unreachableFrom.length > 0) {
+      throw new PreflightError([
+        `tasks on node ${
+          unreachableFrom.join(", node ")
+        } cannot reach the control plane at ${chosen.address}:${controlPlane.port} (${chosen.origin}): pass --control-plane-address with an address of this machine that every swarm node reaches, and let port ${controlPlane.port} through its firewall`,
+      ], { exitCode: 2 });
     }
   }
 
@@ -249,19 +301,27 @@ class SwarmRun implements OrchestratorRun {
   }
 
   /**
-   * Addresses a control plane caller may come from when it is the task in `containerId`: its
-   * bridge and overlay addresses, and its node's address (where a node masquerades its tasks'
-   * traffic) while no other component of this run has a task on that node.
+   * Which component a control plane caller is (see swarm_identity.ts). While a service's task
+   * is still being placed, a caller that fits nothing yet is asked again for a while: a task may
+   * call before flowctl has seen it run.
    */
-  peerAddresses(containerId: string): string[] {
-    const task = this.#placed.get(containerId);
-    if (!task) return [];
-    const addresses = [task.bridgeAddress, task.overlayAddress];
-    const shared = [...this.#placed.values()].some((other) =>
-      other.nodeId === task.nodeId && other.component !== task.component
-    );
-    if (!task.local && !shared) addresses.push(task.nodeAddress);
-    return addresses.filter((a): a is string => a !== undefined);
+  async identifyPeer(
+    peer: PeerAddress,
+    claim?: PeerClaim,
+  ): Promise<string | PeerRefusal | undefined> {
+    const deadline = Date.now() + IDENTIFY_PATIENCE_MS;
+    while (true) {
+      const found = identifySwarmCaller(
+        peer.address,
+        claim,
+        [...this.#placed.values()],
+        this.#claimable,
+      );
+      if (typeof found === "string" || this.#placing.size === 0 || Date.now() > deadline) {
+        return found;
+      }
+      await delay(POLL_MS);
+    }
   }
 
   /**
@@ -298,25 +358,45 @@ class SwarmRun implements OrchestratorRun {
     try {
       let serviceId = this.#services.get(component.id);
       if (!serviceId) {
-        serviceId = await createService(this.#docker, this.#serviceSpec(component));
+        serviceId = await createService(this.#docker, this.#serviceSpec(component), {
+          // As `docker stack deploy --with-registry-auth`: the nodes pull with the user's login.
+          registryAuth: await registryAuthHeader(component.image ?? ""),
+        });
         this.#services.set(component.id, serviceId);
       }
       const seen = this.#seenTasks.get(component.id) ?? new Set<string>();
       this.#seenTasks.set(component.id, seen);
-      const task = await this.#nextTask(component, serviceId, seen);
-      if (!task) return this.#live.add(new UnplacedHandle(this.#docker, component.id, serviceId));
-      seen.add(task.ID);
-      const placed = await this.#place(component, task);
-      const unreachable = unprobeablePort(component, placed);
-      if (unreachable !== undefined) {
-        throw new ComponentFailedError(
-          component.id,
-          `Component "${component.id}" runs on node "${placed.nodeName}", where flowctl cannot probe its port ${unreachable}: publish it (a "hostPort" in its ports) or use "health: { registered: true }"`,
-        );
+      this.#placing.add(component.id);
+      let task: TaskInfo | undefined;
+      let placed: PlacedTask;
+      try {
+        task = await this.#nextTask(component, serviceId, seen);
+        if (!task) {
+          return this.#live.add(new UnplacedHandle(this.#docker, component.id, serviceId));
+        }
+        seen.add(task.ID);
+        placed = await this.#place(component, task);
+        this.#placed.set(placed.containerId, placed);
+      } finally {
+        this.#placing.delete(component.id);
       }
-      this.#placed.set(placed.containerId, placed);
-      const handle = new TaskHandle(this.#docker, component, serviceId, placed, task);
-      handle.exited.finally(() => this.#placed.delete(placed.containerId));
+      let overlay: OverlayProbe | undefined;
+      try {
+        overlay = await this.#overlayProbe(component, placed);
+      } catch (error) {
+        this.#placed.delete(placed.containerId);
+        throw error;
+      }
+      const handle = new TaskHandle(this.#docker, component, serviceId, placed, task, overlay);
+      handle.exited.finally(() => {
+        this.#placed.delete(placed.containerId);
+        overlay?.[Symbol.asyncDispose]().catch((error) =>
+          logger.warn("Removing the probe task of {component} failed: {error}", {
+            component: component.id,
+            error,
+          })
+        );
+      });
       return this.#live.add(handle);
     } catch (error) {
       if (error instanceof DockerApiError) {
@@ -328,6 +408,37 @@ class SwarmRun implements OrchestratorRun {
       }
       throw error;
     }
+  }
+
+  /**
+   * A probe task on the overlay for a task whose probed port flowctl cannot reach (not
+   * published, and not on flowctl's machine); undefined when flowctl probes it directly.
+   */
+  async #overlayProbe(component: Component, placed: PlacedTask): Promise<OverlayProbe | undefined> {
+    const port = unprobeablePort(component, placed);
+    const health = component.health;
+    const probe = health?.probe;
+    if (
+      port === undefined || !health || !probe || (probe.type !== "http" && probe.type !== "tcp")
+    ) {
+      return undefined;
+    }
+    if (!placed.overlayAddress || !this.#networkId) {
+      throw new ComponentFailedError(
+        component.id,
+        `Component "${component.id}" runs on node "${placed.nodeName}", where flowctl cannot probe its port ${port} and its task has no overlay address to probe from: publish it (a "hostPort" in its ports) or use "health: { registered: true }"`,
+      );
+    }
+    return await OverlayProbe.start(this.#docker, {
+      name: `${serviceName(this.#pipeline, component)}-probe-${placed.taskId.slice(0, 8)}`,
+      networkId: this.#networkId,
+      address: placed.overlayAddress,
+      probe,
+      intervalMs: health.intervalMs,
+      timeoutMs: health.timeoutMs,
+      labels: this.#labels(),
+      registryAuth: await registryAuthHeader(probeImage()),
+    });
   }
 
   /**
@@ -392,7 +503,8 @@ class SwarmRun implements OrchestratorRun {
     const nodeId = task.NodeID ?? "";
     const node = nodeId ? await inspectNode(this.#docker, nodeId) : undefined;
     const containerId = containerOf(task) ?? "";
-    const local = nodeId === this.#nodeId;
+    // The manager's tasks are this machine's only when flowctl runs on the manager.
+    const local = this.#onManager && nodeId === this.#nodeId;
     // The bridge endpoint is made as the container starts; a task that ended has none.
     let bridgeAddress: string | undefined;
     for (let attempt = 0; local && !bridgeAddress && attempt < 20; attempt++) {
@@ -403,18 +515,20 @@ class SwarmRun implements OrchestratorRun {
       }
     }
     const overlay = task.NetworksAttachments?.find((n) => n.Network.ID === this.#networkId);
-    const nodeAddress = node?.Status.Addr && node.Status.Addr !== "0.0.0.0"
-      ? node.Status.Addr
-      : local
-      ? this.#address
-      : undefined;
+    const published = new Map<number, number>();
+    for (const port of task.Status.PortStatus?.Ports ?? []) {
+      if (port.TargetPort !== undefined && port.PublishedPort !== undefined) {
+        published.set(port.TargetPort, port.PublishedPort);
+      }
+    }
     return {
+      published,
       component: component.id,
       taskId: task.ID,
       containerId,
       nodeId,
       nodeName: node?.Description?.Hostname ?? nodeId,
-      nodeAddress,
+      nodeAddress: (node ? nodeAddress(node) : undefined) ?? (local ? this.#address : undefined),
       local,
       bridgeAddress,
       overlayAddress: overlay?.Addresses?.[0]?.split("/")[0],
@@ -565,6 +679,8 @@ class TaskHandle extends StoppableHandle implements ComponentHandle {
   readonly #placed: PlacedTask;
   readonly #logs = new AbortController();
   #stopRequested = false;
+  /** Probes from the overlay, when flowctl cannot reach the probed port itself. */
+  readonly probeHealth?: (options: { signal: AbortSignal }) => Promise<ProbeResult>;
 
   constructor(
     docker: DockerClient,
@@ -572,8 +688,16 @@ class TaskHandle extends StoppableHandle implements ComponentHandle {
     serviceId: string,
     placed: PlacedTask,
     task: TaskInfo,
+    overlay?: OverlayProbe,
   ) {
     super();
+    if (overlay) {
+      // The probe task answers once per interval: wait for its next answer, not just the timeout.
+      const waitMs = component.health
+        ? component.health.intervalMs + component.health.timeoutMs + 2_000
+        : 5_000;
+      this.probeHealth = ({ signal }) => overlay.probe({ timeoutMs: waitMs, signal });
+    }
     this.#docker = docker;
     this.#component = component;
     this.#serviceId = serviceId;
@@ -638,15 +762,14 @@ class TaskHandle extends StoppableHandle implements ComponentHandle {
   }
 
   probeAddress(port: number) {
-    const published = this.#component.ports.find((p) =>
-      p.containerPort === port && p.hostPort !== undefined
-    );
     const placed = this.#placed;
-    if (published?.hostPort !== undefined) {
-      // Host mode: the port is open on the node that runs the task.
+    const published = placed.published.get(port) ??
+      this.#component.ports.find((p) => p.containerPort === port)?.hostPort;
+    if (published !== undefined) {
+      // Host mode: the port is open on the node that runs the task, on all its addresses.
       return {
         hostname: placed.local ? "127.0.0.1" : placed.nodeAddress ?? "127.0.0.1",
-        port: published.hostPort,
+        port: published,
       };
     }
     return { hostname: placed.bridgeAddress ?? placed.overlayAddress ?? "127.0.0.1", port };
