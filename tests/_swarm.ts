@@ -49,12 +49,19 @@ export interface SwarmOptions {
   managerArgs?: string[];
   /** The manager's swarm advertise and listen address; default its link address. */
   advertise?: string;
+  /** The nodes' /24 as `10.97.N` (manager .1, workers .2…, this host .254); default random. */
+  subnet?: string;
+}
+
+/** A random `10.97.N` for `SwarmOptions.subnet`. */
+export function randomSwarmSubnet(): string {
+  return `10.97.${Math.floor(Math.random() * 250) + 1}`;
 }
 
 /** Starts a manager and `workers` workers, with the busybox test image on each. */
 export async function startSwarm(options: SwarmOptions = {}): Promise<PrivateSwarm> {
   const tag = crypto.randomUUID().slice(0, 6);
-  const subnet = `10.97.${Math.floor(Math.random() * 250) + 1}`;
+  const subnet = options.subnet ?? randomSwarmSubnet();
   const count = 1 + (options.workers ?? 0);
   const cleanups: (() => Promise<void>)[] = [];
   const dispose = async () => {

@@ -54,9 +54,14 @@ export async function swarmTasks(state: RunState): Promise<Map<string, TaskView[
             nodeId: task.NodeID ?? "",
             node: node?.Description?.Hostname ?? task.NodeID ?? "-",
             state: task.Status.State,
-            ports: (task.Status.PortStatus?.Ports ?? []).map((p) =>
-              `${address}:${p.PublishedPort}->${p.TargetPort}`
-            ),
+            // The engine lists a port once per address family it binds.
+            ports: [
+              ...new Set(
+                (task.Status.PortStatus?.Ports ?? []).map((p) =>
+                  `${address}:${p.PublishedPort}->${p.TargetPort}`
+                ),
+              ),
+            ],
           };
         })),
       );

@@ -54,7 +54,10 @@ const TaskSchema = v.looseObject({
 
 const NodeSchema = v.looseObject({
   ID: v.string(),
-  Spec: v.optional(v.looseObject({ Labels: v.nullish(v.record(v.string(), v.string())) })),
+  Spec: v.optional(v.looseObject({
+    Labels: v.nullish(v.record(v.string(), v.string())),
+    Availability: v.optional(v.string()),
+  })),
   Description: v.optional(v.looseObject({ Hostname: v.optional(v.string()) })),
   Status: v.looseObject({ State: v.string(), Addr: v.optional(v.string()) }),
   /** A manager's address for other managers (`host:2377`); its Status.Addr may be 0.0.0.0. */

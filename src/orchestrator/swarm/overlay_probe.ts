@@ -16,13 +16,13 @@ import { demuxFrames } from "../../docker/frame_demux.ts";
 import {
   createService,
   listTasks,
-  removeService,
   taskLogs,
   TERMINAL_TASK_STATES,
 } from "../../docker/swarm_api.ts";
 import type { HealthProbe } from "../../config/mod.ts";
 import type { ProbeResult } from "../../health/probe.ts";
 import { probeImage } from "./reach_check.ts";
+import { removeServicesAndWait } from "./remove_services.ts";
 
 export interface OverlayProbeOptions {
   name: string;
@@ -131,21 +131,26 @@ export class OverlayProbe implements AsyncDisposable {
   /** Removes the probe task. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#stop.abort();
-    await removeService(this.#docker, this.#serviceId);
+    await removeServicesAndWait(this.#docker, [this.#serviceId]);
   }
 }
 
+/**
+ * The probe loop. HTTP is spoken through `nc` rather than `wget`: a statically linked glibc
+ * busybox (Debian's busybox-static) crashes in wget's address lookup, nc works everywhere.
+ */
 function probeScript(options: OverlayProbeOptions): string {
   const { probe, address } = options;
   const timeout = Math.max(1, Math.ceil(options.timeoutMs / 1000));
   const pause = Math.max(1, Math.round(options.intervalMs / 1000));
   const bb = "/bin/busybox";
+  const path = probe.type === "http"
+    ? (probe.path.startsWith("/") ? probe.path : `/${probe.path}`)
+    : "";
   const check = probe.type === "http"
-    ? `${bb} wget -q -T ${timeout} -O /dev/null 'http://${address}:${probe.port}${
-      probe.path.startsWith("/") ? probe.path : `/${probe.path}`
-    }'`
+    ? `printf 'GET ${path} HTTP/1.0\\r\\nHost: ${address}\\r\\n\\r\\n' | ${bb} nc -w ${timeout} ${address} ${probe.port} | ${bb} head -n 1 | ${bb} grep -q ' 2[0-9][0-9]'`
     : `echo | ${bb} nc -w ${timeout} ${address} ${probe.port}`;
-  const what = probe.type === "http" ? `GET ${probe.path}` : `connect to port ${probe.port}`;
+  const what = probe.type === "http" ? `GET ${path}` : `connect to port ${probe.port}`;
   return `while true; do if ${check} >/dev/null 2>&1; then echo "probe ok"; else echo "probe failed: ${what} from the overlay failed"; fi; ${bb} sleep ${pause}; done`;
 }
 

@@ -1,6 +1,6 @@
 /**
- * The preflight that tasks reach the control plane: a one-shot job on every node (a global job
- * service on the run's overlay network) dials the control plane's address and port, so "no
+ * The preflight that tasks reach the control plane: a one-shot task on every node (on the run's
+ * overlay network) dials the control plane's address and port, so "no
  * component ever registers" becomes a named error before any component starts.
  */
 import { delay } from "../../delay.ts";
@@ -8,12 +8,13 @@ import type { DockerClient } from "../../docker/docker_client.ts";
 import {
   createService,
   inspectNode,
+  listNodes,
   listTasks,
   nodeAddress,
-  removeService,
   type TaskInfo,
   TERMINAL_TASK_STATES,
 } from "../../docker/swarm_api.ts";
+import { removeServicesAndWait } from "./remove_services.ts";
 
 /** The image of the reach check and of overlay probes: it needs busybox's `sh`, `nc`, `wget`. */
 export function probeImage(): string {
@@ -45,22 +46,34 @@ export async function checkTasksReach(
 ): Promise<ReachCheckResult> {
   const image = probeImage();
   const target = `${options.address} ${options.port}`;
+  // One task per node that may run tasks: a replicated service spread one per node (a global
+  // job would do, but the engine keeps a finished job's containers after the job is removed).
+  const nodes = (await listNodes(docker)).filter((n) =>
+    n.Status.State === "ready" && (n.Spec?.Availability ?? "active") === "active"
+  );
   const id = await createService(docker, {
     Name: options.name,
     Labels: options.labels,
     TaskTemplate: {
       ContainerSpec: {
         Image: image,
-        Command: ["/bin/busybox", "sh", "-c", `echo | /bin/busybox nc -w 3 ${target}`],
+        // A few tries: a node's first packets may wait on its neighbours (ARP).
+        Command: [
+          "/bin/busybox",
+          "sh",
+          "-c",
+          `for i in 1 2 3; do echo | /bin/busybox nc -w 3 ${target} && exit 0; /bin/busybox sleep 1; done; exit 1`,
+        ],
         Labels: options.labels,
       },
       RestartPolicy: { Condition: "none" },
+      Placement: { MaxReplicas: 1 },
       Networks: [{ Target: options.networkId }],
     },
-    Mode: { GlobalJob: {} },
+    Mode: { Replicated: { Replicas: nodes.length } },
   }, { registryAuth: options.registryAuth });
   try {
-    const tasks = await settledTasks(docker, id, options.signal);
+    const tasks = await settledTasks(docker, id, nodes.length, options.signal);
     const result: ReachCheckResult = { unreachableFrom: [], notChecked: [] };
     for (const task of tasks) {
       const node = await describeNode(docker, task);
@@ -76,7 +89,7 @@ export async function checkTasksReach(
     }
     return result;
   } finally {
-    await removeService(docker, id);
+    await removeServicesAndWait(docker, [id]);
   }
 }
 
@@ -84,12 +97,13 @@ export async function checkTasksReach(
 async function settledTasks(
   docker: DockerClient,
   id: string,
+  count: number,
   signal: AbortSignal,
 ): Promise<TaskInfo[]> {
   const deadline = Date.now() + CHECK_MS;
   while (true) {
     const tasks = await listTasks(docker, id);
-    const settled = tasks.length > 0 &&
+    const settled = tasks.length >= count &&
       tasks.every((t) => TERMINAL_TASK_STATES.has(t.Status.State) || rejectedForImage(t));
     if (settled || Date.now() > deadline || signal.aborted) return tasks;
     await delay(100, { signal }).catch(() => {});

@@ -28,10 +28,8 @@ import {
   listTasks,
   nodeAddress,
   removeSecret,
-  removeService,
   serviceByName,
   swarmInfo,
-  taskExists,
   type TaskInfo,
   taskLogs,
   TERMINAL_TASK_STATES,
@@ -48,6 +46,8 @@ import { healthPorts } from "../../controlplane/health_ports.ts";
 import { chooseControlPlaneAddress, type ControlPlaneAddress } from "./control_plane_address.ts";
 import { engineIsLocal } from "./engine_locality.ts";
 import { checkTasksReach, probeImage } from "./reach_check.ts";
+import { removeServicesAndWait } from "./remove_services.ts";
+export { removeServicesAndWait };
 import { OverlayProbe } from "./overlay_probe.ts";
 import type { ProbeResult } from "../../health/probe.ts";
 import { asPreflightError, prepareRun } from "../_engine_run.ts";
@@ -490,13 +490,15 @@ class SwarmRun implements OrchestratorRun {
   async #rejection(component: Component, task: TaskInfo): Promise<string> {
     const node = task.NodeID ? await inspectNode(this.#docker, task.NodeID) : undefined;
     const nodeName = node?.Description?.Hostname ?? task.NodeID ?? "unknown";
+    const address = node ? nodeAddress(node) : undefined;
+    const where = `node "${nodeName}"${address ? ` (${address})` : ""}`;
     const reason = task.Status.Err ?? task.Status.Message ?? task.Status.State;
-    const missingImage = /no such image/i.test(reason);
-    return `Component "${component.id}": its task was rejected on node "${nodeName}": ${reason}${
-      missingImage
-        ? `; image "${component.image}" must be present on every node that may run it (load it there with "docker save | docker load", or push it to a registry the nodes can pull from)`
-        : ""
-    }`;
+    const hint = /no such image/i.test(reason)
+      ? `; image "${component.image}" must be present on every node that may run it (load it there with "docker save | docker load", or push it to a registry the nodes can pull from)`
+      : /denied|unauthorized|authentication required/i.test(reason)
+      ? `; that node cannot pull "${component.image}": log in to its registry here ("docker login"), flowctl passes those credentials to the swarm as "docker stack deploy --with-registry-auth" does`
+      : "";
+    return `Component "${component.id}": its task was rejected on ${where}: ${reason}${hint}`;
   }
 
   async #place(component: Component, task: TaskInfo): Promise<PlacedTask> {
@@ -624,30 +626,6 @@ class SwarmRun implements OrchestratorRun {
     }
     const networkId = this.#networkId;
     if (networkId) await removeNetworkWhenFree(this.#docker, networkId);
-  }
-}
-
-/**
- * Removes services one by one and waits until none of their tasks is left: the swarm forgets a
- * removed service's task once its node has stopped it, and this node's containers of it are gone.
- */
-export async function removeServicesAndWait(
-  docker: DockerClient,
-  serviceIds: readonly string[],
-): Promise<void> {
-  const deadline = Date.now() + TASKS_GONE_MS;
-  for (const id of serviceIds) {
-    const tasks = await listTasks(docker, id);
-    await removeService(docker, id);
-    for (const task of tasks) {
-      while (await taskExists(docker, task.ID) && Date.now() < deadline) await delay(POLL_MS);
-    }
-    while (
-      (await docker.listContainers("com.docker.swarm.service.id", id)).length > 0 &&
-      Date.now() < deadline
-    ) {
-      await delay(POLL_MS);
-    }
   }
 }
 
