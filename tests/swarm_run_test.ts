@@ -460,14 +460,6 @@ Deno.test({
       "  sinks:\n" +
         imageComponent("sink", { CHECK_CONTROL_PLANE: 1, PRINT_ENV: "FLOWCTL_ENDPOINT" }),
     );
-    using docker = await DockerClient.connect(swarm.manager.engine.host);
-    const gateway = (await docker.json(
-      v.looseObject({
-        IPAM: v.looseObject({ Config: v.array(v.looseObject({ Gateway: v.string() })) }),
-      }),
-      "GET",
-      "/networks/docker_gwbridge",
-    )).IPAM.Config[0]?.Gateway;
     const flowctl = new FlowctlProcess(p.args, onManager(swarm));
     try {
       await waitFor(
@@ -482,6 +474,14 @@ Deno.test({
     }
     const result = await flowctl.result();
     assertEquals(result.code, 0, result.stderr);
+    using docker = await DockerClient.connect(swarm.manager.engine.host);
+    const gateway = (await docker.json(
+      v.looseObject({
+        IPAM: v.looseObject({ Config: v.array(v.looseObject({ Gateway: v.string() })) }),
+      }),
+      "GET",
+      "/networks/docker_gwbridge",
+    )).IPAM.Config[0]?.Gateway;
     assertStringIncludes(
       await Deno.readTextFile(`${p.dir}/logs/sink.log`),
       `FLOWCTL_ENDPOINT=${gateway}:`,

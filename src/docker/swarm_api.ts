@@ -248,6 +248,26 @@ export async function gatewayBridgeGateway(docker: DockerClient): Promise<string
 }
 
 /**
+ * Creates this node's `docker_gwbridge` as the engine would on its first task (a bridge without
+ * inter-container traffic, masquerading), for when its gateway is needed before any task ran.
+ */
+export async function createGatewayBridge(docker: DockerClient): Promise<void> {
+  await docker.call("POST", "/networks/create", {
+    json: {
+      Name: "docker_gwbridge",
+      Driver: "bridge",
+      CheckDuplicate: true,
+      Options: {
+        "com.docker.network.bridge.name": "docker_gwbridge",
+        "com.docker.network.bridge.enable_icc": "false",
+        "com.docker.network.bridge.enable_ip_masquerade": "true",
+      },
+    },
+    accept: [409],
+  });
+}
+
+/**
  * A task's output (`GET /tasks/{id}/logs`), following, frames still multiplexed; the stream ends
  * when the task has ended and its output is read.
  */

@@ -5,7 +5,11 @@
  * address toward the manager. A choice no task can use refuses the run before anything starts.
  */
 import type { DockerClient } from "../../docker/docker_client.ts";
-import { gatewayBridgeGateway, type SwarmInfo } from "../../docker/swarm_api.ts";
+import {
+  createGatewayBridge,
+  gatewayBridgeGateway,
+  type SwarmInfo,
+} from "../../docker/swarm_api.ts";
 import { PreflightError } from "../orchestrator.ts";
 import { isLoopback, ownAddressToward } from "./engine_locality.ts";
 
@@ -41,8 +45,12 @@ export async function chooseControlPlaneAddress(
       return { address: nodeAddr, origin: "this node's swarm address" };
     }
     // `docker swarm init` on a laptop often advertises 127.0.0.1: a single node, whose tasks
-    // reach it through its docker_gwbridge.
-    const gateway = await gatewayBridgeGateway(docker);
+    // reach it through its docker_gwbridge (made now, as the engine would, if no task ran yet).
+    let gateway = await gatewayBridgeGateway(docker);
+    if (!gateway) {
+      await createGatewayBridge(docker);
+      gateway = await gatewayBridgeGateway(docker);
+    }
     if (gateway) {
       return {
         address: gateway,
