@@ -111,10 +111,7 @@ Deno.test({
     };
     const events = (out: string, id: string) =>
       out.split("\n").filter((l) => new RegExp(`^${id} +\\| event ledger=`).test(l)).length;
-    const flowctl = new FlowctlProcess(
-      [...runArgs(file, `${dir.path}/logs`), "--log-level", "debug"],
-      options,
-    );
+    const flowctl = new FlowctlProcess(runArgs(file, `${dir.path}/logs`), options);
     try {
       await flowctl.waitForOutput("Pipeline started successfully", 180_000);
       for (const id of ["consumer-app", "consumer-app-2"]) {
