@@ -9,7 +9,6 @@ import { delay } from "../delay.ts";
 import { DockerApiError, DockerUnavailableError } from "./docker_errors.ts";
 import { endpointOf, type EngineEndpoint, resolveEngineEndpoint } from "./engine_endpoint.ts";
 import { type EngineTransport, openTransport, pingEngine } from "./engine_transport.ts";
-import { readJsonLines } from "./json_lines.ts";
 
 const logger = getLogger(["flowctl", "docker"]);
 
@@ -313,71 +312,9 @@ export class DockerClient implements Disposable {
     });
   }
 
-  // Images
-
-  async imageExists(reference: string): Promise<boolean> {
-    const response = await this.request("GET", `/images/${encodeURIComponent(reference)}/json`, {
-      accept: [404],
-    });
-    await response.body?.cancel();
-    return response.status !== 404;
-  }
-
-  /**
-   * Asks the image's registry, through the engine, whether it can be pulled, without pulling.
-   * @throws {DockerApiError} with the engine's message when it cannot.
-   */
-  async checkPullable(reference: string, signal?: AbortSignal): Promise<void> {
-    const response = await this.request(
-      "GET",
-      `/distribution/${encodeURIComponent(reference)}/json`,
-      signal ? { signal } : {},
-    );
-    await response.body?.cancel();
-  }
-
-  /**
-   * Pulls an image, reporting progress lines.
-   * @throws {DockerApiError} with the engine's message when the pull fails.
-   */
-  async pullImage(
-    reference: string,
-    options: { onProgress?: (line: string) => void; signal?: AbortSignal } = {},
-  ): Promise<void> {
-    const { onProgress, signal } = options;
-    const [name, tag] = splitReference(reference);
-    const response = await this.request("POST", "/images/create", {
-      query: { fromImage: name, tag },
-      ...(signal ? { signal } : {}),
-    });
-    await readJsonLines(response, "POST", "/images/create", onProgress);
-  }
-
-  /** Builds an image from a tar build context. */
-  async buildImage(
-    context: Uint8Array<ArrayBuffer>,
-    tag: string,
-    onProgress?: (line: string) => void,
-  ): Promise<void> {
-    const response = await this.request("POST", "/build", {
-      query: { t: tag, rm: true, forcerm: true },
-      headers: { "content-type": "application/x-tar" },
-      body: context,
-    });
-    await readJsonLines(response, "POST", "/build", onProgress);
-  }
-
   [Symbol.dispose](): void {
     this.#transport[Symbol.dispose]();
   }
-}
-
-function splitReference(reference: string): [string, string] {
-  const at = reference.lastIndexOf(":");
-  if (at > reference.lastIndexOf("/") && at > 0) {
-    return [reference.slice(0, at), reference.slice(at + 1)];
-  }
-  return [reference, "latest"];
 }
 
 function compareVersions(a: string, b: string): number {

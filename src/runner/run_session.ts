@@ -6,34 +6,33 @@
  */
 import { AdminServer } from "../admin/admin_server.ts";
 import type { ExecContext } from "../admin/protocol.ts";
-import { UnknownComponentError } from "./pipeline_runner.ts";
-import { join, resolve } from "node:path";
-import { ConfigError, formatIssue, type Pipeline } from "../config/mod.ts";
-import {
-  type ControlPlaneServer,
-  startControlPlane,
-} from "../controlplane/control_plane_server.ts";
+import { UnknownComponentError } from "./control_order.ts";
+import { type Pipeline } from "../config/mod.ts";
+import { ControlPlaneProcess } from "../controlplane/control_plane_process.ts";
 import { healthPorts } from "../controlplane/health_ports.ts";
 import { identifyComponents } from "../controlplane/peer_identity.ts";
-import { Registry } from "../controlplane/registry.ts";
+import { Registry, type RegistryEvent } from "../controlplane/registry.ts";
 import { reportRegistryEvent } from "../controlplane/registry_report.ts";
-import type { DockerClient } from "../docker/docker_client.ts";
 import { type Leftovers, removeLeftovers } from "../recovery/leftovers.ts";
 import {
   type Orchestrator,
   type OrchestratorRun,
   PreflightError,
 } from "../orchestrator/orchestrator.ts";
-import { ProcessOrchestrator } from "../orchestrator/process/process_orchestrator.ts";
+import { connectOrchestrator, modeOf } from "../orchestrator/select.ts";
 import { ensureLogDir } from "../logs/log_file.ts";
 import { RunClaim } from "../state/run_claim.ts";
 import { ensureStateDir } from "../state/state_file.ts";
 import { UserError } from "../user_error.ts";
 import { buildRunState, StateWriter } from "../state/state_writer.ts";
 import { componentEnv } from "./component_env.ts";
-import { fingerprint, waitForChange } from "./file_watcher.ts";
+import { watchPipelineFile } from "./file_reload.ts";
 import type { RunnerEvent } from "./events.ts";
-import { PipelineRunner, type ReloadSummary, type RunOutcome } from "./pipeline_runner.ts";
+import { PipelineRunner, type RunOutcome } from "./pipeline_runner.ts";
+import { dataPathId, planDataPath } from "../datapath/plan.ts";
+import { dataPathComponent, DataPathSupervision } from "./data_path_supervision.ts";
+import { POSITIONS_VARIABLE } from "../datapath/plan_schema.ts";
+import { join } from "node:path";
 
 export interface RunSessionOptions {
   logDir: string;
@@ -84,12 +83,13 @@ class RunSession {
   readonly #stack: AsyncDisposableStack;
   readonly #runId = crypto.randomUUID();
   readonly #stateWriter: StateWriter;
-  #controlPlanePort = 0;
+  #controlPlane: ControlPlaneProcess | undefined;
   #networkId: string | undefined;
   #run: OrchestratorRun | undefined;
   #runner: PipelineRunner | undefined;
   /** What a refused start ends as: "misconfigured" once a refusal was the user's to fix. */
   #refusal: "refused" | "misconfigured" = "refused";
+  #dataPath: DataPathSupervision | undefined;
   /** The orchestrator's runs: the first, and one per `run --watch` reload that started something. */
   readonly #runs: OrchestratorRun[] = [];
 
@@ -102,9 +102,17 @@ class RunSession {
         pipeline: this.#runner?.pipeline ?? pipeline,
         runId: this.#runId,
         logDir: options.logDir,
-        controlPlane: { host: "127.0.0.1", port: this.#controlPlanePort },
+        controlPlane: {
+          host: "127.0.0.1",
+          port: this.#controlPlane?.port ?? 0,
+          pid: this.#controlPlane?.pid,
+        },
         networkId: this.#networkId,
-        components: this.#runner?.snapshot() ?? [],
+        components: [
+          ...this.#runner?.snapshot() ?? [],
+          ...[this.#dataPath?.snapshot()].filter((c) => c !== undefined),
+        ],
+        edges: this.#dataPath?.edges() ?? [],
       })
     );
   }
@@ -115,21 +123,31 @@ class RunSession {
     if (!orchestrator) return signals.stop.aborted ? "stopped" : this.#refusal;
     const registry = this.#registry();
     const controlPlane = this.#stack.use(
-      await startControlPlane({
+      await ControlPlaneProcess.start({
         registry,
         hosts: ["127.0.0.1"],
         port: this.#options.controlPlanePort,
         open: this.#options.openControlPlane,
-        identifyPeer: this.#pipeline.orchestrator === "swarm"
+        components: this.#pipeline.components.map((c) => ({
+          id: c.id,
+          healthPorts: healthPorts(c),
+        })),
+        heartbeatIntervalMs: this.#options.heartbeat.ms,
+        identifyPeer: modeOf(this.#pipeline.orchestrator).peersKnownByRun
           // Swarm tasks are known by the orchestrator's run, not by local container inspection.
           ? (peer, claim) => this.#run?.identifyPeer?.(peer, claim) ?? Promise.resolve(undefined)
           : identifyComponents({
-            orchestrator: this.#pipeline.orchestrator === "process" ? "process" : "container",
+            orchestrator: modeOf(this.#pipeline.orchestrator).peerIdentity,
             components: () => this.#runner?.snapshot() ?? [],
           }),
+        onEvent: (event) => this.#onRegistryEvent(event),
+        onNotice: (message) => {
+          this.#options.emit({ type: "notice", message });
+          this.#stateWriter.changed();
+        },
       }),
     );
-    this.#controlPlanePort = controlPlane.port;
+    this.#controlPlane = controlPlane;
     this.#stack.defer(() => this.#stateWriter.close());
     await this.#stateWriter.flush();
     emit({
@@ -144,6 +162,9 @@ class RunSession {
     if (!run) return signals.stop.aborted ? "stopped" : this.#refusal;
     this.#networkId = run.networkId;
     this.#run = run;
+    const dataPath = await this.#refusable(() => this.#openDataPath(controlPlane, registry));
+    if (dataPath === undefined) return signals.stop.aborted ? "stopped" : "refused";
+    this.#dataPath = dataPath ?? undefined;
     this.#runner = new PipelineRunner(this.#pipeline, {
       run,
       logDir: this.#options.logDir,
@@ -163,122 +184,32 @@ class RunSession {
       ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
       registrations: registry,
       onHandlesChanged: () => this.#stateWriter.flush(),
+      ...(dataPath ? { dataPath } : {}),
     });
     this.#runs.push(run);
     this.#stack.use(await this.#listenAdmin(this.#runner, run));
     return (await this.#runner.run()).result;
   }
 
-  /** The files of the pipeline that `run --watch` follows: the file, its .env, its env files. */
-  #watchedPaths(pipeline: Pipeline): string[] {
-    return [resolve(pipeline.file), join(pipeline.dir, ".env"), ...pipeline.envFiles];
-  }
-
   /** `run --watch`: reloads the pipeline whenever its files change, one reload at a time. */
-  #watchFile(orchestrator: Orchestrator, controlPlane: ControlPlaneServer): void {
-    const ended = new AbortController();
-    const signal = AbortSignal.any([ended.signal, this.#options.signals.stop]);
-    const loop = (async () => {
-      let paths = this.#watchedPaths(this.#pipeline);
-      let seen = fingerprint(paths);
-      while (true) {
-        // The version is taken before loading: a write during a reload is seen next time.
-        const now = await waitForChange(paths, seen, signal);
-        if (now === undefined) return;
-        seen = now;
-        let next: Pipeline | undefined;
-        try {
-          next = await this.#reloadFile(orchestrator, controlPlane);
-        } catch (error) {
-          // A bug here must not take the running pipeline down with it.
-          this.#options.emit({
-            type: "notice",
-            message: `Pipeline file changed but reloading it failed: ${
-              error instanceof Error ? (error.stack ?? error.message) : String(error)
-            }`,
-          });
-        }
-        if (next) {
-          const nextPaths = this.#watchedPaths(next);
-          if (nextPaths.join("\n") !== paths.join("\n")) {
-            paths = nextPaths;
-            seen = fingerprint(paths);
-          }
-        }
-      }
-    })();
-    this.#stack.defer(async () => {
-      ended.abort();
-      await loop;
-    });
-  }
-  /**
-   * Loads the changed file and applies it; an invalid file (or one that cannot start) is
-   * reported and leaves the running pipeline as it is.
-   */
-  async #reloadFile(
-    orchestrator: Orchestrator,
-    controlPlane: ControlPlaneServer,
-  ): Promise<Pipeline | undefined> {
+  #watchFile(orchestrator: Orchestrator, controlPlane: ControlPlaneProcess): void {
     const runner = this.#runner;
-    const reload = this.#options.reload;
-    if (!runner || !reload) return undefined;
-    const notice = (message: string) => this.#options.emit({ type: "notice", message });
-    const current = runner.pipeline;
-    let next: Pipeline;
-    try {
-      next = await reload();
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      notice("Pipeline file changed but is invalid; the running pipeline is left as it is:");
-      if (error instanceof ConfigError) {
-        for (const issue of error.issues) notice(formatIssue(issue));
-      } else notice(error.message);
-      return undefined;
-    }
-    if (next.name !== current.name || next.orchestrator !== current.orchestrator) {
-      notice(
-        "Pipeline file changed its name or orchestrator; the running pipeline is left as it is (restart flowctl to apply it)",
-      );
-      return undefined;
-    }
-    const fresh = next.components.filter((c) => {
-      const before = current.components.find((old) => old.id === c.id);
-      return !before || JSON.stringify(before) !== JSON.stringify(c);
+    const load = this.#options.reload;
+    if (!runner || !load) return;
+    watchPipelineFile(this.#stack, {
+      orchestrator,
+      runner,
+      stop: this.#options.signals.stop,
+      notice: (message) => this.#options.emit({ type: "notice", message }),
+      load,
+      firstRun: () => this.#runs[0],
+      openRun: async (part) => {
+        const run = await this.#open(orchestrator, controlPlane, part, this.#runs[0]);
+        this.#runs.push(run);
+        return run;
+      },
+      flushState: () => this.#stateWriter.flush(),
     });
-    const removed = current.components.filter((c) => !next.components.some((n) => n.id === c.id));
-    if (fresh.length === 0 && removed.length === 0) return next;
-    const freshIds = new Set(fresh.map((c) => c.id));
-    const part = (ids: ReadonlySet<string>): Pipeline => ({
-      ...next,
-      components: next.components.filter((c) => ids.has(c.id)),
-      levels: next.levels.map((level) => level.filter((id) => ids.has(id))).filter((l) =>
-        l.length > 0
-      ),
-    });
-    try {
-      // Changed components still hold their ports, so only new ones are checked up front.
-      const added = new Set(
-        fresh.filter((c) => !current.components.some((old) => old.id === c.id)).map((c) => c.id),
-      );
-      if (added.size > 0) {
-        await orchestrator.check(part(added), { signal: this.#options.signals.stop });
-      }
-      const run = fresh.length > 0
-        ? await this.#open(orchestrator, controlPlane, part(freshIds), this.#runs[0])
-        : this.#runs[0];
-      if (!run) return undefined;
-      if (fresh.length > 0) this.#runs.push(run);
-      const summary = await runner.reload(next, run);
-      notice(`Pipeline reloaded: ${describeReload(summary)}`);
-      return next;
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      notice(`Pipeline file changed but cannot be applied: ${error.message}`);
-      return undefined;
-    } finally {
-      await this.#stateWriter.flush();
-    }
   }
 
   /** The admin socket that `flowctl restart|stop|start|exec` talk to. */
@@ -295,8 +226,8 @@ class RunSession {
         const pipeline = runner.pipeline;
         const component = pipeline.components.find((c) => c.id === id);
         // The latest run that started it (a reload starts changed components in a new one).
-        const env = this.#runs.findLast((r) => r.envOf(id) !== undefined)?.envOf(id) ??
-          run.envOf(id);
+        const env = this.#runs.findLast((r) => r.envs.of(id) !== undefined)?.envs.of(id) ??
+          run.envs.of(id);
         if (!component || !env) {
           throw new UnknownComponentError(
             `pipeline "${pipeline.name}" has no component "${id}" (its components: ${
@@ -319,13 +250,52 @@ class RunSession {
     });
   }
 
+  /**
+   * The data path of the run when some edge may be driven (src/datapath): its component, and a
+   * process run of its own that starts it, in every mode. Null when no edge may be driven.
+   */
+  async #openDataPath(
+    controlPlane: ControlPlaneProcess,
+    registrations: Registry,
+  ): Promise<DataPathSupervision | null> {
+    const { plan, edges } = planDataPath(this.#pipeline);
+    if (!plan) return null;
+    const id = dataPathId(this.#pipeline);
+    const component = dataPathComponent(plan, id, {
+      workingDir: this.#pipeline.dir,
+      positionsFile: join(this.#options.logDir, `.${id}.positions.json`),
+      // Container addresses (none in process mode, where 127.0.0.1 is used).
+      hostsFile: join(this.#options.logDir, `.${id}.hosts.json`),
+    });
+    await Deno.remove(component.env[POSITIONS_VARIABLE] ?? "").catch(() => {});
+    const pipeline: Pipeline = { ...this.#pipeline, components: [component], levels: [[id]] };
+    // A process on this host in every mode: it reaches components where flowctl's probes do.
+    const { ProcessOrchestrator } = await import("../orchestrator/process/process_orchestrator.ts");
+    const run = await this.#open(new ProcessOrchestrator(), controlPlane, pipeline);
+    return new DataPathSupervision({ component, plan, edges, run }, {
+      logDir: this.#options.logDir,
+      stop: this.#options.signals.stop,
+      onEvent: (event) => {
+        this.#options.emit(event);
+        this.#stateWriter.changed();
+      },
+      ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
+      registrations,
+      onHandleChanged: () => this.#stateWriter.flush(),
+      addresses: () =>
+        Object.fromEntries(
+          (this.#runner?.snapshot() ?? []).flatMap((c) => c.address ? [[c.id, c.address]] : []),
+        ),
+    });
+  }
+
   /** Claims the pipeline, removes what a killed run left, and checks that everything can start. */
   async #prepare(): Promise<Orchestrator> {
     // Without a state file a second run is not refused and `down` cannot help.
     await ensureStateDir();
     await ensureLogDir(this.#options.logDir);
     const claim = this.#stack.use(await RunClaim.take(this.#pipeline));
-    const { orchestrator, docker } = await openOrchestrator(
+    const { orchestrator, docker } = await connectOrchestrator(
       this.#pipeline,
       this.#stack,
       this.#options.controlPlaneAddress,
@@ -346,7 +316,7 @@ class RunSession {
   /** Opens the orchestrator's run: pulls, network, containers; Ctrl+C cancels it. */
   async #open(
     orchestrator: Orchestrator,
-    controlPlane: ControlPlaneServer,
+    controlPlane: ControlPlaneProcess,
     pipeline: Pipeline,
     joins?: OrchestratorRun,
   ) {
@@ -362,6 +332,7 @@ class RunSession {
           componentEnv(pipeline, component, {
             controlPlaneEndpoint,
             heartbeatInterval: this.#options.heartbeat.text,
+            heartbeatIntervalMs: this.#options.heartbeat.ms,
             runId: this.#runId,
             hostEnv,
             ...(metadata ? { metadata } : {}),
@@ -372,24 +343,20 @@ class RunSession {
     );
   }
 
+  /** The mirror of the control plane's registry, which the runner's readiness gates wait on. */
   #registry(): Registry {
-    const registry = new Registry({
+    return new Registry({
       components: this.#pipeline.components.map((c) => ({ id: c.id, healthPorts: healthPorts(c) })),
       heartbeatIntervalMs: this.#options.heartbeat.ms,
-      onEvent: (event) => {
-        reportRegistryEvent(event, {
-          emit: this.#options.emit,
-          notice: (message) => this.#options.emit({ type: "notice", message }),
-        });
-        this.#stateWriter.changed();
-      },
     });
-    const staleness = setInterval(
-      () => registry.checkStaleness(),
-      Math.max(50, this.#options.heartbeat.ms / 2),
-    );
-    this.#stack.defer(() => clearInterval(staleness));
-    return registry;
+  }
+
+  #onRegistryEvent(event: RegistryEvent): void {
+    reportRegistryEvent(event, {
+      emit: this.#options.emit,
+      notice: (message) => this.#options.emit({ type: "notice", message }),
+    });
+    this.#stateWriter.changed();
   }
 
   /**
@@ -413,29 +380,6 @@ class RunSession {
   }
 }
 
-/**
- * The orchestrator of the pipeline's kind; container mode connects to the engine first, and its
- * client also removes container leftovers.
- */
-async function openOrchestrator(
-  pipeline: Pipeline,
-  stack: AsyncDisposableStack,
-  controlPlaneAddress: string | undefined,
-): Promise<{ orchestrator: Orchestrator; docker?: DockerClient }> {
-  if (pipeline.orchestrator === "swarm") {
-    const { SwarmOrchestrator } = await import("../orchestrator/swarm/swarm_orchestrator.ts");
-    const orchestrator = stack.use(await SwarmOrchestrator.connect({ controlPlaneAddress }));
-    return { orchestrator, docker: orchestrator.docker };
-  }
-  if (pipeline.orchestrator !== "container") return { orchestrator: new ProcessOrchestrator() };
-  // Loaded only here: process mode does not pay for the Docker client.
-  const { ContainerOrchestrator } = await import(
-    "../orchestrator/container/container_orchestrator.ts"
-  );
-  const orchestrator = stack.use(await ContainerOrchestrator.connect());
-  return { orchestrator, docker: orchestrator.docker };
-}
-
 /** Notice lines about what an earlier, killed run left and this one removed. */
 function describeLeftovers(pipeline: Pipeline, leftovers: Leftovers): string[] {
   const lines = leftovers.processes.map((removed) =>
@@ -451,17 +395,4 @@ function describeLeftovers(pipeline: Pipeline, leftovers: Leftovers): string[] {
     );
   }
   return lines;
-}
-
-/** `restarted proc (changed), sink (depends on proc); started tap (new); stopped old (removed)`. */
-function describeReload(summary: ReloadSummary): string {
-  const parts = [
-    summary.changed.length > 0 ? `restarted ${summary.changed.join(", ")} (changed)` : "",
-    summary.dependents.length > 0
-      ? `restarted ${summary.dependents.join(", ")} (depend on a changed component)`
-      : "",
-    summary.added.length > 0 ? `started ${summary.added.join(", ")} (new)` : "",
-    summary.removed.length > 0 ? `stopped ${summary.removed.join(", ")} (removed)` : "",
-  ];
-  return parts.filter(Boolean).join("; ");
 }

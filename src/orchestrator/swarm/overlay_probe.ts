@@ -22,7 +22,7 @@ import {
 import type { HealthProbe } from "../../config/mod.ts";
 import type { ProbeResult } from "../../health/probe.ts";
 import { probeImage } from "./reach_check.ts";
-import { removeServicesAndWait } from "./remove_services.ts";
+import { removeServicesAndWait } from "./swarm_removal.ts";
 
 export interface OverlayProbeOptions {
   name: string;

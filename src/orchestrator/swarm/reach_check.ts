@@ -14,7 +14,7 @@ import {
   type TaskInfo,
   TERMINAL_TASK_STATES,
 } from "../../docker/swarm_api.ts";
-import { removeServicesAndWait } from "./remove_services.ts";
+import { removeServicesAndWait } from "./swarm_removal.ts";
 
 /** The image of the reach check and of overlay probes: it needs busybox's `sh`, `nc`, `wget`. */
 export function probeImage(): string {

@@ -10,7 +10,7 @@
  * cannot: that it IS that task: any process on that node (another component, another container,
  * the node itself) may claim any component that runs there.
  */
-import type { PeerClaim, PeerRefusal } from "../../controlplane/control_plane_server.ts";
+import type { PeerClaim, PeerRefusal } from "../../controlplane/peer.ts";
 
 /** A component of the run, as identity needs it: its id and the ports it may name as health. */
 export interface ClaimableComponent {

@@ -1,10 +1,12 @@
-/** Removing swarm services for good: until their tasks and this node's containers are gone. */
+/** Removing a run's services and network: each waits until the swarm has let go of it. */
 import { delay } from "../../delay.ts";
 import type { DockerClient } from "../../docker/docker_client.ts";
+import { DockerApiError } from "../../docker/docker_errors.ts";
 import { listTasks, removeService, taskExists } from "../../docker/swarm_api.ts";
 
-const POLL_MS = 100;
-/** How long removing waits for the tasks to be gone. */
+/** How often task states are polled (the Engine API has no task event stream to follow). */
+export const POLL_MS = 100;
+/** How long removing a run waits for its tasks to be gone. */
 const TASKS_GONE_MS = 60_000;
 
 /**
@@ -27,6 +29,20 @@ export async function removeServicesAndWait(
       Date.now() < deadline
     ) {
       await delay(POLL_MS);
+    }
+  }
+}
+
+/** Removes a network, retrying while the endpoints of tasks just removed still hold it. */
+export async function removeNetworkWhenFree(docker: DockerClient, id: string): Promise<void> {
+  const deadline = Date.now() + TASKS_GONE_MS;
+  while (true) {
+    try {
+      await docker.removeNetwork(id);
+      return;
+    } catch (error) {
+      if (!(error instanceof DockerApiError) || Date.now() > deadline) throw error;
+      await delay(POLL_MS * 2);
     }
   }
 }
