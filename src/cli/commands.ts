@@ -48,6 +48,11 @@ export const commands: Command[] = [
     load: async () => (await import("./pull.ts")).pullCommand,
   },
   {
+    name: "graph",
+    summary: "Print a pipeline's graph (Mermaid, DOT or JSON)",
+    load: async () => (await import("./graph.ts")).graphCommand,
+  },
+  {
     name: "validate",
     summary: "Check a pipeline file",
     load: async () => (await import("./validate.ts")).validateCommand,
