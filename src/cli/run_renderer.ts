@@ -87,6 +87,7 @@ function textLine(event: RunnerEvent): string | undefined {
     case "pipeline_failed":
       return `Pipeline failed: ${event.reason}`;
     case "component_started":
+    case "edge_stats":
       return undefined;
   }
 }

@@ -63,6 +63,17 @@ export type RunnerEvent =
   }
   | { type: "shutdown_requested"; signal: string }
   | { type: "shutdown_forced" }
+  /** Traffic on an edge that flowctl's data path drives (`direct`: components dial each other). */
+  | {
+    type: "edge_stats";
+    from: string;
+    to: string;
+    mode: "driven" | "direct";
+    events: number;
+    bytes: number;
+    eventsPerSecond: number;
+    bytesPerSecond: number;
+  }
   /** Something the user should know that is not a component's state: leftovers, pulls. */
   | { type: "notice"; message: string };
 

@@ -34,6 +34,7 @@ import { componentEnv } from "./component_env.ts";
 import { fingerprint, waitForChange } from "./file_watcher.ts";
 import type { RunnerEvent } from "./events.ts";
 import { PipelineRunner, type ReloadSummary, type RunOutcome } from "./pipeline_runner.ts";
+import type { RunView } from "./run_view.ts";
 
 export interface RunSessionOptions {
   logDir: string;
@@ -59,6 +60,10 @@ export interface RunSessionOptions {
    * @throws {UserError} (a ConfigError: its located issues) when it is invalid now.
    */
   reload?(): Promise<Pipeline>;
+  /** Called once the components' runner exists, with what an observer (the dashboard) reads. */
+  onRunning?(view: RunView): void;
+  /** `flowctl ui` over the admin socket: the URL of the run's dashboard, started on demand. */
+  dashboardUrl?(): Promise<string>;
 }
 
 /** How a session ended: a runner outcome, or refused before anything started. */
@@ -164,6 +169,7 @@ class RunSession {
       onHandlesChanged: () => this.#stateWriter.flush(),
     });
     this.#runs.push(run);
+    this.#options.onRunning?.(this.#view(this.#runner, registry));
     this.#stack.use(await this.#listenAdmin(this.#runner, run));
     return (await this.#runner.run()).result;
   }
@@ -280,10 +286,38 @@ class RunSession {
     }
   }
 
-  /** The admin socket that `flowctl restart|stop|start|exec` talk to. */
+  /** What the dashboard reads of this run and asks of it. */
+  #view(runner: PipelineRunner, registry: Registry): RunView {
+    return {
+      runId: this.#runId,
+      logDir: this.#options.logDir,
+      pipeline: () => runner.pipeline,
+      snapshot: () => runner.snapshot(),
+      registrations: () =>
+        registry.list().flatMap((r) =>
+          r.componentId === undefined ? [] : [{
+            componentId: r.componentId,
+            registeredAt: r.registeredAt,
+            lastHeartbeat: r.lastHeartbeat,
+            status: r.status,
+            stale: r.stale,
+            metrics: r.metrics,
+          }]
+        ),
+      control: async (action, ids, options) => {
+        const results = await runner.control(action, ids, options);
+        await this.#stateWriter.flush();
+        return results;
+      },
+    };
+  }
+
+  /** The admin socket that `flowctl restart|stop|start|exec|ui` talk to. */
   async #listenAdmin(runner: PipelineRunner, run: OrchestratorRun): Promise<AdminServer> {
     const pipeline = this.#pipeline;
+    const dashboardUrl = this.#options.dashboardUrl;
     return await AdminServer.listen(pipeline.name, {
+      ...(dashboardUrl ? { dashboard: async () => ({ url: await dashboardUrl() }) } : {}),
       control: async ({ action, components, withDependents }) => {
         const results = await runner.control(action, components, { withDependents });
         // `flowctl status` right after the answer must see the new state.

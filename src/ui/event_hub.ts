@@ -1,0 +1,148 @@
+/**
+ * The dashboard's live side: server-sent event streams to open pages, and the once-a-second
+ * tick that samples rates (always) and usage (while a page is open). A change reaches the pages
+ * within 100 ms of its event; unchanged state is not sent again.
+ */
+import type { RunView } from "../runner/run_view.ts";
+import type { DashboardFeed, TimelineEntry } from "./dashboard_feed.ts";
+import { dataEdges, initPayload, statePayload } from "./dashboard_view.ts";
+import { UsageSampler } from "./usage_sampler.ts";
+
+const TICK_MS = 1_000;
+/** Events close together go out as one frame. */
+const COALESCE_MS = 100;
+/** Usage is sampled every this many ticks. */
+const USAGE_EVERY_TICKS = 2;
+
+const encoder = new TextEncoder();
+
+/** One server-sent event. */
+export function sseFrame(event: string, data: unknown): Uint8Array {
+  return encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+/** Open event streams, fed from the run's feed and view. */
+export class EventHub implements AsyncDisposable {
+  readonly #feed: DashboardFeed;
+  readonly #view: () => RunView;
+  readonly #clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  readonly #sampler: UsageSampler;
+  readonly #unsubscribe: () => void;
+  readonly #timer: ReturnType<typeof setInterval>;
+  #pending: TimelineEntry[] = [];
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastState = "";
+  #lastPipeline: unknown;
+  #ticks = 0;
+  #sampling: Promise<void> | undefined;
+
+  constructor(feed: DashboardFeed, view: () => RunView, orchestrator: string) {
+    this.#feed = feed;
+    this.#view = view;
+    this.#sampler = new UsageSampler(orchestrator);
+    this.#unsubscribe = feed.subscribe((entry) => {
+      if (entry) this.#pending.push(entry);
+      this.#flushTimer ??= setTimeout(() => this.#flush(), COALESCE_MS);
+    });
+    this.#timer = setInterval(() => this.#tick(), TICK_MS);
+  }
+
+  /** A new event stream: `init` first, then `timeline`, `state` and `rates` frames. */
+  open(): ReadableStream<Uint8Array> {
+    let self: ReadableStreamDefaultController<Uint8Array> | undefined;
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        self = controller;
+        const view = this.#view();
+        controller.enqueue(
+          sseFrame("init", initPayload(view, this.#feed, this.#sampler.usage, Date.now())),
+        );
+        this.#clients.add(controller);
+      },
+      cancel: () => {
+        if (self) this.#clients.delete(self);
+      },
+    });
+  }
+
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  #broadcast(frame: Uint8Array): void {
+    for (const client of this.#clients) {
+      try {
+        client.enqueue(frame);
+      } catch {
+        this.#clients.delete(client);
+      }
+    }
+  }
+
+  /** Sends the new timeline entries and the state, when it changed. */
+  #flush(): void {
+    this.#flushTimer = undefined;
+    const view = this.#view();
+    if (this.#clients.size === 0) {
+      this.#pending = [];
+      return;
+    }
+    const pipeline = view.pipeline();
+    if (this.#lastPipeline !== undefined && this.#lastPipeline !== pipeline) {
+      // `run --watch` changed the pipeline: every page redraws from a new init.
+      this.#lastPipeline = pipeline;
+      this.#pending = [];
+      this.#broadcast(
+        sseFrame("init", initPayload(view, this.#feed, this.#sampler.usage, Date.now())),
+      );
+      return;
+    }
+    this.#lastPipeline = pipeline;
+    if (this.#pending.length > 0) this.#broadcast(sseFrame("timeline", this.#pending));
+    this.#pending = [];
+    const state = statePayload(view, this.#feed, this.#sampler.usage, Date.now());
+    const text = JSON.stringify({ ...state, at: 0 });
+    if (text === this.#lastState) return;
+    this.#lastState = text;
+    this.#broadcast(sseFrame("state", state));
+  }
+
+  #tick(): void {
+    const view = this.#view();
+    const now = Date.now();
+    this.#feed.rates.observeHeartbeats(view.registrations());
+    const edges = dataEdges(view.pipeline());
+    this.#feed.rates.sample(edges, now);
+    if (this.#clients.size === 0) return;
+    this.#broadcast(
+      sseFrame("rates", {
+        at: now,
+        edges: Object.fromEntries(
+          edges.map(({ from, to }) => [`${from}->${to}`, this.#feed.rates.rate(from, to, now)]),
+        ),
+      }),
+    );
+    if (++this.#ticks % USAGE_EVERY_TICKS === 0 && !this.#sampling) {
+      this.#sampling = this.#sampler.sample(view.snapshot())
+        .catch(() => {})
+        .finally(() => this.#sampling = undefined);
+    }
+    this.#flush();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    clearInterval(this.#timer);
+    clearTimeout(this.#flushTimer);
+    this.#unsubscribe();
+    for (const client of this.#clients) {
+      try {
+        client.close();
+      } catch {
+        // already closed by the page
+      }
+    }
+    this.#clients.clear();
+    await this.#sampling;
+    await this.#sampler[Symbol.asyncDispose]();
+  }
+}
