@@ -52,14 +52,15 @@ export const PAGE_STYLE = `
   --ok: #1f7a3a; --warn: #9a6700; --bad: #b42318; --idle: #6b7280; --focus: #1d4ed8; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 13px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink);
-  background: var(--bg); display: grid; grid-template-rows: auto 1fr 28vh; height: 100vh; }
+  background: var(--bg); display: grid; grid-template-rows: auto minmax(0, 1fr) 28vh;
+  grid-template-columns: minmax(0, 1fr); height: 100vh; }
 header { display: flex; gap: 16px; align-items: baseline; padding: 8px 16px; background: #fff;
   border-bottom: 1px solid var(--line); }
 h1 { font-size: 16px; margin: 0; } .brand { color: var(--muted); font-weight: 500; }
 header p { margin: 0; color: var(--muted); }
 #pipeline-state[data-pipeline-state="failed"] { color: var(--bad); font-weight: 600; }
 #connection { margin-left: auto; }
-main { display: flex; min-height: 0; }
+main { display: flex; min-height: 0; min-width: 0; }
 #graph-pane { flex: 1; overflow: auto; min-width: 0; }
 #graph { display: block; }
 .node { cursor: pointer; }
@@ -87,9 +88,10 @@ main { display: flex; min-height: 0; }
 .edge .spark { fill: none; stroke: var(--focus); stroke-width: 1.2; }
 .edge .spark-base { stroke: var(--line); stroke-width: 1; }
 #arrow path { fill: #8a94a3; }
-#panel { width: 440px; max-width: 50vw; overflow: auto; background: #fff; border-left: 1px solid var(--line);
+#panel { flex: 0 0 440px; max-width: 50vw; overflow: auto; background: #fff; border-left: 1px solid var(--line);
   padding: 12px 16px; }
 #panel h2 { margin: 0 0 4px; font-size: 16px; word-break: break-all; }
+.panel-head { display: flex; justify-content: space-between; align-items: baseline; gap: 8px; }
 #panel h3 { font-size: 13px; margin: 14px 0 4px; }
 #panel dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; margin: 8px 0; }
 #panel dt { color: var(--muted); } #panel dd { margin: 0; word-break: break-word; }

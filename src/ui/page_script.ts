@@ -121,7 +121,7 @@ function drawGraph(init) {
 }
 
 function componentLines(c, now) {
-  var exit = c.lastExit ? "last " + c.lastExit.replace("exited with ", "") : "no exit";
+  var exit = c.lastExit ? "last exit: " + c.lastExit.replace("was ", "").replace("exited with ", "") : "no exit yet";
   var usage = c.cpuPercent !== undefined ? "cpu " + c.cpuPercent.toFixed(1) + "% \u00B7 mem " + bytes(c.rssBytes) : (c.pid ? "pid " + c.pid : c.containerId ? c.containerId : "not running");
   var third;
   if (c.waitsOn && c.waitsOn.length) third = "waits on " + c.waitsOn.join(", ");
@@ -166,9 +166,11 @@ function drawRate(key, rate) {
 function drawSpark(key) {
   var edge = app.edges[key], points = app.history[key] || [];
   if (!edge) return;
-  var shown = points.slice(-150), max = Math.max.apply(null, shown.concat([1e-9]));
+  // The newest point sits at the right end; two minutes (120 points) span the width.
+  var shown = points.slice(-120), max = Math.max.apply(null, shown.concat([1e-9]));
   edge.spark.setAttribute("points", shown.map(function (v, i) {
-    return (edge.x + (80 * i) / 149).toFixed(1) + "," + (edge.y - (14 * v) / max).toFixed(1);
+    var x = edge.x + 80 - ((shown.length - 1 - i) * 80) / 119;
+    return x.toFixed(1) + "," + (edge.y - (14 * v) / max).toFixed(1);
   }).join(" "));
 }
 

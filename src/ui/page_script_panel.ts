@@ -38,6 +38,9 @@ function openPanel(id) {
   result.id = "control-result"; result.setAttribute("role", "status");
   var list = h("dl", null, panel);
   list.id = "panel-facts";
+  h("h3", "Log", panel);
+  var log = h("pre", "", panel);
+  log.id = "log"; log.tabIndex = 0; log.setAttribute("aria-label", "log of " + id);
   h("h3", "Environment (declared; secrets masked)", panel);
   var table = h("table", null, panel);
   if (details.env.length === 0) h("td", "none", h("tr", null, table));
@@ -45,9 +48,6 @@ function openPanel(id) {
     var row = h("tr", null, table);
     h("td", pair[0], row); h("td", pair[1], row);
   });
-  h("h3", "Log", panel);
-  var log = h("pre", "", panel);
-  log.id = "log"; log.tabIndex = 0; log.setAttribute("aria-label", "log of " + id);
   followPanelLog(id, log);
   refreshPanel();
   close.focus();

@@ -1,0 +1,87 @@
+/**
+ * Debian's chromium driven by playwright-core (installed by tools/prepare.sh into tests/browser),
+ * headless, in a new empty profile, with every request the page makes recorded.
+ */
+import { createRequire } from "node:module";
+import { ROOT } from "./_helpers.ts";
+
+export const CHROMIUM = "/usr/bin/chromium";
+
+/** The part of playwright's Page the tests use. */
+export interface Page {
+  goto(url: string): Promise<unknown>;
+  waitForSelector(selector: string, options?: { timeout?: number }): Promise<unknown>;
+  waitForFunction(
+    script: string,
+    arg?: unknown,
+    options?: { timeout?: number; polling?: number | "raf" },
+  ): Promise<unknown>;
+  evaluate<T>(script: string): Promise<T>;
+  click(selector: string): Promise<void>;
+  press(selector: string, key: string): Promise<void>;
+  focus(selector: string): Promise<void>;
+  textContent(selector: string): Promise<string | null>;
+  getAttribute(selector: string, name: string): Promise<string | null>;
+  screenshot(options: { path: string; fullPage?: boolean }): Promise<unknown>;
+  setViewportSize(size: { width: number; height: number }): Promise<void>;
+  locator(selector: string): { count(): Promise<number> };
+}
+
+interface Request {
+  url(): string;
+}
+
+interface BrowserContext {
+  newPage(): Promise<Page>;
+  on(event: "request", listener: (request: Request) => void): void;
+  close(): Promise<void>;
+}
+
+interface Playwright {
+  chromium: {
+    launchPersistentContext(
+      userDataDir: string,
+      options: { executablePath: string; args: string[]; headless: boolean },
+    ): Promise<BrowserContext>;
+  };
+}
+
+/** A headless chromium with one page; disposing closes it and removes its profile. */
+export interface BrowserSession extends AsyncDisposable {
+  page: Page;
+  /** The URL of every request the page made, in order. */
+  requests: string[];
+}
+
+/** Launches chromium in a new empty profile and opens a page. */
+export async function openBrowser(): Promise<BrowserSession> {
+  const require = createRequire(`${ROOT}tests/browser/`);
+  const { chromium } = require("playwright-core") as Playwright;
+  const profile = await Deno.makeTempDir({ prefix: "flowctl-chromium-" });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  const requests: string[] = [];
+  context.on("request", (request) => requests.push(request.url()));
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1280, height: 720 });
+  return {
+    page,
+    requests,
+    async [Symbol.asyncDispose]() {
+      await context.close();
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    },
+  };
+}
