@@ -42,7 +42,7 @@ export async function followLog(
       onLines([]);
       first = false;
     }
-    await delay(POLL_MS, options.signal);
+    await delay(POLL_MS, { signal: options.signal });
   }
 }
 
