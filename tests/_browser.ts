@@ -10,7 +10,10 @@ export const CHROMIUM = "/usr/bin/chromium";
 /** The part of playwright's Page the tests use. */
 export interface Page {
   goto(url: string): Promise<unknown>;
-  waitForSelector(selector: string, options?: { timeout?: number }): Promise<unknown>;
+  waitForSelector(
+    selector: string,
+    options?: { timeout?: number; state?: "attached" | "visible" | "hidden" },
+  ): Promise<unknown>;
   waitForFunction(
     script: string,
     arg?: unknown,
@@ -25,6 +28,8 @@ export interface Page {
   screenshot(options: { path: string; fullPage?: boolean }): Promise<unknown>;
   setViewportSize(size: { width: number; height: number }): Promise<void>;
   locator(selector: string): { count(): Promise<number> };
+  selectOption(selector: string, value: string): Promise<unknown>;
+  keyboard: { press(key: string): Promise<void> };
 }
 
 interface Request {
