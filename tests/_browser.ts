@@ -3,7 +3,7 @@
  * headless, in a new empty profile, with every request the page makes recorded.
  */
 import { createRequire } from "node:module";
-import { ROOT } from "./_helpers.ts";
+import { ROOT, waitFor } from "./_helpers.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -13,11 +13,6 @@ export interface Page {
   waitForSelector(
     selector: string,
     options?: { timeout?: number; state?: "attached" | "visible" | "hidden" },
-  ): Promise<unknown>;
-  waitForFunction(
-    script: string,
-    arg?: unknown,
-    options?: { timeout?: number; polling?: number | "raf" },
   ): Promise<unknown>;
   evaluate<T>(script: string): Promise<T>;
   click(selector: string): Promise<void>;
@@ -89,4 +84,17 @@ export async function openBrowser(): Promise<BrowserSession> {
       await Deno.remove(profile, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Waits until `expression` is true in the page. Polled from here, because the dashboard's CSP
+ * forbids the string evaluation that playwright's own waitForFunction polls with.
+ */
+export async function waitInPage(
+  page: Page,
+  expression: string,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  await waitFor(async () => await page.evaluate<boolean>(expression) === true, what, timeoutMs);
 }

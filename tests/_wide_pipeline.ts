@@ -2,7 +2,7 @@
 import { pipelineYaml } from "./_helpers.ts";
 
 /** Light components: a shell that says it is up and sleeps (no health check: running). */
-const COMMAND = '[sh, -c, "echo $COMPONENT_ID up; exec sleep 100000"]';
+const COMMAND = '[sh, -c, "echo $$COMPONENT_ID up; exec sleep 100000"]';
 
 /**
  * `sources` sources; `sources * depth` processors in `depth` levels (each reads a source, the

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { ExitCode } from "../src/cli/exit_code.ts";
-import { openBrowser } from "./_browser.ts";
+import { openBrowser, waitInPage } from "./_browser.ts";
 import { wideYaml } from "./_wide_pipeline.ts";
 import { isAlive, runArgs, runFlowctl, tempDir, uniqueName, writeTemp } from "./_helpers.ts";
 
@@ -44,10 +44,11 @@ Deno.test("flowctl ui opens the dashboard of a detached 50-component run", async
   await t.step("every component and edge is drawn and running", async () => {
     await page.goto(event.url);
     await page.waitForSelector(`${node("k9")}[data-state="running"]`, { timeout: 30_000 });
-    await page.waitForFunction(
-      "document.querySelectorAll('[data-component][data-state=\"running\"]').length === 50",
-      undefined,
-      { timeout: 30_000 },
+    await waitInPage(
+      page,
+      "document.querySelectorAll('[data-component][data-state=\\"running\\"]').length === 50",
+      "50 running components",
+      30_000,
     );
     assertEquals(await page.locator("[data-component]").count(), 50);
     assertEquals(await page.locator("[data-edge]").count(), 60);

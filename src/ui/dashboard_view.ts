@@ -11,7 +11,9 @@ import type { DashboardFeed, ProbeResult, TimelineEntry } from "./dashboard_feed
 import type { EdgeRate } from "./edge_rates.ts";
 
 /** Timeline entries a new page receives at once. */
-const INITIAL_TIMELINE = 500;
+const INITIAL_TIMELINE = 300;
+/** Rate points a new page receives per edge: the two minutes its sparklines show. */
+const INITIAL_HISTORY = 120;
 const MASK = "••••••";
 /** Env names whose values the page never shows. */
 const SECRET_NAME = /(secret|passw|token|api_?key|private|credential|auth|cookie|session)/i;
@@ -134,7 +136,7 @@ export function initPayload(
     history: Object.fromEntries(
       dataEdges(pipeline).map(({ from, to }) => {
         const key = `${from}->${to}`;
-        return [key, feed.rates.history(key)];
+        return [key, feed.rates.history(key).slice(-INITIAL_HISTORY)];
       }),
     ),
     timeline: feed.timeline().slice(-INITIAL_TIMELINE),

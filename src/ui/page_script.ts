@@ -69,8 +69,9 @@ function layout(graph) {
 }
 
 function drawGraph(init) {
-  var svg = document.getElementById("graph");
-  while (svg.firstChild) svg.removeChild(svg.firstChild);
+  // Drawn into a detached copy and swapped in: one layout for the whole graph.
+  var old = document.getElementById("graph");
+  var svg = old.cloneNode(false);
   var laid = layout(init.graph);
   svg.setAttribute("width", laid.width);
   svg.setAttribute("height", laid.height);
@@ -118,6 +119,7 @@ function drawGraph(init) {
     });
     app.nodes[c.id] = { g: g, lines: lines, title: title, kind: c.kind };
   });
+  old.parentNode.replaceChild(svg, old);
 }
 
 function componentLines(c, now) {
@@ -208,7 +210,7 @@ function connect() {
   });
   source.addEventListener("state", function (message) { drawState(JSON.parse(message.data)); });
   source.addEventListener("rates", function (message) { onRates(JSON.parse(message.data)); });
-  source.addEventListener("timeline", function (message) { JSON.parse(message.data).forEach(addTimeline); });
+  source.addEventListener("timeline", function (message) { addTimeline(JSON.parse(message.data)); });
   source.addEventListener("open", function () { status.textContent = "live"; });
   source.addEventListener("error", function () {
     status.textContent = "disconnected from flowctl: showing the last picture";

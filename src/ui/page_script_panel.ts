@@ -145,14 +145,24 @@ function resetTimeline(init) {
     option.value = c.id;
   });
   filter.value = init.details[chosen] ? chosen : "";
-  init.timeline.forEach(addTimeline);
+  addTimeline(init.timeline);
 }
 
-function addTimeline(entry) {
+/** Appends entries at once: one layout for the scroll position, not one per entry. */
+function addTimeline(entries) {
   var list = document.getElementById("timeline");
-  var pane = list;
-  var atEnd = pane.scrollTop + pane.clientHeight >= pane.scrollHeight - 4;
-  var item = h("li", null, list);
+  var atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
+  var chosen = document.getElementById("timeline-filter").value;
+  var fragment = document.createDocumentFragment();
+  entries.slice(-TIMELINE_ITEMS).forEach(function (entry) { fragment.appendChild(timelineItem(entry, chosen)); });
+  list.appendChild(fragment);
+  var extra = list.childNodes.length - TIMELINE_ITEMS;
+  for (var i = 0; i < extra; i++) list.removeChild(list.firstChild);
+  if (atEnd) list.scrollTop = list.scrollHeight;
+}
+
+function timelineItem(entry, chosen) {
+  var item = document.createElement("li");
   var component = entry.component || "";
   item.setAttribute("data-event", entry.event);
   item.setAttribute("data-event-component", component);
@@ -165,10 +175,8 @@ function addTimeline(entry) {
   });
   var text = JSON.stringify(rest);
   if (text !== "{}") h("span", text.length > 240 ? text.slice(0, 239) + "\u2026" : text, item);
-  var chosen = document.getElementById("timeline-filter").value;
   if (chosen && component !== chosen) item.classList.add("hidden");
-  while (list.childNodes.length > TIMELINE_ITEMS) list.removeChild(list.firstChild);
-  if (atEnd) pane.scrollTop = pane.scrollHeight;
+  return item;
 }
 
 function applyFilter() {
