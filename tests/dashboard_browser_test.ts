@@ -195,6 +195,17 @@ Deno.test("run --ui: the example's dashboard shows states, rates, logs and contr
     await page.screenshot({ path: `${ROOT}docs/dashboard-panel.png` });
   });
 
+  await t.step("after the pipeline stops, the page keeps its final picture", async () => {
+    flowctl.kill("SIGINT");
+    assertEquals((await flowctl.result()).code, 0);
+    await page.waitForSelector('#pipeline-state[data-pipeline-state="stopped"]');
+    await page.waitForSelector('#connection:text("disconnected")');
+    for (const id of [SOURCE, PROCESSOR, SINK]) {
+      assertEquals(await page.getAttribute(node(id), "data-state"), "stopped");
+    }
+    assertEquals(await page.locator("[data-edge]").count(), 2);
+  });
+
   await t.step("no request of the page left the dashboard's own loopback origin", () => {
     assert(browser.requests.length > 3);
     const elsewhere = browser.requests.filter((r) =>

@@ -46,7 +46,7 @@ async function pipelineName(given: string | undefined, out: Output): Promise<str
   const running = (await listRunStates()).filter(isRunLive);
   if (running.length === 1) return running[0]?.pipeline;
   if (running.length === 0) {
-    out.error("No running pipeline; start one with \"flowctl run --ui\"");
+    out.error('No running pipeline; start one with "flowctl run --ui"');
     return undefined;
   }
   throw new UsageError(

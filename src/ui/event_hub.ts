@@ -133,6 +133,8 @@ export class EventHub implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     clearInterval(this.#timer);
     clearTimeout(this.#flushTimer);
+    // The pages keep the final picture: the run's last events reach them before the end.
+    this.#flush();
     this.#unsubscribe();
     for (const client of this.#clients) {
       try {

@@ -1,0 +1,45 @@
+/** The command-line side of the dashboard: `run --ui` options and output, `flowctl ui` errors. */
+import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
+import { ExitCode } from "../src/cli/exit_code.ts";
+import { fixture, FlowctlProcess, runFlowctl, testPipeline, uniqueName } from "./_helpers.ts";
+
+Deno.test("run --ui before the file prints the URL as one NDJSON event, and the page stays until flowctl exits", async () => {
+  await using p = await testPipeline({
+    name: uniqueName("ui-json"),
+    sinks: [fixture("sink", { TICK_MS: 100 })],
+  });
+  await using flowctl = new FlowctlProcess(
+    ["run", "--ui", ...p.args.slice(1), "--output", "json"],
+    { env: p.env },
+  );
+  await flowctl.waitForOutput('"event":"pipeline_started"', 30_000);
+  const events = flowctl.stdout.trim().split("\n").map((line) => JSON.parse(line));
+  const ui = events.filter((e) => e.event === "ui");
+  assertEquals(ui.length, 1);
+  assertEquals(events[0].event, "ui", "printed before the pipeline starts");
+  assertMatch(ui[0].url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{24}$/);
+  const page = await fetch(ui[0].url);
+  assertStringIncludes(await page.text(), '<svg id="graph"');
+  flowctl.kill("SIGINT");
+  const result = await flowctl.result();
+  assertEquals(result.code, ExitCode.ok, result.stderr);
+  // flowctl exited: its dashboard is gone with it.
+  const refused = await fetch(ui[0].url).then(async (response) => {
+    await response.body?.cancel();
+    return false;
+  }, () => true);
+  assertEquals(refused, true);
+});
+
+Deno.test("run --ui=ADDR rejects an address it cannot read; flowctl ui says when nothing runs", async () => {
+  await using p = await testPipeline({ name: uniqueName("ui-bad"), sinks: [fixture("sink")] });
+  const bad = await runFlowctl([...p.args, "--ui=localhost:http"], { env: p.env });
+  assertEquals(bad.code, ExitCode.usage);
+  assertStringIncludes(bad.stderr, 'invalid --ui "localhost:http": use PORT, HOST or HOST:PORT');
+  const none = await runFlowctl(["ui"], { env: p.env });
+  assertEquals(none.code, ExitCode.failure);
+  assertStringIncludes(none.stderr, "No running pipeline");
+  const named = await runFlowctl(["ui", p.name], { env: p.env });
+  assertEquals(named.code, ExitCode.failure);
+  assertStringIncludes(named.stderr, `Pipeline "${p.name}" is not running`);
+});
