@@ -46,7 +46,7 @@ Deno.test("flowctl ui opens the dashboard of a detached 50-component run", async
     await page.waitForSelector(`${node("k9")}[data-state="running"]`, { timeout: 30_000 });
     await waitInPage(
       page,
-      "document.querySelectorAll('[data-component][data-state=\\"running\\"]').length === 50",
+      "document.querySelectorAll('[data-component][data-state=\"running\"]').length === 50",
       "50 running components",
       30_000,
     );
