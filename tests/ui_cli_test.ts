@@ -43,3 +43,21 @@ Deno.test("run --ui=ADDR rejects an address it cannot read; flowctl ui says when
   assertEquals(named.code, ExitCode.failure);
   assertStringIncludes(named.stderr, `Pipeline "${p.name}" is not running`);
 });
+
+Deno.test("run -d --ui prints the URL once the detached pipeline started; flowctl ui gives the same", async () => {
+  await using p = await testPipeline({
+    name: uniqueName("ui-detach"),
+    sinks: [fixture("sink", { TICK_MS: 1000 })],
+  });
+  const started = await runFlowctl([...p.args, "-d", "--ui"], { env: p.env });
+  try {
+    assertEquals(started.code, ExitCode.ok, started.stderr);
+    const url = /^Dashboard: (\S+)$/m.exec(started.stdout)?.[1];
+    assertMatch(url ?? "", /^http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+    const asked = await runFlowctl(["ui", p.file], { env: p.env });
+    assertEquals(asked.stdout, `Dashboard: ${url}\n`);
+  } finally {
+    const down = await runFlowctl(["down", p.file], { env: p.env });
+    assertEquals(down.code, ExitCode.ok, down.stderr);
+  }
+});

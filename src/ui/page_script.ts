@@ -168,6 +168,10 @@ function drawRate(key, rate) {
 function drawSpark(key) {
   var edge = app.edges[key], points = app.history[key] || [];
   if (!edge) return;
+  // An edge without traffic keeps its flat line: most edges, most of the time.
+  var idle = points.every(function (v) { return v === 0; });
+  if (idle && edge.idle) return;
+  edge.idle = idle;
   // The newest point sits at the right end; two minutes (120 points) span the width.
   var shown = points.slice(-120), max = Math.max.apply(null, shown.concat([1e-9]));
   edge.spark.setAttribute("points", shown.map(function (v, i) {
@@ -191,6 +195,7 @@ function connect() {
   var source = new EventSource(api("/api/events"));
   var status = document.getElementById("connection");
   source.addEventListener("init", function (message) {
+    performance.mark("flowctl:init-received");
     var init = JSON.parse(message.data);
     app.init = init;
     document.title = "flowctl \u2014 " + init.pipeline.name;
@@ -200,6 +205,7 @@ function connect() {
     Object.keys(app.history).forEach(drawSpark);
     resetTimeline(init);
     drawState(init.state);
+    performance.mark("flowctl:init-drawn");
     // For bench/dashboard.ts: when the first graph is on screen (after the next paint).
     if (!performance.getEntriesByName("flowctl:graph-on-screen").length) {
       requestAnimationFrame(function () {

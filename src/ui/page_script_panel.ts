@@ -69,10 +69,9 @@ function followPanelLog(id, log) {
   panelLog.addEventListener("lines", function (message) {
     var lines = JSON.parse(message.data);
     if (!lines.length) return;
-    var atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
     log.appendChild(document.createTextNode(lines.join("\n") + "\n"));
     while (log.childNodes.length > LOG_LINES) log.removeChild(log.firstChild);
-    if (atEnd) log.scrollTop = log.scrollHeight;
+    if (followsEnd(log)) requestAnimationFrame(function () { log.scrollTop = log.scrollHeight; });
   });
 }
 
@@ -148,17 +147,30 @@ function resetTimeline(init) {
   addTimeline(init.timeline);
 }
 
-/** Appends entries at once: one layout for the scroll position, not one per entry. */
+/**
+ * Appends entries at once. Whether the list follows its end is known from its scroll events, and
+ * the scroll happens in the next frame: reading the layout here would force one per message.
+ */
 function addTimeline(entries) {
   var list = document.getElementById("timeline");
-  var atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
   var chosen = document.getElementById("timeline-filter").value;
   var fragment = document.createDocumentFragment();
   entries.slice(-TIMELINE_ITEMS).forEach(function (entry) { fragment.appendChild(timelineItem(entry, chosen)); });
   list.appendChild(fragment);
   var extra = list.childNodes.length - TIMELINE_ITEMS;
   for (var i = 0; i < extra; i++) list.removeChild(list.firstChild);
-  if (atEnd) list.scrollTop = list.scrollHeight;
+  if (followsEnd(list)) requestAnimationFrame(function () { list.scrollTop = list.scrollHeight; });
+}
+
+/** Whether the box is scrolled to its end, as its last scroll event left it (initially: yes). */
+function followsEnd(box) {
+  if (!box.hasAttribute("data-follow")) {
+    box.setAttribute("data-follow", "1");
+    box.addEventListener("scroll", function () {
+      box.setAttribute("data-follow", box.scrollTop + box.clientHeight >= box.scrollHeight - 4 ? "1" : "0");
+    }, { passive: true });
+  }
+  return box.getAttribute("data-follow") === "1";
 }
 
 function timelineItem(entry, chosen) {
