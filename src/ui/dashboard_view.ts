@@ -23,6 +23,12 @@ export interface Usage {
   rssBytes: number;
 }
 
+/** What was sampled of the running components: usage, and in swarm mode their nodes. */
+export interface Sampled {
+  usage: ReadonlyMap<string, Usage>;
+  nodes: ReadonlyMap<string, string>;
+}
+
 /** One component as the page shows it. */
 export interface ComponentView {
   id: string;
@@ -76,7 +82,7 @@ export interface InitPayload {
 export function statePayload(
   view: RunView,
   feed: DashboardFeed,
-  usage: ReadonlyMap<string, Usage>,
+  sampled: Sampled,
   now: number,
 ): StatePayload {
   const pipeline = view.pipeline();
@@ -93,8 +99,8 @@ export function statePayload(
         registration: registrations.get(component.id),
         waitsOn: waitsOn(component, byId),
         feed,
-        usage: usage.get(component.id),
-        node,
+        usage: sampled.usage.get(component.id),
+        node: pipeline.orchestrator === "swarm" ? sampled.nodes.get(component.id) ?? "-" : node,
       })
     ),
     edges: dataEdges(pipeline).map(({ from, to }) => ({
@@ -110,7 +116,7 @@ export function statePayload(
 export function initPayload(
   view: RunView,
   feed: DashboardFeed,
-  usage: ReadonlyMap<string, Usage>,
+  sampled: Sampled,
   now: number,
 ): InitPayload {
   const pipeline = view.pipeline();
@@ -140,7 +146,7 @@ export function initPayload(
       }),
     ),
     timeline: feed.timeline().slice(-INITIAL_TIMELINE),
-    state: statePayload(view, feed, usage, now),
+    state: statePayload(view, feed, sampled, now),
   };
 }
 

@@ -42,7 +42,12 @@ function view(phases: Record<string, ComponentSnapshot["phase"]>): RunView {
 
 Deno.test("initPayload() masks secrets in env and says what a pending component waits on", () => {
   const feed = new DashboardFeed({ heartbeatMs: 1_000 });
-  const init = initPayload(view({ src: "starting" }), feed, new Map(), 0);
+  const init = initPayload(
+    view({ src: "starting" }),
+    feed,
+    { usage: new Map(), nodes: new Map() },
+    0,
+  );
   assertEquals(init.details["src"]?.env, [
     ["API_TOKEN", "••••••"],
     ["DB_URL", "postgres://app:••••••@db:5432/x"],
@@ -51,7 +56,12 @@ Deno.test("initPayload() masks secrets in env and says what a pending component 
   const sink = init.state.components.find((c) => c.id === "sink");
   assertEquals([sink?.state, sink?.waitsOn], ["waiting", ["src"]]);
   assertEquals(init.state.edges.map((e) => e.key), ["src->sink"]);
-  const ready = initPayload(view({ src: "healthy" }), feed, new Map(), 0);
+  const ready = initPayload(
+    view({ src: "healthy" }),
+    feed,
+    { usage: new Map(), nodes: new Map() },
+    0,
+  );
   const after = ready.state.components.find((c) => c.id === "sink");
   assertEquals([after?.state, after?.waitsOn], ["pending", []]);
 });

@@ -55,7 +55,7 @@ export class EventHub implements AsyncDisposable {
         self = controller;
         const view = this.#view();
         controller.enqueue(
-          sseFrame("init", initPayload(view, this.#feed, this.#sampler.usage, Date.now())),
+          sseFrame("init", initPayload(view, this.#feed, this.#sampler, Date.now())),
         );
         this.#clients.add(controller);
       },
@@ -93,14 +93,14 @@ export class EventHub implements AsyncDisposable {
       this.#lastPipeline = pipeline;
       this.#pending = [];
       this.#broadcast(
-        sseFrame("init", initPayload(view, this.#feed, this.#sampler.usage, Date.now())),
+        sseFrame("init", initPayload(view, this.#feed, this.#sampler, Date.now())),
       );
       return;
     }
     this.#lastPipeline = pipeline;
     if (this.#pending.length > 0) this.#broadcast(sseFrame("timeline", this.#pending));
     this.#pending = [];
-    const state = statePayload(view, this.#feed, this.#sampler.usage, Date.now());
+    const state = statePayload(view, this.#feed, this.#sampler, Date.now());
     const text = JSON.stringify({ ...state, at: 0 });
     if (text === this.#lastState) return;
     this.#lastState = text;
@@ -123,7 +123,7 @@ export class EventHub implements AsyncDisposable {
       }),
     );
     if (++this.#ticks % USAGE_EVERY_TICKS === 0 && !this.#sampling) {
-      this.#sampling = this.#sampler.sample(view.snapshot())
+      this.#sampling = this.#sampler.sample(view.snapshot(), view.runId)
         .catch(() => {})
         .finally(() => this.#sampling = undefined);
     }

@@ -1,15 +1,18 @@
 /**
  * CPU and memory of the running components for the dashboard: process groups from one pass over
  * /proc per sample (CPU from the change since the previous sample), containers from the
- * engine's stats. Swarm tasks may run on other nodes, so they show none.
+ * engine's stats. Swarm tasks may run on other nodes, so they show none; for them the nodes
+ * their tasks run on are sampled instead (every fifth sample: a request per service).
  */
 import type { DockerClient } from "../docker/docker_client.ts";
+import { runTasks } from "../docker/swarm_tasks.ts";
 import { containerUsage } from "../orchestrator/usage.ts";
 import { readGroupTotals } from "../proc/group_usage.ts";
 import type { ComponentSnapshot } from "../runner/events.ts";
 import type { Usage } from "./dashboard_view.ts";
 
 const RUNNING = ["starting", "healthy", "unhealthy", "running"];
+const NODES_EVERY_SAMPLES = 5;
 
 /** Samples usage on request; keeps what it needs between samples. */
 export class UsageSampler implements AsyncDisposable {
@@ -17,6 +20,8 @@ export class UsageSampler implements AsyncDisposable {
   readonly #previous = new Map<number, { cpuSeconds: number; at: number }>();
   #docker: Promise<DockerClient | undefined> | undefined;
   #usage = new Map<string, Usage>();
+  #nodes = new Map<string, string>();
+  #samples = 0;
 
   constructor(orchestrator: string) {
     this.#orchestrator = orchestrator;
@@ -27,13 +32,37 @@ export class UsageSampler implements AsyncDisposable {
     return this.#usage;
   }
 
-  /** Takes a new sample of the running components. */
-  async sample(snapshots: readonly ComponentSnapshot[]): Promise<void> {
+  /** Swarm mode: the hostnames of the nodes each component's tasks run on, by component id. */
+  get nodes(): ReadonlyMap<string, string> {
+    return this.#nodes;
+  }
+
+  /** Takes a new sample of the running components of run `runId`. */
+  async sample(snapshots: readonly ComponentSnapshot[], runId: string): Promise<void> {
     const running = snapshots.filter((s) => RUNNING.includes(s.phase));
     const usage = new Map<string, Usage>();
     if (this.#orchestrator === "process") this.#sampleGroups(running, usage);
     else if (this.#orchestrator === "container") await this.#sampleContainers(running, usage);
+    else if (this.#samples % NODES_EVERY_SAMPLES === 0) await this.#sampleNodes(runId);
+    this.#samples++;
     this.#usage = usage;
+  }
+
+  async #sampleNodes(runId: string): Promise<void> {
+    const docker = await this.#engine();
+    if (!docker || runId === "") return;
+    const tasks = await runTasks(docker, runId).catch(() => undefined);
+    if (!tasks) return;
+    this.#nodes = new Map(
+      [...tasks].map(([id, list]) => [id, [...new Set(list.map((t) => t.node))].join(", ") || "-"]),
+    );
+  }
+
+  #engine(): Promise<DockerClient | undefined> {
+    this.#docker ??= import("../docker/docker_client.ts")
+      .then(({ DockerClient }) => DockerClient.connect())
+      .catch(() => undefined);
+    return this.#docker;
   }
 
   #sampleGroups(running: readonly ComponentSnapshot[], usage: Map<string, Usage>): void {
@@ -59,10 +88,7 @@ export class UsageSampler implements AsyncDisposable {
     running: readonly ComponentSnapshot[],
     usage: Map<string, Usage>,
   ): Promise<void> {
-    this.#docker ??= import("../docker/docker_client.ts")
-      .then(({ DockerClient }) => DockerClient.connect())
-      .catch(() => undefined);
-    const docker = await this.#docker;
+    const docker = await this.#engine();
     if (!docker) return;
     await Promise.all(running.map(async (s) => {
       if (s.containerId === undefined) return;
