@@ -34,7 +34,7 @@ import { componentEnv } from "./component_env.ts";
 import { fingerprint, waitForChange } from "./file_watcher.ts";
 import type { RunnerEvent } from "./events.ts";
 import { PipelineRunner, type ReloadSummary, type RunOutcome } from "./pipeline_runner.ts";
-import type { RunView } from "./run_view.ts";
+import { type RunView, runView } from "./run_view.ts";
 
 export interface RunSessionOptions {
   logDir: string;
@@ -169,7 +169,13 @@ class RunSession {
       onHandlesChanged: () => this.#stateWriter.flush(),
     });
     this.#runs.push(run);
-    this.#options.onRunning?.(this.#view(this.#runner, registry));
+    this.#options.onRunning?.(
+      runView(this.#runner, registry, {
+        runId: this.#runId,
+        logDir: this.#options.logDir,
+        controlled: () => this.#stateWriter.flush(),
+      }),
+    );
     this.#stack.use(await this.#listenAdmin(this.#runner, run));
     return (await this.#runner.run()).result;
   }
@@ -284,32 +290,6 @@ class RunSession {
     } finally {
       await this.#stateWriter.flush();
     }
-  }
-
-  /** What the dashboard reads of this run and asks of it. */
-  #view(runner: PipelineRunner, registry: Registry): RunView {
-    return {
-      runId: this.#runId,
-      logDir: this.#options.logDir,
-      pipeline: () => runner.pipeline,
-      snapshot: () => runner.snapshot(),
-      registrations: () =>
-        registry.list().flatMap((r) =>
-          r.componentId === undefined ? [] : [{
-            componentId: r.componentId,
-            registeredAt: r.registeredAt,
-            lastHeartbeat: r.lastHeartbeat,
-            status: r.status,
-            stale: r.stale,
-            metrics: r.metrics,
-          }]
-        ),
-      control: async (action, ids, options) => {
-        const results = await runner.control(action, ids, options);
-        await this.#stateWriter.flush();
-        return results;
-      },
-    };
   }
 
   /** The admin socket that `flowctl restart|stop|start|exec|ui` talk to. */

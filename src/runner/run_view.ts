@@ -4,8 +4,9 @@
  * operations as `flowctl restart|stop|start`.
  */
 import type { Pipeline } from "../config/mod.ts";
+import type { Registry } from "../controlplane/registry.ts";
 import type { ComponentSnapshot } from "./events.ts";
-import type { ControlAction, ControlResult } from "./pipeline_runner.ts";
+import type { ControlAction, ControlResult, PipelineRunner } from "./pipeline_runner.ts";
 
 /** A registration with the control plane, as far as an observer needs it. */
 export interface RegistrationView {
@@ -34,4 +35,37 @@ export interface RunView {
     ids: readonly string[],
     options: { withDependents: boolean },
   ): Promise<ControlResult[]>;
+}
+
+/**
+ * The view of a session's runner and registrations; `controlled` runs after each control request
+ * (the session flushes its state file, so `flowctl status` sees the change at once).
+ */
+export function runView(
+  runner: PipelineRunner,
+  registry: Registry,
+  options: { runId: string; logDir: string; controlled(): Promise<void> },
+): RunView {
+  return {
+    runId: options.runId,
+    logDir: options.logDir,
+    pipeline: () => runner.pipeline,
+    snapshot: () => runner.snapshot(),
+    registrations: () =>
+      registry.list().flatMap((r) =>
+        r.componentId === undefined ? [] : [{
+          componentId: r.componentId,
+          registeredAt: r.registeredAt,
+          lastHeartbeat: r.lastHeartbeat,
+          status: r.status,
+          stale: r.stale,
+          metrics: r.metrics,
+        }]
+      ),
+    control: async (action, ids, control) => {
+      const results = await runner.control(action, ids, control);
+      await options.controlled();
+      return results;
+    },
+  };
 }

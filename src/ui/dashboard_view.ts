@@ -16,7 +16,7 @@ const INITIAL_TIMELINE = 300;
 const INITIAL_HISTORY = 120;
 const MASK = "••••••";
 /** Env names whose values the page never shows. */
-const SECRET_NAME = /(secret|passw|token|api_?key|private|credential|auth|cookie|session)/i;
+const SECRET_NAME = /(secret|passw|token|key|private|credential|auth|cookie|session)/i;
 
 export interface Usage {
   cpuPercent: number;

@@ -103,7 +103,8 @@ function refreshPanel() {
   if (c.cpuPercent !== undefined) fact("CPU / memory", c.cpuPercent.toFixed(1) + "% of a core \u00B7 " + bytes(c.rssBytes));
   fact("Ports", details.ports.length ? details.ports.join(", ") : "none");
   fact("Health check", details.health);
-  fact("Last probe", c.lastProbe ? (c.lastProbe.ok ? "\u2713 " : "\u2717 ") + c.lastProbe.text + " (" + ago(now - c.lastProbe.time) + " ago)" : "none yet");
+  // Probes report changes, not every probe: a passing check says since when it passes.
+  fact("Health probe", c.lastProbe ? (c.lastProbe.ok ? "\u2713 " + c.lastProbe.text + ", since " : "\u2717 " + c.lastProbe.text + ", ") + ago(now - c.lastProbe.time) + " ago" : "no result yet");
   fact("Registered", c.registeredAt ? ago(now - c.registeredAt) + " ago" + (c.registeredVia ? " via " + c.registeredVia : "") : "no");
   if (c.lastHeartbeat) fact("Heartbeat", ago(now - c.lastHeartbeat) + " ago, " + c.heartbeatStatus + (c.stale ? " (stale)" : ""));
 }
