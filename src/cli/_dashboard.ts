@@ -20,6 +20,11 @@ export function parseDashboardAddress(text: string): DashboardAddress {
   return { hostname: match[2] ?? match[4] ?? "127.0.0.1", port };
 }
 
+/** Whether `hostname` is a loopback address, reachable from this host only. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\./.test(hostname);
+}
+
 /** Prints the dashboard's URL: one text line, or an NDJSON `ui` event. */
 export function showDashboardUrl(out: Output, url: string): void {
   if (out.format === "json") out.json({ time: new Date().toISOString(), event: "ui", url });

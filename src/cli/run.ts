@@ -21,7 +21,7 @@ import { NOTIFY_OPTION, notifyStarted, runDetached } from "./_detach.ts";
 import { UsageError } from "./usage_error.ts";
 import { requestDashboard } from "../admin/admin_client.ts";
 import { Dashboard } from "../ui/dashboard.ts";
-import { parseDashboardAddress, showDashboardUrl } from "./_dashboard.ts";
+import { isLoopback, parseDashboardAddress, showDashboardUrl } from "./_dashboard.ts";
 
 const HELP = `Usage: flowctl run <file|-> [options]
 
@@ -123,7 +123,14 @@ export const runCommand: CommandModule = {
       pipeline = await loadForForeground(file, loadOptions, values.watch ?? false, out);
       // It remembers the run's events from the start, so `flowctl ui` can open it later.
       dashboard = new Dashboard(pipeline, { heartbeatMs });
-      if (uiAddress) showDashboardUrl(out, dashboard.url(uiAddress));
+      if (uiAddress) {
+        if (!isLoopback(uiAddress.hostname)) {
+          out.error(
+            `warning: the dashboard listens on ${uiAddress.hostname}, beyond this host: whoever has its URL can stop and restart components`,
+          );
+        }
+        showDashboardUrl(out, dashboard.url(uiAddress));
+      }
     } catch (error) {
       signals[Symbol.dispose]();
       throw error;

@@ -35,6 +35,7 @@ export class EventHub implements AsyncDisposable {
   #lastPipeline: unknown;
   #ticks = 0;
   #sampling: Promise<void> | undefined;
+  #closed = false;
 
   constructor(feed: DashboardFeed, view: () => RunView, orchestrator: string) {
     this.#feed = feed;
@@ -52,6 +53,8 @@ export class EventHub implements AsyncDisposable {
     let self: ReadableStreamDefaultController<Uint8Array> | undefined;
     return new ReadableStream<Uint8Array>({
       start: (controller) => {
+        // A page reconnecting while flowctl shuts down gets an ended stream, not a held one.
+        if (this.#closed) return controller.close();
         self = controller;
         const view = this.#view();
         controller.enqueue(
@@ -131,6 +134,7 @@ export class EventHub implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#timer);
     clearTimeout(this.#flushTimer);
     // The pages keep the final picture: the run's last events reach them before the end.
