@@ -1,24 +1,7 @@
-/** The tasks of a swarm run per component and node, as `flowctl status` shows them. */
-import { DockerClient } from "../docker/docker_client.ts";
-import { runTasks, type TaskView } from "../docker/swarm_tasks.ts";
-import type { RunState } from "../state/state_file.ts";
+/** The tasks of a swarm run as `flowctl status` shows them; the engine is read below. */
+import type { TaskView } from "../orchestrator/swarm/swarm_tasks.ts";
 
-export type { TaskView };
-
-/**
- * The live tasks (those the swarm wants running) of each component of a swarm run, by component
- * id; empty when the run is not a swarm run or the engine does not answer.
- */
-export async function swarmTasks(state: RunState): Promise<Map<string, TaskView[]>> {
-  if (state.orchestrator !== "swarm") return new Map();
-  try {
-    using docker = await DockerClient.connect();
-    return await runTasks(docker, state.runId);
-  } catch {
-    // The engine is away: status still shows what flowctl reports.
-    return new Map();
-  }
-}
+export { swarmTasks, type TaskView } from "../orchestrator/swarm/swarm_tasks.ts";
 
 /** `2 on node-a (running), 1 on node-b (starting)`, for the text table. */
 export function describeTasks(tasks: readonly TaskView[]): string {

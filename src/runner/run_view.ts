@@ -6,7 +6,8 @@
 import type { Pipeline } from "../config/mod.ts";
 import type { Registry } from "../controlplane/registry.ts";
 import type { ComponentSnapshot } from "./events.ts";
-import type { ControlAction, ControlResult, PipelineRunner } from "./pipeline_runner.ts";
+import type { ControlAction, ControlResult } from "./control_order.ts";
+import type { PipelineRunner } from "./pipeline_runner.ts";
 
 /** A registration with the control plane, as far as an observer needs it. */
 export interface RegistrationView {

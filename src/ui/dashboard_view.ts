@@ -9,6 +9,7 @@ import type { ComponentSnapshot } from "../runner/events.ts";
 import type { RegistrationView, RunView } from "../runner/run_view.ts";
 import type { DashboardFeed, ProbeResult, TimelineEntry } from "./dashboard_feed.ts";
 import type { EdgeRate } from "./edge_rates.ts";
+import type { Usage } from "../orchestrator/usage.ts";
 
 /** Timeline entries a new page receives at once. */
 const INITIAL_TIMELINE = 300;
@@ -17,11 +18,6 @@ const INITIAL_HISTORY = 120;
 const MASK = "••••••";
 /** Env names whose values the page never shows. */
 const SECRET_NAME = /(secret|passw|token|key|private|credential|auth|cookie|session)/i;
-
-export interface Usage {
-  cpuPercent: number;
-  rssBytes: number;
-}
 
 /** What was sampled of the running components: usage, and in swarm mode their nodes. */
 export interface Sampled {

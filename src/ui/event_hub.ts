@@ -149,6 +149,5 @@ export class EventHub implements AsyncDisposable {
     }
     this.#clients.clear();
     await this.#sampling;
-    await this.#sampler[Symbol.asyncDispose]();
   }
 }
