@@ -7,6 +7,21 @@ import { ROOT, waitFor } from "./_helpers.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
+/**
+ * Why the browser tests cannot run here, or undefined when they can. CI (FLOWCTL_REQUIRE_DOCKER=1)
+ * installs chromium and the driver, so there they fail instead of being skipped.
+ */
+export function browserUnavailable(): string | undefined {
+  if (Deno.env.get("FLOWCTL_REQUIRE_DOCKER") === "1") return undefined;
+  try {
+    Deno.statSync(CHROMIUM);
+    Deno.statSync(`${ROOT}tests/browser/node_modules/playwright-core`);
+    return undefined;
+  } catch {
+    return `no ${CHROMIUM} or no tests/browser/node_modules (run tools/prepare.sh)`;
+  }
+}
+
 /** The part of playwright's Page the tests use. */
 export interface Page {
   goto(url: string): Promise<unknown>;

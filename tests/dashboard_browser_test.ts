@@ -3,7 +3,7 @@
  * its datalake in a temporary folder, so that the test makes ledgers flow by writing files.
  */
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { openBrowser, type Page } from "./_browser.ts";
+import { browserUnavailable, openBrowser, type Page } from "./_browser.ts";
 import { FlowctlProcess, freePort, ROOT, tempDir, waitFor } from "./_helpers.ts";
 
 const SOURCE = "stellar-live-source-datalake";
@@ -49,168 +49,178 @@ async function rateOf(page: Page, edge: string): Promise<number> {
   return Number(await page.getAttribute(`[data-edge="${edge}"]`, "data-rate") ?? "0");
 }
 
-Deno.test("run --ui: the example's dashboard shows states, rates, logs and controls, and serves only its own page", async (t) => {
-  await using dir = await tempDir();
-  const datalake = `${dir.path}/datalake`;
-  await Deno.mkdir(datalake);
-  for (const entry of Deno.readDirSync(`${ROOT}examples/ttp/datalake`)) {
-    await Deno.copyFile(`${ROOT}examples/ttp/datalake/${entry.name}`, `${datalake}/${entry.name}`);
-  }
-  const file = await examplePipeline(dir.path, datalake);
-  const state = `${dir.path}/state`;
-  await using flowctl = new FlowctlProcess(
-    [
-      "run",
-      file,
-      "--ui",
-      "--log-dir",
-      `${dir.path}/logs`,
-      "--control-plane-port",
-      "0",
-      "--heartbeat-interval",
-      "1s",
-    ],
-    { env: { FLOWCTL_STATE_DIR: state, CONSUMER_HEARTBEAT_MS: "1000" } },
-  );
-  await flowctl.waitForOutput("Dashboard: http://127.0.0.1:");
-  const url = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=([A-Za-z0-9_-]{16,}))\n/.exec(
-    flowctl.stdout,
-  );
-  assert(url, `one dashboard line with a URL-safe token of 16+ characters:\n${flowctl.stdout}`);
-  const [, address = "", token = ""] = url;
-  const origin = new URL(address).origin;
-  assertEquals(flowctl.stdout.split("Dashboard:").length, 2, "the URL is printed once");
-  await flowctl.waitForOutput("Pipeline started successfully", 60_000);
-
-  await using browser = await openBrowser();
-  const { page } = browser;
-
-  await t.step("every component and edge is drawn, and each turns healthy", async () => {
-    await page.goto(address);
-    for (const id of [SOURCE, PROCESSOR, SINK]) {
-      await page.waitForSelector(`${node(id)}[data-state="healthy"]`, { timeout: 20_000 });
+Deno.test({
+  name:
+    "run --ui: the example's dashboard shows states, rates, logs and controls, and serves only its own page",
+  ignore: browserUnavailable() !== undefined,
+  async fn(t) {
+    await using dir = await tempDir();
+    const datalake = `${dir.path}/datalake`;
+    await Deno.mkdir(datalake);
+    for (const entry of Deno.readDirSync(`${ROOT}examples/ttp/datalake`)) {
+      await Deno.copyFile(
+        `${ROOT}examples/ttp/datalake/${entry.name}`,
+        `${datalake}/${entry.name}`,
+      );
     }
-    assertEquals(await page.locator("[data-component]").count(), 3);
-    assertEquals(await page.locator("[data-edge]").count(), 2);
-    await page.waitForSelector(`[data-edge="${SOURCE}->${PROCESSOR}"]`);
-    await page.waitForSelector(`[data-edge="${PROCESSOR}->${SINK}"]`);
-    assertStringIncludes(await page.textContent(node(SOURCE)) ?? "", "healthy");
-  });
+    const file = await examplePipeline(dir.path, datalake);
+    const state = `${dir.path}/state`;
+    await using flowctl = new FlowctlProcess(
+      [
+        "run",
+        file,
+        "--ui",
+        "--log-dir",
+        `${dir.path}/logs`,
+        "--control-plane-port",
+        "0",
+        "--heartbeat-interval",
+        "1s",
+      ],
+      { env: { FLOWCTL_STATE_DIR: state, CONSUMER_HEARTBEAT_MS: "1000" } },
+    );
+    await flowctl.waitForOutput("Dashboard: http://127.0.0.1:");
+    const url = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=([A-Za-z0-9_-]{16,}))\n/.exec(
+      flowctl.stdout,
+    );
+    assert(url, `one dashboard line with a URL-safe token of 16+ characters:\n${flowctl.stdout}`);
+    const [, address = "", token = ""] = url;
+    const origin = new URL(address).origin;
+    assertEquals(flowctl.stdout.split("Dashboard:").length, 2, "the URL is printed once");
+    await flowctl.waitForOutput("Pipeline started successfully", 60_000);
 
-  await t.step("requests without the token get 401, with a wrong one 403", async () => {
-    for (const path of ["/", "/app.js", "/api/events", "/api/logs?component=consumer-app"]) {
-      const missing = await fetch(`${origin}${path}`);
-      await missing.body?.cancel();
-      assertEquals(missing.status, 401, path);
-      const wrong = await fetch(`${origin}${path}${path.includes("?") ? "&" : "?"}token=x${token}`);
-      await wrong.body?.cancel();
-      assertEquals(wrong.status, 403, path);
-    }
-    const foreign = await fetch(`${origin}/api/control?token=${token}`, {
-      method: "POST",
-      headers: { origin: "http://evil.example", "content-type": "application/json" },
-      body: JSON.stringify({ action: "stop", components: [SINK], withDependents: false }),
+    await using browser = await openBrowser();
+    const { page } = browser;
+
+    await t.step("every component and edge is drawn, and each turns healthy", async () => {
+      await page.goto(address);
+      for (const id of [SOURCE, PROCESSOR, SINK]) {
+        await page.waitForSelector(`${node(id)}[data-state="healthy"]`, { timeout: 20_000 });
+      }
+      assertEquals(await page.locator("[data-component]").count(), 3);
+      assertEquals(await page.locator("[data-edge]").count(), 2);
+      await page.waitForSelector(`[data-edge="${SOURCE}->${PROCESSOR}"]`);
+      await page.waitForSelector(`[data-edge="${PROCESSOR}->${SINK}"]`);
+      assertStringIncludes(await page.textContent(node(SOURCE)) ?? "", "healthy");
     });
-    assertEquals(foreign.status, 403, await foreign.text());
-    const get = await fetch(`${origin}/api/control?token=${token}`);
-    await get.body?.cancel();
-    assertEquals(get.status, 404);
-  });
 
-  await t.step("rates rise on both edges when ledgers flow", async () => {
-    const writing = writeLedgers(datalake, 40, 150);
-    await waitFor(
-      async () =>
-        await rateOf(page, `${SOURCE}->${PROCESSOR}`) > 0 &&
-        await rateOf(page, `${PROCESSOR}->${SINK}`) > 0,
-      "a rate above 0 on both edges",
-      20_000,
-    );
-    assertStringIncludes(
-      await page.textContent(`[data-edge="${SOURCE}->${PROCESSOR}"] .rate`) ?? "",
-      "ev/s",
-    );
-    // The README's picture: the example with ledgers flowing.
-    await waitFor(async () =>
-      (await page.evaluate<number>(
-        "(app.history['" + `${SOURCE}->${PROCESSOR}` + "'] || []).filter((v) => v > 0).length",
-      )) >= 3, "a few points of flow in the sparkline");
-    await page.screenshot({ path: `${ROOT}docs/dashboard.png` });
-    await writing;
-  });
-
-  await t.step("a component's panel shows its log live", async () => {
-    await page.click(node(SINK));
-    await page.waitForSelector("#panel:not([hidden]) #log");
-    await waitFor(
-      async () => (await page.textContent("#log") ?? "").includes("event ledger="),
-      "log tail",
-    );
-    const before = (await page.textContent("#log") ?? "").split("\n").length;
-    await writeLedgers(datalake, 2, 50);
-    await waitFor(
-      async () => (await page.textContent("#log") ?? "").split("\n").length > before,
-      "a new log line in the panel",
-    );
-    assertStringIncludes(await page.textContent("#panel") ?? "", "HTTP GET");
-  });
-
-  await t.step("a killed component turns unhealthy and back within its restart", async () => {
-    await page.evaluate(`(() => {
-      const seen = window.seenStates = [];
-      const target = document.querySelector('[data-component="${PROCESSOR}"]');
-      new MutationObserver(() => seen.push(target.getAttribute("data-state")))
-        .observe(target, { attributes: true, attributeFilter: ["data-state"] });
-    })()`);
-    const run = JSON.parse(await Deno.readTextFile(`${state}/ttp-processing-pipeline.json`));
-    const pid = run.components.find((c: { id: string }) => c.id === PROCESSOR).pid;
-    Deno.kill(-pid, "SIGKILL");
-    await page.waitForSelector(`${node(PROCESSOR)}:not([data-state="healthy"])`);
-    await page.waitForSelector(`${node(PROCESSOR)}[data-state="healthy"]`, { timeout: 30_000 });
-    const seen = await page.evaluate<string[]>("window.seenStates");
-    assert(seen.includes("restarting"), `states seen: ${seen.join(", ")}`);
-    assertStringIncludes(await page.textContent(node(PROCESSOR)) ?? "", "restarts 1");
-    assertStringIncludes(
-      await page.textContent(node(PROCESSOR)) ?? "",
-      "last exit: killed by SIGKILL",
-    );
-  });
-
-  await t.step("the restart button restarts the component", async () => {
-    await page.click(node(PROCESSOR));
-    await page.waitForSelector('#panel-title:text("ttp-processor")');
-    await page.click('#panel [data-action="restart"]');
-    await page.waitForSelector('#control-result:text("✓ restart ttp-processor")', {
-      timeout: 30_000,
+    await t.step("requests without the token get 401, with a wrong one 403", async () => {
+      for (const path of ["/", "/app.js", "/api/events", "/api/logs?component=consumer-app"]) {
+        const missing = await fetch(`${origin}${path}`);
+        await missing.body?.cancel();
+        assertEquals(missing.status, 401, path);
+        const wrong = await fetch(
+          `${origin}${path}${path.includes("?") ? "&" : "?"}token=x${token}`,
+        );
+        await wrong.body?.cancel();
+        assertEquals(wrong.status, 403, path);
+      }
+      const foreign = await fetch(`${origin}/api/control?token=${token}`, {
+        method: "POST",
+        headers: { origin: "http://evil.example", "content-type": "application/json" },
+        body: JSON.stringify({ action: "stop", components: [SINK], withDependents: false }),
+      });
+      assertEquals(foreign.status, 403, await foreign.text());
+      const get = await fetch(`${origin}/api/control?token=${token}`);
+      await get.body?.cancel();
+      assertEquals(get.status, 404);
     });
-    await page.waitForSelector(
-      '#timeline li[data-event="component_restarting"][data-event-component="ttp-processor"]',
-    );
-    await page.waitForSelector(`${node(PROCESSOR)}[data-state="healthy"]`);
-  });
 
-  await t.step("a screenshot of the panel", async () => {
-    await page.click(node(SINK));
-    await page.waitForSelector('#panel-title:text("consumer-app")');
-    await page.screenshot({ path: `${ROOT}docs/dashboard-panel.png` });
-  });
+    await t.step("rates rise on both edges when ledgers flow", async () => {
+      const writing = writeLedgers(datalake, 40, 150);
+      await waitFor(
+        async () =>
+          await rateOf(page, `${SOURCE}->${PROCESSOR}`) > 0 &&
+          await rateOf(page, `${PROCESSOR}->${SINK}`) > 0,
+        "a rate above 0 on both edges",
+        20_000,
+      );
+      assertStringIncludes(
+        await page.textContent(`[data-edge="${SOURCE}->${PROCESSOR}"] .rate`) ?? "",
+        "ev/s",
+      );
+      // The README's picture: the example with ledgers flowing.
+      await waitFor(async () =>
+        (await page.evaluate<number>(
+          "(app.history['" + `${SOURCE}->${PROCESSOR}` + "'] || []).filter((v) => v > 0).length",
+        )) >= 3, "a few points of flow in the sparkline");
+      await page.screenshot({ path: `${ROOT}docs/dashboard.png` });
+      await writing;
+    });
 
-  await t.step("after the pipeline stops, the page keeps its final picture", async () => {
-    flowctl.kill("SIGINT");
-    assertEquals((await flowctl.result()).code, 0);
-    await page.waitForSelector('#pipeline-state[data-pipeline-state="stopped"]');
-    await page.waitForSelector('#connection:text("disconnected")');
-    for (const id of [SOURCE, PROCESSOR, SINK]) {
-      assertEquals(await page.getAttribute(node(id), "data-state"), "stopped");
-    }
-    assertEquals(await page.locator("[data-edge]").count(), 2);
-  });
+    await t.step("a component's panel shows its log live", async () => {
+      await page.click(node(SINK));
+      await page.waitForSelector("#panel:not([hidden]) #log");
+      await waitFor(
+        async () => (await page.textContent("#log") ?? "").includes("event ledger="),
+        "log tail",
+      );
+      const before = (await page.textContent("#log") ?? "").split("\n").length;
+      await writeLedgers(datalake, 2, 50);
+      await waitFor(
+        async () => (await page.textContent("#log") ?? "").split("\n").length > before,
+        "a new log line in the panel",
+      );
+      assertStringIncludes(await page.textContent("#panel") ?? "", "HTTP GET");
+    });
 
-  await t.step("no request of the page left the dashboard's own loopback origin", () => {
-    assert(browser.requests.length > 3);
-    const elsewhere = browser.requests.filter((r) =>
-      !r.startsWith(`${origin}/`) && !r.startsWith("data:")
-    );
-    assertEquals(elsewhere, []);
-  });
+    await t.step("a killed component turns unhealthy and back within its restart", async () => {
+      await page.evaluate(`(() => {
+        const seen = window.seenStates = [];
+        const target = document.querySelector('[data-component="${PROCESSOR}"]');
+        new MutationObserver(() => seen.push(target.getAttribute("data-state")))
+          .observe(target, { attributes: true, attributeFilter: ["data-state"] });
+      })()`);
+      const run = JSON.parse(await Deno.readTextFile(`${state}/ttp-processing-pipeline.json`));
+      const pid = run.components.find((c: { id: string }) => c.id === PROCESSOR).pid;
+      Deno.kill(-pid, "SIGKILL");
+      await page.waitForSelector(`${node(PROCESSOR)}:not([data-state="healthy"])`);
+      await page.waitForSelector(`${node(PROCESSOR)}[data-state="healthy"]`, { timeout: 30_000 });
+      const seen = await page.evaluate<string[]>("window.seenStates");
+      assert(seen.includes("restarting"), `states seen: ${seen.join(", ")}`);
+      assertStringIncludes(await page.textContent(node(PROCESSOR)) ?? "", "restarts 1");
+      assertStringIncludes(
+        await page.textContent(node(PROCESSOR)) ?? "",
+        "last exit: killed by SIGKILL",
+      );
+    });
+
+    await t.step("the restart button restarts the component", async () => {
+      await page.click(node(PROCESSOR));
+      await page.waitForSelector('#panel-title:text("ttp-processor")');
+      await page.click('#panel [data-action="restart"]');
+      await page.waitForSelector('#control-result:text("✓ restart ttp-processor")', {
+        timeout: 30_000,
+      });
+      await page.waitForSelector(
+        '#timeline li[data-event="component_restarting"][data-event-component="ttp-processor"]',
+      );
+      await page.waitForSelector(`${node(PROCESSOR)}[data-state="healthy"]`);
+    });
+
+    await t.step("a screenshot of the panel", async () => {
+      await page.click(node(SINK));
+      await page.waitForSelector('#panel-title:text("consumer-app")');
+      await page.screenshot({ path: `${ROOT}docs/dashboard-panel.png` });
+    });
+
+    await t.step("after the pipeline stops, the page keeps its final picture", async () => {
+      flowctl.kill("SIGINT");
+      assertEquals((await flowctl.result()).code, 0);
+      await page.waitForSelector('#pipeline-state[data-pipeline-state="stopped"]');
+      await page.waitForSelector('#connection:text("disconnected")');
+      for (const id of [SOURCE, PROCESSOR, SINK]) {
+        assertEquals(await page.getAttribute(node(id), "data-state"), "stopped");
+      }
+      assertEquals(await page.locator("[data-edge]").count(), 2);
+    });
+
+    await t.step("no request of the page left the dashboard's own loopback origin", () => {
+      assert(browser.requests.length > 3);
+      const elsewhere = browser.requests.filter((r) =>
+        !r.startsWith(`${origin}/`) && !r.startsWith("data:")
+      );
+      assertEquals(elsewhere, []);
+    });
+  },
 });

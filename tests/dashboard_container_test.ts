@@ -1,6 +1,6 @@
 /** The dashboard of a container-mode run: states, the engine's CPU and memory, the live log. */
 import { assertEquals, assertMatch } from "./assert.ts";
-import { openBrowser } from "./_browser.ts";
+import { browserUnavailable, openBrowser } from "./_browser.ts";
 import { buildTestImage, leftovers, SKIP_DOCKER, TEST_IMAGE } from "./_docker.ts";
 import { containerComponent, FlowctlProcess, testPipeline, uniqueName } from "./_helpers.ts";
 
@@ -8,7 +8,7 @@ if (!SKIP_DOCKER) await buildTestImage();
 
 Deno.test({
   name: "run --ui in container mode: containers drawn with their usage and logs",
-  ignore: SKIP_DOCKER,
+  ignore: SKIP_DOCKER || browserUnavailable() !== undefined,
   async fn() {
     await using p = await testPipeline({
       name: uniqueName("ui-ct"),
