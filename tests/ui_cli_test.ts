@@ -1,5 +1,6 @@
 /** The command-line side of the dashboard: `run --ui` options and output, `flowctl ui` errors. */
 import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
+import { stringify } from "yaml";
 import { ExitCode } from "../src/cli/exit_code.ts";
 import { fixture, FlowctlProcess, runFlowctl, testPipeline, uniqueName } from "./_helpers.ts";
 
@@ -60,4 +61,46 @@ Deno.test("run -d --ui prints the URL once the detached pipeline started; flowct
     const down = await runFlowctl(["down", p.file], { env: p.env });
     assertEquals(down.code, ExitCode.ok, down.stderr);
   }
+});
+
+Deno.test("run --watch --ui: a reloaded pipeline reaches the open page as a new picture", async () => {
+  const name = uniqueName("ui-watch");
+  const document = (ids: string[]) =>
+    stringify({
+      apiVersion: "flowctl/v1",
+      kind: "Pipeline",
+      metadata: { name },
+      spec: { sources: ids.map((id) => fixture(id, { TICK_MS: 1000 })) },
+    });
+  await using p = await testPipeline({ name, sources: [fixture("a")] });
+  await Deno.writeTextFile(p.file, document(["a"]));
+  await using flowctl = new FlowctlProcess([...p.args, "--watch", "--ui"], { env: p.env });
+  await flowctl.waitForOutput("Pipeline started successfully");
+  const url = /Dashboard: (\S+)/.exec(flowctl.stdout)?.[1] ?? "";
+  const stream = await fetch(url.replace("/?token=", "/api/events?token="));
+  const frames = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const inits: string[][] = [];
+  let text = "";
+  const readInit = async () => {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const frame = /event: init\ndata: (.*)\n\n/.exec(text);
+      if (frame) {
+        text = text.slice((frame.index ?? 0) + frame[0].length);
+        const init = JSON.parse(frame[1] ?? "{}");
+        inits.push(init.graph.components.map((c: { id: string }) => c.id));
+        return;
+      }
+      const { value, done } = await frames.read();
+      if (done) throw new Error("the event stream ended");
+      text += value;
+    }
+    throw new Error(`no init frame within 20 s; received:\n${text.slice(0, 2000)}`);
+  };
+  await readInit();
+  await Deno.writeTextFile(p.file, document(["a", "b"]));
+  await flowctl.waitForOutput("Pipeline reloaded: started b (new)");
+  await readInit();
+  assertEquals(inits, [["a"], ["a", "b"]]);
+  await frames.cancel();
 });

@@ -3,6 +3,7 @@
  * tick that samples rates (always) and usage (while a page is open). A change reaches the pages
  * within 100 ms of its event; unchanged state is not sent again.
  */
+import type { Pipeline } from "../config/mod.ts";
 import type { RunView } from "../runner/run_view.ts";
 import type { DashboardFeed, TimelineEntry } from "./dashboard_feed.ts";
 import { dataEdges, initPayload, statePayload } from "./dashboard_view.ts";
@@ -25,14 +26,14 @@ export function sseFrame(event: string, data: unknown): Uint8Array {
 export class EventHub implements AsyncDisposable {
   readonly #feed: DashboardFeed;
   readonly #view: () => RunView;
-  readonly #clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** Open streams, each with the pipeline its last `init` showed. */
+  readonly #clients = new Map<ReadableStreamDefaultController<Uint8Array>, Pipeline>();
   readonly #sampler: UsageSampler;
   readonly #unsubscribe: () => void;
   readonly #timer: ReturnType<typeof setInterval>;
   #pending: TimelineEntry[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #lastState = "";
-  #lastPipeline: unknown;
   #ticks = 0;
   #sampling: Promise<void> | undefined;
   #closed = false;
@@ -56,11 +57,7 @@ export class EventHub implements AsyncDisposable {
         // A page reconnecting while flowctl shuts down gets an ended stream, not a held one.
         if (this.#closed) return controller.close();
         self = controller;
-        const view = this.#view();
-        controller.enqueue(
-          sseFrame("init", initPayload(view, this.#feed, this.#sampler, Date.now())),
-        );
-        this.#clients.add(controller);
+        this.#clients.set(controller, this.#init(controller));
       },
       cancel: () => {
         if (self) this.#clients.delete(self);
@@ -72,8 +69,15 @@ export class EventHub implements AsyncDisposable {
     return this.#clients.size;
   }
 
+  /** Sends `client` an init of the pipeline as it is now, and returns that pipeline. */
+  #init(client: ReadableStreamDefaultController<Uint8Array>): Pipeline {
+    const view = this.#view();
+    client.enqueue(sseFrame("init", initPayload(view, this.#feed, this.#sampler, Date.now())));
+    return view.pipeline();
+  }
+
   #broadcast(frame: Uint8Array): void {
-    for (const client of this.#clients) {
+    for (const client of this.#clients.keys()) {
       try {
         client.enqueue(frame);
       } catch {
@@ -91,16 +95,15 @@ export class EventHub implements AsyncDisposable {
       return;
     }
     const pipeline = view.pipeline();
-    if (this.#lastPipeline !== undefined && this.#lastPipeline !== pipeline) {
-      // `run --watch` changed the pipeline: every page redraws from a new init.
-      this.#lastPipeline = pipeline;
-      this.#pending = [];
-      this.#broadcast(
-        sseFrame("init", initPayload(view, this.#feed, this.#sampler, Date.now())),
-      );
-      return;
+    for (const [client, shown] of this.#clients) {
+      // `run --watch` changed the pipeline: the page redraws from a new init.
+      if (shown === pipeline) continue;
+      try {
+        this.#clients.set(client, this.#init(client));
+      } catch {
+        this.#clients.delete(client);
+      }
     }
-    this.#lastPipeline = pipeline;
     if (this.#pending.length > 0) this.#broadcast(sseFrame("timeline", this.#pending));
     this.#pending = [];
     const state = statePayload(view, this.#feed, this.#sampler, Date.now());
@@ -140,7 +143,7 @@ export class EventHub implements AsyncDisposable {
     // The pages keep the final picture: the run's last events reach them before the end.
     this.#flush();
     this.#unsubscribe();
-    for (const client of this.#clients) {
+    for (const client of this.#clients.keys()) {
       try {
         client.close();
       } catch {

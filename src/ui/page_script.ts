@@ -13,7 +13,7 @@ var W = 230, H = 100, COL = 130, ROW = 22, PAD = 24;
 var SYMBOL = { healthy: "\u25CF", running: "\u25CF", unhealthy: "\u25B2", failed: "\u2716",
   starting: "\u25D0", waiting: "\u29D7", restarting: "\u21BB", stopping: "\u25CC",
   stopped: "\u25A0", exited: "\u2715", pending: "\u25CB" };
-var app = { init: null, state: null, nodes: {}, edges: {}, history: {}, selected: null, components: {} };
+var app = { init: null, state: null, nodes: {}, edges: {}, history: {}, selected: null, components: {}, lastSeq: 0 };
 
 function api(path) { return path + (path.indexOf("?") < 0 ? "?" : "&") + "token=" + encodeURIComponent(TOKEN); }
 function el(name, attrs, parent) {

@@ -145,6 +145,7 @@ function resetTimeline(init) {
     option.value = c.id;
   });
   filter.value = init.details[chosen] ? chosen : "";
+  app.lastSeq = 0;
   addTimeline(init.timeline);
 }
 
@@ -153,6 +154,10 @@ function resetTimeline(init) {
  * the scroll happens in the next frame: reading the layout here would force one per message.
  */
 function addTimeline(entries) {
+  // Entries an init already brought may come again in the next timeline frame.
+  entries = entries.filter(function (entry) { return entry.seq > app.lastSeq; });
+  if (!entries.length) return;
+  app.lastSeq = entries[entries.length - 1].seq;
   var list = document.getElementById("timeline");
   var chosen = document.getElementById("timeline-filter").value;
   var fragment = document.createDocumentFragment();
