@@ -50,7 +50,8 @@ Options:
                                     only a component's own processes or container may)
   --quiet                           do not show component output (it still goes to the log files)
   --output text|json                json: one event per line on stdout, for scripts
-  --strict                          inputs whose event types never meet are an error
+  --strict                          inputs whose event types never meet, apiVersion "v1" and
+                                    lists under config are errors
   --watch                           when the pipeline file, its .env or an env_file changes:
                                     validate it (errors are shown, the running pipeline is left
                                     alone), then restart only the changed components and their
@@ -131,7 +132,7 @@ export const runCommand: CommandModule = {
             `warning: the dashboard listens on ${uiAddress.hostname}, beyond this host: whoever has its URL can stop and restart components`,
           );
         }
-        showDashboardUrl(out, dashboard.url(uiAddress));
+        showDashboardUrl(out, dashboard.start(uiAddress));
       }
     } catch (error) {
       signals[Symbol.dispose]();
@@ -155,8 +156,7 @@ export const runCommand: CommandModule = {
         dashboard.record(event);
         emit(event);
       },
-      onRunning: (view) => dashboard.attach(view),
-      dashboardUrl: () => Promise.resolve(dashboard.url()),
+      dashboard,
       ...(notifyPid !== undefined ? { onStarted: () => notifyStarted(Number(notifyPid)) } : {}),
       ...(consoleOut ? { onOutput: (id, lines) => consoleOut.write(id, lines) } : {}),
       ...(onPullProgress ? { onPullProgress } : {}),
@@ -165,6 +165,7 @@ export const runCommand: CommandModule = {
         : {}),
     });
     if (signals.force.aborted) return ExitCode.forced;
+    if (result === "misconfigured") return ExitCode.usage;
     return result === "failed" || result === "refused" ? ExitCode.failure : ExitCode.ok;
   },
 };

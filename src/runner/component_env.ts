@@ -7,6 +7,8 @@ export interface ComponentEnvOptions {
   /** host:port of the control plane as the component reaches it. */
   controlPlaneEndpoint: string;
   heartbeatInterval: string;
+  /** The same interval in milliseconds (FLOWCTL_HEARTBEAT_INTERVAL_MS, as the Go flowctl). */
+  heartbeatIntervalMs?: number;
   runId: string;
   /** flowctl's own environment, inherited in process mode only. */
   hostEnv?: Record<string, string>;
@@ -29,10 +31,13 @@ export function componentEnv(
     if (secret.env !== undefined && path !== undefined) secretPaths[secret.env] = path;
   }
   return {
-    ...(modeOf(pipeline.orchestrator).inheritsHostEnv ? options.hostEnv ?? {} : {}),
+    ...(modeOf(pipeline.orchestrator).runsOnHost ? options.hostEnv ?? {} : {}),
     ENABLE_FLOWCTL: "true",
     FLOWCTL_ENDPOINT: options.controlPlaneEndpoint,
     FLOWCTL_HEARTBEAT_INTERVAL: options.heartbeatInterval,
+    ...(options.heartbeatIntervalMs !== undefined
+      ? { FLOWCTL_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs) }
+      : {}),
     COMPONENT_ID: component.id,
     FLOWCTL_COMPONENT_ID: component.id,
     FLOWCTL_SERVICE_ID: component.id,

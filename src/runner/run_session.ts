@@ -8,15 +8,12 @@ import { AdminServer } from "../admin/admin_server.ts";
 import type { ExecContext } from "../admin/protocol.ts";
 import { UnknownComponentError } from "./control_order.ts";
 import { type Pipeline } from "../config/mod.ts";
-import {
-  type ControlPlaneServer,
-  startControlPlane,
-} from "../controlplane/control_plane_server.ts";
+import { ControlPlaneProcess } from "../controlplane/control_plane_process.ts";
 import { healthPorts } from "../controlplane/health_ports.ts";
 import { identifyComponents } from "../controlplane/peer_identity.ts";
-import { Registry } from "../controlplane/registry.ts";
+import { Registry, type RegistryEvent } from "../controlplane/registry.ts";
 import { reportRegistryEvent } from "../controlplane/registry_report.ts";
-import { type Leftovers, removeLeftovers } from "../recovery/leftovers.ts";
+import { describeLeftovers, removeLeftovers } from "../recovery/leftovers.ts";
 import {
   type Orchestrator,
   type OrchestratorRun,
@@ -32,7 +29,11 @@ import { componentEnv } from "./component_env.ts";
 import { watchPipelineFile } from "./file_reload.ts";
 import type { RunnerEvent } from "./events.ts";
 import { PipelineRunner, type RunOutcome } from "./pipeline_runner.ts";
-import { type RunView, runView } from "./run_view.ts";
+import { type RunObserver, type RunView, runView } from "./run_view.ts";
+import { dataPathId, planDataPath } from "../datapath/plan.ts";
+import { dataPathComponent, DataPathSupervision } from "./data_path_supervision.ts";
+import { POSITIONS_VARIABLE } from "../datapath/plan_schema.ts";
+import { join } from "node:path";
 
 export interface RunSessionOptions {
   logDir: string;
@@ -58,14 +59,15 @@ export interface RunSessionOptions {
    * @throws {UserError} (a ConfigError: its located issues) when it is invalid now.
    */
   reload?(): Promise<Pipeline>;
-  /** Called once the components' runner exists, with what an observer (the dashboard) reads. */
-  onRunning?(view: RunView): void;
-  /** `flowctl ui` over the admin socket: the URL of the run's dashboard, started on demand. */
-  dashboardUrl?(): Promise<string>;
+  /** The dashboard: shown the run once its runner exists, asked for its URL by `flowctl ui`. */
+  dashboard?: RunObserver;
 }
 
-/** How a session ended: a runner outcome, or refused before anything started. */
-export type SessionResult = RunOutcome["result"] | "refused";
+/**
+ * How a session ended: a runner outcome, or refused before anything started ("misconfigured"
+ * when the user must fix the setup: exit 2).
+ */
+export type SessionResult = RunOutcome["result"] | "refused" | "misconfigured";
 
 /** Runs `pipeline` until it stops, fails or completes, and releases everything it held. */
 export async function runSession(
@@ -84,10 +86,13 @@ class RunSession {
   readonly #stack: AsyncDisposableStack;
   readonly #runId = crypto.randomUUID();
   readonly #stateWriter: StateWriter;
-  #controlPlanePort = 0;
+  #controlPlane: ControlPlaneProcess | undefined;
   #networkId: string | undefined;
   #run: OrchestratorRun | undefined;
   #runner: PipelineRunner | undefined;
+  /** What a refused start ends as: "misconfigured" once a refusal was the user's to fix. */
+  #refusal: "refused" | "misconfigured" = "refused";
+  #dataPath: DataPathSupervision | undefined;
   /** The orchestrator's runs: the first, and one per `run --watch` reload that started something. */
   readonly #runs: OrchestratorRun[] = [];
 
@@ -100,9 +105,17 @@ class RunSession {
         pipeline: this.#runner?.pipeline ?? pipeline,
         runId: this.#runId,
         logDir: options.logDir,
-        controlPlane: { host: "127.0.0.1", port: this.#controlPlanePort },
+        controlPlane: {
+          host: "127.0.0.1",
+          port: this.#controlPlane?.port ?? 0,
+          pid: this.#controlPlane?.pid,
+        },
         networkId: this.#networkId,
-        components: this.#runner?.snapshot() ?? [],
+        components: [
+          ...this.#runner?.snapshot() ?? [],
+          ...[this.#dataPath?.snapshot()].filter((c) => c !== undefined),
+        ],
+        edges: this.#dataPath?.edges() ?? [],
       })
     );
   }
@@ -110,28 +123,34 @@ class RunSession {
   async run(): Promise<SessionResult> {
     const { emit, signals } = this.#options;
     const orchestrator = await this.#refusable(() => this.#prepare());
-    if (!orchestrator) return signals.stop.aborted ? "stopped" : "refused";
+    if (!orchestrator) return signals.stop.aborted ? "stopped" : this.#refusal;
     const registry = this.#registry();
     const controlPlane = this.#stack.use(
-      await startControlPlane({
+      await ControlPlaneProcess.start({
         registry,
         hosts: ["127.0.0.1"],
         port: this.#options.controlPlanePort,
         open: this.#options.openControlPlane,
-        identifyPeer: identifyComponents({
-          orchestrator: modeOf(this.#pipeline.orchestrator).peerIdentity,
-          components: () => this.#runner?.snapshot() ?? [],
+        components: this.#pipeline.components.map((c) => ({
+          id: c.id,
+          healthPorts: healthPorts(c),
+        })),
+        heartbeatIntervalMs: this.#options.heartbeat.ms,
+        identifyPeer: modeOf(this.#pipeline.orchestrator).peersKnownByRun
           // Swarm tasks are known by the orchestrator's run, not by local container inspection.
-          ...(modeOf(this.#pipeline.orchestrator).peersKnownByRun
-            ? {
-              addressesOf: (c: { containerId?: string | undefined }) =>
-                c.containerId ? this.#run?.peerAddresses?.(c.containerId) ?? [] : [],
-            }
-            : {}),
-        }),
+          ? (peer, claim) => this.#run?.identifyPeer?.(peer, claim) ?? Promise.resolve(undefined)
+          : identifyComponents({
+            orchestrator: modeOf(this.#pipeline.orchestrator).peerIdentity,
+            components: () => this.#runner?.snapshot() ?? [],
+          }),
+        onEvent: (event) => this.#onRegistryEvent(event),
+        onNotice: (message) => {
+          this.#options.emit({ type: "notice", message });
+          this.#stateWriter.changed();
+        },
       }),
     );
-    this.#controlPlanePort = controlPlane.port;
+    this.#controlPlane = controlPlane;
     this.#stack.defer(() => this.#stateWriter.close());
     await this.#stateWriter.flush();
     emit({
@@ -143,9 +162,12 @@ class RunSession {
       controlPlane: `127.0.0.1:${controlPlane.port}`,
     });
     const run = await this.#refusable(() => this.#open(orchestrator, controlPlane, this.#pipeline));
-    if (!run) return signals.stop.aborted ? "stopped" : "refused";
+    if (!run) return signals.stop.aborted ? "stopped" : this.#refusal;
     this.#networkId = run.networkId;
     this.#run = run;
+    const dataPath = await this.#refusable(() => this.#openDataPath(controlPlane, registry));
+    if (dataPath === undefined) return signals.stop.aborted ? "stopped" : "refused";
+    this.#dataPath = dataPath ?? undefined;
     this.#runner = new PipelineRunner(this.#pipeline, {
       run,
       logDir: this.#options.logDir,
@@ -165,21 +187,20 @@ class RunSession {
       ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
       registrations: registry,
       onHandlesChanged: () => this.#stateWriter.flush(),
+      ...(dataPath ? { dataPath } : {}),
     });
     this.#runs.push(run);
-    this.#options.onRunning?.(
-      runView(this.#runner, registry, {
-        runId: this.#runId,
-        logDir: this.#options.logDir,
-        controlled: () => this.#stateWriter.flush(),
-      }),
-    );
-    this.#stack.use(await this.#listenAdmin(this.#runner, run));
+    const view = runView(this.#runner, registry, {
+      runId: this.#runId,
+      controlled: () => this.#stateWriter.flush(),
+    });
+    this.#options.dashboard?.attach(view);
+    this.#stack.use(await this.#listenAdmin(view, run));
     return (await this.#runner.run()).result;
   }
 
   /** `run --watch`: reloads the pipeline whenever its files change, one reload at a time. */
-  #watchFile(orchestrator: Orchestrator, controlPlane: ControlPlaneServer): void {
+  #watchFile(orchestrator: Orchestrator, controlPlane: ControlPlaneProcess): void {
     const runner = this.#runner;
     const load = this.#options.reload;
     if (!runner || !load) return;
@@ -200,19 +221,15 @@ class RunSession {
   }
 
   /** The admin socket that `flowctl restart|stop|start|exec|ui` talk to. */
-  async #listenAdmin(runner: PipelineRunner, run: OrchestratorRun): Promise<AdminServer> {
-    const pipeline = this.#pipeline;
-    const dashboardUrl = this.#options.dashboardUrl;
-    return await AdminServer.listen(pipeline.name, {
-      ...(dashboardUrl ? { dashboard: async () => ({ url: await dashboardUrl() }) } : {}),
-      control: async ({ action, components, withDependents }) => {
-        const results = await runner.control(action, components, { withDependents });
-        // `flowctl status` right after the answer must see the new state.
-        await this.#stateWriter.flush();
-        return { results };
-      },
+  async #listenAdmin(view: RunView, run: OrchestratorRun): Promise<AdminServer> {
+    const dashboard = this.#options.dashboard;
+    return await AdminServer.listen(this.#pipeline.name, {
+      ...(dashboard ? { dashboard: async () => ({ url: await dashboard.url() }) } : {}),
+      control: async ({ action, components, withDependents }) => ({
+        results: await view.control(action, components, { withDependents }),
+      }),
       execContext: (id): ExecContext => {
-        const pipeline = runner.pipeline;
+        const pipeline = view.pipeline();
         const component = pipeline.components.find((c) => c.id === id);
         // The latest run that started it (a reload starts changed components in a new one).
         const env = this.#runs.findLast((r) => r.envs.of(id) !== undefined)?.envs.of(id) ??
@@ -224,7 +241,7 @@ class RunSession {
             })`,
           );
         }
-        const snapshot = runner.snapshot().find((c) => c.id === id);
+        const snapshot = view.snapshot().find((c) => c.id === id);
         const running = snapshot !== undefined &&
           ["starting", "healthy", "unhealthy", "running"].includes(snapshot.phase);
         const containerId = running ? snapshot.containerId : undefined;
@@ -236,6 +253,45 @@ class RunSession {
           ...(containerId !== undefined ? { containerId } : {}),
         };
       },
+    });
+  }
+
+  /**
+   * The data path of the run when some edge may be driven (src/datapath): its component, and a
+   * process run of its own that starts it, in every mode. Null when no edge may be driven.
+   */
+  async #openDataPath(
+    controlPlane: ControlPlaneProcess,
+    registrations: Registry,
+  ): Promise<DataPathSupervision | null> {
+    const { plan, edges } = planDataPath(this.#pipeline);
+    if (!plan) return null;
+    const id = dataPathId(this.#pipeline);
+    const component = dataPathComponent(plan, id, {
+      workingDir: this.#pipeline.dir,
+      positionsFile: join(this.#options.logDir, `.${id}.positions.json`),
+      // Container addresses (none in process mode, where 127.0.0.1 is used).
+      hostsFile: join(this.#options.logDir, `.${id}.hosts.json`),
+    });
+    await Deno.remove(component.env[POSITIONS_VARIABLE] ?? "").catch(() => {});
+    const pipeline: Pipeline = { ...this.#pipeline, components: [component], levels: [[id]] };
+    // A process on this host in every mode: it reaches components where flowctl's probes do.
+    const { ProcessOrchestrator } = await import("../orchestrator/process/process_orchestrator.ts");
+    const run = await this.#open(new ProcessOrchestrator(), controlPlane, pipeline);
+    return new DataPathSupervision({ component, plan, edges, run }, {
+      logDir: this.#options.logDir,
+      stop: this.#options.signals.stop,
+      onEvent: (event) => {
+        this.#options.emit(event);
+        this.#stateWriter.changed();
+      },
+      ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
+      registrations,
+      onHandleChanged: () => this.#stateWriter.flush(),
+      addresses: () =>
+        Object.fromEntries(
+          (this.#runner?.snapshot() ?? []).flatMap((c) => c.address ? [[c.id, c.address]] : []),
+        ),
     });
   }
 
@@ -266,7 +322,7 @@ class RunSession {
   /** Opens the orchestrator's run: pulls, network, containers; Ctrl+C cancels it. */
   async #open(
     orchestrator: Orchestrator,
-    controlPlane: ControlPlaneServer,
+    controlPlane: ControlPlaneProcess,
     pipeline: Pipeline,
     joins?: OrchestratorRun,
   ) {
@@ -282,6 +338,7 @@ class RunSession {
           componentEnv(pipeline, component, {
             controlPlaneEndpoint,
             heartbeatInterval: this.#options.heartbeat.text,
+            heartbeatIntervalMs: this.#options.heartbeat.ms,
             runId: this.#runId,
             hostEnv,
             ...(metadata ? { metadata } : {}),
@@ -292,24 +349,20 @@ class RunSession {
     );
   }
 
+  /** The mirror of the control plane's registry, which the runner's readiness gates wait on. */
   #registry(): Registry {
-    const registry = new Registry({
+    return new Registry({
       components: this.#pipeline.components.map((c) => ({ id: c.id, healthPorts: healthPorts(c) })),
       heartbeatIntervalMs: this.#options.heartbeat.ms,
-      onEvent: (event) => {
-        reportRegistryEvent(event, {
-          emit: this.#options.emit,
-          notice: (message) => this.#options.emit({ type: "notice", message }),
-        });
-        this.#stateWriter.changed();
-      },
     });
-    const staleness = setInterval(
-      () => registry.checkStaleness(),
-      Math.max(50, this.#options.heartbeat.ms / 2),
-    );
-    this.#stack.defer(() => clearInterval(staleness));
-    return registry;
+  }
+
+  #onRegistryEvent(event: RegistryEvent): void {
+    reportRegistryEvent(event, {
+      emit: this.#options.emit,
+      notice: (message) => this.#options.emit({ type: "notice", message }),
+    });
+    this.#stateWriter.changed();
   }
 
   /**
@@ -326,25 +379,9 @@ class RunSession {
         return undefined;
       }
       if (!(error instanceof UserError)) throw error;
+      if (error.exitCode === 2) this.#refusal = "misconfigured";
       emit({ type: "pipeline_failed", component: "", reason: error.message, logTail: [] });
       return undefined;
     }
   }
-}
-
-/** Notice lines about what an earlier, killed run left and this one removed. */
-function describeLeftovers(pipeline: Pipeline, leftovers: Leftovers): string[] {
-  const lines = leftovers.processes.map((removed) =>
-    `Stopped component ${removed.component} left by an earlier run (process group ${
-      removed.pids.join(", ")
-    })`
-  );
-  if (leftovers.containers + leftovers.networks + leftovers.services > 0) {
-    lines.push(
-      `Removed ${
-        leftovers.services > 0 ? `${leftovers.services} service(s), ` : ""
-      }${leftovers.containers} container(s) and ${leftovers.networks} network(s) left by an earlier run of ${pipeline.name}`,
-    );
-  }
-  return lines;
 }

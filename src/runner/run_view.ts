@@ -23,7 +23,6 @@ export interface RegistrationView {
 
 export interface RunView {
   readonly runId: string;
-  readonly logDir: string;
   /** The pipeline as it runs now (`run --watch` may replace it). */
   pipeline(): Pipeline;
   /** Every component's state, in start order. */
@@ -38,18 +37,24 @@ export interface RunView {
   ): Promise<ControlResult[]>;
 }
 
+/** What a session tells the dashboard: its view once the runner exists; asked for its URL. */
+export interface RunObserver {
+  attach(view: RunView): void;
+  /** `flowctl ui` over the admin socket: the dashboard's URL, started on demand. */
+  url(): Promise<string>;
+}
+
 /**
  * The view of a session's runner and registrations; `controlled` runs after each control request
- * (the session flushes its state file, so `flowctl status` sees the change at once).
+ * (the session flushes its state file: `flowctl status` right after the answer sees the change).
  */
 export function runView(
   runner: PipelineRunner,
   registry: Registry,
-  options: { runId: string; logDir: string; controlled(): Promise<void> },
+  options: { runId: string; controlled(): Promise<void> },
 ): RunView {
   return {
     runId: options.runId,
-    logDir: options.logDir,
     pipeline: () => runner.pipeline,
     snapshot: () => runner.snapshot(),
     registrations: () =>

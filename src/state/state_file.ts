@@ -6,6 +6,7 @@
 import { UserError } from "../user_error.ts";
 import { isAbsolute, join } from "node:path";
 import * as v from "valibot";
+import { ORCHESTRATOR_KINDS } from "../config/pipeline.ts";
 import { readProcStat } from "../proc/process_group.ts";
 
 const ExitSchema = v.object({ code: v.number(), signal: v.nullable(v.string()) });
@@ -15,9 +16,11 @@ export const RunStateSchema = v.object({
   pipeline: v.string(),
   file: v.string(),
   runId: v.string(),
-  orchestrator: v.picklist(["process", "container", "swarm"]),
+  orchestrator: v.picklist(ORCHESTRATOR_KINDS),
   flowctl: v.object({ pid: v.number(), startTime: v.optional(v.number()) }),
-  controlPlane: v.optional(v.object({ host: v.string(), port: v.number() })),
+  controlPlane: v.optional(
+    v.object({ host: v.string(), port: v.number(), pid: v.optional(v.number()) }),
+  ),
   logDir: v.string(),
   networkId: v.optional(v.string()),
   /** The file's metadata that `status --output json` shows (Go flowctl files carry it). */
@@ -40,6 +43,18 @@ export const RunStateSchema = v.object({
     lastExit: v.optional(ExitSchema),
     logFile: v.optional(v.string()),
   })),
+  /** The data edges (`inputs`) and how their events move: direct, or driven by the data path. */
+  edges: v.optional(v.array(v.object({
+    from: v.string(),
+    to: v.string(),
+    mode: v.picklist(["driven", "direct", "at-run"]),
+    reason: v.string(),
+    events: v.optional(v.number()),
+    bytes: v.optional(v.number()),
+    eventsPerSecond: v.optional(v.number()),
+    bytesPerSecond: v.optional(v.number()),
+    dropped: v.optional(v.number()),
+  }))),
 });
 
 export type RunState = v.InferOutput<typeof RunStateSchema>;

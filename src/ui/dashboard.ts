@@ -3,9 +3,9 @@
  * not a page is ever opened) and serves the page once asked: at start with `run --ui`, or later
  * when `flowctl ui` asks the running flowctl over its admin socket.
  */
-import type { Pipeline } from "../config/mod.ts";
+import type { OrchestratorKind, Pipeline } from "../config/mod.ts";
 import type { RunnerEvent } from "../runner/events.ts";
-import type { RunView } from "../runner/run_view.ts";
+import type { RunObserver, RunView } from "../runner/run_view.ts";
 import { UserError } from "../user_error.ts";
 import { DashboardFeed } from "./dashboard_feed.ts";
 import { DashboardServer } from "./dashboard_server.ts";
@@ -23,10 +23,10 @@ class NotStartedError extends UserError {
 }
 
 /** A run's dashboard: feed it every event, attach the run once it exists, ask for its URL. */
-export class Dashboard implements AsyncDisposable {
+export class Dashboard implements RunObserver, AsyncDisposable {
   readonly #feed: DashboardFeed;
   readonly #pending: RunView;
-  readonly #orchestrator: string;
+  readonly #orchestrator: OrchestratorKind;
   #view: RunView | undefined;
   #server: DashboardServer | undefined;
 
@@ -35,7 +35,6 @@ export class Dashboard implements AsyncDisposable {
     this.#orchestrator = pipeline.orchestrator;
     this.#pending = {
       runId: "",
-      logDir: "",
       pipeline: () => pipeline,
       snapshot: () =>
         pipeline.components.map((c) => ({ id: c.id, kind: c.kind, phase: "pending", restarts: 0 })),
@@ -55,10 +54,11 @@ export class Dashboard implements AsyncDisposable {
   }
 
   /**
-   * The URL of the page (with its token); the first call starts the server at `address`.
+   * Starts serving at `address` (the first call; later ones change nothing) and returns the
+   * page's URL with its token.
    * @throws {UserError} when it cannot listen there.
    */
-  url(address: DashboardAddress = DEFAULT_DASHBOARD_ADDRESS): string {
+  start(address: DashboardAddress = DEFAULT_DASHBOARD_ADDRESS): string {
     this.#server ??= DashboardServer.start({
       ...address,
       feed: this.#feed,
@@ -66,6 +66,11 @@ export class Dashboard implements AsyncDisposable {
       orchestrator: this.#orchestrator,
     });
     return this.#server.url;
+  }
+
+  /** `flowctl ui`: the URL, serving on loopback and a free port unless `run --ui` started it. */
+  url(): Promise<string> {
+    return Promise.resolve(this.start());
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -5,6 +5,7 @@
  * Nothing else is served, and the page may load nothing from anywhere else (its CSP says so).
  */
 import * as v from "valibot";
+import type { OrchestratorKind } from "../config/mod.ts";
 import { ControlRequestSchema } from "../admin/protocol.ts";
 import type { RunView } from "../runner/run_view.ts";
 import { UserError } from "../user_error.ts";
@@ -33,7 +34,7 @@ export interface DashboardServerOptions {
   port: number;
   feed: DashboardFeed;
   view: () => RunView;
-  orchestrator: string;
+  orchestrator: OrchestratorKind;
 }
 
 /** A listening dashboard; disposing closes its streams and stops the server. */

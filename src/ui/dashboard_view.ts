@@ -10,6 +10,7 @@ import type { RegistrationView, RunView } from "../runner/run_view.ts";
 import type { DashboardFeed, ProbeResult, TimelineEntry } from "./dashboard_feed.ts";
 import type { EdgeRate } from "./edge_rates.ts";
 import type { Usage } from "../orchestrator/usage.ts";
+import { modeOf } from "../orchestrator/select.ts";
 
 /** Timeline entries a new page receives at once. */
 const INITIAL_TIMELINE = 300;
@@ -96,7 +97,9 @@ export function statePayload(
         waitsOn: waitsOn(component, byId),
         feed,
         usage: sampled.usage.get(component.id),
-        node: pipeline.orchestrator === "swarm" ? sampled.nodes.get(component.id) ?? "-" : node,
+        node: modeOf(pipeline.orchestrator).listsTasks
+          ? sampled.nodes.get(component.id) ?? "-"
+          : node,
       })
     ),
     edges: dataEdges(pipeline).map(({ from, to }) => ({

@@ -26,7 +26,6 @@ function view(phases: Record<string, ComponentSnapshot["phase"]>): RunView {
   const { pipeline } = parsePipeline(FILE, { file: "view.yaml", dir: "/tmp", env: {} });
   return {
     runId: "run",
-    logDir: "/tmp",
     pipeline: () => pipeline,
     snapshot: () =>
       pipeline.components.map((c) => ({

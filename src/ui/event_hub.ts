@@ -3,7 +3,7 @@
  * tick that samples rates (always) and usage (while a page is open). A change reaches the pages
  * within 100 ms of its event; unchanged state is not sent again.
  */
-import type { Pipeline } from "../config/mod.ts";
+import type { OrchestratorKind, Pipeline } from "../config/mod.ts";
 import type { RunView } from "../runner/run_view.ts";
 import type { DashboardFeed, TimelineEntry } from "./dashboard_feed.ts";
 import { dataEdges, initPayload, statePayload } from "./dashboard_view.ts";
@@ -38,7 +38,7 @@ export class EventHub implements AsyncDisposable {
   #sampling: Promise<void> | undefined;
   #closed = false;
 
-  constructor(feed: DashboardFeed, view: () => RunView, orchestrator: string) {
+  constructor(feed: DashboardFeed, view: () => RunView, orchestrator: OrchestratorKind) {
     this.#feed = feed;
     this.#view = view;
     this.#sampler = new UsageSampler(orchestrator);

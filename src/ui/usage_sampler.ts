@@ -4,6 +4,8 @@
  * engine's stats. Swarm tasks may run on other nodes, so they show none; for them the nodes
  * their tasks run on are sampled instead (every fifth sample: a request per service).
  */
+import type { OrchestratorKind } from "../config/mod.ts";
+import { type Mode, modeOf } from "../orchestrator/select.ts";
 import { componentUsage, type Usage } from "../orchestrator/usage.ts";
 import { swarmTasks } from "../orchestrator/swarm/swarm_tasks.ts";
 import { readGroupTotals } from "../proc/group_usage.ts";
@@ -14,14 +16,14 @@ const NODES_EVERY_SAMPLES = 5;
 
 /** Samples usage on request; keeps what it needs between samples. */
 export class UsageSampler {
-  readonly #orchestrator: string;
+  readonly #mode: Mode;
   readonly #previous = new Map<number, { cpuSeconds: number; at: number }>();
   #usage: ReadonlyMap<string, Usage> = new Map();
   #nodes = new Map<string, string>();
   #samples = 0;
 
-  constructor(orchestrator: string) {
-    this.#orchestrator = orchestrator;
+  constructor(orchestrator: OrchestratorKind) {
+    this.#mode = modeOf(orchestrator);
   }
 
   /** The latest sample, by component id. */
@@ -37,8 +39,10 @@ export class UsageSampler {
   /** Takes a new sample of the running components of run `runId`. */
   async sample(snapshots: readonly ComponentSnapshot[], runId: string): Promise<void> {
     const running = snapshots.filter((s) => RUNNING.includes(s.phase));
-    if (this.#orchestrator === "process") this.#usage = this.#sampleGroups(running);
-    else if (this.#orchestrator === "container") {
+    // Processes on this host are read from /proc; containers from the engine; swarm tasks,
+    // which may run on other nodes, by the nodes they run on.
+    if (this.#mode.runsOnHost) this.#usage = this.#sampleGroups(running);
+    else if (!this.#mode.listsTasks) {
       // The engine compares with its own previous sample: no interval to wait here.
       this.#usage = await componentUsage(
         running.flatMap((s) => s.containerId ? [{ id: s.id, containerId: s.containerId }] : []),
@@ -71,7 +75,7 @@ export class UsageSampler {
 
   async #sampleNodes(runId: string): Promise<void> {
     if (runId === "") return;
-    const tasks = await swarmTasks({ orchestrator: "swarm", runId });
+    const tasks = await swarmTasks({ orchestrator: this.#mode.kind, runId });
     this.#nodes = new Map(
       [...tasks].map(([id, list]) => [id, [...new Set(list.map((t) => t.node))].join(", ") || "-"]),
     );
