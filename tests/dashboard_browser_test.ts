@@ -139,6 +139,11 @@ Deno.test({
         await page.textContent(`[data-edge="${SOURCE}->${PROCESSOR}"] .rate`) ?? "",
         "ev/s",
       );
+      // The example's components dial each other: the data path leaves the edge direct.
+      await page.waitForSelector(
+        `[data-edge="${SOURCE}->${PROCESSOR}"][data-edge-mode="direct"]`,
+        { state: "attached", timeout: 40_000 },
+      );
       // The README's picture: the example with ledgers flowing.
       await waitFor(async () =>
         (await page.evaluate<number>(

@@ -36,6 +36,12 @@ export interface ComponentFacts {
   lastExit?: string;
 }
 
+/** How the data path decided an edge's events move, and why. */
+export interface EdgeDecision {
+  mode: "driven" | "direct";
+  reason: string;
+}
+
 export interface DashboardFeedOptions {
   heartbeatMs: number;
   now?: () => number;
@@ -47,6 +53,7 @@ export class DashboardFeed {
   readonly #now: () => number;
   readonly #timeline: TimelineEntry[] = [];
   readonly #facts = new Map<string, ComponentFacts>();
+  readonly #decisions = new Map<string, EdgeDecision>();
   readonly #listeners = new Set<(entry: TimelineEntry | undefined) => void>();
   #seq = 0;
   #state: PipelineState = "starting";
@@ -97,6 +104,11 @@ export class DashboardFeed {
     return this.#facts.get(component) ?? {};
   }
 
+  /** How the edge `from->to` moves its events, once the data path decided it. */
+  decision(key: string): EdgeDecision | undefined {
+    return this.#decisions.get(key);
+  }
+
   /** Calls `listener` after each recorded event (undefined: figures changed, no new entry). */
   subscribe(listener: (entry: TimelineEntry | undefined) => void): () => void {
     this.#listeners.add(listener);
@@ -136,6 +148,12 @@ export class DashboardFeed {
         break;
       case "component_registered":
         facts(event.component).registeredVia = event.via;
+        break;
+      case "edge_decided":
+        this.#decisions.set(`${event.from}->${event.to}`, {
+          mode: event.mode,
+          reason: event.reason,
+        });
         break;
       case "component_exited":
       case "component_stopped":

@@ -35,6 +35,8 @@ Deno.test("DashboardFeed keeps the timeline in the NDJSON shape, bounded, and le
   assertEquals(feed.facts("b").lastExit, "exited with code 3");
   assertEquals(feed.state, "running");
   assertEquals(feed.rates.rate("a", "b", now).eventsPerSecond, 3);
+  feed.record({ type: "edge_decided", from: "a", to: "b", mode: "direct", reason: "b dials a" });
+  assertEquals(feed.decision("a->b"), { mode: "direct", reason: "b dials a" });
   feed.record({ type: "pipeline_failed", component: "b", reason: "b exited", logTail: [] });
   feed.record({ type: "pipeline_stopped" });
   assertEquals([feed.state, feed.failure], ["failed", "b exited"]);

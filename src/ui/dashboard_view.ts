@@ -7,7 +7,7 @@ import { type Component, graphOf, type Pipeline } from "../config/mod.ts";
 import { componentDetails, type PipelineGraph } from "../graph/pipeline_graph.ts";
 import type { ComponentSnapshot } from "../runner/events.ts";
 import type { RegistrationView, RunView } from "../runner/run_view.ts";
-import type { DashboardFeed, ProbeResult, TimelineEntry } from "./dashboard_feed.ts";
+import type { DashboardFeed, EdgeDecision, ProbeResult, TimelineEntry } from "./dashboard_feed.ts";
 import type { EdgeRate } from "./edge_rates.ts";
 import type { Usage } from "../orchestrator/usage.ts";
 import { modeOf } from "../orchestrator/select.ts";
@@ -49,7 +49,9 @@ export interface ComponentView {
   lastProbe?: ProbeResult;
 }
 
-export type EdgeView = { key: string; from: string; to: string } & EdgeRate;
+export type EdgeView =
+  & { key: string; from: string; to: string; decision?: EdgeDecision }
+  & EdgeRate;
 
 export interface StatePayload {
   at: number;
@@ -102,12 +104,16 @@ export function statePayload(
           : node,
       })
     ),
-    edges: dataEdges(pipeline).map(({ from, to }) => ({
-      key: `${from}->${to}`,
-      from,
-      to,
-      ...feed.rates.rate(from, to, now),
-    })),
+    edges: dataEdges(pipeline).map(({ from, to }) => {
+      const decision = feed.decision(`${from}->${to}`);
+      return {
+        key: `${from}->${to}`,
+        from,
+        to,
+        ...(decision ? { decision } : {}),
+        ...feed.rates.rate(from, to, now),
+      };
+    }),
   };
 }
 

@@ -148,7 +148,11 @@ function drawState(state) {
     var text = componentLines(c, now);
     for (var i = 0; i < 3; i++) node.lines[i + 2].textContent = text[i];
   });
-  state.edges.forEach(function (edge) { drawRate(edge.key, edge); });
+  state.edges.forEach(function (edge) {
+    var drawn = app.edges[edge.key];
+    if (drawn) drawn.decision = edge.decision;
+    drawRate(edge.key, edge);
+  });
   if (app.selected) refreshPanel();
 }
 
@@ -159,7 +163,9 @@ function drawRate(key, rate) {
   edge.label.appendChild(edge.tip);
   edge.tip.textContent = key + ": " + rateText(rate) + (rate.source === "heartbeat"
     ? ", from " + key.split("->")[0] + "'s heartbeat metric " + rate.metric
-    : rate.source === "data path" ? ", measured by flowctl's data path" : ", no figures yet");
+    : rate.source === "data path" ? ", measured by flowctl's data path" : ", no figures yet") +
+    (edge.decision ? "; " + edge.decision.mode + ": " + edge.decision.reason : "");
+  if (edge.decision) edge.g.setAttribute("data-edge-mode", edge.decision.mode);
   edge.g.setAttribute("data-rate-source", rate.source);
   edge.g.setAttribute("data-rate", String(rate.eventsPerSecond));
   edge.g.classList.toggle("flowing", rate.eventsPerSecond > 0);
