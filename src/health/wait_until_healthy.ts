@@ -35,7 +35,7 @@ export async function waitUntilHealthy(
     if (options.signal.aborted) return { status: "aborted" };
     if (deadline.aborted) return { status: "timeout", lastReason };
     const pause = STARTUP_PAUSES_MS[Math.min(attempt, STARTUP_PAUSES_MS.length - 1)] ?? 20;
-    await delay(Math.max(pause, options.minPauseMs ?? 0), deadline);
+    await delay(Math.max(pause, options.minPauseMs ?? 0), { signal: deadline });
     if (options.signal.aborted) return { status: "aborted" };
     if (deadline.aborted) return { status: "timeout", lastReason };
   }

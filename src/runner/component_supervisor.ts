@@ -213,7 +213,7 @@ export class ComponentSupervisor implements AsyncDisposable {
         if (!this.#request) {
           await delay(
             backoffDelay(this.#backoffStep),
-            AbortSignal.any([this.#options.stop, this.#wake.signal]),
+            { signal: AbortSignal.any([this.#options.stop, this.#wake.signal]) },
           );
         }
         const during = this.#takeRequest();

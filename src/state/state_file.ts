@@ -6,7 +6,7 @@
 import { UserError } from "../user_error.ts";
 import { isAbsolute, join } from "node:path";
 import * as v from "valibot";
-import { readProcStat } from "../orchestrator/process_group.ts";
+import { readProcStat } from "../proc/process_group.ts";
 import { ensureOwnedDir, ownedDirExists, UntrustedPathError } from "../trust/owned_dir.ts";
 import { readOwnedFile, writeFileAtomically } from "../trust/safe_file.ts";
 import { xdgBase } from "../trust/user_home.ts";
