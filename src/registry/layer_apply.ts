@@ -131,17 +131,17 @@ class LayerWriter {
       await body.cancel();
       return await this.#whiteout(parentRel, name);
     }
-    const parent = await this.#resolver.resolve(parentRel, { create: true });
-    if (parent === undefined) throw new LayerError(`cannot create the folder of "${rel}"`);
-    const target = join(parent, name);
+    const folder = await this.#resolver.resolveFolder(parentRel, { create: true });
+    if (folder === undefined) throw new LayerError(`cannot create the folder of "${rel}"`);
+    const target = `${folder.path}/${name}`;
     this.#markWritten(rel);
     const mode = header.mode ?? (type === "directory" ? 0o755 : 0o644);
     if (type === "directory") {
       await body.cancel();
-      const existing = await lstatOrUndefined(target);
-      if (existing && !existing.isDirectory) await this.#remove(target);
-      if (!existing?.isDirectory) await Deno.mkdir(target);
+      await this.#makeFolder(target);
       await Deno.chmod(target, (mode & 0o777) | 0o700);
+      // Known from now on: the next entry inside it needs no lookup.
+      folder.node.children.set(name, { children: new Map() });
       return;
     }
     // A file, link or symlink replaces whatever was there (never writes through a hard link).
@@ -190,6 +190,18 @@ class LayerWriter {
     }
   }
 
+  /** Creates folder `target`, replacing a non-folder there (one call when nothing is there). */
+  async #makeFolder(target: string): Promise<void> {
+    try {
+      return await Deno.mkdir(target);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+    if ((await Deno.lstat(target)).isDirectory) return;
+    await this.#remove(target);
+    await Deno.mkdir(target);
+  }
+
   /** Removes `path`; folders the resolver knew may be gone only if it was a folder or link. */
   async #remove(path: string): Promise<void> {
     const info = await lstatOrUndefined(path);
@@ -221,10 +233,19 @@ export async function resolveInRoot(root: string, rel: string): Promise<string |
   return await resolver.resolve(rel, { create: false, file: true });
 }
 
-/** Resolves folders inside a root, remembering the ones known to be real folders. */
+/** Folders known to be real folders (no symlink on the way), as a tree of names. */
+interface KnownDir {
+  children: Map<string, KnownDir>;
+}
+
+/**
+ * Resolves folders inside a root, remembering the ones known to be real folders. The memory is
+ * a tree walked by name, so resolving a path costs the length of its names, never a hash or a
+ * join of the whole path per component (which made deep layers quadratic).
+ */
 class RootResolver {
   readonly #root: string;
-  #knownDirs = new Set<string>();
+  #known: KnownDir = { children: new Map() };
 
   constructor(root: string) {
     this.#root = root;
@@ -232,60 +253,81 @@ class RootResolver {
 
   /** Forgets what it knew, after a removal or replacement changed the tree. */
   forget(): void {
-    this.#knownDirs.clear();
+    this.#known = { children: new Map() };
   }
 
   /**
    * The absolute path of folder `rel` (or, with `file`, of whatever `rel` finally names),
-   * creating missing folders with `create`; undefined when missing and not created. The work is
-   * linear in the number of path components (and symlink hops).
+   * creating missing folders with `create`; undefined when missing and not created.
    */
   async resolve(
     rel: string,
     options: { create: boolean; file?: boolean },
   ): Promise<string | undefined> {
+    return (await this.resolveFolder(rel, options))?.path;
+  }
+
+  /** As `resolve`, with the folder's place in the memory (for folders created in it). */
+  async resolveFolder(
+    rel: string,
+    options: { create: boolean; file?: boolean },
+  ): Promise<{ path: string; node: KnownDir } | undefined> {
     // Components still to walk, the next one last, so taking one is O(1).
     const pending = parts(rel).reverse();
     const current: string[] = [];
-    /** current.join("/"), kept as keys of the walk so far (no re-joining per step). */
-    const keys: string[] = [];
+    const nodes: KnownDir[] = [this.#known];
+    let path = this.#root;
+    const paths: string[] = [path];
     let hops = 0;
     while (pending.length > 0) {
       const part = pending.pop() ?? "";
       if (part === "..") {
-        current.pop(); // ".." at the root stays at the root, as in the image
-        keys.pop();
+        // ".." at the root stays at the root, as in the image
+        if (current.length > 0) {
+          current.pop();
+          nodes.pop();
+          paths.pop();
+          path = paths.at(-1) ?? this.#root;
+        }
         continue;
       }
-      const above = keys.at(-1);
-      const key = above === undefined ? part : `${above}/${part}`;
-      if (!this.#knownDirs.has(key)) {
-        const path = join(this.#root, key);
-        const info = await lstatOrUndefined(path);
+      const parent = nodes.at(-1) ?? this.#known;
+      const next = `${path}/${part}`;
+      let node = parent.children.get(part);
+      if (!node) {
+        const info = await lstatOrUndefined(next);
         if (info?.isSymlink) {
           if (++hops > MAX_SYMLINK_HOPS) {
             throw new LayerError(`too many symlinks resolving "${rel}"`);
           }
-          const link = await Deno.readLink(path);
-          if (link.startsWith("/")) current.length = keys.length = 0;
+          const link = await Deno.readLink(next);
+          if (link.startsWith("/")) {
+            current.length = 0;
+            nodes.length = 1;
+            paths.length = 1;
+            path = this.#root;
+          }
           pending.push(...parts(link).reverse());
           continue;
         }
         if (!info) {
           if (!options.create) return undefined;
-          await Deno.mkdir(path);
+          await Deno.mkdir(next);
         } else if (!info.isDirectory) {
-          if (options.file && pending.length === 0) return path;
+          if (options.file && pending.length === 0) return { path: next, node: parent };
           if (!options.create) return undefined;
-          await removePath(path);
-          await Deno.mkdir(path);
+          await removePath(next);
+          await Deno.mkdir(next);
         }
-        this.#knownDirs.add(key);
+        node = { children: new Map() };
+        parent.children.set(part, node);
       }
       current.push(part);
-      keys.push(key);
+      nodes.push(node);
+      paths.push(next);
+      path = next;
     }
-    return join(this.#root, ...current);
+    return { path, node: nodes.at(-1) ?? this.#known };
   }
 }
 
