@@ -8,6 +8,7 @@ import {
   type ParsedPipeline,
   parsePipeline,
 } from "../config/mod.ts";
+import { InputFileError, readInputFile, readInputFileSync } from "../trust/read_input.ts";
 
 export interface LoadOptions {
   orchestrator?: OrchestratorKind;
@@ -46,38 +47,40 @@ export async function loadPipelineFile(
   });
 }
 
-/** Reads an `env_file` with the same 1 MiB cap as pipeline files. */
+/** Reads an `env_file`: a regular file only, with the same 1 MiB cap as pipeline files. */
 function readEnvFile(path: string): string {
-  using file = Deno.openSync(path);
-  if (file.statSync().isDirectory) throw new Error("it is a folder");
-  const buffer = new Uint8Array(MAX_PIPELINE_BYTES + 1);
-  let filled = 0;
-  while (filled < buffer.length) {
-    const count = file.readSync(buffer.subarray(filled));
-    if (count === null) break;
-    filled += count;
+  try {
+    return new TextDecoder().decode(readInputFileSync(path, MAX_PIPELINE_BYTES));
+  } catch (error) {
+    if (!(error instanceof InputFileError) || !error.message.startsWith("is larger")) throw error;
+    throw new Error(tooLarge("env files"));
   }
-  if (filled > MAX_PIPELINE_BYTES) throw new Error(tooLarge("env files"));
-  return new TextDecoder().decode(buffer.subarray(0, filled));
 }
 
 async function readFile(shown: string, path: string): Promise<string> {
-  let bytes: Uint8Array | undefined;
+  let bytes: Uint8Array;
   try {
-    if ((await Deno.stat(path)).isDirectory) {
-      throw new ConfigError([issue(shown, "is a folder, not a pipeline file")]);
-    }
-    using file = await Deno.open(path);
-    bytes = await readAtMost(file, MAX_PIPELINE_BYTES);
+    bytes = await readInputFile(path, MAX_PIPELINE_BYTES);
   } catch (error) {
-    if (error instanceof ConfigError) throw error;
+    if (error instanceof InputFileError) {
+      const tooBig = error.message.startsWith("is larger");
+      throw new ConfigError([
+        issue(shown, tooBig ? `file is ${tooLarge("pipeline files")}` : pipelineProblem(error)),
+      ], { cause: error });
+    }
     const reason = error instanceof Deno.errors.NotFound
       ? "no such file"
       : (error as Error).message;
     throw new ConfigError([issue(shown, `cannot read pipeline file: ${reason}`)], { cause: error });
   }
-  if (!bytes) throw new ConfigError([issue(shown, `file is ${tooLarge("pipeline files")}`)]);
   return decodeText(shown, bytes, "file");
+}
+
+/** A folder keeps its old message; anything else not regular says what it is. */
+function pipelineProblem(error: InputFileError): string {
+  return error.message === "is a folder, not a file"
+    ? "is a folder, not a pipeline file"
+    : `${error.message}; flowctl reads pipeline files only from regular files (or "-")`;
 }
 
 async function readStdin(): Promise<string> {
@@ -119,17 +122,19 @@ async function readDotenv(
   shown: string,
   path: string,
 ): Promise<Record<string, string> | undefined> {
-  let bytes: Uint8Array | undefined;
+  let bytes: Uint8Array;
   try {
-    using file = await Deno.open(path);
-    bytes = await readAtMost(file, MAX_PIPELINE_BYTES);
+    bytes = await readInputFile(path, MAX_PIPELINE_BYTES);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    throw new ConfigError([issue(path, `cannot read .env: ${(error as Error).message}`)], {
-      cause: error,
-    });
+    const tooBig = error instanceof InputFileError && error.message.startsWith("is larger");
+    throw new ConfigError([
+      issue(
+        path,
+        tooBig ? `.env is ${tooLarge(".env files")}` : `cannot read .env: ${(error as Error).message}`,
+      ),
+    ], { cause: error });
   }
-  if (!bytes) throw new ConfigError([issue(path, `.env is ${tooLarge(".env files")}`)]);
   try {
     return parseDotenv(new TextDecoder().decode(bytes));
   } catch (error) {
