@@ -7,6 +7,7 @@ import { UserError } from "../user_error.ts";
 import { isAbsolute, join } from "node:path";
 import * as v from "valibot";
 import { readProcStat } from "../proc/process_group.ts";
+import { bootId } from "../proc/owner.ts";
 import { ensureOwnedDir, ownedDirExists, UntrustedPathError } from "../trust/owned_dir.ts";
 import { readOwnedFile, writeFileAtomically } from "../trust/safe_file.ts";
 import { xdgBase } from "../trust/user_home.ts";
@@ -19,7 +20,12 @@ export const RunStateSchema = v.object({
   file: v.string(),
   runId: v.string(),
   orchestrator: v.picklist(["process", "container", "swarm"]),
-  flowctl: v.object({ pid: v.number(), startTime: v.optional(v.number()) }),
+  flowctl: v.object({
+    pid: v.number(),
+    startTime: v.optional(v.number()),
+    /** The boot the pid belongs to: start times count from boot, so only one boot's mean anything. */
+    bootId: v.optional(v.string()),
+  }),
   controlPlane: v.optional(v.object({ host: v.string(), port: v.number() })),
   logDir: v.string(),
   networkId: v.optional(v.string()),
@@ -196,9 +202,20 @@ export async function removeRunState(pipeline: string): Promise<void> {
   await Deno.remove(statePath(pipeline)).catch(() => {});
 }
 
-/** Whether the flowctl that wrote `state` is still alive (same pid and start time). */
+/**
+ * Whether the flowctl that wrote `state` is still alive: its pid names a live process of this
+ * user with the recorded start time (and boot, when recorded). A state without a start time
+ * proves nothing, so its flowctl counts as gone and is never signalled.
+ */
 export function isRunLive(state: RunState): boolean {
-  const stat = readProcStat(state.flowctl.pid);
-  if (!stat || stat.state === "Z") return false;
-  return state.flowctl.startTime === undefined || stat.startTime === state.flowctl.startTime;
+  const { pid, startTime, bootId: boot } = state.flowctl;
+  if (startTime === undefined) return false;
+  if (boot !== undefined && boot !== bootId()) return false;
+  const stat = readProcStat(pid);
+  if (!stat || stat.state === "Z" || stat.startTime !== startTime) return false;
+  try {
+    return Deno.statSync(`/proc/${pid}`).uid === Deno.uid();
+  } catch {
+    return false;
+  }
 }
