@@ -9,6 +9,7 @@ import {
   fixture,
   FlowctlProcess,
   isAlive,
+  MAIN,
   recordedPids,
   runFlowctl,
   testPipeline,
@@ -112,3 +113,43 @@ Deno.test("validate refuses env values the kernel would refuse: NUL bytes, over 
   );
   assertMatch(line("ARG_MAX"), /spec\.sources\[2\]\.env: command and env take \d+ bytes together/);
 });
+
+Deno.test("run - stops on SIGTERM while standard input never ends (6)", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, "run", "-", "--control-plane-port", "0"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode("apiVersion: flowctl/v1\n"));
+  try {
+    // Once flowctl handles SIGTERM (bit 15 of SigCgt), it is reading and must stay stoppable.
+    await waitFor(() => (caughtSignals(child.pid) & (1n << 14n)) !== 0n, "signal handlers");
+    child.kill("SIGTERM");
+    let exited = false;
+    const output = child.output().finally(() => exited = true);
+    await waitFor(() => exited, "flowctl to stop on SIGTERM while reading stdin", 10_000);
+    const { code, stderr } = await output;
+    assertEquals(code, ExitCode.failure);
+    assertStringIncludes(
+      new TextDecoder().decode(stderr),
+      "Stopped (SIGTERM) while reading the pipeline from standard input",
+    );
+  } finally {
+    await writer.close().catch(() => {});
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // exited
+    }
+  }
+});
+
+/** The signals process `pid` catches (SigCgt of /proc/<pid>/status). */
+function caughtSignals(pid: number): bigint {
+  const line = Deno.readTextFileSync(`/proc/${pid}/status`).split("\n")
+    .find((l) => l.startsWith("SigCgt:")) ?? "SigCgt: 0";
+  return BigInt(`0x${line.split(/\s+/)[1]}`);
+}

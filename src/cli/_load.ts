@@ -8,6 +8,7 @@ import {
   type ParsedPipeline,
   parsePipeline,
 } from "../config/mod.ts";
+import { UserError } from "../user_error.ts";
 import { InputFileError, readInputFile, readInputFileSync } from "../trust/read_input.ts";
 
 export interface LoadOptions {
@@ -18,6 +19,13 @@ export interface LoadOptions {
   componentRegistry?: string | undefined;
   /** Enabled profiles (`--profile`). */
   profiles?: readonly string[];
+  /** Stops waiting on standard input (Ctrl+C or SIGTERM while `run -` reads it). */
+  signal?: AbortSignal;
+}
+
+/** A signal came while the pipeline was still being read from standard input. */
+export class InputInterruptedError extends UserError {
+  override name = "InputInterruptedError";
 }
 
 /**
@@ -31,7 +39,7 @@ export async function loadPipelineFile(
   const fromStdin = file === "-";
   const path = fromStdin ? "-" : resolve(file);
   const dir = fromStdin ? Deno.cwd() : dirname(path);
-  const text = fromStdin ? await readStdin() : await readFile(file, path);
+  const text = fromStdin ? await readStdin(options.signal) : await readFile(file, path);
   const dotenv = await readDotenv(file, `${dir}/.env`);
   return parsePipeline(text, {
     file,
@@ -83,8 +91,23 @@ function pipelineProblem(error: InputFileError): string {
     : `${error.message}; flowctl reads pipeline files only from regular files (or "-")`;
 }
 
-async function readStdin(): Promise<string> {
-  const bytes = await readAtMost(Deno.stdin, MAX_PIPELINE_BYTES);
+async function readStdin(signal: AbortSignal | undefined): Promise<string> {
+  // Standard input may never end; a signal must still be able to stop flowctl.
+  const { promise: stopped, reject } = Promise.withResolvers<never>();
+  const onAbort = () =>
+    reject(
+      new InputInterruptedError(
+        `Stopped (${signal?.reason}) while reading the pipeline from standard input`,
+      ),
+    );
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await Promise.race([readAtMost(Deno.stdin, MAX_PIPELINE_BYTES), stopped]);
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
   if (!bytes) throw new ConfigError([issue("-", `input is ${tooLarge("pipeline files")}`)]);
   return decodeText("-", bytes, "input");
 }

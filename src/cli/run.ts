@@ -102,7 +102,12 @@ export const runCommand: CommandModule = {
     });
     let pipeline;
     try {
-      pipeline = await loadForForeground(file, loadOptions, values.watch ?? false, out);
+      pipeline = await loadForForeground(
+        file,
+        { ...loadOptions, signal: signals.stop },
+        values.watch ?? false,
+        out,
+      );
     } catch (error) {
       signals[Symbol.dispose]();
       throw error;
