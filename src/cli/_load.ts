@@ -154,7 +154,9 @@ async function readDotenv(
     throw new ConfigError([
       issue(
         path,
-        tooBig ? `.env is ${tooLarge(".env files")}` : `cannot read .env: ${(error as Error).message}`,
+        tooBig
+          ? `.env is ${tooLarge(".env files")}`
+          : `cannot read .env: ${(error as Error).message}`,
       ),
     ], { cause: error });
   }
