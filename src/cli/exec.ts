@@ -4,9 +4,7 @@
  * with a TTY when stdin is one). The command's exit code is flowctl's.
  */
 import { requestExecContext } from "../admin/admin_client.ts";
-import type { ExecContext } from "../admin/protocol.ts";
-import { findExecutable } from "../orchestrator/process/process_orchestrator.ts";
-import { UserError } from "../user_error.ts";
+import { execInComponent } from "../orchestrator/exec.ts";
 import { parseCommandArgs } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
@@ -59,55 +57,24 @@ running; 2 usage or configuration error.`,
     }
     const { pipeline } = await loadPipelineFile(file);
     const context = await requestExecContext(pipeline.name, id);
-    return context.orchestrator === "container"
-      ? await execInContainerOf(context, command)
-      : await execBeside(context, command);
-  },
-};
-
-async function execBeside(context: ExecContext, command: string[]): Promise<number> {
-  const [program = "", ...args] = command;
-  const executable = findExecutable(program, context.workingDir, context.env.PATH ?? "");
-  if (!executable) {
-    writeAll(
-      Deno.stderr,
-      new TextEncoder().encode(`flowctl: command "${program}" not found\n`),
-    );
-    return NOT_FOUND;
-  }
-  const status = await new Deno.Command(executable, {
-    args,
-    cwd: context.workingDir,
-    env: context.env,
-    clearEnv: true,
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn().status;
-  return status.signal ? 128 + (SIGNAL_NUMBERS[status.signal] ?? 0) : status.code;
-}
-
-async function execInContainerOf(context: ExecContext, command: string[]): Promise<number> {
-  if (context.containerId === undefined) {
-    throw new UserError(`Component "${context.component}" has no running container`);
-  }
-  const { DockerClient } = await import("../docker/docker_client.ts");
-  const { execInContainer } = await import("../orchestrator/container_exec.ts");
-  using docker = await DockerClient.connect();
-  const tty = Deno.stdin.isTerminal();
-  if (tty) Deno.stdin.setRaw(true);
-  try {
-    return await execInContainer(docker, context.containerId, command, {
-      tty,
+    const outcome = await execInComponent(context, command, {
       stdin: Deno.stdin.readable,
+      isTerminal: () => Deno.stdin.isTerminal(),
+      setRaw: (raw) => Deno.stdin.setRaw(raw),
+      consoleSize,
       onStdout: (bytes) => writeAll(Deno.stdout, bytes),
       onStderr: (bytes) => writeAll(Deno.stderr, bytes),
-      ...(tty ? { consoleSize: consoleSize() } : {}),
     });
-  } finally {
-    if (tty) Deno.stdin.setRaw(false);
-  }
-}
+    if (outcome.kind === "exited") {
+      return outcome.signal ? 128 + (SIGNAL_NUMBERS[outcome.signal] ?? 0) : outcome.code;
+    }
+    writeAll(
+      Deno.stderr,
+      new TextEncoder().encode(`flowctl: command "${outcome.program}" not found\n`),
+    );
+    return NOT_FOUND;
+  },
+};
 
 function consoleSize(): [number, number] {
   try {
