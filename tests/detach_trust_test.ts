@@ -20,9 +20,10 @@ import {
  * SIGUSR1 reaching the launcher would never arrive.
  */
 const BLOCK_SIGUSR1 = [
-  "python3",
-  "-c",
-  "import os, signal, sys; signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1]); os.execvp(sys.argv[1], sys.argv[1:])",
+  "perl", // perl-base is Essential in Debian: always there
+  "-MPOSIX",
+  "-e",
+  "POSIX::sigprocmask(POSIX::SIG_BLOCK(), POSIX::SigSet->new(POSIX::SIGUSR1())) or die; exec { $ARGV[0] } @ARGV",
 ];
 
 /** A source that is healthy only after `readyMs`, so `run -d` waits that long. */
