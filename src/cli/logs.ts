@@ -6,6 +6,8 @@ import { type LogLine, mergeByTime, readLogLines } from "../logs/read_logs.ts";
 import { readRecordedLogDir, readRunState } from "../state/state_file.ts";
 import { didYouMean } from "../config/mod.ts";
 import { parseCommandArgs, singleFile } from "./_args.ts";
+import { dataPathId, planDataPath } from "../datapath/plan.ts";
+import { REPORT_MARKER } from "../datapath/report.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
@@ -38,7 +40,11 @@ Exit codes: 0 done, 2 usage or configuration error.`,
       );
     }
     const { pipeline } = await loadPipelineFile(file);
-    const ids = pipeline.components.map((c) => c.id);
+    // The data path logs like a component when the pipeline may have one.
+    const ids = [
+      ...pipeline.components.map((c) => c.id),
+      ...(planDataPath(pipeline).plan ? [dataPathId(pipeline)] : []),
+    ];
     for (const name of names) {
       if (!ids.includes(name)) {
         throw new UsageError(
@@ -56,7 +62,9 @@ Exit codes: 0 done, 2 usage or configuration error.`,
     const out = createOutput("text");
     const width = Math.max(...selected.map((id) => id.length));
     const encoder = new TextEncoder();
-    const print = (lines: LogLine[]) => {
+    const print = (all: LogLine[]) => {
+      // The data path's machine records (edge stats) are for the run, not for people.
+      const lines = all.filter((line) => !line.text.startsWith(REPORT_MARKER));
       if (lines.length === 0) return;
       const text = lines.map((line) => {
         const label = line.component.padEnd(width);

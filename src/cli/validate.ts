@@ -10,6 +10,8 @@ import {
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { createOutput } from "./output.ts";
+import { planDataPath } from "../datapath/plan.ts";
+import { edgeLines } from "./_edges.ts";
 
 export const validateCommand: CommandModule = {
   help: `Usage: flowctl validate <file|-> [--orchestrator process|container|swarm] [--strict]
@@ -21,7 +23,8 @@ file:line:column: path: message.
 
 Options:
   --orchestrator  check for this orchestrator instead of spec.driver
-  --strict        inputs whose event types never meet are an error, not a warning
+  --strict        inputs whose event types never meet, apiVersion "v1" and lists under
+                  config (the Go flowctl's) are errors, not warnings
   --output        text (default) or json
   --profile NAME  check with the components of profile NAME enabled (repeatable)
   --component-registry
@@ -48,6 +51,7 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
         ...(values.strict ? { strict: true } : {}),
         ...(values.profile ? { profiles: values.profile } : {}),
       });
+      const { edges } = planDataPath(pipeline);
       if (out.format === "json") {
         out.json({
           valid: true,
@@ -66,6 +70,7 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
             replicas: c.replicas,
           })),
           levels: pipeline.levels,
+          edges,
           warnings,
         });
       } else {
@@ -78,6 +83,7 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
             pipeline.levels.length === 1 ? "" : "s"
           } (${pipeline.orchestrator})`,
         );
+        for (const line of edgeLines(edges)) out.line(line);
       }
       return 0;
     } catch (error) {
