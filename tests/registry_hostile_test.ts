@@ -14,7 +14,9 @@ import {
   MANY_FILES,
 } from "./_hostile_registry.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
-import { tempDir, waitFor } from "./_helpers.ts";
+import { tempDir, testPipeline, waitFor } from "./_helpers.ts";
+import { registryWorkspace } from "./_registry.ts";
+import { ExitCode } from "../src/cli/exit_code.ts";
 
 /** An image cache that notes what each fill left in its root before the cache removed it. */
 class WatchingCache extends ImageCache {
@@ -157,4 +159,41 @@ Deno.test("pullImage() against a hostile registry", async (t) => {
   await t.step("a manifest of 20,000 layers is refused (14)", async () => {
     await refused("many-layers", "an image may have at most 512 layers");
   });
+});
+
+Deno.test("run: a hostile registry's error reaches the terminal as one escaped line, exit 1 (9)", async () => {
+  await using registry = await HostileRegistry.start();
+  await using ws = await registryWorkspace();
+  await using p = await testPipeline({
+    name: "hostile-cli",
+    sources: [{ id: "fetched", type: `${registry.host}/hostile/escape-sequences@v1` }],
+  });
+  const result = await ws.run(p);
+  assertEquals(result.code, ExitCode.failure, result.stdout + result.stderr);
+  const controls = [...result.stderr].filter((c) => c.charCodeAt(0) < 0x20 && c !== "\n");
+  assertEquals(controls, [], JSON.stringify(result.stderr));
+  assertStringIncludes(result.stderr, "\\x1b]0;pwned\\x07\\x1b[31mred");
+  assertEquals(result.stderr.includes("forged line\n"), false, "no line forged by the registry");
+});
+
+Deno.test("pullImage() stops on Ctrl+C while a layer downloads (7)", async () => {
+  await using registry = await HostileRegistry.start();
+  await using dir = await tempDir("flowctl-hostile-");
+  const controller = new AbortController();
+  const pulling = pullImage(registry.reference("stall-body"), {
+    cache: new ImageCache(`${dir.path}/cache`),
+    // Long deadlines: only the abort can end this pull soon.
+    timeouts: { answerMs: 60_000, idleMs: 60_000 },
+    signal: controller.signal,
+  });
+  await waitFor(
+    () => registry.seen.some((line) => line.includes("/blobs/")),
+    "the layer download to begin",
+  );
+  controller.abort(new Error("interrupted"));
+  let settled = false;
+  const outcome = pulling.then(() => "pulled", (error: Error) => error.message)
+    .finally(() => settled = true);
+  await waitFor(() => settled, "the pull to stop", 5_000);
+  assertEquals(await outcome, "interrupted");
 });
