@@ -6,7 +6,8 @@
  * Attacks: endless manifest, token and error bodies; a layer whose bytes do not match its
  * digest; a gzip bomb; a deeply nested layer; a layer of many files; whiteouts reaching out of
  * the root; a server that never answers, or stops mid-body; token realms of `file:`, `data:` and
- * another origin (which records what it is sent); a blob redirect to `file:`; escape sequences
+ * another origin (which records what it is sent, and serves the blob the registry redirects to
+ * it after authorizing); a blob redirect to `file:`; escape sequences
  * in an error; a manifest of 20,000 layers.
  */
 import { layer, type LayerBlob, sha256 } from "./_registry.ts";
@@ -66,7 +67,10 @@ export class HostileRegistry implements AsyncDisposable {
     this.#layers = layers;
     const other: RecordingServer = { origin: "", seen: [] };
     const otherServer = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (r) => {
-      other.seen.push(`${new URL(r.url).pathname} ${r.headers.get("authorization") ?? ""}`);
+      const path = new URL(r.url).pathname;
+      other.seen.push(`${path} ${r.headers.get("authorization") ?? ""}`);
+      // A CDN that blobs are redirected to.
+      if (path.startsWith("/blob/")) return new Response(layers.get("good")?.bytes);
       return Response.json({ token: "stolen-or-not" });
     });
     other.origin = `http://127.0.0.1:${otherServer.addr.port}`;
@@ -171,6 +175,13 @@ export class HostileRegistry implements AsyncDisposable {
   }
 
   #blob(attack: Attack, digest: string): Response {
+    if (attack === "realm-other-origin" && digest !== sha256(CONFIG)) {
+      // Authorized here; the redirect to another origin must not carry the authorization.
+      return new Response(null, {
+        status: 307,
+        headers: { location: `${this.other.origin}/blob/${digest}` },
+      });
+    }
     if (attack === "redirect-file") {
       return new Response(null, { status: 307, headers: { location: "file:///etc/passwd" } });
     }
