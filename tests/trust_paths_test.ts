@@ -178,3 +178,29 @@ Deno.test({
     assertStringIncludes(error.message, `owned by uid ${OTHER_UID}`);
   },
 });
+
+Deno.test({
+  name: "a state folder reached through another user's symlink is refused (1)",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using p = await testPipeline({
+      name: uniqueName("plant"),
+      sources: [fixture("src", { EXIT_AFTER_MS: 100 }, { restart: "no" })],
+    });
+    await Deno.chmod(p.dir, 0o755);
+    // Like /tmp: root's, sticky, everyone may add names (and re-point their own symlinks).
+    const shared = `${p.dir}/shared`;
+    await Deno.mkdir(shared);
+    await Deno.chmod(shared, 0o1777);
+    const mine = `${p.dir}/mine`;
+    await Deno.mkdir(mine, { mode: 0o700 });
+    await asOtherUser('ln -s "$2" "$1/state"', shared, mine);
+    const run = await runBare([...p.args], { HOME: "/root", FLOWCTL_STATE_DIR: `${shared}/state` });
+    assertEquals(run.code, ExitCode.failure, run.stderr);
+    assertStringIncludes(
+      run.stderr,
+      `Refusing to use "${shared}/state": it is a symbolic link owned by uid ${OTHER_UID}`,
+    );
+    assertEquals([...Deno.readDirSync(mine)], [], "nothing written through the symlink");
+  },
+});
