@@ -88,6 +88,8 @@ Deno.test({
     // The victim: a process of ours that a planted state file names as a component.
     const victim = new Deno.Command("sleep", { args: ["60"], detached: true }).spawn();
     const planted = `/tmp/.local/state/flowctl/${p.name}.json`;
+    // The test plants in the real /tmp; what it made there goes again.
+    const madeTree = !(await Deno.lstat("/tmp/.local").then(() => true, () => false));
     try {
       const state = {
         version: 1,
@@ -119,7 +121,7 @@ Deno.test({
     } finally {
       victim.kill("SIGKILL");
       await victim.status;
-      await Deno.remove(planted).catch(() => {});
+      await Deno.remove(madeTree ? "/tmp/.local" : planted, { recursive: true }).catch(() => {});
     }
   },
 });
