@@ -1,7 +1,6 @@
 /** `flowctl run`: starts a pipeline and keeps it running until Ctrl+C, a failure, or completion. */
 import { resolve } from "node:path";
 import { formatIssue } from "../config/mod.ts";
-import { modeOf } from "../orchestrator/select.ts";
 import { runSession } from "../runner/run_session.ts";
 import {
   componentRegistry,
@@ -126,7 +125,6 @@ export const runCommand: CommandModule = {
       pipeline = await loadForForeground(
         file,
         { ...loadOptions, signal: signals.stop },
-        values.watch ?? false,
         out,
       );
       // It remembers the run's events from the start, so `flowctl ui` can open it later.
@@ -175,20 +173,13 @@ export const runCommand: CommandModule = {
   },
 };
 
-/** Loads the file of a foreground run and prints its warnings; `--watch` is not for swarm. */
+/** Loads the file of a foreground run and prints its warnings. */
 async function loadForForeground(
   file: string,
   options: LoadOptions,
-  watch: boolean,
   out: Output,
 ) {
   const { pipeline, warnings } = await loadForRun(file, options);
-  if (watch && !modeOf(pipeline.orchestrator).reloads) {
-    throw new UsageError(
-      `run --watch runs process and container pipelines; "${pipeline.name}" runs as swarm services`,
-      "run without --watch, or with --orchestrator container",
-    );
-  }
   // The driver warning is answered by loadForRun's error or by --orchestrator.
   for (const warning of warnings) out.error(`warning: ${formatIssue(warning)}`);
   return pipeline;

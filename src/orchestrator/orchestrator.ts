@@ -103,6 +103,13 @@ export interface OrchestratorRun extends AsyncDisposable {
    * @throws {ComponentFailedError} when it cannot be started.
    */
   start(componentId: string): Promise<ComponentHandle>;
+  /**
+   * Replaces a running component's definition in place (swarm: a service update), so that the
+   * next start() follows what runs with the new one; stopping the old handle then keeps it.
+   * Absent where a changed component is restarted through a new run instead.
+   * @throws {ComponentFailedError} when the update is refused (nothing changed).
+   */
+  update?(component: Component): Promise<void>;
   /** The environment each component was given in this run (for `flowctl exec`). */
   readonly envs: RunEnvs;
   /**

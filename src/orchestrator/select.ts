@@ -23,8 +23,6 @@ export interface Mode {
   readonly peersKnownByRun: boolean;
   /** It makes engine objects (containers, networks, services) that a killed flowctl leaves. */
   readonly usesEngine: boolean;
-  /** `run --watch` can reload it. */
-  readonly reloads: boolean;
   /** `flowctl status` lists each component's tasks (and the nodes they run on). */
   readonly listsTasks: boolean;
 }
@@ -36,7 +34,6 @@ const MODES: Readonly<Record<OrchestratorKind, Mode>> = {
     peerIdentity: "process",
     peersKnownByRun: false,
     usesEngine: false,
-    reloads: true,
     listsTasks: false,
   },
   container: {
@@ -45,7 +42,6 @@ const MODES: Readonly<Record<OrchestratorKind, Mode>> = {
     peerIdentity: "container",
     peersKnownByRun: false,
     usesEngine: true,
-    reloads: true,
     listsTasks: false,
   },
   swarm: {
@@ -54,7 +50,6 @@ const MODES: Readonly<Record<OrchestratorKind, Mode>> = {
     peerIdentity: "container",
     peersKnownByRun: true,
     usesEngine: true,
-    reloads: false,
     listsTasks: true,
   },
 };

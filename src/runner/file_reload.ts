@@ -94,10 +94,14 @@ async function reloadFile(host: ReloadHost): Promise<Pipeline | undefined> {
     const added = new Set(
       fresh.filter((c) => !current.components.some((old) => old.id === c.id)).map((c) => c.id),
     );
-    if (added.size > 0) await host.orchestrator.check(part(next, added), { signal: host.stop });
-    const run = fresh.length > 0
+    const first = host.firstRun();
+    // A run that updates its components in place (swarm services) takes the reload itself.
+    if (added.size > 0 && !first?.update) {
+      await host.orchestrator.check(part(next, added), { signal: host.stop });
+    }
+    const run = fresh.length > 0 && !first?.update
       ? await host.openRun(part(next, new Set(fresh.map((c) => c.id))))
-      : host.firstRun();
+      : first;
     if (!run) return undefined;
     const summary = await host.runner.reload(next, run);
     host.notice(`Pipeline reloaded: ${describeReload(summary)}`);
@@ -139,7 +143,11 @@ function part(pipeline: Pipeline, ids: ReadonlySet<string>): Pipeline {
 /** `restarted proc (changed), sink (depends on proc); started tap (new); stopped old (removed)`. */
 function describeReload(summary: ReloadSummary): string {
   const parts = [
-    summary.changed.length > 0 ? `restarted ${summary.changed.join(", ")} (changed)` : "",
+    summary.changed.length > 0
+      ? `${summary.inPlace ? "updated" : "restarted"} ${summary.changed.join(", ")} (changed${
+        summary.inPlace ? ", in place" : ""
+      })`
+      : "",
     summary.dependents.length > 0
       ? `restarted ${summary.dependents.join(", ")} (depend on a changed component)`
       : "",

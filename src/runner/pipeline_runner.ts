@@ -3,7 +3,7 @@
  * run's end (a stop request, a failure, or completion), and stops everything in reverse order on
  * every path out. Each component's own life is its `ComponentSupervisor`'s.
  */
-import type { Component, Dependency, Pipeline } from "../config/mod.ts";
+import type { Component, Pipeline } from "../config/mod.ts";
 import { LogFile } from "../logs/log_file.ts";
 import { ComponentFailedError, type OrchestratorRun } from "../orchestrator/orchestrator.ts";
 import { ComponentSupervisor } from "./component_supervisor.ts";
@@ -19,26 +19,20 @@ import type { DataPathSupervision } from "./data_path_supervision.ts";
 import { reportOutcome } from "./run_outcome.ts";
 import {
   awaitedComponents,
+  dependencyMet,
   oneShotIds,
   startConditions,
-  untilAborted,
 } from "./start_conditions.ts";
-import type { ComponentPhase, ComponentSnapshot, RunnerEvent } from "./events.ts";
+import type { ComponentSnapshot, RunnerEvent } from "./events.ts";
 import {
   diffPipelines,
+  type ReloadChanges,
   ReloadError,
   type ReloadSummary,
   restartedDependents,
+  RUNNING,
 } from "./reload_plan.ts";
-
-/** Phases of a component that a reload restarts when something it depends on changed. */
-const RUNNING: readonly ComponentPhase[] = [
-  "starting",
-  "healthy",
-  "unhealthy",
-  "running",
-  "restarting",
-];
+import { reloadInPlace } from "./reload_in_place.ts";
 
 export interface RunnerOptions {
   run: OrchestratorRun;
@@ -115,6 +109,7 @@ export class PipelineRunner {
   async #reload(next: Pipeline, run: OrchestratorRun): Promise<ReloadSummary> {
     const summary = diffPipelines(this.#pipeline, next);
     if (this.#options.stop.aborted) return { ...summary, dependents: [] };
+    if (run.update) return await this.#reloadInPlace(next, run, summary);
     const replaced = new Set([...summary.changed, ...summary.removed]);
     const dependents = restartedDependents(
       next,
@@ -128,17 +123,10 @@ export class PipelineRunner {
         const supervisor = this.#supervisors.get(id);
         if (!supervisor) return;
         if (dependents.includes(id)) await supervisor.requests.stop({ forRestart: true });
-        else if (replaced.has(id)) {
-          this.#supervisors.delete(id);
-          await supervisor.stop({ force: this.#options.force });
-        }
+        else if (replaced.has(id)) await this.#retire(id);
       }));
     }
-    for (const id of summary.removed) {
-      await this.#logs.get(id)?.close();
-      this.#logs.delete(id);
-      this.#finished.delete(id);
-    }
+    for (const id of summary.removed) await this.#forget(id);
     this.#pipeline = next;
     const oneShots = oneShotIds(next);
     // Up in the new graph's order; a new definition starts through the new run.
@@ -154,7 +142,6 @@ export class PipelineRunner {
         if (!replaced.has(id) && !summary.added.includes(id)) return;
         const component = next.components.find((c) => c.id === id);
         if (!component) return;
-        this.#finished.delete(id);
         const supervisor = await this.#addSupervisor(component, run, oneShots.has(id));
         await supervisor.start(this.#options.stop);
       }));
@@ -170,6 +157,35 @@ export class PipelineRunner {
     }
     this.#options.onHandlesChanged?.();
     return { ...summary, dependents };
+  }
+
+  /** A reload through `run.update` (swarm services updated in place): see reload_in_place.ts. */
+  #reloadInPlace(next: Pipeline, run: OrchestratorRun, summary: ReloadChanges) {
+    return reloadInPlace(this.#pipeline, next, summary, {
+      update: async (component) => await run.update?.(component),
+      stop: (id) => this.#retire(id),
+      start: async (component) => {
+        const oneShot = oneShotIds(next).has(component.id);
+        await (await this.#addSupervisor(component, run, oneShot)).start(this.#options.stop);
+      },
+      adopt: (pipeline) => void (this.#pipeline = pipeline),
+      forget: (id) => this.#forget(id),
+      failed: (error) => this.#end.resolve({ result: "failed", error }),
+    });
+  }
+
+  /** Stops a component's supervisor that a reload replaces or removes. */
+  async #retire(id: string): Promise<void> {
+    const supervisor = this.#supervisors.get(id);
+    this.#supervisors.delete(id);
+    await supervisor?.stop({ force: this.#options.force });
+  }
+
+  /** Closes a removed component's log and forgets that it finished. */
+  async #forget(id: string): Promise<void> {
+    await this.#logs.get(id)?.close();
+    this.#logs.delete(id);
+    this.#finished.delete(id);
   }
 
   /** The current state of every component, in start order. */
@@ -249,6 +265,7 @@ export class PipelineRunner {
     run: OrchestratorRun,
     oneShot: boolean,
   ): Promise<ComponentSupervisor> {
+    this.#finished.delete(component.id);
     let log = this.#logs.get(component.id);
     if (!log) {
       log = await LogFile.open(this.#options.logDir, component.id);
@@ -292,7 +309,9 @@ export class PipelineRunner {
     const startOne = async (component: Component) => {
       try {
         await Promise.all(
-          startConditions(component).map((edge) => this.#met(edge, starts, signal)),
+          startConditions(component).map((edge) =>
+            dependencyMet(edge, this.#supervisor(edge.id), starts, signal)
+          ),
         );
         if (signal.aborted) return;
         await this.#supervisor(component.id).start(signal);
@@ -313,26 +332,6 @@ export class PipelineRunner {
     if (firstFailure === undefined) return undefined;
     if (firstFailure instanceof ComponentFailedError) return firstFailure;
     throw firstFailure;
-  }
-
-  /**
-   * Resolves once `edge.id` meets `edge.condition` or `signal` aborts; rejects with the
-   * dependency's failure when it cannot meet it.
-   */
-  async #met(
-    edge: Dependency,
-    starts: ReadonlyMap<string, Promise<void>>,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const supervisor = this.#supervisor(edge.id);
-    if (edge.condition === "started") {
-      // A start that fails before the spawn aborts `signal`.
-      return await untilAborted(supervisor.spawned, signal);
-    }
-    await starts.get(edge.id);
-    if (edge.condition === "completed_successfully" && !signal.aborted) {
-      await untilAborted(supervisor.completed, signal);
-    }
   }
 
   /** Waits for a stop request, the first failure, or every sink finishing. */

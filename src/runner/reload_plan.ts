@@ -1,6 +1,16 @@
 /** What a reload (`run --watch`) changes: the components added, removed, changed, and their dependents. */
 import type { Pipeline } from "../config/mod.ts";
 import { UserError } from "../user_error.ts";
+import type { ComponentPhase } from "./events.ts";
+
+/** Phases of a component that a reload restarts when something it depends on changed. */
+export const RUNNING: readonly ComponentPhase[] = [
+  "starting",
+  "healthy",
+  "unhealthy",
+  "running",
+  "restarting",
+];
 
 /** A reload could not bring a dependent of a changed component back. */
 export class ReloadError extends UserError {
@@ -15,7 +25,12 @@ export interface ReloadSummary {
   changed: string[];
   /** Running components restarted because something they depend on restarted or was added. */
   dependents: string[];
+  /** Changed components were updated in place (swarm services), not stopped and started. */
+  inPlace?: boolean;
 }
+
+/** What a reload changes before its dependents are known. */
+export type ReloadChanges = Omit<ReloadSummary, "dependents">;
 
 /** Compares two versions of a pipeline component by component. */
 export function diffPipelines(

@@ -42,3 +42,23 @@ export function awaitedComponents(pipeline: Pipeline): Component[] {
   const sinks = all.filter((c) => c.kind === "sink" || c.kind === "pipeline");
   return sinks.length > 0 ? sinks : all;
 }
+
+/**
+ * Resolves once `edge.id` (followed by `supervisor`) meets `edge.condition` or `signal` aborts;
+ * rejects with the dependency's failure when it cannot meet it. `starts` holds each start.
+ */
+export async function dependencyMet(
+  edge: Dependency,
+  supervisor: { readonly spawned: Promise<void>; readonly completed: Promise<void> },
+  starts: ReadonlyMap<string, Promise<void>>,
+  signal: AbortSignal,
+): Promise<void> {
+  if (edge.condition === "started") {
+    // A start that fails before the spawn aborts `signal`.
+    return await untilAborted(supervisor.spawned, signal);
+  }
+  await starts.get(edge.id);
+  if (edge.condition === "completed_successfully" && !signal.aborted) {
+    await untilAborted(supervisor.completed, signal);
+  }
+}

@@ -55,6 +55,8 @@ export class TaskHandle extends StoppableHandle implements ComponentHandle {
   readonly #placed: PlacedTask;
   readonly #logs = new AbortController();
   #stopRequested = false;
+  /** Set when a service update replaces this task: stopping it then leaves the service alone. */
+  #handedOver = false;
   /** Probes from the overlay, when flowctl cannot reach the probed port itself. */
   readonly probeHealth?: (options: { signal: AbortSignal }) => Promise<ProbeResult>;
 
@@ -151,10 +153,25 @@ export class TaskHandle extends StoppableHandle implements ComponentHandle {
     return { hostname: placed.bridgeAddress ?? placed.overlayAddress ?? "127.0.0.1", port };
   }
 
+  /**
+   * Marks the task as replaced by a service update (`run --watch`): the swarm stops it, so
+   * stopping the handle only waits for that and keeps the service.
+   */
+  handOver(handedOver: boolean): void {
+    this.#handedOver = handedOver;
+  }
+
   /** Removes the service (the swarm stops the task with its grace period) and waits for the end. */
   protected async stopOnce({ graceMs, force }: StopOptions): Promise<ExitStatus> {
     const docker = this.#docker;
     this.#stopRequested = true;
+    if (this.#handedOver) {
+      try {
+        return await this.exited;
+      } finally {
+        this.#logs.abort();
+      }
+    }
     const kill = () => {
       if (this.#placed.local) docker.killContainer(this.containerId).catch(() => {});
     };

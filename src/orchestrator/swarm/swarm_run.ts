@@ -13,7 +13,7 @@ import {
   removeSecret,
   swarmInfo,
   type TaskInfo,
-  TERMINAL_TASK_STATES,
+  updateService,
 } from "../../docker/swarm_api.ts";
 import { UserError } from "../../user_error.ts";
 import { LiveHandles } from "../_handle.ts";
@@ -30,7 +30,8 @@ import {
 import { type PlacedTask, TaskHandle, UnplacedHandle } from "./swarm_handle.ts";
 import { POLL_MS, removeNetworkWhenFree, removeServicesAndWait } from "./swarm_removal.ts";
 import { serviceName, serviceSpec } from "./swarm_service.ts";
-import { placeTask, rejectionMessage, unprobeablePort } from "./task_placement.ts";
+import { placeTask, unprobeablePort } from "./task_placement.ts";
+import { nextTask } from "./next_task.ts";
 import { chooseControlPlaneAddress, type ControlPlaneAddress } from "./control_plane_address.ts";
 import { engineIsLocal } from "./engine_locality.ts";
 import { checkTasksReach, probeImage } from "./reach_check.ts";
@@ -40,15 +41,13 @@ import { healthPorts } from "../../controlplane/health_ports.ts";
 import type { PeerAddress, PeerClaim, PeerRefusal } from "../../controlplane/peer.ts";
 import { registryAuthHeader } from "../../registry/registry_auth.ts";
 
-/** How long a task may stay unschedulable (no node satisfies its constraints) before that fails. */
-const UNSCHEDULABLE_MS = 3_000;
 /** How long a caller that fits no placed task is asked again while tasks are being placed. */
 const IDENTIFY_PATIENCE_MS = 3_000;
 
 /** The services and network of one run. */
 export class SwarmRun implements OrchestratorRun {
   readonly #docker: DockerClient;
-  readonly #pipeline: Pipeline;
+  #pipeline: Pipeline;
   readonly #options: OpenOptions;
   readonly #live = new LiveHandles<TaskHandle | UnplacedHandle>();
   readonly #services = new Map<string, string>();
@@ -67,6 +66,10 @@ export class SwarmRun implements OrchestratorRun {
   readonly #claimable: readonly ClaimableComponent[];
   /** Components whose next task flowctl is waiting for. */
   readonly #placing = new Set<string>();
+  /** The task each component runs now, which a service update hands over. */
+  readonly #current = new Map<string, TaskHandle>();
+  /** Where components reach the control plane. */
+  #endpoint = "";
 
   constructor(docker: DockerClient, pipeline: Pipeline, options: OpenOptions) {
     this.#docker = docker;
@@ -102,9 +105,9 @@ export class SwarmRun implements OrchestratorRun {
         `the control plane cannot listen on "${this.#address}" (${chosen.origin}): ${reason}; pass --control-plane-address with an address of this machine that every swarm node reaches`,
       ], { cause: error, exitCode: 2 });
     }
-    const endpoint = `${this.#address}:${controlPlane.port}`;
+    this.#endpoint = `${this.#address}:${controlPlane.port}`;
     for (const component of this.#pipeline.components) {
-      this.envs.set(component.id, this.#options.envFor(component, endpoint));
+      this.envs.set(component.id, this.#options.envFor(component, this.#endpoint));
     }
     const name = `flowctl-${this.#pipeline.name}-${this.#options.runId.slice(0, 8)}`;
     this.#networkId = await createOverlayNetwork(this.#docker, name, this.#labels(), signal);
@@ -236,7 +239,11 @@ export class SwarmRun implements OrchestratorRun {
       let task: TaskInfo | undefined;
       let placed: PlacedTask;
       try {
-        task = await this.#nextTask(component, serviceId, seen);
+        task = await nextTask(this.#docker, component, serviceId, {
+          seen,
+          cancel: this.#options.signal,
+          disposed: this.#disposed.signal,
+        });
         if (!task) {
           return this.#live.add(new UnplacedHandle(this.#docker, component.id, serviceId));
         }
@@ -259,6 +266,7 @@ export class SwarmRun implements OrchestratorRun {
         throw error;
       }
       const handle = new TaskHandle(this.#docker, component, serviceId, placed, task, overlay);
+      this.#current.set(component.id, handle);
       handle.exited.finally(() => {
         this.#placed.delete(placed.containerId);
         overlay?.[Symbol.asyncDispose]().catch(() => {});
@@ -277,51 +285,41 @@ export class SwarmRun implements OrchestratorRun {
   }
 
   /**
-   * Waits for the newest task of the service that flowctl has not followed yet to run (or to
-   * have ended: a quick exit). A task the swarm rejects, or cannot place, fails the start.
+   * Updates the service of a changed component in place (`run --watch`): its new spec, posted
+   * at the service's current version; the swarm then replaces its task. start() follows the
+   * new task. The old task is handed over, so stopping its handle keeps the service.
+   * @throws {ComponentFailedError} when the engine refuses the update (the service is as it was).
    */
-  async #nextTask(
-    component: Component,
-    serviceId: string,
-    seen: Set<string>,
-  ): Promise<TaskInfo | undefined> {
-    let unschedulableSince: number | undefined;
-    while (true) {
-      // Ctrl+C while the swarm is still placing or pulling: the caller stops the service.
-      if (this.#options.signal.aborted) return undefined;
-      if (this.#disposed.signal.aborted) {
-        throw new ComponentFailedError(
-          component.id,
-          `Component "${component.id}" was stopped before its task ran`,
-        );
-      }
-      const task = (await listTasks(this.#docker, serviceId)).find((t) => !seen.has(t.ID));
-      const state = task?.Status.State;
-      if (task && (state === "rejected" || (state === "failed" && !containerOf(task)))) {
-        throw new ComponentFailedError(
-          component.id,
-          await rejectionMessage(this.#docker, component, task),
-        );
-      }
-      if (task && state === "pending" && task.Status.Err) {
-        unschedulableSince ??= Date.now();
-        if (Date.now() - unschedulableSince > UNSCHEDULABLE_MS) {
-          throw new ComponentFailedError(
-            component.id,
-            `Component "${component.id}" cannot be placed on any swarm node: ${task.Status.Err}${
-              component.placementConstraints.length > 0
-                ? ` (placement constraints: ${component.placementConstraints.join(", ")})`
-                : ""
-            }`,
-          );
-        }
-      }
-      if (
-        task && containerOf(task) && (state === "running" || TERMINAL_TASK_STATES.has(state ?? ""))
-      ) {
-        return task;
-      }
-      await delay(POLL_MS);
+  async update(component: Component): Promise<void> {
+    const serviceId = this.#services.get(component.id);
+    if (!serviceId) throw new RangeError(`no service of component "${component.id}" in this run`);
+    const before = this.#pipeline;
+    this.#pipeline = {
+      ...before,
+      components: before.components.map((c) => c.id === component.id ? component : c),
+    };
+    const env = this.envs.of(component.id);
+    this.envs.set(component.id, this.#options.envFor(component, this.#endpoint));
+    // Before the update: the swarm may stop the old task before the engine has answered.
+    this.#current.get(component.id)?.handOver(true);
+    try {
+      // Tasks of the old spec (restarts nobody followed) are not the update's task.
+      const seen = this.#seenTasks.get(component.id) ?? new Set<string>();
+      for (const task of await listTasks(this.#docker, serviceId)) seen.add(task.ID);
+      this.#seenTasks.set(component.id, seen);
+      await updateService(this.#docker, serviceId, this.#serviceSpec(component), {
+        registryAuth: await registryAuthHeader(component.image ?? ""),
+      });
+    } catch (error) {
+      this.#pipeline = before;
+      this.#current.get(component.id)?.handOver(false);
+      if (env) this.envs.set(component.id, env);
+      if (!(error instanceof DockerApiError)) throw error;
+      throw new ComponentFailedError(
+        component.id,
+        `Cannot update the swarm service of component "${component.id}": ${error.engineMessage}`,
+        { cause: error },
+      );
     }
   }
 
@@ -392,8 +390,4 @@ export class SwarmRun implements OrchestratorRun {
     const networkId = this.#networkId;
     if (networkId) await removeNetworkWhenFree(this.#docker, networkId);
   }
-}
-
-function containerOf(task: TaskInfo): string | undefined {
-  return task.Status.ContainerStatus?.ContainerID || undefined;
 }
