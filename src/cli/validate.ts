@@ -82,8 +82,12 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
       return 0;
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      if (out.format === "json") out.json({ valid: false, file, issues: error.issues });
-      else for (const issue of error.issues) out.error(formatIssue(issue));
+      if (out.format === "json") {
+        out.json({ valid: false, file, issues: error.issues, warnings: error.warnings });
+      } else {
+        for (const warning of error.warnings) out.error(`warning: ${formatIssue(warning)}`);
+        for (const issue of error.issues) out.error(formatIssue(issue));
+      }
       return 2;
     }
   },

@@ -21,6 +21,20 @@ export const PIPELINE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 /** Profile names as compose has them. */
 export const PROFILE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
+/**
+ * `spec.driver` values: this flowctl's orchestrators, the Go flowctl's names for them (`local`,
+ * `docker`), and drivers of other tools that files in the wild name (`kubernetes`, `nomad`).
+ */
+export const DRIVER_NAMES = [
+  "process",
+  "local",
+  "container",
+  "docker",
+  "swarm",
+  "kubernetes",
+  "nomad",
+] as const;
+
 const UNKNOWN_KEY = "\u0000unknown-key:";
 
 /**
@@ -405,11 +419,14 @@ export const PipelineFileSchema = strict("a pipeline", {
   }),
   spec: strict("spec", {
     description: v.optional(text()),
-    // Checked in parse_pipeline.ts: drivers of other tools are a warning there, not an error.
+    // Drivers of other tools are accepted here and warned about in parse_pipeline.ts.
     driver: v.optional(
-      v.pipe(
-        text("a driver"),
-        v.regex(/^[a-z][a-z0-9-]*$/, (issue) => `invalid driver ${issue.received}`),
+      v.picklist(
+        DRIVER_NAMES,
+        (issue) =>
+          `unknown driver ${issue.received}${
+            typeof issue.input === "string" ? didYouMean(issue.input, DRIVER_NAMES) : ""
+          }: use "process" (or "local"), "container" (or "docker") or "swarm"`,
       ),
     ),
     config: v.optional(configMap),
