@@ -220,6 +220,7 @@ const healthSpec = strict("a health check", {
     ),
   ),
   interval: v.optional(durationText),
+  start_interval: v.optional(durationText),
   timeout: v.optional(durationText),
   retries: v.optional(integerIn("a retry count", 1, 1000)),
   start_period: v.optional(durationText),

@@ -624,6 +624,7 @@ export class ComponentSupervisor implements AsyncDisposable {
         ? this.#waitRegistered(health.startPeriodMs, waitSignal)
         : waitUntilHealthy(this.#probeFor(handle), {
           timeoutMs: health.startPeriodMs,
+          maxPauseMs: health.startIntervalMs,
           signal: waitSignal,
           onFailedProbe: (reason) => lastReason = reason,
           // A command (a process, or an engine exec) costs more than a connect.
