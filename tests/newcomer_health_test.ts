@@ -9,7 +9,11 @@ import {
   runFlowctl,
   testPipeline,
   uniqueName,
+  waitFor,
 } from "./_helpers.ts";
+
+const delay = <T>(ms: number, value: T) =>
+  new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
 
 Deno.test("flowctl run probes a health check that never passes at its interval, not in a busy loop", async () => {
   const port = freePort();
@@ -38,3 +42,73 @@ Deno.test("flowctl run probes a health check that never passes at its interval, 
   assert(requests.length >= 4, `${requests.length} probes`);
   assert(requests.length <= 20, `${requests.length} probes in 3 s with interval 500ms`);
 });
+
+Deno.test("flowctl run refuses a health port another program holds, before starting anything", async () => {
+  await using holder = listenAnywhere();
+  const port = holder.port;
+  await using p = await testPipeline(({ events }) => ({
+    name: uniqueName("heldport"),
+    sources: [fixture("web", { EVENTS_FILE: events }, { health: { tcp: { port } } })],
+  }));
+  const result = await runFlowctl(p.args, { env: p.env });
+  assertEquals(result.code, ExitCode.failure, result.stderr);
+  assertStringIncludes(
+    result.stderr,
+    `component "web": health port ${port} on 127.0.0.1 is already in use`,
+  );
+  assertEquals(readEvents(p.events), [], "nothing was started");
+});
+
+Deno.test("flowctl run does not count a probe answered by another program as the component's health", async () => {
+  const port = freePort();
+  await using p = await testPipeline(({ events }) => ({
+    name: uniqueName("notmine"),
+    sources: [
+      // The component itself never listens: whoever answers on the port is someone else.
+      fixture("web", { EVENTS_FILE: events }, {
+        health: { tcp: { port }, start_period: "2s" },
+      }),
+    ],
+    sinks: [fixture("sink", { EVENTS_FILE: events }, { inputs: ["web"] })],
+  }));
+  await using flowctl = new FlowctlProcess(p.args, { env: p.env });
+  await flowctl.waitForOutput("Starting component: web");
+  // Taken after the preflight, as a program started meanwhile would.
+  await using _holder = listenAnywhere(port);
+  // Without the ownership check the pipeline would start; stop it then, so the test fails.
+  await waitFor(
+    async () =>
+      flowctl.stdout.includes("Pipeline started successfully") ||
+      await Promise.race([flowctl.child.status.then(() => true), delay(10, false)]),
+    "flowctl to fail the start or to report it started",
+  );
+  flowctl.kill("SIGTERM");
+  const result = await flowctl.result();
+  assertEquals(result.code, ExitCode.failure, result.stdout + result.stderr);
+  const output = result.stdout + result.stderr;
+  assertStringIncludes(
+    output,
+    `port ${port} answers, but another program (pid ${Deno.pid}, `,
+  );
+  assertEquals(output.includes("health check passed"), false, output);
+  assertEquals(readEvents(p.events).some(([id]) => id === "sink"), false, "sink never started");
+});
+
+/** A TCP listener of this test that accepts and drops connections, closed by `await using`. */
+function listenAnywhere(port = 0): AsyncDisposable & { port: number } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  const accepting = (async () => {
+    try {
+      for await (const connection of listener) connection.close();
+    } catch {
+      // closed
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await accepting;
+    },
+  };
+}

@@ -8,6 +8,7 @@ import { delay } from "../delay.ts";
 import { monitorHealth } from "../health/health_monitor.ts";
 import { probeHttp, type ProbeResult, probeTcp } from "../health/probe.ts";
 import { waitUntilHealthy } from "../health/wait_until_healthy.ts";
+import { ownedProbe } from "../health/owned_probe.ts";
 import { LineBuffer } from "../logs/line_buffer.ts";
 import type { LogFile } from "../logs/log_file.ts";
 import {
@@ -622,7 +623,7 @@ export class ComponentSupervisor implements AsyncDisposable {
     try {
       const ready = health.probe.type === "registered"
         ? this.#waitRegistered(health.startPeriodMs, waitSignal)
-        : waitUntilHealthy(this.#probeFor(handle), {
+        : waitUntilHealthy(this.#startupProbe(handle), {
           timeoutMs: health.startPeriodMs,
           maxPauseMs: health.startIntervalMs,
           signal: waitSignal,
@@ -664,6 +665,16 @@ export class ComponentSupervisor implements AsyncDisposable {
         }`,
       };
     }
+  }
+
+  /** At startup a passing probe must be answered by the component's own processes. */
+  #startupProbe(handle: ComponentHandle): (signal: AbortSignal) => Promise<ProbeResult> {
+    const probe = this.#probeFor(handle);
+    const check = this.component.health?.probe;
+    const local = handle.pid !== undefined && handle.containerId === undefined;
+    return local && (check?.type === "http" || check?.type === "tcp")
+      ? ownedProbe(probe, { port: handle.probeAddress(check.port).port, pid: handle.pid! })
+      : probe;
   }
 
   #probeFor(handle: ComponentHandle): (signal: AbortSignal) => Promise<ProbeResult> {
