@@ -282,7 +282,7 @@ Deno.test("example processor: a live stream ends with UNAVAILABLE when the proce
     freePort(),
     freePort(),
   ];
-  await using source = startComponent("components/source/main.ts", {
+  await using _source = startComponent("components/source/main.ts", {
     GRPC_PORT: String(sourceGrpc),
     HEALTH_PORT: String(sourceHealth),
   });
