@@ -206,7 +206,7 @@ async function stopEngine(child: Deno.ChildProcess, dir: string): Promise<void> 
   const timeout = new AbortController();
   const stopped = await Promise.race([
     child.status.then(() => true),
-    delay(30_000, timeout.signal).then(() => false),
+    delay(30_000, { signal: timeout.signal }).then(() => false),
   ]);
   timeout.abort();
   if (!stopped) {

@@ -135,7 +135,7 @@ async function follow(
       continue;
     }
     if (signal.aborted) return;
-    await delay(20, signal);
+    await delay(20, { signal });
   }
 }
 

@@ -1,7 +1,7 @@
 /** `flowctl down`: stops a running pipeline, or removes what a killed flowctl left behind. */
 import { DockerUnavailableError } from "../docker/docker_errors.ts";
 import { delay } from "../delay.ts";
-import { involvesContainers, removeLeftovers } from "../orchestrator/leftovers.ts";
+import { involvesContainers, removeLeftovers } from "../recovery/leftovers.ts";
 import type { Pipeline } from "../config/mod.ts";
 import { isRunLive, readRunState, type RunState } from "../state/state_file.ts";
 import { outputFormat, parseCommandArgs, singleFile } from "./_args.ts";

@@ -5,7 +5,7 @@
  */
 import { requestExecContext } from "../admin/admin_client.ts";
 import type { ExecContext } from "../admin/protocol.ts";
-import { findExecutable } from "../orchestrator/process.ts";
+import { findExecutable } from "../orchestrator/process/process_orchestrator.ts";
 import { UserError } from "../user_error.ts";
 import { parseCommandArgs } from "./_args.ts";
 import { loadPipelineFile } from "./_load.ts";

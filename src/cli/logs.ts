@@ -76,7 +76,7 @@ Exit codes: 0 done, 2 usage or configuration error.`,
 
     using signals = installShutdownSignals({ onFirst: () => {}, onSecond: () => {} });
     while (!signals.stop.aborted) {
-      await delay(200, signals.stop);
+      await delay(200, { signal: signals.stop });
       const fresh = await Promise.all(selected.map(async (id) => {
         const path = logPath(dir, id);
         let from = offsets.get(id) ?? 0;

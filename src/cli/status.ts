@@ -319,7 +319,7 @@ async function watchStatus(args: string[], format: "text" | "json"): Promise<num
       if (inPlace) out.rawText(CLEAR_SCREEN);
       await statusCommand.run(args);
       if (text && !inPlace) out.line("");
-      await delay(WATCH_INTERVAL_MS, stop.signal);
+      await delay(WATCH_INTERVAL_MS, { signal: stop.signal });
     }
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);

@@ -12,6 +12,7 @@ import {
   type ComponentKind,
   DEFAULT_HEALTH_TIMINGS,
   DEFAULT_MAX_RESTARTS,
+  DEFAULT_SECRET_DIR,
   DEFAULT_STOP_GRACE_MS,
   type HealthCheck,
   type ImageExecutable,
@@ -367,7 +368,7 @@ function buildSecret(
   return {
     name: secret.name,
     ...(hostPath !== undefined ? { hostPath } : {}),
-    ...(containerPath !== undefined ? { containerPath } : {}),
+    containerPath: containerPath ?? `${DEFAULT_SECRET_DIR}/${secret.name}`,
     ...(secret.env !== undefined ? { env: secret.env } : {}),
     ...(mode !== undefined ? { mode } : {}),
     ...(secret.type !== undefined ? { type: secret.type } : {}),

@@ -1,5 +1,5 @@
 /** Component references in interpolated values: `${components.<id>.host|endpoint|ports.<name>}`. */
-import { componentHost } from "../orchestrator/addressing.ts";
+import { componentHost } from "./addressing.ts";
 import { didYouMean } from "./_suggest.ts";
 import type { OrchestratorKind, PortMapping } from "./pipeline.ts";
 

@@ -1,4 +1,7 @@
 /** The validated, interpolated pipeline model that orchestrators and the runner work from. */
+import type { ImageExecutable } from "../registry/component_image.ts";
+
+export type { ImageExecutable };
 
 export type OrchestratorKind = "process" | "container" | "swarm";
 /** `pipeline`: a whole pipeline in one component (spec.pipelines); it runs like a sink. */
@@ -43,14 +46,18 @@ export type VolumeMount =
   | { type: "bind"; hostPath: string; containerPath: string; readonly: boolean }
   | { type: "volume"; name: string; containerPath: string; readonly: boolean };
 
+/** Where a secret is mounted in a container when its `container_path` is not given. */
+export const DEFAULT_SECRET_DIR = "/run/secrets";
+
 /**
  * A file on the host handed to the component by path: mounted read-only at `containerPath`
- * (container mode), its path in the variable `env`. flowctl never reads its content.
+ * (container and swarm modes), its path in the variable `env`. flowctl never reads its content.
  */
 export interface SecretFile {
   name: string;
   hostPath?: string;
-  containerPath?: string;
+  /** `container_path`, or `DEFAULT_SECRET_DIR/<name>`: resolved here once for every mode. */
+  containerPath: string;
   env?: string;
   /** File mode asked for; informational, the engine mounts the host file as it is. */
   mode?: number;
@@ -83,22 +90,6 @@ export type DependencyCondition = "started" | "healthy" | "completed_successfull
 export interface Dependency {
   id: string;
   condition: DependencyCondition;
-}
-
-/**
- * Process mode without `command`: the executable comes from an image pulled by flowctl
- * (src/registry): a registry component's (`type: name@version`) or an `image`'s.
- */
-export interface ImageExecutable {
-  /** Full reference: `registry/repository:tag` or `registry/repository@sha256:…`. */
-  reference: string;
-  /**
-   * `component`: a registry component, its executable at /component, /bin/component or
-   * /app/component; `binary`: an `image`'s executable named `name`, in /app, /bin, /usr/bin,
-   * /usr/local/bin or /.
-   */
-  kind: "component" | "binary";
-  name: string;
 }
 
 export interface Component {

@@ -3,12 +3,17 @@
  * wire, so control characters in them are escaped before they reach a terminal.
  */
 import { clip } from "../config/mod.ts";
-import type { RunnerEvent } from "../runner/events.ts";
 import type { RegistryEvent } from "./registry.ts";
+
+/** The run events a registry event becomes; the runner's RunnerEvent includes them. */
+export type RegistryLifecycleEvent =
+  | { type: "component_registered"; component: string; via: string }
+  | { type: "component_stale"; component: string; lastHeartbeatMs: number }
+  | { type: "component_heartbeat_resumed"; component: string };
 
 /** Where a registry event goes: a lifecycle event, or a one-line notice. */
 export interface RegistryReportTargets {
-  emit(event: RunnerEvent): void;
+  emit(event: RegistryLifecycleEvent): void;
   notice(message: string): void;
 }
 

@@ -26,7 +26,7 @@ export async function monitorHealth(
   let healthy = true;
   let failures = 0;
   while (!options.signal.aborted) {
-    await delay(options.intervalMs, options.signal);
+    await delay(options.intervalMs, { signal: options.signal });
     if (options.signal.aborted) return;
     const result = await probe(options.signal);
     if (options.signal.aborted) return;

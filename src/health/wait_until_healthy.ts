@@ -41,7 +41,8 @@ export async function waitUntilHealthy(
     if (!deadline.aborted || lastReason === undefined) lastReason = result.reason;
     if (options.signal.aborted) return { status: "aborted" };
     if (deadline.aborted) return { status: "timeout", lastReason };
-    await delay(Math.max(Math.min(pause, options.maxPauseMs), options.minPauseMs ?? 0), deadline);
+    const wait = Math.max(Math.min(pause, options.maxPauseMs), options.minPauseMs ?? 0);
+    await delay(wait, { signal: deadline });
     pause *= 2;
     if (options.signal.aborted) return { status: "aborted" };
     if (deadline.aborted) return { status: "timeout", lastReason };

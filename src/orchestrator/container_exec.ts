@@ -100,7 +100,7 @@ async function exitCodeOf(
     if (attempt > 200) {
       throw new DockerApiError(200, "GET", `/exec/${execId}/json`, "the exec never finished");
     }
-    await delay(Math.min(5 * (attempt + 1), 50), signal);
+    await delay(Math.min(5 * (attempt + 1), 50), { signal });
     signal?.throwIfAborted();
   }
 }

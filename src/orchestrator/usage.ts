@@ -6,7 +6,7 @@
 import * as v from "valibot";
 import type { DockerClient } from "../docker/docker_client.ts";
 import { delay } from "../delay.ts";
-import { groupMembers } from "./process_group.ts";
+import { groupMembers } from "../proc/process_group.ts";
 
 /** CPU (percent of one core) and resident memory (bytes). */
 export interface Usage {

@@ -4,10 +4,25 @@
  * /usr/local/bin/, /<name>), and the component's optional `metadata.json`.
  */
 import * as v from "valibot";
-import type { ImageExecutable } from "../config/pipeline.ts";
 import { resolveInRoot } from "./layer_apply.ts";
 import { cachedImage, type PulledImage, pullImage, type PullOptions } from "./pull_image.ts";
 import { RegistryError } from "./registry_error.ts";
+
+/**
+ * Process mode without `command`: the executable comes from an image pulled by flowctl
+ * (src/registry): a registry component's (`type: name@version`) or an `image`'s.
+ */
+export interface ImageExecutable {
+  /** Full reference: `registry/repository:tag` or `registry/repository@sha256:…`. */
+  reference: string;
+  /**
+   * `component`: a registry component, its executable at /component, /bin/component or
+   * /app/component; `binary`: an `image`'s executable named `name`, in /app, /bin, /usr/bin,
+   * /usr/local/bin or /.
+   */
+  kind: "component" | "binary";
+  name: string;
+}
 
 const typeList = v.optional(v.array(v.string()));
 

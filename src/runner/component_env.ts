@@ -13,9 +13,6 @@ export interface ComponentEnvOptions {
   metadata?: ConfigEnvMetadata;
 }
 
-/** Where a secret file is, as the component sees it: in the container, or on the host. */
-export const DEFAULT_SECRET_DIR = "/run/secrets";
-
 /**
  * Builds a component's environment, later entries winning: host env (process mode), injected
  * values, `config` as variables, secret paths (`secrets[].env`), then its own `env`.
@@ -27,9 +24,7 @@ export function componentEnv(
 ): Record<string, string> {
   const secretPaths: Record<string, string> = {};
   for (const secret of component.secrets) {
-    const path = pipeline.orchestrator === "process"
-      ? secret.hostPath
-      : secret.containerPath ?? `${DEFAULT_SECRET_DIR}/${secret.name}`;
+    const path = pipeline.orchestrator === "process" ? secret.hostPath : secret.containerPath;
     if (secret.env !== undefined && path !== undefined) secretPaths[secret.env] = path;
   }
   return {

@@ -1,4 +1,5 @@
 /** Events of a run, and the state of its components; the CLI renders events as text or JSON. */
+import type { RegistryLifecycleEvent } from "../controlplane/registry_report.ts";
 import type { ExitStatus } from "../orchestrator/orchestrator.ts";
 
 export type RunnerEvent =
@@ -47,9 +48,8 @@ export type RunnerEvent =
   | { type: "component_liveness_failed"; component: string; failures: number; restart: boolean }
   | { type: "component_stopping"; component: string }
   | { type: "component_stopped"; component: string; exit: ExitStatus; graceMs: number }
-  | { type: "component_registered"; component: string; via: string }
-  | { type: "component_stale"; component: string; lastHeartbeatMs: number }
-  | { type: "component_heartbeat_resumed"; component: string }
+  /** Registrations and heartbeats seen by the control plane. */
+  | RegistryLifecycleEvent
   | { type: "pipeline_started"; afterMs: number }
   | { type: "pipeline_stopping"; reason: "signal" | "failure" | "completed" }
   | { type: "pipeline_stopped" }

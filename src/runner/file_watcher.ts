@@ -32,7 +32,7 @@ export async function waitForChange(
   while (!signal.aborted) {
     const now = fingerprint(paths);
     if (now !== seen) return now;
-    await delay(POLL_MS, signal);
+    await delay(POLL_MS, { signal });
   }
   return undefined;
 }

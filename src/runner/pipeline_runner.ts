@@ -7,11 +7,9 @@ import type { Component, Dependency, Pipeline } from "../config/mod.ts";
 import { LogFile } from "../logs/log_file.ts";
 import { readLogTail } from "../logs/log_tail.ts";
 import { ComponentFailedError, type OrchestratorRun } from "../orchestrator/orchestrator.ts";
-import {
-  ComponentSupervisor,
-  type RegistrationWatcher,
-  type RequestResult,
-} from "./component_supervisor.ts";
+import { ComponentSupervisor } from "./component_supervisor.ts";
+import type { RequestResult } from "./control_requests.ts";
+import type { RegistrationWatcher } from "./readiness.ts";
 import type { ComponentPhase, ComponentSnapshot, RunnerEvent } from "./events.ts";
 import { UserError } from "../user_error.ts";
 
@@ -101,7 +99,7 @@ export class PipelineRunner {
       await Promise.all(level.map(async (id) => {
         const supervisor = this.#supervisors.get(id);
         if (!supervisor) return;
-        if (dependents.includes(id)) await supervisor.stopOnRequest({ forRestart: true });
+        if (dependents.includes(id)) await supervisor.requests.stop({ forRestart: true });
         else if (replaced.has(id)) {
           this.#supervisors.delete(id);
           await supervisor.stop({ force: this.#options.force });
@@ -119,7 +117,7 @@ export class PipelineRunner {
     for (const level of next.levels) {
       const results = await Promise.allSettled(level.map(async (id) => {
         if (dependents.includes(id)) {
-          const result = await this.#supervisor(id).startOnRequest();
+          const result = await this.#supervisor(id).requests.start();
           if (!result.ok) {
             throw new ReloadError(`component "${id}" did not start again: ${result.reason}`);
           }
@@ -199,17 +197,21 @@ export class PipelineRunner {
     if (action === "restart" && levels.length > 1) {
       // Dependents go down before what they depend on and come back after it.
       for (const level of [...levels].reverse()) {
-        await each(level, (s) => s.stopOnRequest({ forRestart: true }), "stop");
+        await each(level, (s) => s.requests.stop({ forRestart: true }), "stop");
       }
       results.length = 0;
-      for (const level of levels) await each(level, (s) => s.startOnRequest(), "restart");
+      for (const level of levels) await each(level, (s) => s.requests.start(), "restart");
     } else if (action === "stop") {
       for (const level of [...levels].reverse()) {
-        await each(level, (s) => s.stopOnRequest(), action);
+        await each(level, (s) => s.requests.stop(), action);
       }
     } else {
       for (const level of levels) {
-        await each(level, (s) => action === "start" ? s.startOnRequest() : s.restart(), action);
+        await each(
+          level,
+          (s) => action === "start" ? s.requests.start() : s.requests.restart(),
+          action,
+        );
       }
     }
     return results;

@@ -18,13 +18,13 @@ import { identifyComponents } from "../controlplane/peer_identity.ts";
 import { Registry } from "../controlplane/registry.ts";
 import { reportRegistryEvent } from "../controlplane/registry_report.ts";
 import type { DockerClient } from "../docker/docker_client.ts";
-import { type Leftovers, removeLeftovers } from "../orchestrator/leftovers.ts";
+import { type Leftovers, removeLeftovers } from "../recovery/leftovers.ts";
 import {
   type Orchestrator,
   type OrchestratorRun,
   PreflightError,
 } from "../orchestrator/orchestrator.ts";
-import { ProcessOrchestrator } from "../orchestrator/process.ts";
+import { ProcessOrchestrator } from "../orchestrator/process/process_orchestrator.ts";
 import { ensureLogDir } from "../logs/log_file.ts";
 import { RunClaim } from "../state/run_claim.ts";
 import { ensureStateDir } from "../state/state_file.ts";
@@ -421,13 +421,15 @@ async function openOrchestrator(
   controlPlaneAddress: string | undefined,
 ): Promise<{ orchestrator: Orchestrator; docker?: DockerClient }> {
   if (pipeline.orchestrator === "swarm") {
-    const { SwarmOrchestrator } = await import("../orchestrator/swarm.ts");
+    const { SwarmOrchestrator } = await import("../orchestrator/swarm/swarm_orchestrator.ts");
     const orchestrator = stack.use(await SwarmOrchestrator.connect({ controlPlaneAddress }));
     return { orchestrator, docker: orchestrator.docker };
   }
   if (pipeline.orchestrator !== "container") return { orchestrator: new ProcessOrchestrator() };
   // Loaded only here: process mode does not pay for the Docker client.
-  const { ContainerOrchestrator } = await import("../orchestrator/container.ts");
+  const { ContainerOrchestrator } = await import(
+    "../orchestrator/container/container_orchestrator.ts"
+  );
   const orchestrator = stack.use(await ContainerOrchestrator.connect());
   return { orchestrator, docker: orchestrator.docker };
 }

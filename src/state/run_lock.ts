@@ -3,25 +3,12 @@
  * flock on `<state dir>/<pipeline>.lock`; the kernel drops it when its holder exits, however it
  * exits, so a lock is never stale and nothing has to guess whether its owner died. The file
  * names its owner (pid, process start time, boot id) for the message a second run prints.
- *
- * The owner triple also labels containers: whoever finds them can tell whether the flowctl that
- * made them is verifiably dead before removing them (see isOwnerAlive).
  */
 import { UserError } from "../user_error.ts";
 import { join } from "node:path";
 import * as v from "valibot";
-import { readProcStat } from "../orchestrator/process_group.ts";
+import { currentOwner, OwnerSchema, type RunOwner } from "../proc/owner.ts";
 import { stateDir } from "./state_file.ts";
-
-const OwnerSchema = v.object({
-  pid: v.number(),
-  startTime: v.optional(v.number()),
-  bootId: v.optional(v.string()),
-  file: v.optional(v.string()),
-});
-
-/** A flowctl process, identified so that a reused pid or a reboot is never mistaken for it. */
-export type RunOwner = v.InferOutput<typeof OwnerSchema>;
 
 /** Another flowctl holds the pipeline's run lock. */
 export class RunLockedError extends UserError {
@@ -37,37 +24,6 @@ export class RunLockedError extends UserError {
     this.pipeline = pipeline;
     this.owner = owner;
   }
-}
-
-/** The boot id of this machine's kernel, which changes on every boot. */
-export function bootId(): string | undefined {
-  try {
-    return Deno.readTextFileSync("/proc/sys/kernel/random/boot_id").trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** This flowctl as an owner. */
-export function currentOwner(): RunOwner {
-  const startTime = readProcStat(Deno.pid)?.startTime;
-  const boot = bootId();
-  return {
-    pid: Deno.pid,
-    ...(startTime !== undefined ? { startTime } : {}),
-    ...(boot !== undefined ? { bootId: boot } : {}),
-  };
-}
-
-/**
- * Whether `owner` is still running: same boot, and its pid names a live process with the same
- * start time. Anything else (another boot, pid gone, pid reused) is verifiably dead.
- */
-export function isOwnerAlive(owner: RunOwner): boolean {
-  if (owner.bootId !== undefined && owner.bootId !== bootId()) return false;
-  const stat = readProcStat(owner.pid);
-  if (!stat || stat.state === "Z" || stat.state === "X") return false;
-  return owner.startTime === undefined || stat.startTime === owner.startTime;
 }
 
 /** The held run lock of one pipeline; disposing releases it. */
@@ -115,34 +71,4 @@ async function readOwner(path: string): Promise<RunOwner | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** Labels that name the flowctl owning a container or network. */
-export const LABEL_OWNER_PID = "dev.flowctl.owner-pid";
-export const LABEL_OWNER_START = "dev.flowctl.owner-start-time";
-export const LABEL_OWNER_BOOT = "dev.flowctl.owner-boot-id";
-
-/** The owner labels of this flowctl. */
-export function ownerLabels(): Record<string, string> {
-  const owner = currentOwner();
-  return {
-    [LABEL_OWNER_PID]: String(owner.pid),
-    ...(owner.startTime !== undefined ? { [LABEL_OWNER_START]: String(owner.startTime) } : {}),
-    ...(owner.bootId !== undefined ? { [LABEL_OWNER_BOOT]: owner.bootId } : {}),
-  };
-}
-
-/** The owner named by an object's labels; undefined for objects made before owners were labelled. */
-export function ownerFromLabels(
-  labels: Record<string, string> | null | undefined,
-): RunOwner | undefined {
-  const pid = Number(labels?.[LABEL_OWNER_PID]);
-  if (!labels || !Number.isInteger(pid) || pid <= 0) return undefined;
-  const startTime = Number(labels[LABEL_OWNER_START]);
-  const boot = labels[LABEL_OWNER_BOOT];
-  return {
-    pid,
-    ...(Number.isInteger(startTime) ? { startTime } : {}),
-    ...(boot ? { bootId: boot } : {}),
-  };
 }

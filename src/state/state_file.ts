@@ -6,7 +6,7 @@
 import { UserError } from "../user_error.ts";
 import { isAbsolute, join } from "node:path";
 import * as v from "valibot";
-import { readProcStat } from "../orchestrator/process_group.ts";
+import { readProcStat } from "../proc/process_group.ts";
 
 const ExitSchema = v.object({ code: v.number(), signal: v.nullable(v.string()) });
 

@@ -1,7 +1,7 @@
 /** Keeps the state file current while a pipeline runs, coalescing bursts of changes. */
 import { resolve } from "node:path";
 import type { Pipeline } from "../config/mod.ts";
-import { readProcStat } from "../orchestrator/process_group.ts";
+import { readProcStat } from "../proc/process_group.ts";
 import { type RunState, writeRunState } from "./state_file.ts";
 
 const MIN_GAP_MS = 200;

@@ -3,16 +3,21 @@
  * component (named `<pipeline>-<id>`, reachable by its id), driven through the Engine API of a
  * swarm manager. Swarm restarts tasks by the component's policy; each task is one ComponentHandle.
  */
-import { execInContainer } from "./container_exec.ts";
+import { execInContainer } from "../container_exec.ts";
 import { getLogger } from "@logtape/logtape";
-import type { Component, Pipeline, SecretFile } from "../config/mod.ts";
-import { DEFAULT_SECRET_DIR } from "../runner/component_env.ts";
-import { presentSecrets } from "./host_paths.ts";
-import { delay } from "../delay.ts";
-import { DockerClient } from "../docker/docker_client.ts";
-import { DockerApiError, DockerUnavailableError } from "../docker/docker_errors.ts";
-import { demuxFrames } from "../docker/frame_demux.ts";
-import { LABEL_COMPONENT, LABEL_PIPELINE, runLabels } from "../docker/labels.ts";
+import type { Component, Pipeline, SecretFile } from "../../config/mod.ts";
+import { presentSecrets } from "../host_paths.ts";
+import { delay } from "../../delay.ts";
+import { DockerClient } from "../../docker/docker_client.ts";
+import { DockerApiError, DockerUnavailableError } from "../../docker/docker_errors.ts";
+import { demuxFrames } from "../../docker/frame_demux.ts";
+import {
+  LABEL_COMPONENT,
+  LABEL_PIPELINE,
+  LABEL_RUN,
+  LABEL_STACK,
+  runLabels,
+} from "../../docker/labels.ts";
 import {
   createOverlayNetwork,
   createSecret,
@@ -29,10 +34,10 @@ import {
   type TaskInfo,
   taskLogs,
   TERMINAL_TASK_STATES,
-} from "../docker/swarm_api.ts";
-import { UserError } from "../user_error.ts";
-import { asPreflightError, prepareRun } from "./_engine_run.ts";
-import { LiveHandles, StoppableHandle } from "./_handle.ts";
+} from "../../docker/swarm_api.ts";
+import { UserError } from "../../user_error.ts";
+import { asPreflightError, prepareRun } from "../_engine_run.ts";
+import { LiveHandles, StoppableHandle } from "../_handle.ts";
 import {
   ComponentFailedError,
   type ComponentHandle,
@@ -42,12 +47,11 @@ import {
   type OrchestratorRun,
   PreflightError,
   type StopOptions,
-} from "./orchestrator.ts";
+} from "../orchestrator.ts";
 
 const logger = getLogger(["flowctl", "swarm"]);
 
 /** The label `docker stack` groups services by, so `docker stack ps <pipeline>` lists a run. */
-export const LABEL_STACK = "com.docker.stack.namespace";
 
 /** How often task states are polled (the Engine API has no task event stream to follow). */
 const POLL_MS = 100;
@@ -443,7 +447,7 @@ class SwarmRun implements OrchestratorRun {
             SecretID: id,
             SecretName: name,
             File: {
-              Name: secret.containerPath ?? `${DEFAULT_SECRET_DIR}/${secret.name}`,
+              Name: secret.containerPath,
               UID: "0",
               GID: "0",
               Mode: secret.mode ?? 0o444,
@@ -491,7 +495,7 @@ class SwarmRun implements OrchestratorRun {
     await this.#live.killAll();
     const services = await listServices(
       this.#docker,
-      "dev.flowctl.run-id",
+      LABEL_RUN,
       this.#options.runId,
     ).catch(() => []);
     const order = this.#pipeline.levels.flat().reverse();
@@ -605,7 +609,7 @@ class TaskHandle extends StoppableHandle implements ComponentHandle {
     this.exited.then(async () => {
       const ended = Date.now();
       while (Date.now() - lastChunk < LOG_DRAIN_MS && Date.now() - ended < LOG_DRAIN_MAX_MS) {
-        await delay(LOG_DRAIN_MS / 4, this.#logs.signal);
+        await delay(LOG_DRAIN_MS / 4, { signal: this.#logs.signal });
       }
       this.#logs.abort();
     });

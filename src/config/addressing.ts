@@ -2,7 +2,7 @@
  * How the components of a pipeline reach each other, per orchestrator: the one place that
  * decides what `${components.<id>.host}` means. Pure: config resolves references with it.
  */
-import type { OrchestratorKind } from "../config/pipeline.ts";
+import type { OrchestratorKind } from "./pipeline.ts";
 
 /** What addressing needs to know of a component. */
 export interface AddressedComponent {

@@ -5,10 +5,10 @@
  */
 import type { Pipeline } from "../config/mod.ts";
 import type { DockerClient } from "../docker/docker_client.ts";
-import { type Removed, stopLeftoverProcesses } from "../state/recover.ts";
-import { isOwnerAlive, ownerFromLabels, type RunOwner } from "../state/run_lock.ts";
+import { type Removed, stopLeftoverProcesses } from "./leftover_processes.ts";
+import { isOwnerAlive, type RunOwner } from "../proc/owner.ts";
 import type { RunState } from "../state/state_file.ts";
-import { LABEL_PIPELINE } from "../docker/labels.ts";
+import { LABEL_PIPELINE, ownerFromLabels } from "../docker/labels.ts";
 import * as v from "valibot";
 import { DockerApiError } from "../docker/docker_errors.ts";
 
@@ -89,7 +89,7 @@ async function removePipelineObjects(
 /** Removes the pipeline's services when the engine is a swarm manager, and waits for their tasks. */
 async function removeSwarmServices(docker: DockerClient, pipeline: string): Promise<number> {
   const { listSecrets, listServices, removeSecret } = await import("../docker/swarm_api.ts");
-  const { removeServicesAndWait } = await import("./swarm.ts");
+  const { removeServicesAndWait } = await import("../orchestrator/swarm/swarm_orchestrator.ts");
   // A 503 (not a swarm manager) means there are none to remove.
   const services = await listServices(docker, LABEL_PIPELINE, pipeline).catch((error) => {
     if (error instanceof DockerApiError && error.status === 503) return [];

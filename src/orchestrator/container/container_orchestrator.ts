@@ -4,26 +4,25 @@
  * sharing the alias), driven through the Docker Engine API.
  */
 import { getLogger } from "@logtape/logtape";
-import type { Component, Pipeline } from "../config/mod.ts";
-import { delay } from "../delay.ts";
-import { DockerClient } from "../docker/docker_client.ts";
-import { DockerApiError, DockerUnavailableError } from "../docker/docker_errors.ts";
-import { demuxFrames } from "../docker/frame_demux.ts";
+import type { Component, Pipeline } from "../../config/mod.ts";
+import { delay } from "../../delay.ts";
+import { DockerClient } from "../../docker/docker_client.ts";
+import { DockerApiError, DockerUnavailableError } from "../../docker/docker_errors.ts";
+import { demuxFrames } from "../../docker/frame_demux.ts";
 import {
   LABEL_COMPONENT,
   LABEL_PIPELINE,
   LABEL_REPLICA,
   LABEL_RUN,
+  ownerLabels,
   runLabels,
-} from "../docker/labels.ts";
-import { DEFAULT_SECRET_DIR } from "../runner/component_env.ts";
-import { ownerLabels } from "../state/run_lock.ts";
-import { asPreflightError, prepareRun } from "./_engine_run.ts";
-import { LiveHandles, StoppableHandle } from "./_handle.ts";
-import { ReplicaSetHandle } from "./_replica_set.ts";
-import { missingPaths, presentSecrets } from "./host_paths.ts";
-import { busyHostPorts } from "./host_ports.ts";
-import { execInContainer } from "./container_exec.ts";
+} from "../../docker/labels.ts";
+import { asPreflightError, prepareRun } from "../_engine_run.ts";
+import { LiveHandles, StoppableHandle } from "../_handle.ts";
+import { ReplicaSetHandle } from "../_replica_set.ts";
+import { missingPaths, presentSecrets } from "../host_paths.ts";
+import { busyHostPorts } from "../host_ports.ts";
+import { execInContainer } from "../container_exec.ts";
 import {
   ComponentFailedError,
   type ComponentHandle,
@@ -33,7 +32,7 @@ import {
   type OrchestratorRun,
   PreflightError,
   type StopOptions,
-} from "./orchestrator.ts";
+} from "../orchestrator.ts";
 
 const logger = getLogger(["flowctl", "docker"]);
 
@@ -480,7 +479,7 @@ function mounts(component: Component): Record<string, unknown>[] {
   const secrets = presentSecrets(component).map(({ secret, hostPath }) => ({
     Type: "bind",
     Source: hostPath,
-    Target: secret.containerPath ?? `${DEFAULT_SECRET_DIR}/${secret.name}`,
+    Target: secret.containerPath,
     ReadOnly: true,
   }));
   return [...volumes, ...secrets];

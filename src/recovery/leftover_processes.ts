@@ -16,8 +16,8 @@ import {
   scanProcesses,
   signalGroup,
   signalProcess,
-} from "../orchestrator/process_group.ts";
-import { removeRunState, type RunState } from "./state_file.ts";
+} from "../proc/process_group.ts";
+import { removeRunState, type RunState } from "../state/state_file.ts";
 
 export interface Removed {
   component: string;

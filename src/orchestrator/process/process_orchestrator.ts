@@ -11,12 +11,12 @@ import {
   describeMismatch,
   eventTypeMismatches,
   type Pipeline,
-} from "../config/mod.ts";
-import { delay } from "../delay.ts";
-import { LiveHandles, StoppableHandle } from "./_handle.ts";
-import { ReplicaSetHandle } from "./_replica_set.ts";
-import { missingPaths } from "./host_paths.ts";
-import { busyHostPorts } from "./host_ports.ts";
+} from "../../config/mod.ts";
+import { delay } from "../../delay.ts";
+import { LiveHandles, StoppableHandle } from "../_handle.ts";
+import { ReplicaSetHandle } from "../_replica_set.ts";
+import { missingPaths } from "../host_paths.ts";
+import { busyHostPorts } from "../host_ports.ts";
 import {
   ComponentFailedError,
   type ComponentHandle,
@@ -26,7 +26,7 @@ import {
   type OrchestratorRun,
   PreflightError,
   type StopOptions,
-} from "./orchestrator.ts";
+} from "../orchestrator.ts";
 import {
   groupMayBeAlive,
   groupMembers,
@@ -37,9 +37,9 @@ import {
   scanProcesses,
   signalGroup,
   signalProcess,
-} from "./process_group.ts";
-import type { ImageProgram } from "../registry/component_image.ts";
-import { UserError } from "../user_error.ts";
+} from "../../proc/process_group.ts";
+import type { ImageProgram } from "../../registry/component_image.ts";
+import { UserError } from "../../user_error.ts";
 
 const logger = getLogger(["flowctl", "process"]);
 
@@ -113,7 +113,7 @@ export class ProcessOrchestrator implements Orchestrator {
 async function checkImageProgram(component: Component): Promise<string | undefined> {
   const target = component.fromImage;
   if (!target) return undefined;
-  const { cachedImageProgram } = await import("../registry/component_image.ts");
+  const { cachedImageProgram } = await import("../../registry/component_image.ts");
   try {
     const cached = await cachedImageProgram(target);
     if (!cached && component.pullPolicy === "never") {
@@ -166,7 +166,7 @@ async function resolveImagePrograms(
   const wanted = pipeline.components.filter((c) => c.fromImage);
   if (wanted.length === 0) return programs;
   // Loaded only here: pipelines of commands do not pay for the registry client.
-  const { resolveImageProgram } = await import("../registry/component_image.ts");
+  const { resolveImageProgram } = await import("../../registry/component_image.ts");
   const problems: string[] = [];
   for (const component of wanted) {
     const target = component.fromImage;
@@ -386,7 +386,7 @@ class ProcessHandle extends StoppableHandle implements ComponentHandle {
       const graceOver = AbortSignal.any([AbortSignal.timeout(graceMs), ...(force ? [force] : [])]);
       const exitedInTime = await Promise.race([
         this.exited.then(() => true),
-        delay(graceMs, graceOver).then(() => false),
+        delay(graceMs, { signal: graceOver }).then(() => false),
       ]);
       if (!exitedInTime) signalGroup(this.pid, "SIGKILL");
     }
@@ -534,7 +534,7 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   try {
     return await Promise.race([
       promise.then(() => true, () => true),
-      delay(ms, timer.signal).then(() => false),
+      delay(ms, { signal: timer.signal }).then(() => false),
     ]);
   } finally {
     timer.abort();
