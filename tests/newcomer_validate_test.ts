@@ -96,3 +96,43 @@ Deno.test("flowctl validate refuses a misspelt driver with a suggestion, and the
   ]);
   assertStringIncludes(schema.stdout, '"driver"');
 });
+
+Deno.test("flowctl validate runs run's preflight: a misspelt command and a missing working_dir, nothing started", async () => {
+  await using dir = await tempDir();
+  // A tool of our own on PATH, so the suggestion does not depend on what this machine has.
+  await Deno.mkdir(`${dir.path}/bin`);
+  await Deno.writeTextFile(`${dir.path}/bin/flowtool`, "#!/bin/sh\n", { mode: 0o755 });
+  const file = await writeTemp(
+    "host.yaml",
+    HEADER + `  sources:
+    - id: web
+      command: [flowtol, --serve]
+    - id: api
+      command: [sh, -c, "exit 0"]
+      working_dir: nowhere
+`,
+    dir.path,
+  );
+  const env = { PATH: `${dir.path}/bin:/usr/bin:/bin` };
+  const result = await runFlowctl(["validate", file], { env });
+  assertEquals(result.code, ExitCode.usage);
+  const lines = result.stderr.trimEnd().split("\n");
+  assertEquals(lines, [
+    `${file}: component "web": command "flowtol" not found on PATH (did you mean "flowtool"?)`,
+    `${file}: component "api": working_dir "${dir.path}/nowhere" does not exist`,
+  ]);
+  assertEquals(result.stdout, "");
+});
+
+Deno.test("flowctl validate --offline checks a container file without the engine or a registry", async () => {
+  const text = HEADER +
+    "  driver: container\n  sources:\n    - id: a\n      image: nowhere.invalid/acme/a:1\n";
+  // An engine that cannot be reached: without --offline that is the one problem.
+  const env = { DOCKER_HOST: "unix:///nonexistent/docker.sock" };
+  const online = await runFlowctl(["validate", "-"], { stdin: text, env });
+  assertEquals(online.code, ExitCode.usage, online.stderr);
+  assertStringIncludes(online.stderr, "/nonexistent/docker.sock");
+  const offline = await runFlowctl(["validate", "-", "--offline"], { stdin: text, env });
+  assertEquals(offline.code, ExitCode.ok, offline.stderr);
+  assertEquals(offline.stdout, '- is valid: pipeline "demo", 1 component in 1 level (container)\n');
+});

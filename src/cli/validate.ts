@@ -1,5 +1,6 @@
 /** `flowctl validate`: checks a pipeline file and reports every problem with its location. */
-import { ConfigError, formatIssue } from "../config/mod.ts";
+import { ConfigError, type ConfigIssue, formatIssue } from "../config/mod.ts";
+import { preflight } from "../runner/preflight.ts";
 import {
   componentRegistry,
   orchestratorKind,
@@ -13,15 +14,20 @@ import { createOutput } from "./output.ts";
 
 export const validateCommand: CommandModule = {
   help: `Usage: flowctl validate <file|-> [--orchestrator process|container|swarm] [--strict]
-                        [--output text|json] [--component-registry R] [--profile NAME]…
+                        [--offline] [--output text|json] [--component-registry R]
+                        [--profile NAME]…
 
 Checks a pipeline file: YAML syntax, keys and types, ids, inputs, cycles, durations, ports,
 interpolation, and what the chosen orchestrator needs. Prints one line per problem as
-file:line:column: path: message.
+file:line:column: path: message. Then runs the checks of run's preflight on this machine,
+without starting anything: commands on PATH, working_dir folders, required secret files, and
+in container and swarm mode the engine, images and container names. Host ports in use are
+warnings (the pipeline itself may be running).
 
 Options:
   --orchestrator  check for this orchestrator instead of spec.driver
   --strict        inputs whose event types never meet are an error, not a warning
+  --offline       leave out the checks that need the Docker engine or a registry
   --output        text (default) or json
   --profile NAME  check with the components of profile NAME enabled (repeatable)
   --component-registry
@@ -35,6 +41,7 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
       "component-registry": { type: "string" },
       output: { type: "string" },
       strict: { type: "boolean" },
+      offline: { type: "boolean" },
       profile: { type: "string", multiple: true },
     });
     const out = createOutput(outputFormat("validate", values.output));
@@ -48,6 +55,13 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
         ...(values.strict ? { strict: true } : {}),
         ...(values.profile ? { profiles: values.profile } : {}),
       });
+      const host = await preflight(pipeline, {
+        offline: values.offline ?? false,
+        signal: AbortSignal.timeout(PREFLIGHT_TIMEOUT_MS),
+      });
+      const hostIssues = host.problems.map((message) => unlocated(file, message));
+      const allWarnings = [...warnings, ...host.busyPorts.map((m) => unlocated(file, m))];
+      if (hostIssues.length > 0) throw new ConfigError(hostIssues, { warnings: allWarnings });
       if (out.format === "json") {
         out.json({
           valid: true,
@@ -66,10 +80,10 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
             replicas: c.replicas,
           })),
           levels: pipeline.levels,
-          warnings,
+          warnings: allWarnings,
         });
       } else {
-        for (const warning of warnings) out.error(`warning: ${formatIssue(warning)}`);
+        for (const warning of allWarnings) out.error(`warning: ${formatIssue(warning)}`);
         const count = pipeline.components.length;
         out.line(
           `${file} is valid: pipeline "${pipeline.name}", ${count} component${
@@ -92,3 +106,11 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
     }
   },
 };
+
+/** How long the engine and registry checks may take together. */
+const PREFLIGHT_TIMEOUT_MS = 30_000;
+
+/** A problem of the file on this machine, with no line to point at. */
+function unlocated(file: string, message: string): ConfigIssue {
+  return { file, line: 0, column: 0, path: "", message };
+}

@@ -109,6 +109,15 @@ export interface OrchestratorRun extends AsyncDisposable {
   ): Promise<number>;
 }
 
+export interface CheckOptions {
+  signal: AbortSignal;
+  /**
+   * Whether busy host ports are problems (default true). `validate` leaves them out: they say
+   * what the machine runs right now (the pipeline itself, maybe), not what the file asks for.
+   */
+  hostPorts?: boolean;
+}
+
 export interface Orchestrator {
   readonly kind: OrchestratorKind;
   /**
@@ -116,7 +125,7 @@ export interface Orchestrator {
    * host ports are free, the engine answers.
    * @throws {PreflightError} listing every problem.
    */
-  check(pipeline: Pipeline, options: { signal: AbortSignal }): Promise<void>;
+  check(pipeline: Pipeline, options: CheckOptions): Promise<void>;
   /**
    * Prepares a run (pulls, network, containers) and returns it ready to start components.
    * @throws {PreflightError} when preparing fails; what was made is removed first.

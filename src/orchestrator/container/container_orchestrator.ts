@@ -24,6 +24,7 @@ import { missingPaths, presentSecrets } from "../host_paths.ts";
 import { busyHostPorts } from "../host_ports.ts";
 import { execInContainer } from "../container_exec.ts";
 import {
+  type CheckOptions,
   ComponentFailedError,
   type ComponentHandle,
   type ExitStatus,
@@ -76,7 +77,7 @@ export class ContainerOrchestrator implements Orchestrator, Disposable {
    * Checks names, images (present, or pullable: the registry is asked, nothing is pulled) and
    * host ports.
    */
-  async check(pipeline: Pipeline, { signal }: { signal: AbortSignal }): Promise<void> {
+  async check(pipeline: Pipeline, { signal, hostPorts = true }: CheckOptions): Promise<void> {
     const problems: string[] = [];
     try {
       await Promise.all(pipeline.components.map(async (component) => {
@@ -85,7 +86,7 @@ export class ContainerOrchestrator implements Orchestrator, Disposable {
     } catch (error) {
       throw asPreflightError(error);
     }
-    problems.push(...busyHostPorts(pipeline), ...missingPaths(pipeline));
+    problems.push(...(hostPorts ? busyHostPorts(pipeline) : []), ...missingPaths(pipeline));
     if (problems.length > 0) throw new PreflightError(problems);
   }
 

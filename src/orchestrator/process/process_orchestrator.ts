@@ -17,7 +17,9 @@ import { LiveHandles, StoppableHandle } from "../_handle.ts";
 import { ReplicaSetHandle } from "../_replica_set.ts";
 import { missingPaths } from "../host_paths.ts";
 import { busyHostPorts } from "../host_ports.ts";
+import { suggestExecutable } from "./suggest_executable.ts";
 import {
+  type CheckOptions,
   ComponentFailedError,
   type ComponentHandle,
   type ExitStatus,
@@ -57,7 +59,7 @@ const OUTPUT_CUT_MS = 1_000;
 export class ProcessOrchestrator implements Orchestrator {
   readonly kind = "process" as const;
 
-  async check(pipeline: Pipeline): Promise<void> {
+  async check(pipeline: Pipeline, { hostPorts = true }: CheckOptions): Promise<void> {
     const problems: string[] = [];
     for (const component of pipeline.components) {
       const dirProblem = checkDirectory(component.workingDir);
@@ -74,12 +76,14 @@ export class ProcessOrchestrator implements Orchestrator {
       if (!findExecutable(program, component.workingDir, pathOf(component))) {
         problems.push(
           `component "${component.id}": command "${program}" not found${
-            program.includes("/") ? ` (in ${component.workingDir})` : " on PATH"
+            program.includes("/")
+              ? ` (in ${component.workingDir})`
+              : ` on PATH${suggestExecutable(program, pathOf(component))}`
           }`,
         );
       }
     }
-    problems.push(...busyHostPorts(pipeline), ...missingPaths(pipeline));
+    problems.push(...(hostPorts ? busyHostPorts(pipeline) : []), ...missingPaths(pipeline));
     if (problems.length > 0) throw new PreflightError(problems);
   }
 
