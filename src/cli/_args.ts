@@ -1,5 +1,6 @@
 /** Strict argument parsing on top of node:util parseArgs, turning its errors into UsageErrors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { didYouMean } from "../config/mod.ts";
 import { parseRegistryBase } from "../registry/reference.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -71,4 +72,22 @@ export function componentRegistry(command: string, value: string | undefined): s
     );
   }
   return chosen;
+}
+
+/**
+ * Every name in `names` must be a component of the pipeline: an unknown one is a usage error
+ * (exit 2) with a suggestion and the list, the same for every command that takes ids.
+ */
+export function checkComponentNames(
+  names: readonly string[],
+  ids: readonly string[],
+  pipeline: string,
+): void {
+  for (const name of names) {
+    if (ids.includes(name)) continue;
+    throw new UsageError(
+      `no component "${name}" in pipeline "${pipeline}"${didYouMean(name, ids)}`,
+      `components: ${ids.join(", ")}`,
+    );
+  }
 }

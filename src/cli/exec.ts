@@ -7,8 +7,8 @@ import { requestExecContext } from "../admin/admin_client.ts";
 import type { ExecContext } from "../admin/protocol.ts";
 import { findExecutable } from "../orchestrator/process/process_orchestrator.ts";
 import { UserError } from "../user_error.ts";
-import { parseCommandArgs } from "./_args.ts";
-import { loadPipelineFile } from "./_load.ts";
+import { checkComponentNames, parseCommandArgs } from "./_args.ts";
+import { findPipeline } from "./_target.ts";
 import type { CommandModule } from "./command.ts";
 import { writeAll } from "./output.ts";
 import { UsageError } from "./usage_error.ts";
@@ -29,9 +29,10 @@ const SIGNAL_NUMBERS: Record<string, number> = {
 };
 
 export const execCommand: CommandModule = {
-  help: `Usage: flowctl exec <file> <id> -- <command> [args...]
+  help: `Usage: flowctl exec [name|file] <id> -- <command> [args...]
 
 Runs a command beside a component of the running pipeline and passes its exit code through.
+The pipeline is named by its name or its file, or is the only one running.
 Process mode: the command runs on this host with the component's environment and working dir
 (asked of the running flowctl over its admin socket; never written to disk). Container mode:
 the command runs inside the component's container (Docker Engine exec), with a TTY when stdin
@@ -43,22 +44,27 @@ running; 2 usage or configuration error.`,
     const split = args.indexOf("--");
     const own = split >= 0 ? args.slice(0, split) : args.slice(0, 2);
     const { positionals } = parseCommandArgs("exec", own, {});
-    const [file, id] = positionals;
     const command = split >= 0 ? args.slice(split + 1) : args.slice(2);
-    if (file === undefined || id === undefined || command.length === 0 || positionals.length > 2) {
+    const usage =
+      `usage: flowctl exec [name|file] <id> -- <command> [args...] (see "flowctl exec --help")`;
+    if (positionals.length === 0 || command.length === 0) {
       throw new UsageError(
-        file === undefined
-          ? "missing pipeline file"
-          : id === undefined
-          ? "missing component id"
-          : command.length === 0
-          ? "missing command"
-          : `unexpected argument "${positionals[2]}" before "--"`,
-        `usage: flowctl exec <file> <id> -- <command> [args...] (see "flowctl exec --help")`,
+        positionals.length === 0 ? "missing component id" : "missing command",
+        usage,
       );
     }
-    const { pipeline } = await loadPipelineFile(file);
-    const context = await requestExecContext(pipeline.name, id);
+    // One word before "--" is the component of the only running pipeline.
+    const target = await findPipeline("exec", positionals.length === 1 ? [] : positionals);
+    const [id = positionals[0] ?? "", ...extra] = positionals.length === 1
+      ? positionals
+      : target.rest;
+    if (extra.length > 0) {
+      throw new UsageError(`unexpected argument "${extra[0]}" before "--"`, usage);
+    }
+    if (target.state) {
+      checkComponentNames([id], target.state.components.map((c) => c.id), target.name);
+    }
+    const context = await requestExecContext(target.name, id);
     return context.orchestrator === "container"
       ? await execInContainerOf(context, command)
       : await execBeside(context, command);

@@ -7,11 +7,12 @@ import {
   ControlPlaneService,
   HealthStatus,
 } from "../controlplane/gen/flowctl/v1/control_plane_pb.ts";
-import { isRunLive, listRunStates, readRunState, type RunState } from "../state/state_file.ts";
+import { isRunLive, listRunStates, type RunState } from "../state/state_file.ts";
 import type { Component } from "../config/mod.ts";
 import { delay } from "../delay.ts";
 import { containerUsage, processGroupUsage, type Usage } from "../orchestrator/usage.ts";
 import { outputFormat, parseCommandArgs } from "./_args.ts";
+import { findNamedPipeline } from "./_target.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
@@ -48,13 +49,13 @@ interface ComponentView {
 }
 
 export const statusCommand: CommandModule = {
-  help: `Usage: flowctl status [file] [-w|--watch] [--output text|json]
+  help: `Usage: flowctl status [name|file] [-w|--watch] [--output text|json]
 
-Asks the running pipeline (of <file>, or every running pipeline) for each component's state,
-pid or container, health, registration with the control plane, last heartbeat, restarts,
-uptime, CPU (percent of one core), memory (RSS of the process group, or the container's usage),
-ports and node; in swarm mode also each component's tasks and the nodes they run on. -w
-refreshes every 2 seconds (in place on a terminal) until Ctrl+C.
+Asks the running pipeline (named by its name or its file; else every running pipeline) for each
+component's state, pid or container, health, registration with the control plane, last
+heartbeat, restarts, uptime, CPU (percent of one core), memory (RSS of the process group, or the
+container's usage), ports and node; in swarm mode also each component's tasks and the nodes they
+run on. -w refreshes every 2 seconds (in place on a terminal) until Ctrl+C.
 
 Exit codes: 0 a pipeline is running (or -w ended by Ctrl+C), 1 none is, 2 usage or
 configuration error.`,
@@ -72,8 +73,7 @@ configuration error.`,
     const out = createOutput(outputFormat("status", values.output));
     let states: RunState[];
     if (positionals.length > 0) {
-      const { pipeline } = await loadPipelineFile(positionals[0] ?? "");
-      const state = await readRunState(pipeline.name);
+      const { state } = await findNamedPipeline(positionals[0] ?? "");
       states = state ? [state] : [];
     } else {
       states = await listRunStates();
@@ -82,7 +82,7 @@ configuration error.`,
     if (running.length === 0) {
       const stale = states.length > 0
         ? ` (a state file of a run that was killed remains; "flowctl down ${
-          states[0]?.file
+          states[0]?.pipeline
         }" cleans up after it)`
         : "";
       if (out.format === "json") out.json({ running: false, pipelines: [] });
