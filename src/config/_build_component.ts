@@ -1,29 +1,24 @@
 /** The "build components" and "ports" steps of `parsePipeline`: one checked `Component` per entry. */
-import { isAbsolute, join, normalize, posix } from "node:path";
 import { componentReference, formatReference, imageReference } from "../registry/reference.ts";
 import { dependencyEntries } from "./_dependencies.ts";
 import type { IssueCollector } from "./_issues.ts";
 import { type ReferencedComponent, resolveReference } from "./_references.ts";
-import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.ts";
-import { parseDotenv } from "./dotenv.ts";
-import { interpolate } from "./interpolate.ts";
+import { type Expand, interpolate } from "./interpolate.ts";
+import { buildEnv, readEnvFiles } from "./_build_env.ts";
+import { buildHealth, durationMs } from "./_build_health.ts";
+import { buildSecret, buildVolume, resolveDir } from "./_build_storage.ts";
 import {
   type Component,
   type ComponentKind,
-  DEFAULT_HEALTH_TIMINGS,
   DEFAULT_MAX_RESTARTS,
-  DEFAULT_SECRET_DIR,
   DEFAULT_STOP_GRACE_MS,
-  type HealthCheck,
   type ImageExecutable,
   type OrchestratorKind,
   type PortMapping,
   type Resources,
-  type SecretFile,
-  type VolumeMount,
 } from "./pipeline.ts";
 import { parseCpu, parseMemory } from "./quantity.ts";
-import type { ComponentSpec, HealthSpec, ResourcesSpec, SecretSpec, VolumeSpec } from "./schema.ts";
+import type { ComponentSpec, ResourcesSpec } from "./schema.ts";
 import { splitWords } from "./split_words.ts";
 import type { PathSegment } from "./yaml_source.ts";
 
@@ -52,8 +47,6 @@ export interface BuildContext {
   /** Collects the absolute paths of the `env_file`s read. */
   envFiles: string[];
 }
-
-type Expand = (value: string, at: PathSegment[]) => string;
 
 /** Ports as written, with their default names and host IP. */
 export function portMappings(spec: ComponentSpec): PortMapping[] {
@@ -297,86 +290,6 @@ function restartPolicy(spec: ComponentSpec, path: PathSegment[], issues: IssueCo
   return spec.restart ?? spec.restart_policy ?? "no";
 }
 
-/** A bind mount (`host_path`, relative to the pipeline file) or a named volume. */
-function buildVolume(
-  volume: VolumeSpec,
-  path: PathSegment[],
-  dir: string,
-  expand: Expand,
-  issues: IssueCollector,
-): VolumeMount | undefined {
-  const target = volume.container_path ?? volume.mountPath;
-  const readonly = volume.readonly ?? false;
-  if (target === undefined) {
-    issues.report(path, 'a volume needs "container_path" (or "mountPath")');
-    return undefined;
-  }
-  const containerPath = expand(target, [
-    ...path,
-    volume.container_path !== undefined ? "container_path" : "mountPath",
-  ]);
-  if (!posix.isAbsolute(containerPath)) {
-    issues.report(
-      [...path, volume.container_path !== undefined ? "container_path" : "mountPath"],
-      `the path in the container must be absolute, got "${containerPath}"`,
-    );
-  }
-  if (volume.host_path !== undefined) {
-    const hostPath = resolveDir(dir, expand(volume.host_path, [...path, "host_path"]));
-    return { type: "bind", hostPath, containerPath, readonly };
-  }
-  if (volume.name === undefined) {
-    issues.report(path, 'a volume needs "host_path" (a bind mount) or "name" (a named volume)');
-    return undefined;
-  }
-  const name = expand(volume.name, [...path, "name"]);
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
-    issues.report(
-      [...path, "name"],
-      `invalid volume name "${name}": use letters, digits, "_", "." and "-"`,
-    );
-  }
-  return { type: "volume", name, containerPath, readonly };
-}
-
-function buildSecret(
-  secret: SecretSpec,
-  path: PathSegment[],
-  dir: string,
-  expand: Expand,
-  issues: IssueCollector,
-): SecretFile {
-  const hostPath = secret.host_path === undefined
-    ? undefined
-    : resolveDir(dir, expand(secret.host_path, [...path, "host_path"]));
-  const containerPath = secret.container_path === undefined
-    ? undefined
-    : expand(secret.container_path, [...path, "container_path"]);
-  if (containerPath !== undefined && !posix.isAbsolute(containerPath)) {
-    issues.report(
-      [...path, "container_path"],
-      `the path in the container must be absolute, got "${containerPath}"`,
-    );
-  }
-  if (secret.env !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(secret.env)) {
-    issues.report([...path, "env"], `invalid variable name "${secret.env}"`);
-  }
-  if (hostPath === undefined && secret.required) {
-    issues.report(path, `secret "${secret.name}" is required but has no "host_path"`);
-  }
-  const mode = typeof secret.mode === "string" ? parseInt(secret.mode, 8) : secret.mode;
-  return {
-    name: secret.name,
-    ...(hostPath !== undefined ? { hostPath } : {}),
-    containerPath: containerPath ?? `${DEFAULT_SECRET_DIR}/${secret.name}`,
-    ...(secret.env !== undefined ? { env: secret.env } : {}),
-    ...(mode !== undefined ? { mode } : {}),
-    ...(secret.type !== undefined ? { type: secret.type } : {}),
-    required: secret.required ?? false,
-    labels: secret.labels ?? {},
-  };
-}
-
 function buildResources(
   spec: ResourcesSpec,
   path: PathSegment[],
@@ -433,223 +346,4 @@ function checkReplicaPorts(
       ? `component "${id}" has ${replicas} replicas but listens on fixed port ${hostPort}, which processes cannot share: use one replica, or run with --orchestrator container`
       : `component "${id}" has ${replicas} replicas but publishes host port ${hostPort}, which only one container can take: remove its hostPort`,
   );
-}
-
-/**
- * The variables of the component's `env_file`s (compose syntax, read as written: no
- * interpolation), later files winning; a file that cannot be read or parsed is reported at its
- * entry.
- */
-function readEnvFiles(
-  spec: ComponentSpec,
-  path: PathSegment[],
-  context: BuildContext,
-): Record<string, string> {
-  const written = spec.env_file;
-  if (written === undefined) return {};
-  const files = typeof written === "string"
-    ? [{ file: written, at: [...path, "env_file"] }]
-    : written.map((file, i) => ({ file, at: [...path, "env_file", i] }));
-  const values: Record<string, string> = {};
-  for (const { file, at } of files) {
-    const absolute = resolveDir(context.dir, file);
-    if (!context.envFiles.includes(absolute)) context.envFiles.push(absolute);
-    let text: string;
-    try {
-      if (!context.readEnvFile) throw new Error("env files cannot be read here");
-      text = context.readEnvFile(absolute);
-    } catch (error) {
-      const reason = error instanceof Deno.errors.NotFound
-        ? "no such file"
-        : error instanceof Error
-        ? error.message
-        : String(error);
-      context.issues.report(at, `cannot read env_file "${file}" (${absolute}): ${reason}`);
-      continue;
-    }
-    try {
-      Object.assign(values, parseDotenv(text));
-    } catch (error) {
-      if (!(error instanceof SyntaxError)) throw error;
-      context.issues.report(at, `invalid env_file "${file}": ${error.message}`);
-    }
-  }
-  return values;
-}
-
-function buildEnv(
-  spec: ComponentSpec,
-  path: PathSegment[],
-  expand: Expand,
-  issues: IssueCollector,
-): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(spec.env ?? {})) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      issues.report([...path, "env", key], `invalid variable name "${key}"`, true);
-    }
-    env[key] = expand(String(value), [...path, "env", key]);
-  }
-  return env;
-}
-
-/** The health check from either the `health` mapping or the `health_check`/`health_port` pair. */
-function buildHealth(
-  spec: ComponentSpec,
-  path: PathSegment[],
-  ports: readonly PortMapping[],
-  expand: Expand,
-  issues: IssueCollector,
-): HealthCheck | undefined {
-  const shorthand = spec.health_check !== undefined || spec.health_port !== undefined ||
-    spec.health_endpoint !== undefined;
-  if (spec.health && shorthand) {
-    issues.report(
-      [...path, spec.health_check !== undefined ? "health_check" : "health_port"],
-      'use either "health" or "health_check"/"health_port"/"health_endpoint", not both',
-      true,
-    );
-    return undefined;
-  }
-  if (spec.health_endpoint !== undefined) {
-    return endpointHealth(spec, [...path, "health_endpoint"], expand, issues);
-  }
-  if (shorthand) {
-    const port = spec.health_port ?? ports.find((p) => p.name === "health")?.containerPort;
-    if (port === undefined) {
-      issues.report(
-        [...path, "health_check"],
-        'health_check needs "health_port" (or a port named "health")',
-        true,
-      );
-      return undefined;
-    }
-    return {
-      probe: { type: "http", path: spec.health_check ?? "/health", port },
-      ...DEFAULT_HEALTH_TIMINGS,
-    };
-  }
-  return spec.health ? buildFullHealth(spec.health, [...path, "health"], issues) : undefined;
-}
-
-/**
- * `health_endpoint: http://<host>:<port>/<path>`: the host names the component itself in these
- * files, so only the port (else `health_port`, else 80) and the path are kept; the probe goes
- * to the component's own address in either mode.
- */
-function endpointHealth(
-  spec: ComponentSpec,
-  path: PathSegment[],
-  expand: Expand,
-  issues: IssueCollector,
-): HealthCheck | undefined {
-  const text = expand(spec.health_endpoint ?? "", path);
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    issues.report(
-      path,
-      `invalid health_endpoint "${text}": expected a URL such as "http://x:8081/health"`,
-    );
-    return undefined;
-  }
-  if (url.protocol !== "http:") {
-    issues.report(path, `health_endpoint "${text}" must be an http:// URL`);
-    return undefined;
-  }
-  const urlPort = url.port === "" ? undefined : Number(url.port);
-  if (urlPort !== undefined && spec.health_port !== undefined && urlPort !== spec.health_port) {
-    issues.report(
-      path,
-      `health_endpoint port ${urlPort} differs from health_port ${spec.health_port}`,
-    );
-  }
-  return {
-    probe: {
-      type: "http",
-      path: `${url.pathname}${url.search}`,
-      port: urlPort ?? spec.health_port ?? 80,
-    },
-    ...DEFAULT_HEALTH_TIMINGS,
-  };
-}
-
-function buildFullHealth(
-  health: HealthSpec,
-  path: PathSegment[],
-  issues: IssueCollector,
-): HealthCheck | undefined {
-  const kinds = (["http", "tcp", "registered", "exec"] as const).filter((k) =>
-    health[k] !== undefined && health[k] !== false
-  );
-  if (kinds.length !== 1) {
-    issues.report(
-      path,
-      kinds.length === 0
-        ? 'health needs one of "http", "tcp", "exec" or "registered: true"'
-        : `health has ${kinds.map((k) => `"${k}"`).join(" and ")}; use exactly one`,
-    );
-    return undefined;
-  }
-  const probe = health.http
-    ? { type: "http" as const, path: health.http.path ?? "/health", port: health.http.port }
-    : health.tcp
-    ? { type: "tcp" as const, port: health.tcp.port }
-    : health.exec
-    ? { type: "exec" as const, command: health.exec.map(String) }
-    : { type: "registered" as const };
-  if (probe.type === "registered" && health.restart_after !== undefined) {
-    // A registration is checked once, at startup: there is nothing to count failures of.
-    issues.report(
-      [...path, "restart_after"],
-      'restart_after needs a probe ("http", "tcp" or "exec"); "registered" is only checked at startup',
-    );
-  }
-  const timing = (
-    key: "interval" | "start_interval" | "timeout" | "start_period",
-    minMs: number,
-  ) => durationMs(health[key], [...path, key], issues, minMs);
-  const intervalMs = timing("interval", 1) ?? DEFAULT_HEALTH_TIMINGS.intervalMs;
-  return {
-    probe,
-    intervalMs,
-    startIntervalMs: timing("start_interval", 1) ?? intervalMs,
-    timeoutMs: timing("timeout", 1) ?? DEFAULT_HEALTH_TIMINGS.timeoutMs,
-    retries: health.retries ?? DEFAULT_HEALTH_TIMINGS.retries,
-    startPeriodMs: timing("start_period", 0) ?? DEFAULT_HEALTH_TIMINGS.startPeriodMs,
-    ...(health.restart_after !== undefined ? { restartAfter: health.restart_after } : {}),
-  };
-}
-
-/**
- * A duration of the file in milliseconds, bounded so timers never overflow: at most 24h, and at
- * least `minMs` (an interval or timeout of 0 would probe in a busy loop or always fail).
- */
-function durationMs(
-  text: string | undefined,
-  path: PathSegment[],
-  issues: IssueCollector,
-  minMs = 0,
-): number | undefined {
-  if (text === undefined) return undefined;
-  let ms = Infinity;
-  try {
-    ms = parseDuration(text);
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error; // the schema checked the format
-  }
-  if (ms > MAX_DURATION_MS) {
-    issues.report(
-      path,
-      `duration "${text}" is too long: at most ${formatDuration(MAX_DURATION_MS)}`,
-    );
-  } else if (ms < minMs) {
-    issues.report(path, `duration "${text}" is too short: at least ${formatDuration(minMs)}`);
-  }
-  return ms;
-}
-
-function resolveDir(base: string, dir: string): string {
-  return normalize(isAbsolute(dir) ? dir : join(base, dir));
 }

@@ -8,6 +8,11 @@
  * (`while read line; do echo "$line"; done`). `${name}` unset is still empty.
  */
 
+import type { PathSegment } from "./yaml_source.ts";
+
+/** Interpolation of one value of the file; a failure is reported at `at`. */
+export type Expand = (value: string, at: PathSegment[]) => string;
+
 /** Where interpolation looks up names. */
 export interface InterpolationContext {
   /** The value of a variable, or undefined when unset. */
