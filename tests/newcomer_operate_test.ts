@@ -71,6 +71,14 @@ Deno.test("status, logs, restart, exec and down find the running pipeline by nam
   assertEquals(missing.code, 127);
   assertEquals(missing.stderr, 'flowctl: command "no-such-command-here" not found\n');
 
+  // A stopped component keeps no pid in status: the process is gone.
+  const stop = await runFlowctl(["stop", "debugtap"], { env, cwd });
+  assertEquals(stop.code, ExitCode.ok, stop.stderr);
+  const json = await runFlowctl(["status", "--output", "json"], { env, cwd });
+  const tap = JSON.parse(json.stdout).pipelines[0].components
+    .find((c: { id: string }) => c.id === "debugtap");
+  assertEquals([tap.state, tap.pid, tap.registered], ["stopped", undefined, false]);
+
   const down = await runFlowctl(["down", p.name], { env, cwd });
   assertEquals(down.code, ExitCode.ok, down.stderr);
   assertStringIncludes(down.stdout, `Pipeline ${p.name} stopped`);

@@ -15,6 +15,8 @@ import { UsageError } from "./usage_error.ts";
 
 /** The shell's exit code for a command that was not found. */
 const NOT_FOUND = 127;
+/** The shell's exit code for a command that was found but could not be run. */
+const CANNOT_RUN = 126;
 const SIGNAL_NUMBERS: Record<string, number> = {
   SIGHUP: 1,
   SIGINT: 2,
@@ -38,8 +40,9 @@ Process mode: the command runs on this host with the component's environment and
 the command runs inside the component's container (Docker Engine exec), with a TTY when stdin
 is a terminal. The command is not run through a shell.
 
-Exit codes: the command's; 127 the command was not found; 1 the pipeline or component is not
-running; 2 usage or configuration error.`,
+Exit codes: the command's; 127 the command was not found, 126 it could not be run (both
+modes); 1 the pipeline or component is not running; 2 usage or configuration error (an unknown
+component).`,
   async run(args) {
     const split = args.indexOf("--");
     const own = split >= 0 ? args.slice(0, split) : args.slice(0, 2);
@@ -102,17 +105,84 @@ async function execInContainerOf(context: ExecContext, command: string[]): Promi
   using docker = await DockerClient.connect();
   const tty = Deno.stdin.isTerminal();
   if (tty) Deno.stdin.setRaw(true);
+  const stdout = new RuntimeFailure((bytes) => writeAll(Deno.stdout, bytes));
   try {
-    return await execInContainer(docker, context.containerId, command, {
+    const code = await execInContainer(docker, context.containerId, command, {
       tty,
       stdin: Deno.stdin.readable,
-      onStdout: (bytes) => writeAll(Deno.stdout, bytes),
+      onStdout: (bytes) => stdout.write(bytes),
       onStderr: (bytes) => writeAll(Deno.stderr, bytes),
       ...(tty ? { consoleSize: consoleSize() } : {}),
     });
+    const failure = stdout.end();
+    if (failure === undefined) return code;
+    // The runtime could not start the command: say so as process mode does, not in its words.
+    const program = command[0] ?? "";
+    const notFound = /not found|no such file/i.test(failure);
+    writeAll(
+      Deno.stderr,
+      new TextEncoder().encode(
+        notFound
+          ? `flowctl: command "${program}" not found\n`
+          : `flowctl: cannot run "${program}": ${failure.replace(/^.*exec: "[^"]*": /, "")}\n`,
+      ),
+    );
+    return notFound ? NOT_FOUND : CANNOT_RUN;
   } finally {
     if (tty) Deno.stdin.setRaw(false);
   }
+}
+
+/**
+ * Passes the command's stdout through, except the container runtime's own message when the
+ * command could not start (`OCI runtime exec failed: …`, the first and only output then).
+ */
+class RuntimeFailure {
+  static readonly #PREFIX = "OCI runtime exec failed";
+  readonly #write: (bytes: Uint8Array) => void;
+  #held: Uint8Array[] | undefined = [];
+
+  constructor(write: (bytes: Uint8Array) => void) {
+    this.#write = write;
+  }
+
+  write(bytes: Uint8Array): void {
+    if (!this.#held) return this.#write(bytes);
+    this.#held.push(bytes);
+    const text = this.#text();
+    if (text.length >= RuntimeFailure.#PREFIX.length && !text.startsWith(RuntimeFailure.#PREFIX)) {
+      this.#flush();
+    }
+  }
+
+  /** The runtime's message, if the output was one; else what was held is written. */
+  end(): string | undefined {
+    if (!this.#held) return undefined;
+    const text = this.#text();
+    if (text.startsWith(RuntimeFailure.#PREFIX)) return text.trim().replace(/: unknown$/, "");
+    this.#flush();
+    return undefined;
+  }
+
+  #text(): string {
+    return new TextDecoder().decode(concat(this.#held ?? []));
+  }
+
+  #flush(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const chunk of held) this.#write(chunk);
+  }
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return all;
 }
 
 function consoleSize(): [number, number] {

@@ -19,6 +19,8 @@ import { ExitCode } from "./exit_code.ts";
 import { describeTasks, swarmTasks, type TaskView } from "./_swarm_tasks.ts";
 import { createOutput, type Output } from "./output.ts";
 
+/** Phases in which a component has no instance running. */
+const NOT_RUNNING = ["pending", "exited", "stopped", "failed"];
 /** How long process CPU time is sampled for the CPU column. */
 const CPU_SAMPLE_MS = 250;
 /** How often `status -w` refreshes. */
@@ -179,7 +181,10 @@ async function describe(state: RunState): Promise<ComponentView[]> {
   const now = Date.now();
   const node = Deno.hostname();
   return state.components.map((c) => {
-    const registration = registrations.find((r) => r.component?.id === c.id);
+    // A component that is not running has no process, container or live registration: what
+    // the run remembers of its last instance would read as if it still ran.
+    const down = NOT_RUNNING.includes(c.phase);
+    const registration = down ? undefined : registrations.find((r) => r.component?.id === c.id);
     const heartbeat = registration?.lastHeartbeat
       ? timestampMs(registration.lastHeartbeat)
       : undefined;
@@ -195,8 +200,8 @@ async function describe(state: RunState): Promise<ComponentView[]> {
       id: c.id,
       kind: c.kind,
       state: c.phase,
-      ...(c.pid !== undefined ? { pid: c.pid } : {}),
-      ...(c.containerId !== undefined ? { containerId: c.containerId } : {}),
+      ...(c.pid !== undefined && !down ? { pid: c.pid } : {}),
+      ...(c.containerId !== undefined && !down ? { containerId: c.containerId } : {}),
       health,
       registered: registration !== undefined,
       ...(heartbeat !== undefined
@@ -206,7 +211,7 @@ async function describe(state: RunState): Promise<ComponentView[]> {
       ...(c.startedAt !== undefined && !["stopped", "exited", "failed"].includes(c.phase)
         ? { uptimeMs: now - c.startedAt }
         : {}),
-      ...usage.get(c.id),
+      ...(down ? {} : usage.get(c.id)),
       ports: portsOf(components.get(c.id), state.orchestrator),
       node,
       ...(state.orchestrator === "swarm" ? { tasks: tasks.get(c.id) ?? [] } : {}),
