@@ -7,6 +7,7 @@ import { isRunLive, type RunState } from "../state/state_file.ts";
 import { outputFormat, parseCommandArgs } from "./_args.ts";
 import { findPipeline, loadTargetPipeline } from "./_target.ts";
 import { UsageError } from "./usage_error.ts";
+import { adminSocketPath } from "../admin/protocol.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
 import { createOutput } from "./output.ts";
@@ -47,6 +48,8 @@ no pipeline was named and none is running, 2 usage or configuration error.`,
       state = undefined; // it cleaned up after itself; containers are still checked below
     }
 
+    // A killed flowctl could not remove its admin socket; nothing listens on it any more.
+    await Deno.remove(adminSocketPath(pipeline.name)).catch(() => {});
     let failed = false;
     try {
       using docker = involvesContainers(pipeline, state) ? await connectDocker() : undefined;

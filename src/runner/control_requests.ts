@@ -68,9 +68,9 @@ export class ControlRequests {
   }
 
   /** Stops the component, not as a failure; `forRestart`: the first half of a restart. */
-  stop(options: { forRestart?: boolean } = {}): Promise<RequestResult> {
+  stop(options: { forRestart?: boolean; because?: string } = {}): Promise<RequestResult> {
     return this.#enqueue(() => {
-      if (options.forRestart) this.#announceRestart();
+      if (options.forRestart) this.#announceRestart(options.because);
       return this.#target.phase() === "stopped"
         ? Promise.resolve({ ok: true, note: "it was already stopped" })
         : this.#stopRequested("stop");
@@ -94,13 +94,14 @@ export class ControlRequests {
     return undefined;
   }
 
-  #announceRestart(): void {
+  #announceRestart(because?: string): void {
     this.#target.emit({
       type: "component_restarting",
       component: this.#target.componentId,
       restart: this.#target.restarts(),
       delayMs: 0,
       requested: true,
+      ...(because !== undefined ? { because } : {}),
     });
   }
 

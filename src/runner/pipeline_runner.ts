@@ -99,8 +99,12 @@ export class PipelineRunner {
       await Promise.all(level.map(async (id) => {
         const supervisor = this.#supervisors.get(id);
         if (!supervisor) return;
-        if (dependents.includes(id)) await supervisor.requests.stop({ forRestart: true });
-        else if (replaced.has(id)) {
+        if (dependents.includes(id)) {
+          await supervisor.requests.stop({
+            forRestart: true,
+            because: "the pipeline file changed",
+          });
+        } else if (replaced.has(id)) {
           this.#supervisors.delete(id);
           await supervisor.stop({ force: this.#options.force });
         }
@@ -379,7 +383,14 @@ export class PipelineRunner {
 
   /** Stops every started component in reverse dependency order, one level at a time. */
   async #shutdown(reason: "signal" | "failure" | "completed"): Promise<void> {
-    this.#emit({ type: "pipeline_stopping", reason });
+    const hasSinks = this.pipeline.components.some((c) =>
+      c.kind === "sink" || c.kind === "pipeline"
+    );
+    this.#emit({
+      type: "pipeline_stopping",
+      reason,
+      ...(reason === "completed" ? { finished: hasSinks ? "sinks" : "components" } : {}),
+    });
     const errors: unknown[] = [];
     for (const level of [...this.pipeline.levels].reverse()) {
       const results = await Promise.allSettled(
@@ -410,7 +421,10 @@ export class PipelineRunner {
     } else if (outcome.result === "completed") {
       this.#emit({ type: "pipeline_completed" });
     } else {
-      this.#emit({ type: "pipeline_stopped" });
+      this.#emit({
+        type: "pipeline_stopped",
+        ...(this.#options.force.aborted ? { forced: true } : {}),
+      });
     }
   }
 

@@ -332,7 +332,7 @@ class RunSession {
     const leftovers = await removeLeftovers(this.#pipeline, { state: claim.previous, docker });
     if (leftovers.liveOwner) {
       throw new PreflightError([
-        `"${this.#pipeline.name}" is already running: its containers belong to flowctl pid ${leftovers.liveOwner.pid}, which is alive; stop it first`,
+        `"${this.#pipeline.name}" is already running: its containers belong to flowctl pid ${leftovers.liveOwner.pid}, which is alive; stop that flowctl first (with the state folder it uses, "flowctl down ${this.#pipeline.name}")`,
       ]);
     }
     for (const message of describeLeftovers(this.#pipeline, leftovers)) {
