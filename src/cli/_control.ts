@@ -35,7 +35,7 @@ Dependents are left alone unless --with-dependents (then they ${
 named components${action === "restart" ? " and start after them" : ""}).
 
 Exit codes: 0 done, 1 the pipeline is not running or a component could not ${action},
-2 usage or configuration error.`,
+2 usage or configuration error (an unknown component).`,
     async run(args) {
       const { values, positionals } = parseCommandArgs(action, args, {
         "with-dependents": { type: "boolean" },

@@ -15,9 +15,10 @@ import { createOutput } from "./output.ts";
 export const downCommand: CommandModule = {
   help: `Usage: flowctl down [name|file|-] [--output text|json]
 
-The pipeline is named by its name or its file, or is the only one running. If it is running, asks its flowctl to stop (SIGTERM) and waits for it. If flowctl was
-killed, stops the component processes it recorded (only those whose pid and start time match)
-and removes the pipeline's containers and networks (by label), then says what it removed.
+The pipeline is named by its name or its file, or is the only one running. If it is running,
+asks its flowctl to stop (SIGTERM) and waits for it. If flowctl was killed, stops the component
+processes it recorded (only those whose pid and start time match), removes the pipeline's
+containers and networks (by label) and its admin socket, then says what it removed.
 
 Exit codes: 0 done (also when there was nothing to do), 1 something could not be removed or
 no pipeline was named and none is running, 2 usage or configuration error.`,

@@ -23,7 +23,9 @@ export const schemaCommand: CommandModule = {
 Prints the JSON Schema (draft-07) of pipeline files, for editors. With yaml-language-server:
   flowctl schema > pipeline.schema.json
 and put this first line in a pipeline file:
-  # yaml-language-server: $schema=./pipeline.schema.json`,
+  # yaml-language-server: $schema=./pipeline.schema.json
+
+Exit codes: 0 printed, 2 usage error.`,
   run(args) {
     const { positionals } = parseCommandArgs("schema", args, {});
     if (positionals.length > 0) {
