@@ -128,8 +128,8 @@ Deno.test("flowctl stop keeps a component stopped without failing the run; start
     assert(isAlive(sinkPids[1]!), "the sink runs again");
 
     const unknown = await runFlowctl(["restart", file, "nope"], { env: STATE_ENV });
-    assertEquals(unknown.code, 1);
-    assertStringIncludes(unknown.stderr, `pipeline "operate-stop" has no component "nope"`);
+    assertEquals(unknown.code, 2);
+    assertStringIncludes(unknown.stderr, `no component "nope" in pipeline "operate-stop"`);
   } finally {
     flowctl.kill("SIGINT");
     await flowctl.result(); // also after a failed assertion: flowctl cleans up first
