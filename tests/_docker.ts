@@ -1,5 +1,6 @@
 /** Docker helpers for tests: whether an engine answers, the test image, leftovers by label. */
 import { DockerClient } from "../src/docker/docker_client.ts";
+import { buildImage } from "../src/docker/image_api.ts";
 import { createTar } from "../src/docker/tar.ts";
 import { pipelineYaml, ROOT, runArgs, writeTemp } from "./_helpers.ts";
 
@@ -39,7 +40,7 @@ export async function buildTestImage(dockerHost?: string): Promise<void> {
     { path: "busybox", data: await readStaticBusybox(), mode: 0o755 },
     { path: "run.sh", data: await Deno.readFile(`${ROOT}tests/fixtures/image/run.sh`) },
   ]);
-  await docker.buildImage(context, TEST_IMAGE);
+  await buildImage(docker, context, TEST_IMAGE);
 }
 
 async function readStaticBusybox(): Promise<Uint8Array> {

@@ -8,6 +8,7 @@ import {
   readEvents,
   runArgs,
   runFlowctl,
+  tempDir,
   waitFor,
   writeTemp,
 } from "./_helpers.ts";
@@ -15,7 +16,8 @@ import {
 const env = { FLOWCTL_STATE_DIR: Deno.env.get("FLOWCTL_STATE_DIR") ?? "/tmp/flowctl-state" };
 
 Deno.test("an exec probe runs with the component's env and working dir; restart_after restarts a hung component", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-liveness-" });
+  await using dirTemp = await tempDir("flowctl-liveness-");
+  const dir = dirTemp.path;
   const events = `${dir}/events.txt`;
   // The probe passes while "$HUNG_FLAG" (relative: the working dir) does not exist.
   const file = await writeTemp(
@@ -31,33 +33,30 @@ Deno.test("an exec probe runs with the component's env and working dir; restart_
     ),
     dir,
   );
-  const flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`), { env });
-  try {
-    await flowctl.waitForOutput("Pipeline started successfully");
-    assertStringIncludes(flowctl.stdout, "Component worker health check passed");
-    const [first] = pids(events);
-    await Deno.writeTextFile(`${dir}/hung`, "");
-    await flowctl.waitForOutput("Component worker is unhealthy");
-    await flowctl.waitForOutput("Component worker failed 3 health checks in a row; restarting it");
-    await flowctl.waitForOutput("Restarting component worker in 1s (restart 1)");
-    await Deno.remove(`${dir}/hung`);
-    await flowctl.waitForOutput("Starting component: worker (attempt 2)");
-    await waitForCount(flowctl, "Component worker health check passed", 2);
-    assert(!isAlive(first!), "the hung process was stopped");
-    await waitFor(() => pids(events).length === 2, "the second process to record its pid");
-    const all = pids(events);
-    assert(isAlive(all[1]!), "the restarted process runs");
-  } finally {
-    flowctl.kill("SIGINT");
-    await flowctl.result(); // also after a failed assertion: flowctl cleans up first
-  }
+  await using flowctl = new FlowctlProcess(runArgs(file, `${dir}/logs`), { env });
+  await flowctl.waitForOutput("Pipeline started successfully");
+  assertStringIncludes(flowctl.stdout, "Component worker health check passed");
+  const [first] = pids(events);
+  await Deno.writeTextFile(`${dir}/hung`, "");
+  await flowctl.waitForOutput("Component worker is unhealthy");
+  await flowctl.waitForOutput("Component worker failed 3 health checks in a row; restarting it");
+  await flowctl.waitForOutput("Restarting component worker in 1s (restart 1)");
+  await Deno.remove(`${dir}/hung`);
+  await flowctl.waitForOutput("Starting component: worker (attempt 2)");
+  await waitForCount(flowctl, "Component worker health check passed", 2);
+  assert(!isAlive(first!), "the hung process was stopped");
+  await waitFor(() => pids(events).length === 2, "the second process to record its pid");
+  const all = pids(events);
+  assert(isAlive(all[1]!), "the restarted process runs");
+  flowctl.kill("SIGINT");
   const result = await flowctl.result();
   assertEquals(result.code, 0, result.stderr);
   assertEquals(pids(events).filter(isAlive), []);
 });
 
 Deno.test("restart_after with restart: no fails the pipeline, naming the failed checks", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-liveness-" });
+  await using dirTemp = await tempDir("flowctl-liveness-");
+  const dir = dirTemp.path;
   const events = `${dir}/events.txt`;
   const file = await writeTemp(
     "pipeline.yaml",
@@ -87,7 +86,8 @@ Deno.test("restart_after with restart: no fails the pipeline, naming the failed 
 });
 
 Deno.test("an exec probe that never passes fails the start with the command's exit code", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-liveness-" });
+  await using dirTemp = await tempDir("flowctl-liveness-");
+  const dir = dirTemp.path;
   const file = await writeTemp(
     "pipeline.yaml",
     pipelineYaml(
@@ -136,10 +136,11 @@ function pids(events: string): number[] {
   return readEvents(events).filter(([, kind]) => kind === "pid").map(([, , pid]) => pid);
 }
 
+/** Waits until flowctl's output holds `text` `count` times. */
 async function waitForCount(flowctl: FlowctlProcess, text: string, count: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (flowctl.stdout.split(text).length - 1 < count) {
-    if (Date.now() > deadline) throw new Error(`"${text}" ${count} times in:\n${flowctl.stdout}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await waitFor(
+    () => flowctl.stdout.split(text).length - 1 >= count,
+    `"${text}" ${count} times in flowctl output:\n${flowctl.stdout}`,
+    20_000,
+  );
 }

@@ -10,7 +10,15 @@ import { DockerClient } from "../src/docker/docker_client.ts";
 import { listServices } from "../src/docker/swarm_api.ts";
 import { assertEquals, assertStringIncludes } from "./assert.ts";
 import { imageComponent, REQUIRE_DOCKER } from "./_docker.ts";
-import { FlowctlProcess, pipelineYaml, ROOT, runArgs, runFlowctl, waitFor } from "./_helpers.ts";
+import {
+  FlowctlProcess,
+  pipelineYaml,
+  ROOT,
+  runArgs,
+  runFlowctl,
+  tempDir,
+  waitFor,
+} from "./_helpers.ts";
 import { copyImage, privateSwarmUnavailable, startSwarm } from "./_swarm.ts";
 
 const UNAVAILABLE = privateSwarmUnavailable();
@@ -37,7 +45,8 @@ Deno.test({
     assertEquals(build.code, 0, new TextDecoder().decode(build.stderr));
     await copyImage(swarm.manager.engine, worker.engine, `flowctl-example/${SOURCE}:latest`);
 
-    const dir = await Deno.makeTempDir({ prefix: "flowctl-multinode-" });
+    await using dirTemp = await tempDir("flowctl-multinode-");
+    const dir = dirTemp.path;
     const example = await Deno.readTextFile(`${ROOT}examples/ttp-pipeline.yaml`);
     const placed = example.replace("  driver: process\n", "  driver: swarm\n").replace(
       "      stop_grace_period: 10s\n",
@@ -55,44 +64,44 @@ Deno.test({
       wrapper: swarm.manager.wrapper,
       env: { DOCKER_HOST: swarm.manager.engine.host, FLOWCTL_STATE_DIR: STATE_DIR },
     };
-    const flowctl = new FlowctlProcess(runArgs(`${dir}/pipeline.yaml`, `${dir}/logs`), options);
-    try {
-      await flowctl.waitForOutput("Pipeline started successfully", 90_000);
-      await waitFor(
-        () =>
-          flowctl.stdout.split("\n").filter((l) => l.includes("| event ledger=")).length >=
-            expected,
-        `${expected} events`,
-        30_000,
-      );
-      for (const id of [SOURCE, "ttp-processor", "consumer-app"]) {
-        await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
-      }
-      // The source's task runs on the worker, as status shows.
-      using workerDocker = await DockerClient.connect(worker.engine.host);
-      const workerId = (await workerDocker.json(
-        v.looseObject({ Swarm: v.looseObject({ NodeID: v.string() }) }),
-        "GET",
-        "/info",
-      )).Swarm.NodeID;
-      const status = await runFlowctl(["status", `${dir}/pipeline.yaml`], options);
-      assertEquals(status.code, 0, status.stderr);
-      assertStringIncludes(
-        status.stdout,
-        `  ${SOURCE} tasks: 1 on `,
-      );
-      const sourceLine = status.stdout.split("\n").find((l) => l.startsWith(`  ${SOURCE} tasks:`));
-      assertStringIncludes(sourceLine ?? "", ` ${workerId.slice(0, 12)} (running)`);
-      const containers = await workerDocker.json(
-        v.array(v.looseObject({ Id: v.string() })),
-        "GET",
-        "/containers/json",
-        { query: { filters: JSON.stringify({ label: ["dev.flowctl.component=" + SOURCE] }) } },
-      );
-      assertEquals(containers.length, 1, "the source's container on the worker");
-    } finally {
-      flowctl.kill("SIGINT");
+    await using flowctl = new FlowctlProcess(
+      runArgs(`${dir}/pipeline.yaml`, `${dir}/logs`),
+      options,
+    );
+    await flowctl.waitForOutput("Pipeline started successfully", 90_000);
+    await waitFor(
+      () =>
+        flowctl.stdout.split("\n").filter((l) => l.includes("| event ledger=")).length >=
+          expected,
+      `${expected} events`,
+      30_000,
+    );
+    for (const id of [SOURCE, "ttp-processor", "consumer-app"]) {
+      await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
     }
+    // The source's task runs on the worker, as status shows.
+    using workerDocker = await DockerClient.connect(worker.engine.host);
+    const workerId = (await workerDocker.json(
+      v.looseObject({ Swarm: v.looseObject({ NodeID: v.string() }) }),
+      "GET",
+      "/info",
+    )).Swarm.NodeID;
+    const status = await runFlowctl(["status", `${dir}/pipeline.yaml`], options);
+    assertEquals(status.code, 0, status.stderr);
+    assertStringIncludes(
+      status.stdout,
+      `  ${SOURCE} tasks: 1 on `,
+    );
+    const sourceLine = status.stdout.split("\n").find((l) => l.startsWith(`  ${SOURCE} tasks:`));
+    assertStringIncludes(sourceLine ?? "", ` ${workerId.slice(0, 12)} (running)`);
+    const containers = await workerDocker.json(
+      v.array(v.looseObject({ Id: v.string() })),
+      "GET",
+      "/containers/json",
+      { query: { filters: JSON.stringify({ label: ["dev.flowctl.component=" + SOURCE] }) } },
+    );
+    assertEquals(containers.length, 1, "the source's container on the worker");
+    flowctl.kill("SIGINT");
     const result = await flowctl.result();
     assertEquals(result.code, 0, result.stderr);
     // Health gate: the processor started only after the source on the worker was healthy.
@@ -107,7 +116,6 @@ Deno.test({
     );
     using docker = await DockerClient.connect(swarm.manager.engine.host);
     assertEquals(await listServices(docker, "dev.flowctl.pipeline", "ttp-processing-pipeline"), []);
-    using workerDocker = await DockerClient.connect(worker.engine.host);
     // An image only the manager has, placed on the worker: rejected there, said with the node.
     const missing = `${dir}/missing.yaml`;
     await Deno.writeTextFile(

@@ -13,6 +13,7 @@ import {
   ROOT,
   runArgs,
   runFlowctl,
+  tempDir,
   waitFor,
   writeTemp,
 } from "./_helpers.ts";
@@ -27,13 +28,20 @@ const STATE_DIR = Deno.env.get("FLOWCTL_STATE_DIR") ?? "/tmp/flowctl-state-swarm
 /** A swarm-mode pipeline file under a fresh name. */
 async function swarmPipeline(prefix: string, body: string) {
   const name = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
-  const dir = await Deno.makeTempDir({ prefix: `flowctl-${prefix}-` });
+  const temp = await tempDir(`flowctl-${prefix}-`);
+  const dir = temp.path;
   const file = await writeTemp(
     "pipeline.yaml",
     pipelineYaml(name, `  driver: swarm\n${body}`),
     dir,
   );
-  return { name, file, dir, args: runArgs(file, `${dir}/logs`) };
+  return {
+    name,
+    file,
+    dir,
+    args: runArgs(file, `${dir}/logs`),
+    [Symbol.asyncDispose]: () => temp[Symbol.asyncDispose](),
+  };
 }
 
 /** flowctl in the manager's network namespace, talking to its engine. */
@@ -83,7 +91,7 @@ Deno.test({
     await t.step(
       "starts services in order behind health gates, reaches the control plane, labels them, removes everything on Ctrl+C",
       async () => {
-        const p = await swarmPipeline(
+        await using p = await swarmPipeline(
           "sw",
           "  sources:\n" +
             imageComponent(
@@ -98,25 +106,22 @@ Deno.test({
               "      inputs: [web]\n",
             ),
         );
-        const flowctl = new FlowctlProcess([...p.args, "--output", "json"], onManager(swarm));
-        try {
-          await flowctl.waitForOutput('"event":"pipeline_started"', 60_000);
-          await waitFor(
-            async () =>
-              (await Deno.readTextFile(`${p.dir}/logs/sink.log`).catch(() => ""))
-                .includes("control plane reachable"),
-            "the sink reaching the control plane",
-            20_000,
-          );
-          using docker = await DockerClient.connect(swarm.manager.engine.host);
-          const services = await listServices(docker, "com.docker.stack.namespace", p.name);
-          assertEquals(services.map((s) => s.Spec.Name).sort(), [
-            `${p.name}-sink`,
-            `${p.name}-web`,
-          ]);
-        } finally {
-          flowctl.kill("SIGINT");
-        }
+        await using flowctl = new FlowctlProcess([...p.args, "--output", "json"], onManager(swarm));
+        await flowctl.waitForOutput('"event":"pipeline_started"', 60_000);
+        await waitFor(
+          async () =>
+            (await Deno.readTextFile(`${p.dir}/logs/sink.log`).catch(() => ""))
+              .includes("control plane reachable"),
+          "the sink reaching the control plane",
+          20_000,
+        );
+        using docker = await DockerClient.connect(swarm.manager.engine.host);
+        const services = await listServices(docker, "com.docker.stack.namespace", p.name);
+        assertEquals(services.map((s) => s.Spec.Name).sort(), [
+          `${p.name}-sink`,
+          `${p.name}-web`,
+        ]);
+        flowctl.kill("SIGINT");
         const result = await flowctl.result();
         assertEquals(result.code, 0, result.stderr);
         const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
@@ -148,7 +153,7 @@ Deno.test({
     await t.step(
       "a task rejected for a missing image fails the start with the node's name, and rolls back",
       async () => {
-        const p = await swarmPipeline(
+        await using p = await swarmPipeline(
           "swmissing",
           "  sources:\n" +
             imageComponent(
@@ -178,26 +183,23 @@ Deno.test({
           args: ["-n", swarm.manager.netns, "addr", "add", `${extra}/24`, "dev", "m0"],
         }).output();
         assertEquals(add.code, 0, new TextDecoder().decode(add.stderr));
-        const p = await swarmPipeline(
+        await using p = await swarmPipeline(
           "swaddr",
           "  sinks:\n" +
             imageComponent("sink", { CHECK_CONTROL_PLANE: 1, PRINT_ENV: "FLOWCTL_ENDPOINT" }),
         );
-        const flowctl = new FlowctlProcess(
+        await using flowctl = new FlowctlProcess(
           [...p.args, "--control-plane-address", extra],
           onManager(swarm),
         );
-        try {
-          await waitFor(
-            async () =>
-              (await Deno.readTextFile(`${p.dir}/logs/sink.log`).catch(() => ""))
-                .includes("control plane reachable"),
-            "the sink reaching the control plane",
-            30_000,
-          );
-        } finally {
-          flowctl.kill("SIGINT");
-        }
+        await waitFor(
+          async () =>
+            (await Deno.readTextFile(`${p.dir}/logs/sink.log`).catch(() => ""))
+              .includes("control plane reachable"),
+          "the sink reaching the control plane",
+          30_000,
+        );
+        flowctl.kill("SIGINT");
         const result = await flowctl.result();
         assertEquals(result.code, 0, result.stderr);
         assertStringIncludes(
@@ -230,7 +232,7 @@ Deno.test({
             {},
             '      placement: { constraints: ["node.labels.zone==nowhere"] }\n',
           );
-        const p = await swarmPipeline("swplace", body);
+        await using p = await swarmPipeline("swplace", body);
         const result = await runFlowctl(p.args, onManager(swarm));
         assertEquals(result.code, 1, result.stdout);
         assertStringIncludes(
@@ -251,7 +253,7 @@ Deno.test({
     );
 
     await t.step("a crashing service is restarted by its policy until max_restarts", async () => {
-      const p = await swarmPipeline(
+      await using p = await swarmPipeline(
         "swcrash",
         "  sources:\n" +
           imageComponent(
@@ -278,7 +280,7 @@ Deno.test({
     });
 
     await t.step("a pipeline whose sink finishes completes and removes everything", async () => {
-      const p = await swarmPipeline(
+      await using p = await swarmPipeline(
         "swdone",
         "  sources:\n" +
           imageComponent("src", { HEALTH_PORT: 8000 }, "      health: { tcp: { port: 8000 } }\n") +
@@ -297,10 +299,11 @@ Deno.test({
     await t.step(
       "args, replicas, resources, bind volumes and secrets reach the service; secrets are swarm secrets removed with the run",
       async () => {
-        const data = await Deno.makeTempDir({ prefix: "flowctl-swarm-data-" });
+        await using dataTemp = await tempDir("flowctl-swarm-data-");
+        const data = dataTemp.path;
         const secretText = `s3cret-${crypto.randomUUID()}`;
         await Deno.writeTextFile(`${data}/token`, secretText);
-        const p = await swarmPipeline(
+        await using p = await swarmPipeline(
           "swspec",
           "  sources:\n" +
             imageComponent(
@@ -312,30 +315,27 @@ Deno.test({
                 `      secrets: [{ name: token, host_path: ${data}/token, env: TOKEN_PATH }]\n`,
             ),
         );
-        const flowctl = new FlowctlProcess(p.args, onManager(swarm));
+        await using flowctl = new FlowctlProcess(p.args, onManager(swarm));
         let secretsDuringRun = 0;
-        try {
-          await flowctl.waitForOutput("Pipeline started successfully", 60_000);
-          using docker = await DockerClient.connect(swarm.manager.engine.host);
-          const [service] = await listServices(docker, "dev.flowctl.pipeline", p.name);
-          const spec = v.parse(ServiceSpecSchema, service?.Spec);
-          const container = spec.TaskTemplate.ContainerSpec;
-          assertEquals(spec.Mode.Replicated.Replicas, 2);
-          assertEquals(spec.TaskTemplate.Resources.Limits, {
-            NanoCPUs: 500_000_000,
-            MemoryBytes: 64 * 1024 * 1024,
-          });
-          assertEquals(spec.TaskTemplate.Resources.Reservations, { MemoryBytes: 32 * 1024 * 1024 });
-          assertEquals(container.Mounts, [
-            { Type: "bind", Source: data, Target: "/data", ReadOnly: true },
-          ]);
-          assertEquals(container.Secrets.map((s) => s.File.Name), ["/run/secrets/token"]);
-          secretsDuringRun = (await docker.json(ObjectsSchema, "GET", "/secrets", {
-            query: { filters: JSON.stringify({ label: [`dev.flowctl.pipeline=${p.name}`] }) },
-          })).length;
-        } finally {
-          flowctl.kill("SIGINT");
-        }
+        await flowctl.waitForOutput("Pipeline started successfully", 60_000);
+        using docker = await DockerClient.connect(swarm.manager.engine.host);
+        const [service] = await listServices(docker, "dev.flowctl.pipeline", p.name);
+        const spec = v.parse(ServiceSpecSchema, service?.Spec);
+        const container = spec.TaskTemplate.ContainerSpec;
+        assertEquals(spec.Mode.Replicated.Replicas, 2);
+        assertEquals(spec.TaskTemplate.Resources.Limits, {
+          NanoCPUs: 500_000_000,
+          MemoryBytes: 64 * 1024 * 1024,
+        });
+        assertEquals(spec.TaskTemplate.Resources.Reservations, { MemoryBytes: 32 * 1024 * 1024 });
+        assertEquals(container.Mounts, [
+          { Type: "bind", Source: data, Target: "/data", ReadOnly: true },
+        ]);
+        assertEquals(container.Secrets.map((s) => s.File.Name), ["/run/secrets/token"]);
+        secretsDuringRun = (await docker.json(ObjectsSchema, "GET", "/secrets", {
+          query: { filters: JSON.stringify({ label: [`dev.flowctl.pipeline=${p.name}`] }) },
+        })).length;
+        flowctl.kill("SIGINT");
         const result = await flowctl.result();
         assertEquals(result.code, 0, result.stderr);
         assertEquals(secretsDuringRun, 1);
@@ -345,7 +345,6 @@ Deno.test({
           false,
           "the secret's content is never shown",
         );
-        using docker = await DockerClient.connect(swarm.manager.engine.host);
         const secretsAfter = await docker.json(ObjectsSchema, "GET", "/secrets", {
           query: { filters: JSON.stringify({ label: [`dev.flowctl.pipeline=${p.name}`] }) },
         });
@@ -356,7 +355,7 @@ Deno.test({
     );
 
     await t.step("down removes the services of a flowctl killed with SIGKILL", async () => {
-      const p = await swarmPipeline(
+      await using p = await swarmPipeline(
         "swdown",
         "  sources:\n" + imageComponent("src", {}) +
           "  sinks:\n" + imageComponent("sink", {}, "      inputs: [src]\n"),
@@ -392,8 +391,9 @@ Deno.test({
           );
           for (const tx of ledger.transactions) expected += tx.payments.length;
         }
-        const dir = await Deno.makeTempDir({ prefix: "flowctl-example-swarm-" });
-        const flowctl = new FlowctlProcess(
+        await using dirTemp = await tempDir("flowctl-example-swarm-");
+        const dir = dirTemp.path;
+        await using flowctl = new FlowctlProcess(
           [
             ...runArgs(`${ROOT}examples/ttp-pipeline.yaml`, `${dir}/logs`),
             "--orchestrator",
@@ -401,21 +401,18 @@ Deno.test({
           ],
           onManager(swarm),
         );
-        try {
-          await flowctl.waitForOutput("Pipeline started successfully", 90_000);
-          await waitFor(
-            () =>
-              flowctl.stdout.split("\n").filter((l) => l.includes("| event ledger=")).length >=
-                expected,
-            `${expected} events`,
-            30_000,
-          );
-          for (const id of ["stellar-live-source-datalake", "ttp-processor", "consumer-app"]) {
-            await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
-          }
-        } finally {
-          flowctl.kill("SIGINT");
+        await flowctl.waitForOutput("Pipeline started successfully", 90_000);
+        await waitFor(
+          () =>
+            flowctl.stdout.split("\n").filter((l) => l.includes("| event ledger=")).length >=
+              expected,
+          `${expected} events`,
+          30_000,
+        );
+        for (const id of ["stellar-live-source-datalake", "ttp-processor", "consumer-app"]) {
+          await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
         }
+        flowctl.kill("SIGINT");
         const result = await flowctl.result();
         assertEquals(result.code, 0, result.stderr);
         assertStringIncludes(
@@ -433,7 +430,7 @@ Deno.test({
   ignore: UNAVAILABLE !== undefined && !REQUIRE_DOCKER,
   async fn() {
     await using engine = await startPrivateEngine();
-    const p = await swarmPipeline("swnone", "  sources:\n" + imageComponent("src", {}));
+    await using p = await swarmPipeline("swnone", "  sources:\n" + imageComponent("src", {}));
     const result = await runFlowctl(p.args, {
       env: { DOCKER_HOST: engine.host, FLOWCTL_STATE_DIR: STATE_DIR },
     });

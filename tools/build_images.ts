@@ -7,6 +7,7 @@
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DockerClient } from "../src/docker/docker_client.ts";
+import { buildImage } from "../src/docker/image_api.ts";
 import { createTar, type TarEntry } from "../src/docker/tar.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -68,7 +69,7 @@ async function build(
 ): Promise<void> {
   const started = performance.now();
   const context = createTar([{ path: "Dockerfile", data: encoder.encode(dockerfile) }, ...files]);
-  await docker.buildImage(context, tag);
+  await buildImage(docker, context, tag);
   console.log(
     `built ${tag} (${(context.length / 1024 / 1024).toFixed(0)} MB context, ${
       ((performance.now() - started) / 1000).toFixed(1)

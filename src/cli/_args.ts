@@ -1,6 +1,7 @@
 /** Strict argument parsing on top of node:util parseArgs, turning its errors into UsageErrors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { didYouMean } from "../config/mod.ts";
+import { parseDuration } from "../config/duration.ts";
 import { parseRegistryBase } from "../registry/reference.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -72,6 +73,30 @@ export function componentRegistry(command: string, value: string | undefined): s
     );
   }
   return chosen;
+}
+
+/** `--control-plane-port`: 0 to 65535. */
+export function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) {
+    throw new UsageError(
+      `invalid --control-plane-port "${text}": use a port number from 0 to 65535`,
+      `run "flowctl run --help"`,
+    );
+  }
+  return port;
+}
+
+/** `--heartbeat-interval`: a duration like "10s", in milliseconds. */
+export function parseHeartbeat(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    throw new UsageError(
+      `invalid --heartbeat-interval "${text}": use a duration like "10s"`,
+      `run "flowctl run --help"`,
+    );
+  }
 }
 
 /**

@@ -4,9 +4,7 @@
  * with a TTY when stdin is one). The command's exit code is flowctl's.
  */
 import { requestExecContext } from "../admin/admin_client.ts";
-import type { ExecContext } from "../admin/protocol.ts";
-import { findExecutable } from "../orchestrator/process/process_orchestrator.ts";
-import { UserError } from "../user_error.ts";
+import { execInComponent } from "../orchestrator/exec.ts";
 import { checkComponentNames, parseCommandArgs } from "./_args.ts";
 import { findPipeline } from "./_target.ts";
 import type { CommandModule } from "./command.ts";
@@ -58,9 +56,7 @@ component).`,
     }
     // One word before "--" is the component of the only running pipeline.
     const target = await findPipeline("exec", positionals.length === 1 ? [] : positionals);
-    const [id = positionals[0] ?? "", ...extra] = positionals.length === 1
-      ? positionals
-      : target.rest;
+    const [id = "", ...extra] = positionals.length === 1 ? positionals : target.rest;
     if (extra.length > 0) {
       throw new UsageError(`unexpected argument "${extra[0]}" before "--"`, usage);
     }
@@ -68,122 +64,29 @@ component).`,
       checkComponentNames([id], target.state.components.map((c) => c.id), target.name);
     }
     const context = await requestExecContext(target.name, id);
-    return context.orchestrator === "container"
-      ? await execInContainerOf(context, command)
-      : await execBeside(context, command);
-  },
-};
-
-async function execBeside(context: ExecContext, command: string[]): Promise<number> {
-  const [program = "", ...args] = command;
-  const executable = findExecutable(program, context.workingDir, context.env.PATH ?? "");
-  if (!executable) {
-    writeAll(
-      Deno.stderr,
-      new TextEncoder().encode(`flowctl: command "${program}" not found\n`),
-    );
-    return NOT_FOUND;
-  }
-  const status = await new Deno.Command(executable, {
-    args,
-    cwd: context.workingDir,
-    env: context.env,
-    clearEnv: true,
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn().status;
-  return status.signal ? 128 + (SIGNAL_NUMBERS[status.signal] ?? 0) : status.code;
-}
-
-async function execInContainerOf(context: ExecContext, command: string[]): Promise<number> {
-  if (context.containerId === undefined) {
-    throw new UserError(`Component "${context.component}" has no running container`);
-  }
-  const { DockerClient } = await import("../docker/docker_client.ts");
-  const { execInContainer } = await import("../orchestrator/container_exec.ts");
-  using docker = await DockerClient.connect();
-  const tty = Deno.stdin.isTerminal();
-  if (tty) Deno.stdin.setRaw(true);
-  const stdout = new RuntimeFailure((bytes) => writeAll(Deno.stdout, bytes));
-  try {
-    const code = await execInContainer(docker, context.containerId, command, {
-      tty,
+    const outcome = await execInComponent(context, command, {
       stdin: Deno.stdin.readable,
-      onStdout: (bytes) => stdout.write(bytes),
+      isTerminal: () => Deno.stdin.isTerminal(),
+      setRaw: (raw) => Deno.stdin.setRaw(raw),
+      consoleSize,
+      onStdout: (bytes) => writeAll(Deno.stdout, bytes),
       onStderr: (bytes) => writeAll(Deno.stderr, bytes),
-      ...(tty ? { consoleSize: consoleSize() } : {}),
     });
-    const failure = stdout.end();
-    if (failure === undefined) return code;
-    // The runtime could not start the command: say so as process mode does, not in its words.
-    const program = command[0] ?? "";
-    const notFound = /not found|no such file/i.test(failure);
+    if (outcome.kind === "exited") {
+      return outcome.signal ? 128 + (SIGNAL_NUMBERS[outcome.signal] ?? 0) : outcome.code;
+    }
+    // Not the container runtime's words: the same line in both modes.
     writeAll(
       Deno.stderr,
       new TextEncoder().encode(
-        notFound
-          ? `flowctl: command "${program}" not found\n`
-          : `flowctl: cannot run "${program}": ${failure.replace(/^.*exec: "[^"]*": /, "")}\n`,
+        outcome.kind === "not_found"
+          ? `flowctl: command "${outcome.program}" not found\n`
+          : `flowctl: cannot run "${outcome.program}": ${outcome.reason}\n`,
       ),
     );
-    return notFound ? NOT_FOUND : CANNOT_RUN;
-  } finally {
-    if (tty) Deno.stdin.setRaw(false);
-  }
-}
-
-/**
- * Passes the command's stdout through, except the container runtime's own message when the
- * command could not start (`OCI runtime exec failed: …`, the first and only output then).
- */
-class RuntimeFailure {
-  static readonly #PREFIX = "OCI runtime exec failed";
-  readonly #write: (bytes: Uint8Array) => void;
-  #held: Uint8Array[] | undefined = [];
-
-  constructor(write: (bytes: Uint8Array) => void) {
-    this.#write = write;
-  }
-
-  write(bytes: Uint8Array): void {
-    if (!this.#held) return this.#write(bytes);
-    this.#held.push(bytes);
-    const text = this.#text();
-    if (text.length >= RuntimeFailure.#PREFIX.length && !text.startsWith(RuntimeFailure.#PREFIX)) {
-      this.#flush();
-    }
-  }
-
-  /** The runtime's message, if the output was one; else what was held is written. */
-  end(): string | undefined {
-    if (!this.#held) return undefined;
-    const text = this.#text();
-    if (text.startsWith(RuntimeFailure.#PREFIX)) return text.trim().replace(/: unknown$/, "");
-    this.#flush();
-    return undefined;
-  }
-
-  #text(): string {
-    return new TextDecoder().decode(concat(this.#held ?? []));
-  }
-
-  #flush(): void {
-    const held = this.#held ?? [];
-    this.#held = undefined;
-    for (const chunk of held) this.#write(chunk);
-  }
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.length;
-  }
-  return all;
-}
+    return outcome.kind === "not_found" ? NOT_FOUND : CANNOT_RUN;
+  },
+};
 
 function consoleSize(): [number, number] {
   try {

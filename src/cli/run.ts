@@ -1,13 +1,15 @@
 /** `flowctl run`: starts a pipeline and keeps it running until Ctrl+C, a failure, or completion. */
 import { resolve } from "node:path";
-import { formatIssue, parseDuration } from "../config/mod.ts";
-import type { RunnerEvent } from "../runner/events.ts";
+import { formatIssue } from "../config/mod.ts";
+import { modeOf } from "../orchestrator/select.ts";
 import { runSession } from "../runner/run_session.ts";
 import {
   componentRegistry,
   orchestratorKind,
   outputFormat,
   parseCommandArgs,
+  parseHeartbeat,
+  parsePort,
   singleFile,
 } from "./_args.ts";
 import { type LoadOptions, loadPipelineFile } from "./_load.ts";
@@ -15,7 +17,7 @@ import type { CommandModule } from "./command.ts";
 import { ComponentConsole } from "./component_console.ts";
 import { ExitCode } from "./exit_code.ts";
 import { createOutput, type Output } from "./output.ts";
-import { renderEvent } from "./run_renderer.ts";
+import { eventOutput } from "./run_renderer.ts";
 import { installShutdownSignals } from "./shutdown_signals.ts";
 import { NOTIFY_OPTION, notifyStarted, runDetached } from "./_detach.ts";
 import { UsageError } from "./usage_error.ts";
@@ -134,52 +136,6 @@ export const runCommand: CommandModule = {
   },
 };
 
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535) {
-    throw new UsageError(
-      `invalid --control-plane-port "${text}": use a port number from 0 to 65535`,
-      `run "flowctl run --help"`,
-    );
-  }
-  return port;
-}
-
-function parseHeartbeat(text: string): number {
-  try {
-    return parseDuration(text);
-  } catch {
-    throw new UsageError(
-      `invalid --heartbeat-interval "${text}": use a duration like "10s"`,
-      `run "flowctl run --help"`,
-    );
-  }
-}
-
-/**
- * Events rendered on `out`; on a terminal, pull progress rewrites one line, cleared before the
- * next event's line.
- */
-function eventOutput(out: Output): {
-  emit(event: RunnerEvent): void;
-  onPullProgress?: (component: string, line: string) => void;
-} {
-  let progressShown = false;
-  const emit = (event: RunnerEvent) => {
-    if (progressShown) out.rawText("\r\x1b[K");
-    progressShown = false;
-    renderEvent(out, event);
-  };
-  if (!out.color || out.format !== "text") return { emit };
-  return {
-    emit,
-    onPullProgress: (id, line) => {
-      progressShown = true;
-      out.rawText(`\r\x1b[K${`${id}: ${line}`.slice(0, 120)}`);
-    },
-  };
-}
-
 /** Loads the file of a foreground run and prints its warnings; `--watch` is not for swarm. */
 async function loadForForeground(
   file: string,
@@ -188,7 +144,7 @@ async function loadForForeground(
   out: Output,
 ) {
   const { pipeline, warnings } = await loadForRun(file, options);
-  if (watch && pipeline.orchestrator === "swarm") {
+  if (watch && !modeOf(pipeline.orchestrator).reloads) {
     throw new UsageError(
       `run --watch runs process and container pipelines; "${pipeline.name}" runs as swarm services`,
       "run without --watch, or with --orchestrator container",

@@ -96,3 +96,27 @@ function textLine(event: RunnerEvent): string | undefined {
       return undefined;
   }
 }
+
+/**
+ * Events rendered on `out`; on a terminal, pull progress rewrites one line, cleared before the
+ * next event's line.
+ */
+export function eventOutput(out: Output): {
+  emit(event: RunnerEvent): void;
+  onPullProgress?: (component: string, line: string) => void;
+} {
+  let progressShown = false;
+  const emit = (event: RunnerEvent) => {
+    if (progressShown) out.rawText("\r\x1b[K");
+    progressShown = false;
+    renderEvent(out, event);
+  };
+  if (!out.color || out.format !== "text") return { emit };
+  return {
+    emit,
+    onPullProgress: (id, line) => {
+      progressShown = true;
+      out.rawText(`\r\x1b[K${`${id}: ${line}`.slice(0, 120)}`);
+    },
+  };
+}

@@ -10,7 +10,7 @@ import {
 import { isRunLive, listRunStates, type RunState } from "../state/state_file.ts";
 import type { Component } from "../config/mod.ts";
 import { delay } from "../delay.ts";
-import { containerUsage, processGroupUsage, type Usage } from "../orchestrator/usage.ts";
+import { componentUsage, type Usage } from "../orchestrator/usage.ts";
 import { outputFormat, parseCommandArgs } from "./_args.ts";
 import { findNamedPipeline } from "./_target.ts";
 import { loadPipelineFile } from "./_load.ts";
@@ -250,33 +250,11 @@ function formatAgo(ms: number): string {
 }
 
 /** CPU and memory of each running component, by id. */
-async function usageOf(state: RunState): Promise<Map<string, Usage>> {
+function usageOf(state: RunState): Promise<Map<string, Usage>> {
   const running = state.components.filter((c) =>
     !["pending", "stopped", "exited", "failed", "restarting"].includes(c.phase)
   );
-  const usage = new Map<string, Usage>();
-  const groups = running.filter((c) => c.pid !== undefined);
-  if (groups.length > 0) {
-    const byGroup = await processGroupUsage(groups.map((c) => c.pid ?? 0), CPU_SAMPLE_MS);
-    for (const c of groups) {
-      const sample = byGroup.get(c.pid ?? 0);
-      if (sample) usage.set(c.id, sample);
-    }
-  }
-  const containers = running.filter((c) => c.containerId !== undefined);
-  if (containers.length > 0) {
-    try {
-      const { DockerClient } = await import("../docker/docker_client.ts");
-      using docker = await DockerClient.connect();
-      await Promise.all(containers.map(async (c) => {
-        const sample = await containerUsage(docker, c.containerId ?? "").catch(() => undefined);
-        if (sample) usage.set(c.id, sample);
-      }));
-    } catch {
-      // no engine: the columns stay empty
-    }
-  }
-  return usage;
+  return componentUsage(running, CPU_SAMPLE_MS);
 }
 
 /** The pipeline's components as its file says now, for their ports; none when unreadable. */

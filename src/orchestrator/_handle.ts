@@ -35,3 +35,8 @@ export class LiveHandles<T extends ComponentHandle> {
     return results.flatMap((result) => result.status === "rejected" ? [result.reason] : []);
   }
 }
+
+/** Output of a handle that has none (nothing ran, or nothing can be read). */
+export function emptyStream(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (controller) => controller.close() });
+}

@@ -6,6 +6,7 @@
 import type { Component, OrchestratorKind, Pipeline } from "../config/mod.ts";
 import type { ConfigEnvMetadata } from "../config/config_env.ts";
 import { UserError } from "../user_error.ts";
+import type { RunEnvs } from "./run_envs.ts";
 
 /** How a component ended: an exit code, or the signal that killed it. */
 export interface ExitStatus {
@@ -94,8 +95,8 @@ export interface OrchestratorRun extends AsyncDisposable {
    * @throws {ComponentFailedError} when it cannot be started.
    */
   start(componentId: string): Promise<ComponentHandle>;
-  /** The environment a component was given in this run (for `flowctl exec`), never persisted. */
-  envOf(componentId: string): Readonly<Record<string, string>> | undefined;
+  /** The environment each component was given in this run (for `flowctl exec`). */
+  readonly envs: RunEnvs;
   /**
    * Runs `command` beside a started component, its output discarded: with the component's env
    * and working dir (process mode) or inside the handle's container (Engine exec). Resolves to

@@ -11,6 +11,7 @@ import type { RunState } from "../state/state_file.ts";
 import { LABEL_PIPELINE, ownerFromLabels } from "../docker/labels.ts";
 import * as v from "valibot";
 import { DockerApiError } from "../docker/docker_errors.ts";
+import { modeOf } from "../orchestrator/select.ts";
 
 const VolumeListSchema = v.looseObject({
   Volumes: v.nullish(v.array(v.looseObject({ Name: v.string() }))),
@@ -48,8 +49,8 @@ export async function removeLeftovers(
 
 /** Whether cleaning up `pipeline` involves containers: it runs in containers now or did before. */
 export function involvesContainers(pipeline: Pipeline, state: RunState | undefined): boolean {
-  return pipeline.orchestrator !== "process" ||
-    (state !== undefined && state.orchestrator !== "process");
+  return modeOf(pipeline.orchestrator).usesEngine ||
+    (state !== undefined && modeOf(state.orchestrator).usesEngine);
 }
 
 /**
@@ -89,7 +90,7 @@ async function removePipelineObjects(
 /** Removes the pipeline's services when the engine is a swarm manager, and waits for their tasks. */
 async function removeSwarmServices(docker: DockerClient, pipeline: string): Promise<number> {
   const { listSecrets, listServices, removeSecret } = await import("../docker/swarm_api.ts");
-  const { removeServicesAndWait } = await import("../orchestrator/swarm/swarm_orchestrator.ts");
+  const { removeServicesAndWait } = await import("../orchestrator/swarm/swarm_removal.ts");
   // A 503 (not a swarm manager) means there are none to remove.
   const services = await listServices(docker, LABEL_PIPELINE, pipeline).catch((error) => {
     if (error instanceof DockerApiError && error.status === 503) return [];

@@ -1,6 +1,7 @@
 /** The environment every component gets (DESIGN §4). */
 import type { Component, Pipeline } from "../config/mod.ts";
 import { configEnv, type ConfigEnvMetadata } from "../config/config_env.ts";
+import { modeOf, secretPath } from "../orchestrator/select.ts";
 
 export interface ComponentEnvOptions {
   /** host:port of the control plane as the component reaches it. */
@@ -24,11 +25,11 @@ export function componentEnv(
 ): Record<string, string> {
   const secretPaths: Record<string, string> = {};
   for (const secret of component.secrets) {
-    const path = pipeline.orchestrator === "process" ? secret.hostPath : secret.containerPath;
+    const path = secretPath(pipeline.orchestrator, secret);
     if (secret.env !== undefined && path !== undefined) secretPaths[secret.env] = path;
   }
   return {
-    ...(pipeline.orchestrator === "process" ? options.hostEnv ?? {} : {}),
+    ...(modeOf(pipeline.orchestrator).inheritsHostEnv ? options.hostEnv ?? {} : {}),
     ENABLE_FLOWCTL: "true",
     FLOWCTL_ENDPOINT: options.controlPlaneEndpoint,
     FLOWCTL_HEARTBEAT_INTERVAL: options.heartbeatInterval,

@@ -8,10 +8,27 @@ import { LogFile } from "../logs/log_file.ts";
 import { readLogTail } from "../logs/log_tail.ts";
 import { ComponentFailedError, type OrchestratorRun } from "../orchestrator/orchestrator.ts";
 import { ComponentSupervisor } from "./component_supervisor.ts";
-import type { RequestResult } from "./control_requests.ts";
+import {
+  applyControl,
+  type ControlAction,
+  controlLevels,
+  type ControlResult,
+  UnknownComponentError,
+} from "./control_order.ts";
 import type { RegistrationWatcher } from "./readiness.ts";
+import {
+  awaitedComponents,
+  oneShotIds,
+  startConditions,
+  untilAborted,
+} from "./start_conditions.ts";
 import type { ComponentPhase, ComponentSnapshot, RunnerEvent } from "./events.ts";
-import { UserError } from "../user_error.ts";
+import {
+  diffPipelines,
+  ReloadError,
+  type ReloadSummary,
+  restartedDependents,
+} from "./reload_plan.ts";
 
 const LOG_TAIL_LINES = 10;
 /** Phases of a component that a reload restarts when something it depends on changed. */
@@ -90,21 +107,20 @@ export class PipelineRunner {
     const summary = diffPipelines(this.#pipeline, next);
     if (this.#options.stop.aborted) return { ...summary, dependents: [] };
     const replaced = new Set([...summary.changed, ...summary.removed]);
-    const dependents = [...dependentsOf(next, [...summary.changed, ...summary.added])]
-      .filter((id) => !replaced.has(id) && !summary.added.includes(id))
-      .filter((id) => RUNNING.includes(this.#supervisors.get(id)?.phase ?? "pending"));
+    const dependents = restartedDependents(
+      next,
+      summary,
+      (id) => RUNNING.includes(this.#supervisors.get(id)?.phase ?? "pending"),
+    );
     const old = this.#pipeline;
     // Down in reverse order of the old graph: dependents first, then what they depend on.
     for (const level of [...old.levels].reverse()) {
       await Promise.all(level.map(async (id) => {
         const supervisor = this.#supervisors.get(id);
         if (!supervisor) return;
-        if (dependents.includes(id)) {
-          await supervisor.requests.stop({
-            forRestart: true,
-            because: "the pipeline file changed",
-          });
-        } else if (replaced.has(id)) {
+        const because = "the pipeline file changed";
+        if (dependents.includes(id)) await supervisor.requests.stop({ forRestart: true, because });
+        else if (replaced.has(id)) {
           this.#supervisors.delete(id);
           await supervisor.stop({ force: this.#options.force });
         }
@@ -175,50 +191,8 @@ export class PipelineRunner {
         } (its components: ${this.pipeline.components.map((c) => c.id).join(", ")})`,
       );
     }
-    const chosen = new Set(ids);
-    if (options.withDependents) {
-      for (const id of dependentsOf(this.pipeline, ids)) {
-        chosen.add(id);
-      }
-    }
-    const levels = this.pipeline.levels
-      .map((level) => level.filter((id) => chosen.has(id)))
-      .filter((level) => level.length > 0);
-    const results: ControlResult[] = [];
-    const each = async (
-      level: readonly string[],
-      act: (supervisor: ComponentSupervisor) => Promise<RequestResult>,
-      as: ControlAction,
-    ) => {
-      results.push(
-        ...await Promise.all(level.map(async (id) => ({
-          component: id,
-          action: as,
-          ...await act(this.#supervisor(id)),
-        }))),
-      );
-    };
-    if (action === "restart" && levels.length > 1) {
-      // Dependents go down before what they depend on and come back after it.
-      for (const level of [...levels].reverse()) {
-        await each(level, (s) => s.requests.stop({ forRestart: true }), "stop");
-      }
-      results.length = 0;
-      for (const level of levels) await each(level, (s) => s.requests.start(), "restart");
-    } else if (action === "stop") {
-      for (const level of [...levels].reverse()) {
-        await each(level, (s) => s.requests.stop(), action);
-      }
-    } else {
-      for (const level of levels) {
-        await each(
-          level,
-          (s) => action === "start" ? s.requests.start() : s.requests.restart(),
-          action,
-        );
-      }
-    }
-    return results;
+    const levels = controlLevels(this.pipeline, ids, options.withDependents);
+    return await applyControl(action, levels, (id) => this.#supervisor(id).requests);
   }
 
   /** Runs until a stop is requested, a component fails, or every sink has completed. */
@@ -364,33 +338,19 @@ export class PipelineRunner {
     }
   }
 
-  /**
-   * Ends the run as completed once every sink has finished (a pipeline without sinks: every
-   * component). One-shots that others wait for (completed_successfully) do not count: their
-   * end is not the run's.
-   */
+  /** Ends the run as completed once every awaited component (every sink) has finished. */
   #checkCompletion(): void {
     if (!this.#started) return;
-    const oneShots = oneShotIds(this.pipeline);
-    const all = this.pipeline.components.filter((c) => !oneShots.has(c.id));
-    // spec.pipelines entries run like sinks: the pipeline completes when they all finished.
-    const sinks = all.filter((c) => c.kind === "sink" || c.kind === "pipeline");
-    const awaited = sinks.length > 0 ? sinks : all;
-    if (awaited.every((c) => this.#finished.has(c.id))) {
+    if (awaitedComponents(this.pipeline).every((c) => this.#finished.has(c.id))) {
       this.#end.resolve({ result: "completed" });
     }
   }
 
   /** Stops every started component in reverse dependency order, one level at a time. */
   async #shutdown(reason: "signal" | "failure" | "completed"): Promise<void> {
-    const hasSinks = this.pipeline.components.some((c) =>
-      c.kind === "sink" || c.kind === "pipeline"
-    );
-    this.#emit({
-      type: "pipeline_stopping",
-      reason,
-      ...(reason === "completed" ? { finished: hasSinks ? "sinks" : "components" } : {}),
-    });
+    const sinks = this.pipeline.components.some((c) => ["sink", "pipeline"].includes(c.kind));
+    const finished = sinks ? "sinks" : "components";
+    this.#emit({ type: "pipeline_stopping", reason, ...(reason === "completed" && { finished }) });
     const errors: unknown[] = [];
     for (const level of [...this.pipeline.levels].reverse()) {
       const results = await Promise.allSettled(
@@ -421,10 +381,8 @@ export class PipelineRunner {
     } else if (outcome.result === "completed") {
       this.#emit({ type: "pipeline_completed" });
     } else {
-      this.#emit({
-        type: "pipeline_stopped",
-        ...(this.#options.force.aborted ? { forced: true } : {}),
-      });
+      const forced = this.#options.force.aborted;
+      this.#emit({ type: "pipeline_stopped", ...(forced && { forced }) });
     }
   }
 
@@ -439,95 +397,4 @@ export class PipelineRunner {
   #emit(event: RunnerEvent): void {
     this.#options.onEvent(event);
   }
-}
-
-/** What `flowctl restart|stop|start` asks of a running pipeline. */
-export type ControlAction = "restart" | "stop" | "start";
-
-/** The answer for one component of a control request. */
-export type ControlResult = { component: string; action: ControlAction } & RequestResult;
-
-/** A reload could not bring a dependent of a changed component back. */
-export class ReloadError extends UserError {
-  override name = "ReloadError";
-}
-
-/** A control request names a component the pipeline does not have. */
-export class UnknownComponentError extends UserError {
-  override name = "UnknownComponentError";
-}
-
-/** What a reload changes, by component id. */
-export interface ReloadSummary {
-  added: string[];
-  removed: string[];
-  /** Components whose definition changed: they restart with the new one. */
-  changed: string[];
-  /** Running components restarted because something they depend on restarted or was added. */
-  dependents: string[];
-}
-
-/** Compares two versions of a pipeline component by component. */
-function diffPipelines(
-  before: Pipeline,
-  after: Pipeline,
-): Omit<ReloadSummary, "dependents"> {
-  const old = new Map(before.components.map((c) => [c.id, JSON.stringify(c)]));
-  const now = new Set(after.components.map((c) => c.id));
-  return {
-    added: after.components.filter((c) => !old.has(c.id)).map((c) => c.id),
-    removed: before.components.filter((c) => !now.has(c.id)).map((c) => c.id),
-    changed: after.components
-      .filter((c) => old.has(c.id) && old.get(c.id) !== JSON.stringify(c))
-      .map((c) => c.id),
-  };
-}
-
-/** Every component that depends on one of `ids`, directly or through others. */
-function dependentsOf(pipeline: Pipeline, ids: readonly string[]): Set<string> {
-  const found = new Set<string>();
-  const queue = [...ids];
-  while (queue.length > 0) {
-    const id = queue.shift() ?? "";
-    for (const component of pipeline.components) {
-      const dependsOnIt = component.inputs.includes(id) ||
-        component.dependsOn.some((dependency) => dependency.id === id);
-      if (dependsOnIt && !found.has(component.id)) {
-        found.add(component.id);
-        queue.push(component.id);
-      }
-    }
-  }
-  for (const id of ids) found.delete(id);
-  return found;
-}
-
-/** What a component waits for before it starts: its inputs healthy, and its depends_on edges. */
-function startConditions(component: Component): Dependency[] {
-  return [
-    ...component.inputs.map((id) => ({ id, condition: "healthy" as const })),
-    ...component.dependsOn,
-  ];
-}
-
-/** Components that a dependent waits for with `completed_successfully`. */
-function oneShotIds(pipeline: Pipeline): Set<string> {
-  return new Set(
-    pipeline.components.flatMap((component) =>
-      component.dependsOn
-        .filter((edge) => edge.condition === "completed_successfully")
-        .map((edge) => edge.id)
-    ),
-  );
-}
-
-/** `promise`, or undefined once `signal` aborts (whichever comes first). */
-function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  const aborted = Promise.withResolvers<void>();
-  const onAbort = () => aborted.resolve();
-  signal.addEventListener("abort", onAbort, { once: true });
-  return Promise.race([promise, aborted.promise]).finally(() =>
-    signal.removeEventListener("abort", onAbort)
-  );
 }

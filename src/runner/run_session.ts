@@ -6,9 +6,8 @@
  */
 import { AdminServer } from "../admin/admin_server.ts";
 import type { ExecContext } from "../admin/protocol.ts";
-import { UnknownComponentError } from "./pipeline_runner.ts";
-import { join, resolve } from "node:path";
-import { ConfigError, formatIssue, type Pipeline } from "../config/mod.ts";
+import { UnknownComponentError } from "./control_order.ts";
+import { type Pipeline } from "../config/mod.ts";
 import {
   type ControlPlaneServer,
   startControlPlane,
@@ -17,23 +16,22 @@ import { healthPorts } from "../controlplane/health_ports.ts";
 import { identifyComponents } from "../controlplane/peer_identity.ts";
 import { Registry } from "../controlplane/registry.ts";
 import { reportRegistryEvent } from "../controlplane/registry_report.ts";
-import type { DockerClient } from "../docker/docker_client.ts";
 import { type Leftovers, removeLeftovers } from "../recovery/leftovers.ts";
 import {
   type Orchestrator,
   type OrchestratorRun,
   PreflightError,
 } from "../orchestrator/orchestrator.ts";
-import { ProcessOrchestrator } from "../orchestrator/process/process_orchestrator.ts";
+import { connectOrchestrator, modeOf } from "../orchestrator/select.ts";
 import { ensureLogDir } from "../logs/log_file.ts";
 import { RunClaim } from "../state/run_claim.ts";
 import { ensureStateDir } from "../state/state_file.ts";
 import { UserError } from "../user_error.ts";
 import { buildRunState, StateWriter } from "../state/state_writer.ts";
 import { componentEnv } from "./component_env.ts";
-import { fingerprint, waitForChange } from "./file_watcher.ts";
+import { watchPipelineFile } from "./file_reload.ts";
 import type { RunnerEvent } from "./events.ts";
-import { PipelineRunner, type ReloadSummary, type RunOutcome } from "./pipeline_runner.ts";
+import { PipelineRunner, type RunOutcome } from "./pipeline_runner.ts";
 
 export interface RunSessionOptions {
   logDir: string;
@@ -116,10 +114,10 @@ class RunSession {
         port: this.#options.controlPlanePort,
         open: this.#options.openControlPlane,
         identifyPeer: identifyComponents({
-          orchestrator: this.#pipeline.orchestrator === "process" ? "process" : "container",
+          orchestrator: modeOf(this.#pipeline.orchestrator).peerIdentity,
           components: () => this.#runner?.snapshot() ?? [],
           // Swarm tasks are known by the orchestrator's run, not by local container inspection.
-          ...(this.#pipeline.orchestrator === "swarm"
+          ...(modeOf(this.#pipeline.orchestrator).peersKnownByRun
             ? {
               addressesOf: (c: { containerId?: string | undefined }) =>
                 c.containerId ? this.#run?.peerAddresses?.(c.containerId) ?? [] : [],
@@ -168,116 +166,25 @@ class RunSession {
     return (await this.#runner.run()).result;
   }
 
-  /** The files of the pipeline that `run --watch` follows: the file, its .env, its env files. */
-  #watchedPaths(pipeline: Pipeline): string[] {
-    return [resolve(pipeline.file), join(pipeline.dir, ".env"), ...pipeline.envFiles];
-  }
-
   /** `run --watch`: reloads the pipeline whenever its files change, one reload at a time. */
   #watchFile(orchestrator: Orchestrator, controlPlane: ControlPlaneServer): void {
-    const ended = new AbortController();
-    const signal = AbortSignal.any([ended.signal, this.#options.signals.stop]);
-    const loop = (async () => {
-      let paths = this.#watchedPaths(this.#pipeline);
-      let seen = fingerprint(paths);
-      while (true) {
-        // The version is taken before loading: a write during a reload is seen next time.
-        const now = await waitForChange(paths, seen, signal);
-        if (now === undefined) return;
-        seen = now;
-        let next: Pipeline | undefined;
-        try {
-          next = await this.#reloadFile(orchestrator, controlPlane);
-        } catch (error) {
-          // A bug here must not take the running pipeline down with it.
-          this.#options.emit({
-            type: "notice",
-            message: `Pipeline file changed but reloading it failed: ${
-              error instanceof Error ? (error.stack ?? error.message) : String(error)
-            }`,
-          });
-        }
-        if (next) {
-          const nextPaths = this.#watchedPaths(next);
-          if (nextPaths.join("\n") !== paths.join("\n")) {
-            paths = nextPaths;
-            seen = fingerprint(paths);
-          }
-        }
-      }
-    })();
-    this.#stack.defer(async () => {
-      ended.abort();
-      await loop;
-    });
-  }
-  /**
-   * Loads the changed file and applies it; an invalid file (or one that cannot start) is
-   * reported and leaves the running pipeline as it is.
-   */
-  async #reloadFile(
-    orchestrator: Orchestrator,
-    controlPlane: ControlPlaneServer,
-  ): Promise<Pipeline | undefined> {
     const runner = this.#runner;
-    const reload = this.#options.reload;
-    if (!runner || !reload) return undefined;
-    const notice = (message: string) => this.#options.emit({ type: "notice", message });
-    const current = runner.pipeline;
-    let next: Pipeline;
-    try {
-      next = await reload();
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      notice("Pipeline file changed but is invalid; the running pipeline is left as it is:");
-      if (error instanceof ConfigError) {
-        for (const issue of error.issues) notice(formatIssue(issue));
-      } else notice(error.message);
-      return undefined;
-    }
-    if (next.name !== current.name || next.orchestrator !== current.orchestrator) {
-      notice(
-        "Pipeline file changed its name or orchestrator; the running pipeline is left as it is (restart flowctl to apply it)",
-      );
-      return undefined;
-    }
-    const fresh = next.components.filter((c) => {
-      const before = current.components.find((old) => old.id === c.id);
-      return !before || JSON.stringify(before) !== JSON.stringify(c);
+    const load = this.#options.reload;
+    if (!runner || !load) return;
+    watchPipelineFile(this.#stack, {
+      orchestrator,
+      runner,
+      stop: this.#options.signals.stop,
+      notice: (message) => this.#options.emit({ type: "notice", message }),
+      load,
+      firstRun: () => this.#runs[0],
+      openRun: async (part) => {
+        const run = await this.#open(orchestrator, controlPlane, part, this.#runs[0]);
+        this.#runs.push(run);
+        return run;
+      },
+      flushState: () => this.#stateWriter.flush(),
     });
-    const removed = current.components.filter((c) => !next.components.some((n) => n.id === c.id));
-    if (fresh.length === 0 && removed.length === 0) return next;
-    const freshIds = new Set(fresh.map((c) => c.id));
-    const part = (ids: ReadonlySet<string>): Pipeline => ({
-      ...next,
-      components: next.components.filter((c) => ids.has(c.id)),
-      levels: next.levels.map((level) => level.filter((id) => ids.has(id))).filter((l) =>
-        l.length > 0
-      ),
-    });
-    try {
-      // Changed components still hold their ports, so only new ones are checked up front.
-      const added = new Set(
-        fresh.filter((c) => !current.components.some((old) => old.id === c.id)).map((c) => c.id),
-      );
-      if (added.size > 0) {
-        await orchestrator.check(part(added), { signal: this.#options.signals.stop });
-      }
-      const run = fresh.length > 0
-        ? await this.#open(orchestrator, controlPlane, part(freshIds), this.#runs[0])
-        : this.#runs[0];
-      if (!run) return undefined;
-      if (fresh.length > 0) this.#runs.push(run);
-      const summary = await runner.reload(next, run);
-      notice(`Pipeline reloaded: ${describeReload(summary)}`);
-      return next;
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      notice(`Pipeline file changed but cannot be applied: ${error.message}`);
-      return undefined;
-    } finally {
-      await this.#stateWriter.flush();
-    }
   }
 
   /** The admin socket that `flowctl restart|stop|start|exec` talk to. */
@@ -294,8 +201,8 @@ class RunSession {
         const pipeline = runner.pipeline;
         const component = pipeline.components.find((c) => c.id === id);
         // The latest run that started it (a reload starts changed components in a new one).
-        const env = this.#runs.findLast((r) => r.envOf(id) !== undefined)?.envOf(id) ??
-          run.envOf(id);
+        const env = this.#runs.findLast((r) => r.envs.of(id) !== undefined)?.envs.of(id) ??
+          run.envs.of(id);
         if (!component || !env) {
           throw new UnknownComponentError(
             `pipeline "${pipeline.name}" has no component "${id}" (its components: ${
@@ -324,7 +231,7 @@ class RunSession {
     await ensureStateDir();
     await ensureLogDir(this.#options.logDir);
     const claim = this.#stack.use(await RunClaim.take(this.#pipeline));
-    const { orchestrator, docker } = await openOrchestrator(
+    const { orchestrator, docker } = await connectOrchestrator(
       this.#pipeline,
       this.#stack,
       this.#options.controlPlaneAddress,
@@ -411,29 +318,6 @@ class RunSession {
   }
 }
 
-/**
- * The orchestrator of the pipeline's kind; container mode connects to the engine first, and its
- * client also removes container leftovers.
- */
-async function openOrchestrator(
-  pipeline: Pipeline,
-  stack: AsyncDisposableStack,
-  controlPlaneAddress: string | undefined,
-): Promise<{ orchestrator: Orchestrator; docker?: DockerClient }> {
-  if (pipeline.orchestrator === "swarm") {
-    const { SwarmOrchestrator } = await import("../orchestrator/swarm/swarm_orchestrator.ts");
-    const orchestrator = stack.use(await SwarmOrchestrator.connect({ controlPlaneAddress }));
-    return { orchestrator, docker: orchestrator.docker };
-  }
-  if (pipeline.orchestrator !== "container") return { orchestrator: new ProcessOrchestrator() };
-  // Loaded only here: process mode does not pay for the Docker client.
-  const { ContainerOrchestrator } = await import(
-    "../orchestrator/container/container_orchestrator.ts"
-  );
-  const orchestrator = stack.use(await ContainerOrchestrator.connect());
-  return { orchestrator, docker: orchestrator.docker };
-}
-
 /** Notice lines about what an earlier, killed run left and this one removed. */
 function describeLeftovers(pipeline: Pipeline, leftovers: Leftovers): string[] {
   const lines = leftovers.processes.map((removed) =>
@@ -449,17 +333,4 @@ function describeLeftovers(pipeline: Pipeline, leftovers: Leftovers): string[] {
     );
   }
   return lines;
-}
-
-/** `restarted proc (changed), sink (depends on proc); started tap (new); stopped old (removed)`. */
-function describeReload(summary: ReloadSummary): string {
-  const parts = [
-    summary.changed.length > 0 ? `restarted ${summary.changed.join(", ")} (changed)` : "",
-    summary.dependents.length > 0
-      ? `restarted ${summary.dependents.join(", ")} (depend on a changed component)`
-      : "",
-    summary.added.length > 0 ? `started ${summary.added.join(", ")} (new)` : "",
-    summary.removed.length > 0 ? `stopped ${summary.removed.join(", ")} (removed)` : "",
-  ];
-  return parts.filter(Boolean).join("; ");
 }

@@ -1,0 +1,105 @@
+/** The Engine API's images: present, pullable, pulled, built; progress read as JSON lines. */
+import type { DockerClient } from "./docker_client.ts";
+import { DockerApiError } from "./docker_errors.ts";
+
+/** Whether the engine has the image `reference`. */
+export async function imageExists(docker: DockerClient, reference: string): Promise<boolean> {
+  const response = await docker.request("GET", `/images/${encodeURIComponent(reference)}/json`, {
+    accept: [404],
+  });
+  await response.body?.cancel();
+  return response.status !== 404;
+}
+
+/**
+ * Asks the image's registry, through the engine, whether it can be pulled, without pulling.
+ * @throws {DockerApiError} with the engine's message when it cannot.
+ */
+export async function checkPullable(
+  docker: DockerClient,
+  reference: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const response = await docker.request(
+    "GET",
+    `/distribution/${encodeURIComponent(reference)}/json`,
+    signal ? { signal } : {},
+  );
+  await response.body?.cancel();
+}
+
+/**
+ * Pulls an image, reporting progress lines.
+ * @throws {DockerApiError} with the engine's message when the pull fails.
+ */
+export async function pullImage(
+  docker: DockerClient,
+  reference: string,
+  options: { onProgress?: (line: string) => void; signal?: AbortSignal } = {},
+): Promise<void> {
+  const { onProgress, signal } = options;
+  const [name, tag] = splitReference(reference);
+  const response = await docker.request("POST", "/images/create", {
+    query: { fromImage: name, tag },
+    ...(signal ? { signal } : {}),
+  });
+  await readJsonLines(response, "POST", "/images/create", onProgress);
+}
+
+/** Builds an image from a tar build context. */
+export async function buildImage(
+  docker: DockerClient,
+  context: Uint8Array<ArrayBuffer>,
+  tag: string,
+  onProgress?: (line: string) => void,
+): Promise<void> {
+  const response = await docker.request("POST", "/build", {
+    query: { t: tag, rm: true, forcerm: true },
+    headers: { "content-type": "application/x-tar" },
+    body: context,
+  });
+  await readJsonLines(response, "POST", "/build", onProgress);
+}
+
+/** Reads a progress stream of JSON lines; an `error` line becomes a DockerApiError. */
+async function readJsonLines(
+  response: Response,
+  method: string,
+  path: string,
+  onProgress?: (line: string) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let failure: string | undefined;
+  for await (const chunk of response.body ?? []) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let newline;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, newline).trim();
+      buffer = buffer.slice(newline + 1);
+      if (!line) continue;
+      try {
+        const event = JSON.parse(line) as {
+          error?: string;
+          status?: string;
+          stream?: string;
+          progress?: string;
+        };
+        if (event.error) failure = event.error;
+        const text = event.stream ?? [event.status, event.progress].filter(Boolean).join(" ");
+        if (text.trim()) onProgress?.(text.trimEnd());
+      } catch {
+        onProgress?.(line);
+      }
+    }
+  }
+  if (failure) throw new DockerApiError(response.status, method, path, failure);
+}
+
+function splitReference(reference: string): [string, string] {
+  const at = reference.lastIndexOf(":");
+  if (at > reference.lastIndexOf("/") && at > 0) {
+    return [reference.slice(0, at), reference.slice(at + 1)];
+  }
+  return [reference, "latest"];
+}

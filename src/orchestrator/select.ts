@@ -1,0 +1,90 @@
+/**
+ * The one place an orchestrator kind picks a mode: the orchestrator a pipeline runs with, and
+ * what differs per mode that the layers above ask here instead of comparing kinds themselves.
+ */
+import type { OrchestratorKind, Pipeline, SecretFile } from "../config/mod.ts";
+import type { DockerClient } from "../docker/docker_client.ts";
+import type { Orchestrator } from "./orchestrator.ts";
+
+/** What differs per mode, for the runner, recovery and the CLI. */
+export interface Mode {
+  readonly kind: OrchestratorKind;
+  /** Components inherit flowctl's own environment: they run on this host (process mode). */
+  readonly inheritsHostEnv: boolean;
+  /** How the control plane identifies a caller: by its process, or by its container. */
+  readonly peerIdentity: "process" | "container";
+  /**
+   * A caller's addresses are known by the run, not by inspecting local containers: swarm
+   * tasks run on other nodes too.
+   */
+  readonly peersKnownByRun: boolean;
+  /** It makes engine objects (containers, networks, services) that a killed flowctl leaves. */
+  readonly usesEngine: boolean;
+  /** `run --watch` can reload it. */
+  readonly reloads: boolean;
+}
+
+const MODES: Readonly<Record<OrchestratorKind, Mode>> = {
+  process: {
+    kind: "process",
+    inheritsHostEnv: true,
+    peerIdentity: "process",
+    peersKnownByRun: false,
+    usesEngine: false,
+    reloads: true,
+  },
+  container: {
+    kind: "container",
+    inheritsHostEnv: false,
+    peerIdentity: "container",
+    peersKnownByRun: false,
+    usesEngine: true,
+    reloads: true,
+  },
+  swarm: {
+    kind: "swarm",
+    inheritsHostEnv: false,
+    peerIdentity: "container",
+    peersKnownByRun: true,
+    usesEngine: true,
+    reloads: false,
+  },
+};
+
+/** The mode of an orchestrator kind. */
+export function modeOf(kind: OrchestratorKind): Mode {
+  return MODES[kind];
+}
+
+/** Where a component finds a secret file: its host path, or its path in the container. */
+export function secretPath(kind: OrchestratorKind, secret: SecretFile): string | undefined {
+  return modeOf(kind).inheritsHostEnv ? secret.hostPath : secret.containerPath;
+}
+
+/**
+ * The orchestrator of the pipeline's kind; engine modes connect to the engine first, and their
+ * client also removes engine leftovers. Disposed with `stack`.
+ */
+export async function connectOrchestrator(
+  pipeline: Pipeline,
+  stack: AsyncDisposableStack,
+  controlPlaneAddress: string | undefined,
+): Promise<{ orchestrator: Orchestrator; docker?: DockerClient }> {
+  // Each mode is loaded only here: process mode does not pay for the Docker client.
+  switch (pipeline.orchestrator) {
+    case "process": {
+      const { ProcessOrchestrator } = await import("./process/process_orchestrator.ts");
+      return { orchestrator: new ProcessOrchestrator() };
+    }
+    case "container": {
+      const { ContainerOrchestrator } = await import("./container/container_orchestrator.ts");
+      const orchestrator = stack.use(await ContainerOrchestrator.connect());
+      return { orchestrator, docker: orchestrator.docker };
+    }
+    case "swarm": {
+      const { SwarmOrchestrator } = await import("./swarm/swarm_orchestrator.ts");
+      const orchestrator = stack.use(await SwarmOrchestrator.connect({ controlPlaneAddress }));
+      return { orchestrator, docker: orchestrator.docker };
+    }
+  }
+}
