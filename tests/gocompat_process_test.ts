@@ -112,9 +112,9 @@ spec:
   assertStringIncludes(out, `| TOKEN_FILE=${dir}/keys/token.txt\n`);
   // health_endpoint names the component: probed at its own address.
   assertStringIncludes(out, "Component src health check passed");
-  // Two replicas, each told which it is, in one component's output.
-  assertStringIncludes(out, "workers | FLOWCTL_REPLICA=1\n");
-  assertStringIncludes(out, "workers | FLOWCTL_REPLICA=2\n");
+  // Two replicas, each told which it is, in one component's output, each line tagged with it.
+  assertStringIncludes(out, "workers | [1] FLOWCTL_REPLICA=1\n");
+  assertStringIncludes(out, "workers | [2] FLOWCTL_REPLICA=2\n");
   // spec.pipelines runs like a sink: it finishing completes the pipeline.
   assertStringIncludes(out, "Pipeline completed successfully");
   // depends_on orders like inputs: batch starts once src is healthy, so after src was ready.

@@ -105,17 +105,9 @@ Deno.test("logs -f ends when the pipeline it follows is stopped", async () => {
   await follow.waitForOutput("src | src tick");
   const down = await runFlowctl(["down"], { env: p.env });
   assertEquals(down.code, ExitCode.ok, down.stderr);
-  await waitFor(
-    async () => {
-      const status = await Promise.race([
-        follow.child.status,
-        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50)),
-      ]);
-      return status !== undefined;
-    },
-    "logs -f to end after down",
-    10_000,
-  );
+  let ended = false;
+  follow.child.status.then(() => ended = true);
+  await waitFor(() => ended, "logs -f to end after down", 10_000);
   assertEquals((await follow.result()).code, ExitCode.ok);
   await flowctl.result();
 });

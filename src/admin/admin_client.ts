@@ -34,8 +34,10 @@ export async function requestControl(
 export async function requestExecContext(
   pipeline: string,
   component: string,
+  replica?: number,
 ): Promise<ExecContext> {
-  return await call(pipeline, "/v1/exec-context", { component }, ExecContextSchema);
+  const body = { component, ...(replica !== undefined ? { replica } : {}) };
+  return await call(pipeline, "/v1/exec-context", body, ExecContextSchema);
 }
 
 async function call<T extends v.GenericSchema>(

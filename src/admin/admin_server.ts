@@ -17,7 +17,7 @@ const logger = getLogger(["flowctl", "admin"]);
 export interface AdminHandlers {
   control(request: ControlRequest): Promise<ControlResponse>;
   /** @throws {UserError} when the component is unknown or not running. */
-  execContext(componentId: string): ExecContext;
+  execContext(componentId: string, replica?: number): ExecContext;
 }
 
 /** The admin socket of a run; disposing closes it and removes the socket file. */
@@ -58,7 +58,7 @@ async function handle(request: Request, handlers: AdminHandlers): Promise<Respon
     }
     if (request.method === "POST" && url.pathname === "/v1/exec-context") {
       const body = v.parse(ExecContextRequestSchema, await request.json());
-      return Response.json(handlers.execContext(body.component));
+      return Response.json(handlers.execContext(body.component, body.replica));
     }
     return Response.json({ error: `no such request: ${request.method} ${url.pathname}` }, {
       status: 404,

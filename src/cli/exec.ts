@@ -29,10 +29,11 @@ const SIGNAL_NUMBERS: Record<string, number> = {
 };
 
 export const execCommand: CommandModule = {
-  help: `Usage: flowctl exec [name|file] <id> -- <command> [args...]
+  help: `Usage: flowctl exec [name|file] <id> [--replica N] -- <command> [args...]
 
 Runs a command beside a component of the running pipeline and passes its exit code through.
-The pipeline is named by its name or its file, or is the only one running.
+The pipeline is named by its name or its file, or is the only one running. With replicas,
+--replica N picks the instance (default 1); the command sees FLOWCTL_REPLICA=N as it does.
 Process mode: the command runs on this host with the component's environment and working dir
 (asked of the running flowctl over its admin socket; never written to disk). Container mode:
 the command runs inside the component's container (Docker Engine exec), with a TTY when stdin
@@ -44,7 +45,9 @@ component).`,
   async run(args) {
     const split = args.indexOf("--");
     const own = split >= 0 ? args.slice(0, split) : args.slice(0, 2);
-    const { positionals } = parseCommandArgs("exec", own, {});
+    const { values, positionals } = parseCommandArgs("exec", own, {
+      replica: { type: "string" },
+    });
     const command = split >= 0 ? args.slice(split + 1) : args.slice(2);
     const usage =
       `usage: flowctl exec [name|file] <id> -- <command> [args...] (see "flowctl exec --help")`;
@@ -63,7 +66,11 @@ component).`,
     if (target.state) {
       checkComponentNames([id], target.state.components.map((c) => c.id), target.name);
     }
-    const context = await requestExecContext(target.name, id);
+    const replica = replicaNumber(
+      values.replica,
+      target.state?.components.find((c) => c.id === id),
+    );
+    const context = await requestExecContext(target.name, id, replica);
     const outcome = await execInComponent(context, command, {
       stdin: Deno.stdin.readable,
       isTerminal: () => Deno.stdin.isTerminal(),
@@ -95,4 +102,23 @@ function consoleSize(): [number, number] {
   } catch {
     return [24, 80];
   }
+}
+
+/** `--replica N`: 1 up to the component's replica count. */
+function replicaNumber(
+  text: string | undefined,
+  component: { id: string; replicas?: readonly unknown[] | undefined } | undefined,
+): number | undefined {
+  if (text === undefined) return undefined;
+  const count = component?.replicas?.length ?? 1;
+  const replica = Number(text);
+  if (!/^\d+$/.test(text) || replica < 1 || replica > count) {
+    throw new UsageError(
+      `invalid --replica "${text}": component "${component?.id ?? "?"}" has ${count} replica${
+        count === 1 ? "" : "s"
+      } (1${count > 1 ? `-${count}` : ""})`,
+      `run "flowctl exec --help"`,
+    );
+  }
+  return replica;
 }

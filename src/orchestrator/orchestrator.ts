@@ -31,6 +31,8 @@ export interface ComponentHandle extends AsyncDisposable {
   readonly containerId?: string;
   /** The container's address on the run's network, by which the control plane knows it. */
   readonly address?: string | undefined;
+  /** With `replicas: N` (N > 1): each instance, replica 1 first. */
+  readonly replicas?: readonly ComponentHandle[];
   /** The swarm task it is (swarm mode), for --output json. */
   readonly taskId?: string;
   /** stdout and stderr bytes; each stream ends when the component ends. */

@@ -96,8 +96,17 @@ export interface ComponentSnapshot {
   containerId?: string;
   /** The container's address on the run's network. */
   address?: string;
+  /** With `replicas: N` (N > 1): each instance's process or container, replica 1 first. */
+  replicas?: ReplicaSnapshot[];
   restarts: number;
   startedAt?: number;
   lastExit?: ExitStatus;
   logFile?: string;
+}
+
+/** One instance of a component with `replicas: N`. */
+export interface ReplicaSnapshot {
+  pid?: number;
+  pidStartTime?: number;
+  containerId?: string;
 }

@@ -197,7 +197,7 @@ class RunSession {
         await this.#stateWriter.flush();
         return { results };
       },
-      execContext: (id): ExecContext => {
+      execContext: (id, replica = 1): ExecContext => {
         const pipeline = runner.pipeline;
         const component = pipeline.components.find((c) => c.id === id);
         // The latest run that started it (a reload starts changed components in a new one).
@@ -210,15 +210,23 @@ class RunSession {
             })`,
           );
         }
+        if (replica > component.replicas) {
+          throw new UnknownComponentError(
+            `component "${id}" has ${component.replicas} replica(s); there is no replica ${replica}`,
+          );
+        }
         const snapshot = runner.snapshot().find((c) => c.id === id);
         const running = snapshot !== undefined &&
           ["starting", "healthy", "unhealthy", "running"].includes(snapshot.phase);
-        const containerId = running ? snapshot.containerId : undefined;
+        const instance = snapshot?.replicas?.[replica - 1] ?? snapshot;
+        const containerId = running ? instance?.containerId : undefined;
+        // Each replica was told which it is; a command beside one is told the same.
+        const which = component.replicas > 1 ? { FLOWCTL_REPLICA: String(replica) } : {};
         return {
           component: id,
           orchestrator: pipeline.orchestrator,
           workingDir: component.workingDir,
-          env: { ...env },
+          env: { ...env, ...which },
           ...(containerId !== undefined ? { containerId } : {}),
         };
       },
