@@ -58,7 +58,7 @@ export async function findPipeline(
   }
   throw new NoPipelineError(
     first === undefined
-      ? "no pipeline is running"
+      ? 'no pipeline is running; start one with "flowctl run <file>"'
       : `no pipeline is running, and "${first}" is neither a pipeline file nor a pipeline's name${
         didYouMean(first, names)
       }`,

@@ -76,8 +76,10 @@ configuration error.`,
     }
     const out = createOutput(outputFormat("status", values.output));
     let states: RunState[];
+    let named: string | undefined;
     if (positionals.length > 0) {
-      const { state } = await findNamedPipeline(positionals[0] ?? "");
+      const { name, state } = await findNamedPipeline(positionals[0] ?? "");
+      named = name;
       states = state ? [state] : [];
     } else {
       states = await listRunStates();
@@ -90,9 +92,12 @@ configuration error.`,
         }" cleans up after it)`
         : "";
       if (out.format === "json") out.json({ running: false, pipelines: [] });
-      else {out.error(
-          `No running pipeline${positionals[0] ? ` for ${positionals[0]}` : ""}${stale}`,
-        );}
+      else {
+        // The same words as every command that looks for a running pipeline.
+        out.error(
+          `${named ? `Pipeline "${named}" is not running` : "No pipeline is running"}${stale}`,
+        );
+      }
       return ExitCode.failure;
     }
     const views = await Promise.all(
