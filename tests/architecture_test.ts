@@ -24,6 +24,9 @@ const FLOORS: Readonly<Record<string, number>> = {
   recovery: 7,
   state: 6,
   orchestrator: 5,
+  // The data path (flowctl-sdk v1 calls) beside the orchestrators: the runner and the CLI use it,
+  // it uses the wire types and the pipeline model.
+  datapath: 5,
   controlplane: 4,
   logs: 4,
   config: 3,

@@ -9,7 +9,7 @@ const OPTION = /(?<![\w-])(--[a-z][a-z0-9-]*|-[a-zA-Z])(?![\w-])/g;
 Deno.test("every option in a command's --help appears in the README", async () => {
   const readme = await Deno.readTextFile(`${ROOT}README.md`);
   const missing: string[] = [];
-  for (const command of commands) {
+  for (const command of commands.filter((c) => !c.hidden)) {
     const { help } = await command.load();
     for (const [option] of help.matchAll(OPTION)) {
       const documented = new RegExp(`(?<![\\w-])${option}(?![\\w-])`).test(readme);
@@ -21,7 +21,7 @@ Deno.test("every option in a command's --help appears in the README", async () =
 
 Deno.test("every command's --help ends with its exit codes", async () => {
   const without: string[] = [];
-  for (const command of commands) {
+  for (const command of commands.filter((c) => !c.hidden)) {
     const { help } = await command.load();
     if (!/\nExit codes: [^\n]+(\n[^\n]+)*$/.test(help.trimEnd())) without.push(command.name);
   }

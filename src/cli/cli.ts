@@ -17,7 +17,8 @@ export interface CliOptions {
 export type LogLevel = "debug" | "info" | "warning" | "error";
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
 
-function helpText(commands: readonly Command[]): string {
+function helpText(all: readonly Command[]): string {
+  const commands = all.filter((c) => !c.hidden);
   const width = Math.max(...commands.map((c) => c.name.length));
   return `flowctl ${VERSION}: run data pipelines (sources -> processors -> sinks) as processes or containers
 
@@ -40,6 +41,7 @@ Exit codes: 0 success, 1 runtime or component failure, 2 usage or configuration 
  */
 export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
   const commands = [...options.commands].sort((a, b) => a.name.localeCompare(b.name));
+  const listed = commands.filter((c) => !c.hidden);
   const out = createOutput("text");
   let verbose = false;
   try {
@@ -49,13 +51,13 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     const [name, ...rest] = args;
     if (name === undefined || name === "help" || name === "--help" || name === "-h") {
       const topic = name === "help" ? commands.find((c) => c.name === rest[0]) : undefined;
-      out.line(topic ? (await topic.load()).help : helpText(commands));
+      out.line(topic ? (await topic.load()).help : helpText(listed));
       return name === undefined ? ExitCode.usage : ExitCode.ok;
     }
     const wanted = name === "--version" || name === "-V" ? "version" : name;
     const command = commands.find((c) => c.name === wanted);
     if (!command) {
-      const suggestion = closestMatch(name, commands.map((c) => c.name));
+      const suggestion = closestMatch(name, listed.map((c) => c.name));
       throw new UsageError(
         `unknown command "${name}"`,
         suggestion

@@ -14,6 +14,8 @@ export interface Command {
   name: string;
   /** One line for the command list. */
   summary: string;
+  /** Internal (`__data-path`, `__control-plane`): left out of the command list and suggestions. */
+  hidden?: boolean;
   load(): Promise<CommandModule>;
 }
 

@@ -3,6 +3,12 @@ import type { Command } from "./command.ts";
 
 export const commands: Command[] = [
   {
+    name: "__control-plane",
+    summary: "the control plane process of flowctl run",
+    hidden: true,
+    load: async () => (await import("./control_plane_child.ts")).controlPlaneChildCommand,
+  },
+  {
     name: "run",
     summary: "Run a pipeline",
     load: async () => (await import("./run.ts")).runCommand,
@@ -56,6 +62,12 @@ export const commands: Command[] = [
     name: "schema",
     summary: "Print the JSON Schema of pipeline files",
     load: async () => (await import("./schema.ts")).schemaCommand,
+  },
+  {
+    name: "__data-path",
+    summary: "",
+    hidden: true,
+    load: async () => (await import("./data_path_command.ts")).dataPathCommand,
   },
   {
     name: "version",

@@ -5,6 +5,8 @@ import { logPath } from "../logs/log_file.ts";
 import { type LogLine, mergeByTime, readLogLines } from "../logs/read_logs.ts";
 import { isRunLive, readRecordedLogDir } from "../state/state_file.ts";
 import { checkComponentNames, parseCommandArgs } from "./_args.ts";
+import { dataPathId, planDataPath } from "../datapath/plan.ts";
+import { REPORT_MARKER } from "../datapath/report.ts";
 import { findPipeline, loadTargetPipeline } from "./_target.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
@@ -40,9 +42,19 @@ Exit codes: 0 done, 1 no pipeline named and none running, 2 usage or configurati
     }
     const target = await findPipeline("logs", positionals);
     const names = target.rest;
-    // The run's components: those its --profile enabled too, as restart and exec see them.
-    const ids = target.state?.components.map((c) => c.id) ??
-      (await loadTargetPipeline(target)).components.map((c) => c.id);
+    // A running (or recorded) run's file may have moved; its state still names its components.
+    const pipeline = target.state
+      ? await loadTargetPipeline(target).catch(() => undefined)
+      : await loadTargetPipeline(target);
+    // The run's components: those its --profile enabled too, as restart and exec see them; the
+    // data path logs like a component when the pipeline may have one.
+    const ids = [
+      ...new Set([
+        ...(target.state?.components.map((c) => c.id) ??
+          pipeline?.components.map((c) => c.id) ?? []),
+        ...(pipeline && planDataPath(pipeline).plan ? [dataPathId(pipeline)] : []),
+      ]),
+    ];
     checkComponentNames(names, ids, target.name);
     const selected = names.length > 0 ? names : ids;
     const dir = values["log-dir"]
@@ -51,7 +63,9 @@ Exit codes: 0 done, 1 no pipeline named and none running, 2 usage or configurati
     const out = createOutput("text");
     const width = Math.max(...selected.map((id) => id.length));
     const encoder = new TextEncoder();
-    const print = (lines: LogLine[]) => {
+    const print = (all: LogLine[]) => {
+      // The data path's machine records (edge stats) are for the run, not for people.
+      const lines = all.filter((line) => !line.text.startsWith(REPORT_MARKER));
       if (lines.length === 0) return;
       const text = lines.map((line) => {
         const label = line.component.padEnd(width);

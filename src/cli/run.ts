@@ -47,7 +47,8 @@ Options:
                                     only a component's own processes or container may)
   --quiet                           do not show component output (it still goes to the log files)
   --output text|json                json: one event per line on stdout, for scripts
-  --strict                          inputs whose event types never meet are an error
+  --strict                          inputs whose event types never meet, apiVersion "v1" and
+                                    lists under config are errors
   --watch                           when the pipeline file, its .env or an env_file changes:
                                     validate it (errors are shown, the running pipeline is left
                                     alone), then restart only the changed components and their

@@ -92,7 +92,10 @@ function textLine(event: RunnerEvent): string | undefined {
       return "Pipeline completed successfully";
     case "pipeline_failed":
       return `Pipeline failed: ${event.reason}`;
+    case "edge_decided":
+      return `Edge ${event.from} -> ${event.to}: ${event.mode} (${event.reason})`;
     case "component_started":
+    case "edge_stats":
       return undefined;
   }
 }

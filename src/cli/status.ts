@@ -1,18 +1,12 @@
 /** `flowctl status`: asks running pipelines for the state of their components. */
-import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import {
-  type ComponentStatusResponse,
-  ControlPlaneService,
-  HealthStatus,
-} from "../controlplane/gen/flowctl/v1/control_plane_pb.ts";
+import { listRegistrations } from "../controlplane/status_client.ts";
 import { isRunLive, listRunStates, type RunState } from "../state/state_file.ts";
 import type { Component } from "../config/mod.ts";
 import { delay } from "../delay.ts";
 import { type ReplicaView, usageWithReplicas } from "./_replica_usage.ts";
 import { outputFormat, parseCommandArgs } from "./_args.ts";
 import { findNamedPipeline } from "./_target.ts";
+import { edgeLines } from "./_edges.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
@@ -128,6 +122,7 @@ function statusJson(views: readonly StatusView[]) {
         ? `${state.controlPlane.host}:${state.controlPlane.port}`
         : null,
       components,
+      edges: state.edges ?? [],
     })),
   };
 }
@@ -177,12 +172,13 @@ function printTables(out: Output, views: readonly StatusView[]): void {
       if (c.tasks) out.line(`  ${c.id} tasks: ${describeTasks(c.tasks)}`);
       if (c.replicas) out.line(`  ${c.id} replicas: ${describeReplicas(c.replicas)}`);
     }
+    for (const line of edgeLines(state.edges ?? [])) out.line(line);
   }
 }
 
 async function describe(state: RunState): Promise<ComponentView[]> {
   const [registrations, { usage, replicas }, components, tasks] = await Promise.all([
-    listRegistrations(state),
+    state.controlPlane ? listRegistrations(state.controlPlane, { timeoutMs: 3_000 }) : [],
     usageOf(state),
     componentsOf(state),
     swarmTasks(state),
@@ -193,18 +189,15 @@ async function describe(state: RunState): Promise<ComponentView[]> {
     // A component that is not running has no process, container or live registration: what
     // the run remembers of its last instance would read as if it still ran.
     const down = NOT_RUNNING.includes(c.phase);
-    const registration = down ? undefined : registrations.find((r) => r.component?.id === c.id);
-    const heartbeat = registration?.lastHeartbeat
-      ? timestampMs(registration.lastHeartbeat)
-      : undefined;
-    const health =
-      registration && registration.status === HealthStatus.UNHEALTHY && c.phase === "healthy"
-        ? "stale"
-        : ["healthy", "unhealthy"].includes(c.phase)
-        ? c.phase
-        : c.phase === "running"
-        ? "no check"
-        : "-";
+    const registration = down ? undefined : registrations.find((r) => r.componentId === c.id);
+    const heartbeat = registration?.lastHeartbeatMs;
+    const health = registration?.unhealthy && c.phase === "healthy"
+      ? "stale"
+      : ["healthy", "unhealthy"].includes(c.phase)
+      ? c.phase
+      : c.phase === "running"
+      ? "no check"
+      : "-";
     return {
       id: c.id,
       kind: c.kind,
@@ -227,29 +220,6 @@ async function describe(state: RunState): Promise<ComponentView[]> {
       ...(state.orchestrator === "swarm" ? { tasks: tasks.get(c.id) ?? [] } : {}),
     };
   });
-}
-
-async function listRegistrations(state: RunState): Promise<ComponentStatusResponse[]> {
-  if (!state.controlPlane) return [];
-  const host = state.controlPlane.host.includes(":")
-    ? `[${state.controlPlane.host}]`
-    : state.controlPlane.host;
-  const baseUrl = `http://${host}:${state.controlPlane.port}`;
-  const sessionManager = new Http2SessionManager(baseUrl);
-  const client = createClient(
-    ControlPlaneService,
-    createGrpcTransport({ baseUrl, sessionManager }),
-  );
-  try {
-    const response = await client.listComponents({ includeUnhealthy: true }, { timeoutMs: 3_000 });
-    return response.components;
-  } catch {
-    return [];
-  } finally {
-    // Closed at once, not left idle: Deno's node:http2 server can abort on a GOAWAY that ends an
-    // idle session (denoland/deno#36788), and the server here is flowctl's control plane.
-    sessionManager.abort();
-  }
 }
 
 function formatAgo(ms: number): string {

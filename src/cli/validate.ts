@@ -11,6 +11,8 @@ import {
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
 import { createOutput } from "./output.ts";
+import { planDataPath } from "../datapath/plan.ts";
+import { edgeLines } from "./_edges.ts";
 
 export const validateCommand: CommandModule = {
   help: `Usage: flowctl validate <file|-> [--orchestrator process|container|swarm] [--strict]
@@ -26,7 +28,8 @@ warnings (the pipeline itself may be running).
 
 Options:
   --orchestrator  check for this orchestrator instead of spec.driver
-  --strict        inputs whose event types never meet are an error, not a warning
+  --strict        inputs whose event types never meet, apiVersion "v1" and lists under
+                  config (the Go flowctl's) are errors, not warnings
   --offline       leave out the checks that need the Docker engine or a registry
   --output        text (default) or json
   --profile NAME  check with the components of profile NAME enabled (repeatable)
@@ -62,6 +65,7 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
       const hostIssues = host.problems.map((message) => unlocated(file, message));
       const allWarnings = [...warnings, ...host.busyPorts.map((m) => unlocated(file, m))];
       if (hostIssues.length > 0) throw new ConfigError(hostIssues, { warnings: allWarnings });
+      const { edges } = planDataPath(pipeline);
       if (out.format === "json") {
         out.json({
           valid: true,
@@ -80,6 +84,7 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
             replicas: c.replicas,
           })),
           levels: pipeline.levels,
+          edges,
           warnings: allWarnings,
         });
       } else {
@@ -92,6 +97,7 @@ Exit codes: 0 valid, 2 invalid or usage error.`,
             pipeline.levels.length === 1 ? "" : "s"
           } (${pipeline.orchestrator})`,
         );
+        for (const line of edgeLines(edges)) out.line(line);
       }
       return 0;
     } catch (error) {

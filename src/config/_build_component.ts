@@ -136,6 +136,7 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
     networkMode: spec.network_mode ?? "bridge",
     placementConstraints: spec.placement?.constraints?.map((c) => c.trim()) ?? [],
     endpointMode: spec.endpoint_mode ?? "dnsrr",
+    ...(spec.data_path ? { dataPath: spec.data_path } : {}),
   };
 }
 
@@ -261,7 +262,7 @@ function buildCommand(
 
 /** `config` values as text: numbers as written, booleans as true/false, strings interpolated. */
 export function buildConfig(
-  config: Readonly<Record<string, string | number | boolean>>,
+  config: Readonly<Record<string, ConfigValue | ConfigValue[]>>,
   path: PathSegment[],
   expand: Expand | undefined,
   issues: IssueCollector,
@@ -269,7 +270,9 @@ export function buildConfig(
   return Object.fromEntries(
     Object.entries(config).map(([key, value]) => [
       key,
-      typeof value === "string"
+      Array.isArray(value)
+        ? value.map(String).join(",")
+        : typeof value === "string"
         ? expand?.(value, [...path, key]) ?? value
         : typeof value === "number"
         ? issues.scalarText([...path, key]) ?? String(value)
@@ -277,6 +280,8 @@ export function buildConfig(
     ]),
   );
 }
+
+type ConfigValue = string | number | boolean;
 
 /** `restart` or its Go flowctl spelling `restart_policy`; both must agree. */
 function restartPolicy(spec: ComponentSpec, path: PathSegment[], issues: IssueCollector) {

@@ -125,10 +125,13 @@ export const textMap = (what: string) =>
   v.record(text(), text(), (issue) => `expected a mapping of ${what}, got ${issue.received}`);
 
 /** `config` values: scalars, stringified as written (numbers) or as true/false. */
+const configScalar = v.union([v.string(), v.number(), v.boolean()]);
 export const configMap = v.record(
   text(),
+  // A list is the Go flowctl's: accepted with a warning (an error with --strict), see
+  // parse_pipeline.ts; it becomes comma-separated text.
   v.union(
-    [v.string(), v.number(), v.boolean()],
+    [configScalar, v.array(configScalar)],
     (issue) => `expected a string, number or boolean, got ${issue.received}`,
   ),
   (issue) => `expected a mapping of settings, got ${issue.received}`,

@@ -24,6 +24,7 @@ import { ConfigError, type ConfigIssue } from "./config_error.ts";
 import type { Component, OrchestratorKind, Pipeline } from "./pipeline.ts";
 import { issueMessage, type PipelineFile, PipelineFileSchema } from "./schema.ts";
 import { formatPath, parseYamlSource, type PathSegment, type YamlSource } from "./yaml_source.ts";
+import { goSpellings } from "./_go_spellings.ts";
 
 /** Pipeline files larger than this are refused before parsing. */
 export const MAX_PIPELINE_BYTES = 1024 * 1024;
@@ -83,6 +84,7 @@ export function parsePipeline(text: string, options: ParsePipelineOptions): Pars
   const issues = new IssueCollector(options.file);
   const data = readDocument(text, issues);
   const file = checkSchema(data, issues);
+  goSpellings(file, issues, options.strict ?? false);
   const driver = file.spec.driver ?? "process";
   const foreignDriver = options.orchestrator || DRIVERS[driver] ? undefined : driver;
   if (foreignDriver) {

@@ -4,8 +4,11 @@ import type { ImageExecutable } from "../registry/component_image.ts";
 export type { ImageExecutable };
 
 export type OrchestratorKind = "process" | "container" | "swarm";
-/** `pipeline`: a whole pipeline in one component (spec.pipelines); it runs like a sink. */
-export type ComponentKind = "source" | "processor" | "sink" | "pipeline";
+/**
+ * `pipeline`: a whole pipeline in one component (spec.pipelines); it runs like a sink.
+ * `data-path`: flowctl's own data path process (src/datapath), never written in a file.
+ */
+export type ComponentKind = "source" | "processor" | "sink" | "pipeline" | "data-path";
 export type RestartPolicy = "no" | "on-failure" | "always";
 export type PullPolicy = "missing" | "always" | "never";
 
@@ -132,6 +135,11 @@ export interface Component {
   placementConstraints: string[];
   /** Swarm mode: how other services reach it; dnsrr unless the file asks for vip. */
   endpointMode: "dnsrr" | "vip";
+  /**
+   * `data_path`: `driven` when flowctl's data path calls this flowctl-sdk v1 server, `direct`
+   * when the components move their data themselves; unset, decided at run time (src/datapath).
+   */
+  dataPath?: "driven" | "direct";
 }
 
 export interface Pipeline {

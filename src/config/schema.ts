@@ -273,6 +273,13 @@ const componentEntries = {
       (issue) => `expected a list of constraints, got ${issue.received}`,
     )),
   })),
+  // Who moves this component's events (src/datapath): flowctl's data path, or the components.
+  data_path: v.optional(
+    v.picklist(
+      ["driven", "direct"],
+      (issue) => `invalid data_path ${issue.received}: use "driven" or "direct"`,
+    ),
+  ),
   endpoint_mode: v.optional(
     v.picklist(
       ["dnsrr", "vip"],
@@ -296,8 +303,9 @@ const componentList = <T extends v.GenericSchema>(item: T) =>
 
 /** Schema of a whole pipeline file. */
 export const PipelineFileSchema = strict("a pipeline", {
-  apiVersion: v.literal(
-    "flowctl/v1",
+  // "v1" is the Go flowctl's spelling: a warning (an error with --strict), in parse_pipeline.ts.
+  apiVersion: v.picklist(
+    ["flowctl/v1", "v1"],
     (issue) => `unsupported apiVersion ${issue.received}: use "flowctl/v1"`,
   ),
   kind: v.literal("Pipeline", (issue) => `unsupported kind ${issue.received}: use "Pipeline"`),

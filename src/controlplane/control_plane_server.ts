@@ -6,65 +6,28 @@
  * unless the control plane is opened on purpose.
  */
 import * as http2 from "node:http2";
-import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import {
-  Code,
-  ConnectError,
-  type ConnectRouter,
-  createContextKey,
-  createContextValues,
-  type HandlerContext,
-} from "@connectrpc/connect";
+import type * as net from "node:net";
+import { Code, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { getLogger } from "@logtape/logtape";
-import {
-  ControlPlane,
-  file_flowctl_control_plane,
-  ServiceStatusSchema,
-  ServiceType,
-} from "./gen/flowctl/control_plane_pb.ts";
-import {
-  type ComponentInfo,
-  ComponentInfoSchema,
-  type ComponentStatusResponse,
-  ComponentStatusResponseSchema,
-  ComponentType,
-  ControlPlaneService,
-  file_flowctl_v1_control_plane,
-  HealthStatus,
-} from "./gen/flowctl/v1/control_plane_pb.ts";
+import { type Caller, callerKey, type RegistrySync } from "./caller.ts";
+import { file_flowctl_control_plane } from "./gen/flowctl/control_plane_pb.ts";
+import { file_flowctl_v1_control_plane } from "./gen/flowctl/v1/control_plane_pb.ts";
 import { file_grpc_health_v1_health } from "./gen/grpc/health/v1/health_pb.ts";
 import { file_grpc_reflection_v1_reflection } from "./gen/grpc/reflection/v1/reflection_pb.ts";
 import { file_grpc_reflection_v1alpha_reflection } from "./gen/grpc/reflection/v1alpha/reflection_pb.ts";
 import { ControlPlanePortError } from "./errors.ts";
+import { encodeGrpcMessage, readableGrpcMessages } from "./grpc_message.ts";
 import { addHealth } from "./health_service.ts";
-import {
-  finiteMetrics,
-  MAX_MESSAGE_BYTES,
-  metricsTooLarge,
-  registrationTooLarge,
-} from "./limits.ts";
+import { withHeartbeatFastPath } from "./heartbeat_fast_path.ts";
+import { addLegacyRoutes } from "./legacy_routes.ts";
+import { MAX_MESSAGE_BYTES } from "./limits.ts";
+import type { IdentifyPeer, PeerAddress } from "./peer.ts";
 import { addReflection } from "./reflection_service.ts";
-import {
-  type HealthState,
-  type Registration,
-  RegistrationLimitError,
-  type RegistrationRequest,
-  type Registry,
-} from "./registry.ts";
+import type { Registry } from "./registry.ts";
+import { addServiceRoutes } from "./v1_routes.ts";
 
 const logger = getLogger(["flowctl", "controlplane"]);
-
-/** The TCP peer of a call, and the server's own end of that connection. */
-export interface PeerAddress {
-  address: string;
-  port: number;
-  local: { address: string; port: number };
-}
-
-/** The pipeline component a peer belongs to, or undefined for anyone else. */
-export type IdentifyPeer = (peer: PeerAddress) => Promise<string | undefined>;
 
 export interface ControlPlaneOptions {
   registry: Registry;
@@ -79,6 +42,7 @@ export interface ControlPlaneOptions {
   identifyPeer?: IdentifyPeer;
   /** Anyone may register as any component and change any record (`--open-control-plane`). */
   open?: boolean;
+  sync?: RegistrySync;
 }
 
 export interface ControlPlaneServer extends AsyncDisposable {
@@ -88,15 +52,6 @@ export interface ControlPlaneServer extends AsyncDisposable {
   listenOn(host: string): Promise<void>;
   close(): Promise<void>;
 }
-
-/** Who is calling, as the handlers see it. */
-interface Caller {
-  address: string;
-  /** The component it was identified as (asked lazily, once per connection). */
-  component(): Promise<string | undefined>;
-}
-
-const callerKey = createContextKey<Caller | undefined>(undefined, { description: "caller" });
 
 /** How long a connection identified as no component keeps that answer. */
 const ASK_AGAIN_MS = 500;
@@ -115,9 +70,12 @@ const FILES = [
  * @throws {ControlPlanePortError} when the port is in use.
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlaneServer> {
-  const handler = connectNodeAdapter({
+  const plane = { registry: options.registry, open: options.open ?? false, sync: options.sync };
+  const contextValues = callerContext(options.identifyPeer);
+  const connect = connectNodeAdapter({
     routes: (router) => {
-      addRoutes(router, options.registry, options.open ?? false);
+      addServiceRoutes(router, plane);
+      addLegacyRoutes(router, plane);
       addHealth(router, FILES.flatMap((f) => f.services.map((s) => s.typeName)));
       addReflection(router, FILES);
     },
@@ -126,8 +84,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     grpcWeb: false,
     readMaxBytes: MAX_MESSAGE_BYTES,
     fallback: unimplemented,
-    contextValues: callerContext(options.identifyPeer),
+    contextValues,
   });
+  const handler = readableGrpcMessages(withHeartbeatFastPath(connect, plane, contextValues));
   const servers: http2.Http2Server[] = [];
   const sessions = new Set<http2.ServerHttp2Session>();
   const hosts: string[] = [];
@@ -148,7 +107,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen(port, host, () => {
+        // SO_REUSEPORT: flowctl holds the port while this process starts (port_holder.ts).
+        const listenOptions: net.ListenOptions & { reusePort: boolean } = {
+          port,
+          host,
+          reusePort: true,
+        };
+        server.listen(listenOptions, () => {
           server.off("error", reject);
           resolve();
         });
@@ -250,382 +215,10 @@ const unimplemented: NonNullable<ConnectNodeAdapterOptions["fallback"]> = (req, 
       ":status": 200,
       "content-type": "application/grpc",
       "grpc-status": String(Code.Unimplemented),
-      "grpc-message": encodeURIComponent(`method "${path}" is not implemented by flowctl`),
+      "grpc-message": encodeGrpcMessage(`method "${path}" is not implemented by flowctl`),
     }, { endStream: true });
     return;
   }
   res.writeHead(404);
   res.end();
 };
-
-/** The component the caller is, refusing callers that are none (unless the plane is open). */
-async function requireComponent(
-  context: HandlerContext,
-  open: boolean,
-  action: string,
-): Promise<string | undefined> {
-  if (open) return undefined;
-  const caller = context.values.get(callerKey);
-  const component = await caller?.component();
-  if (component === undefined) {
-    throw new ConnectError(
-      `${action} refused: the caller at "${
-        caller?.address ?? "unknown"
-      }" is no component of this pipeline (neither a process of one nor its container); flowctl run --open-control-plane lets anyone in`,
-      Code.PermissionDenied,
-    );
-  }
-  return component;
-}
-
-/** Registers `request` for the caller, who must be the component it names (unless open). */
-async function registerCaller(
-  registry: Registry,
-  request: RegistrationRequest,
-  context: HandlerContext,
-  open: boolean,
-): Promise<Registration> {
-  const tooLarge = registrationTooLarge(request);
-  if (tooLarge) {
-    throw new ConnectError(`registration refused: ${tooLarge}`, Code.ResourceExhausted);
-  }
-  const component = await requireComponent(context, open, "registration");
-  if (component !== undefined) {
-    // A component may send any id of its own, but never another component's.
-    const claimed = [
-      request.componentId,
-      request.serviceId,
-      request.metadata.component_id,
-      request.infoId,
-    ]
-      .find((id) => id && id !== component && registry.declares(id));
-    if (claimed) {
-      throw new ConnectError(
-        `registration refused: component "${component}" cannot register as component "${claimed}"`,
-        Code.PermissionDenied,
-      );
-    }
-  }
-  try {
-    return registry.register(request, component !== undefined ? { peer: component } : {});
-  } catch (error) {
-    if (error instanceof RegistrationLimitError) {
-      throw new ConnectError(error.message, Code.ResourceExhausted);
-    }
-    throw error;
-  }
-}
-
-/** The record of `serviceId`, which only the component it belongs to may change (unless open). */
-async function ownRecord(
-  registry: Registry,
-  serviceId: string,
-  context: HandlerContext,
-  open: boolean,
-  action: string,
-): Promise<Registration> {
-  const component = await requireComponent(context, open, action);
-  const registration = registry.get(serviceId);
-  if (!registration) throw notRegistered(serviceId);
-  if (component !== undefined && registration.componentId !== component) {
-    throw new ConnectError(
-      `${action} of "${serviceId}" refused: it is the record of ${
-        registration.componentId ? `component "${registration.componentId}"` : "another caller"
-      }, and the caller is component "${component}"`,
-      Code.PermissionDenied,
-    );
-  }
-  return registration;
-}
-
-function addRoutes(router: ConnectRouter, registry: Registry, open: boolean): void {
-  addServiceRoutes(router, registry, open);
-  addLegacyRoutes(router, registry, open);
-}
-
-/** Records a heartbeat of the caller's own record; metrics that are not finite are dropped. */
-async function acceptHeartbeat(
-  registry: Registry,
-  request: { serviceId: string; metrics: Record<string, number | string>; status?: HealthState },
-  context: HandlerContext,
-  open: boolean,
-): Promise<void> {
-  const registration = await ownRecord(registry, request.serviceId, context, open, "heartbeat");
-  const metrics = finiteMetrics(request.metrics);
-  const tooLarge = metricsTooLarge(metrics);
-  if (tooLarge) throw new ConnectError(`heartbeat refused: ${tooLarge}`, Code.ResourceExhausted);
-  registry.heartbeat(registration.serviceId, {
-    metrics,
-    ...(request.status !== undefined ? { status: request.status } : {}),
-  });
-}
-
-/** `flowctl.v1.ControlPlaneService`, the SDK's service. */
-function addServiceRoutes(router: ConnectRouter, registry: Registry, open: boolean): void {
-  router.service(ControlPlaneService, {
-    async registerComponent(request, context) {
-      const info = request.component;
-      const registration = await registerCaller(
-        registry,
-        {
-          protocol: "flowctl.v1",
-          componentId: request.componentId,
-          infoId: info?.id ?? "",
-          name: info?.name ?? "",
-          description: info?.description ?? "",
-          version: info?.version ?? "",
-          type: componentTypeName(info?.type ?? ComponentType.UNSPECIFIED),
-          endpoint: info?.endpoint ?? "",
-          inputEventTypes: info?.inputEventTypes ?? [],
-          outputEventTypes: info?.outputEventTypes ?? [],
-          metadata: info?.metadata ?? {},
-        },
-        context,
-        open,
-      );
-      return {
-        serviceId: registration.serviceId,
-        assignedTopics: info?.outputEventTypes ?? [],
-        connectionInfo: connectionInfo(registration),
-      };
-    },
-    async unregisterComponent(request, context) {
-      const registration = await ownRecord(
-        registry,
-        request.serviceId,
-        context,
-        open,
-        "unregistering",
-      ).catch((error) => {
-        // Unregistering what is gone is done.
-        if (error instanceof ConnectError && error.code === Code.NotFound) return undefined;
-        throw error;
-      });
-      if (registration) registry.unregister(registration.serviceId);
-      return {};
-    },
-    async heartbeat(request, context) {
-      await acceptHeartbeat(
-        registry,
-        {
-          serviceId: request.serviceId,
-          metrics: request.metrics,
-          status: healthStateOf(request.status),
-        },
-        context,
-        open,
-      );
-      return {};
-    },
-    getComponentStatus(request) {
-      const registration = registry.get(request.serviceId);
-      if (!registration) throw notRegistered(request.serviceId);
-      return statusResponse(registration);
-    },
-    listComponents(request) {
-      return { components: listed(registry, request).map(statusResponse) };
-    },
-    discoverComponents(request) {
-      return { components: discovered(registry, request).map(componentInfo) };
-    },
-  });
-}
-
-/** The registrations ListComponents answers with. */
-function listed(
-  registry: Registry,
-  request: { typeFilter: ComponentType; includeUnhealthy: boolean },
-): Registration[] {
-  return registry.list()
-    .filter((r) =>
-      request.typeFilter === ComponentType.UNSPECIFIED ||
-      componentTypeOf(r) === request.typeFilter
-    )
-    .filter((r) => request.includeUnhealthy || registry.isHealthy(r));
-}
-
-/** The registrations DiscoverComponents answers with. */
-function discovered(
-  registry: Registry,
-  request: {
-    type: ComponentType;
-    eventTypes: string[];
-    metadataFilters: Record<string, string>;
-  },
-): Registration[] {
-  return registry.list()
-    .filter((r) =>
-      request.type === ComponentType.UNSPECIFIED || componentTypeOf(r) === request.type
-    )
-    .filter((r) =>
-      request.eventTypes.length === 0 ||
-      request.eventTypes.some((t) => r.request.outputEventTypes.includes(t))
-    )
-    .filter((r) =>
-      Object.entries(request.metadataFilters).every(([k, v]) => r.request.metadata[k] === v)
-    );
-}
-
-/** `flowctl.ControlPlane`, the service older components call. */
-function addLegacyRoutes(router: ConnectRouter, registry: Registry, open: boolean): void {
-  router.service(ControlPlane, {
-    async register(request, context) {
-      const registration = await registerCaller(
-        registry,
-        {
-          protocol: "flowctl",
-          componentId: request.componentId,
-          serviceId: request.serviceId,
-          healthEndpoint: request.healthEndpoint,
-          type: serviceTypeName(request.serviceType),
-          inputEventTypes: request.inputEventTypes,
-          outputEventTypes: request.outputEventTypes,
-          metadata: request.metadata,
-        },
-        context,
-        open,
-      );
-      return {
-        serviceId: registration.serviceId,
-        topicNames: request.outputEventTypes,
-        connectionInfo: connectionInfo(registration),
-      };
-    },
-    async heartbeat(request, context) {
-      await acceptHeartbeat(
-        registry,
-        { serviceId: request.serviceId, metrics: request.metrics },
-        context,
-        open,
-      );
-      return {};
-    },
-    getServiceStatus(request) {
-      const registration = registry.get(request.serviceId) ??
-        (request.componentId ? registry.forComponent(request.componentId) : undefined);
-      if (!registration) throw notRegistered(request.serviceId || request.componentId);
-      return serviceStatus(registration, registry);
-    },
-    listServices() {
-      return { services: registry.list().map((r) => serviceStatus(r, registry)) };
-    },
-  });
-}
-
-function notRegistered(serviceId: string): ConnectError {
-  return new ConnectError(
-    `service "${serviceId}" is not registered in this run; register first`,
-    Code.NotFound,
-  );
-}
-
-/** What flowctl tells a component about itself; only values true for this run. */
-function connectionInfo(registration: Registration): Record<string, string> {
-  return {
-    service_id: registration.serviceId,
-    ...(registration.componentId ? { component_id: registration.componentId } : {}),
-    ...(registration.request.endpoint ? { endpoint: registration.request.endpoint } : {}),
-  };
-}
-
-function statusResponse(registration: Registration): ComponentStatusResponse {
-  return create(ComponentStatusResponseSchema, {
-    component: componentInfo(registration),
-    status: healthStatusOf(registration),
-    lastHeartbeat: timestampFromMs(registration.lastHeartbeat),
-    metrics: registration.metrics,
-    registeredAt: timestampFromMs(registration.registeredAt),
-  });
-}
-
-function componentInfo(registration: Registration): ComponentInfo {
-  const { request } = registration;
-  return create(ComponentInfoSchema, {
-    id: registration.componentId ?? registration.serviceId,
-    name: request.name || registration.componentId || registration.serviceId,
-    type: componentTypeOf(registration),
-    inputEventTypes: request.inputEventTypes,
-    outputEventTypes: request.outputEventTypes,
-    description: request.description ?? "",
-    version: request.version ?? "",
-    endpoint: request.endpoint ?? "",
-    metadata: request.metadata,
-  });
-}
-
-function serviceStatus(registration: Registration, registry: Registry) {
-  const metrics: Record<string, number> = {};
-  for (const [key, value] of Object.entries(registration.metrics)) {
-    const number = Number(value);
-    if (Number.isFinite(number)) metrics[key] = number;
-  }
-  return create(ServiceStatusSchema, {
-    serviceId: registration.serviceId,
-    serviceType: serviceTypeOf(registration.request.type),
-    isHealthy: registry.isHealthy(registration),
-    lastHeartbeat: timestampFromMs(registration.lastHeartbeat),
-    metrics,
-    componentId: registration.componentId ?? "",
-  });
-}
-
-const HEALTH_STATES: Record<HealthStatus, HealthState> = {
-  [HealthStatus.UNKNOWN]: "unknown",
-  [HealthStatus.STARTING]: "starting",
-  [HealthStatus.HEALTHY]: "healthy",
-  [HealthStatus.DEGRADED]: "degraded",
-  [HealthStatus.UNHEALTHY]: "unhealthy",
-  [HealthStatus.STOPPING]: "stopping",
-};
-
-function healthStateOf(status: HealthStatus): HealthState {
-  return HEALTH_STATES[status] ?? "unknown";
-}
-
-function healthStatusOf(registration: Registration): HealthStatus {
-  if (registration.stale) return HealthStatus.UNHEALTHY;
-  const entry = Object.entries(HEALTH_STATES).find(([, state]) => state === registration.status);
-  return entry ? Number(entry[0]) as HealthStatus : HealthStatus.UNKNOWN;
-}
-
-function componentTypeName(type: ComponentType): string {
-  return {
-    [ComponentType.SOURCE]: "source",
-    [ComponentType.PROCESSOR]: "processor",
-    [ComponentType.CONSUMER]: "sink",
-    [ComponentType.UNSPECIFIED]: "unspecified",
-  }[type] ?? "unspecified";
-}
-
-function serviceTypeName(type: ServiceType): string {
-  return {
-    [ServiceType.SOURCE]: "source",
-    [ServiceType.PROCESSOR]: "processor",
-    [ServiceType.SINK]: "sink",
-    [ServiceType.PIPELINE]: "pipeline",
-    [ServiceType.UNSPECIFIED]: "unspecified",
-  }[type] ?? "unspecified";
-}
-
-function componentTypeOf(registration: Registration): ComponentType {
-  const type = registration.request.type;
-  return type === "source"
-    ? ComponentType.SOURCE
-    : type === "processor"
-    ? ComponentType.PROCESSOR
-    : type === "sink"
-    ? ComponentType.CONSUMER
-    : ComponentType.UNSPECIFIED;
-}
-
-function serviceTypeOf(type: string): ServiceType {
-  return type === "source"
-    ? ServiceType.SOURCE
-    : type === "processor"
-    ? ServiceType.PROCESSOR
-    : type === "sink"
-    ? ServiceType.SINK
-    : type === "pipeline"
-    ? ServiceType.PIPELINE
-    : ServiceType.UNSPECIFIED;
-}

@@ -7,7 +7,7 @@
 import { delay } from "../delay.ts";
 import { addressKey } from "../proc/tcp_sockets.ts";
 import { findPeerComponent } from "../proc/peer_process.ts";
-import type { IdentifyPeer } from "./control_plane_server.ts";
+import type { IdentifyPeer } from "./peer.ts";
 
 /** What the orchestrator knows of one running component. */
 export interface RunningComponent {

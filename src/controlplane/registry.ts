@@ -62,6 +62,20 @@ export type RegistryEvent =
   /** Heartbeats far faster than the interval; reported once per component per run. */
   | { type: "heartbeat_flood"; registration: Registration; count: number; windowMs: number };
 
+/** The registrations of a run and the warnings already given, handed to a new control plane. */
+export interface RegistrySnapshot {
+  registrations: Registration[];
+  floodWarned: string[];
+}
+
+/** What a heartbeat changes in a registration. */
+export interface RegistrationBeat {
+  lastHeartbeat: number;
+  status: HealthState;
+  metrics: Record<string, string>;
+  stale: boolean;
+}
+
 /** Registrations that match no pipeline component, kept at most (matched ones: one each). */
 export const MAX_UNMATCHED_REGISTRATIONS = 32;
 /** More heartbeats than this within one interval is a flood. */
@@ -259,6 +273,48 @@ export class Registry {
       waiters.add(wake);
       signal.addEventListener("abort", onAbort, { once: true });
     });
+  }
+
+  /** What a control plane process that replaces this one needs to carry on without loss. */
+  snapshot(): RegistrySnapshot {
+    return { registrations: this.list(), floodWarned: [...this.#floodWarned] };
+  }
+
+  /** Takes over `snapshot` (from the process that held the registrations before). */
+  restore(snapshot: RegistrySnapshot): void {
+    for (const registration of snapshot.registrations) this.adopt(registration);
+    for (const key of snapshot.floodWarned) this.#floodWarned.add(key);
+  }
+
+  /**
+   * Records a registration made elsewhere (the mirror of the control plane process): it replaces
+   * the component's earlier record and wakes `waitUntilRegistered`, without events.
+   */
+  adopt(registration: Registration): void {
+    const earlier = registration.componentId !== undefined
+      ? this.forComponent(registration.componentId)
+      : undefined;
+    if (earlier) this.#byService.delete(earlier.serviceId);
+    this.#byService.set(registration.serviceId, registration);
+    if (registration.componentId === undefined) return;
+    for (const wake of this.#waiters.get(registration.componentId) ?? []) wake();
+    this.#waiters.delete(registration.componentId);
+  }
+
+  /** Forgets a registration removed elsewhere (the mirror of the control plane process). */
+  discard(serviceId: string): void {
+    this.#byService.delete(serviceId);
+  }
+
+  /** Applies a heartbeat's effect recorded elsewhere (the mirror of the control plane process). */
+  refresh(serviceId: string, beat: RegistrationBeat): Registration | undefined {
+    const registration = this.#byService.get(serviceId);
+    if (!registration) return undefined;
+    registration.lastHeartbeat = Math.max(registration.lastHeartbeat, beat.lastHeartbeat);
+    registration.status = beat.status;
+    registration.metrics = beat.metrics;
+    registration.stale = beat.stale;
+    return registration;
   }
 
   /** Heartbeat counts of a stranger that left, so they cannot pile up; components keep theirs. */

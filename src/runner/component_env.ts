@@ -7,6 +7,8 @@ export interface ComponentEnvOptions {
   /** host:port of the control plane as the component reaches it. */
   controlPlaneEndpoint: string;
   heartbeatInterval: string;
+  /** The same interval in milliseconds (FLOWCTL_HEARTBEAT_INTERVAL_MS, as the Go flowctl). */
+  heartbeatIntervalMs?: number;
   runId: string;
   /** flowctl's own environment, inherited in process mode only. */
   hostEnv?: Record<string, string>;
@@ -33,6 +35,9 @@ export function componentEnv(
     ENABLE_FLOWCTL: "true",
     FLOWCTL_ENDPOINT: options.controlPlaneEndpoint,
     FLOWCTL_HEARTBEAT_INTERVAL: options.heartbeatInterval,
+    ...(options.heartbeatIntervalMs !== undefined
+      ? { FLOWCTL_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs) }
+      : {}),
     COMPONENT_ID: component.id,
     FLOWCTL_COMPONENT_ID: component.id,
     FLOWCTL_SERVICE_ID: component.id,

@@ -72,7 +72,35 @@ export type RunnerEvent =
   | { type: "shutdown_requested"; signal: string }
   | { type: "shutdown_forced" }
   /** Something the user should know that is not a component's state: leftovers, pulls. */
-  | { type: "notice"; message: string };
+  | { type: "notice"; message: string }
+  /** The data path decided how an edge's events move (src/datapath). */
+  | { type: "edge_decided"; from: string; to: string; mode: "driven" | "direct"; reason: string }
+  /** Throughput of an edge the data path drives, about once a second. */
+  | {
+    type: "edge_stats";
+    from: string;
+    to: string;
+    mode: "driven" | "direct";
+    events: number;
+    bytes: number;
+    eventsPerSecond: number;
+    bytesPerSecond: number;
+  };
+
+/** What `flowctl status` shows of one data edge (`inputs`): how its events move, and rates. */
+export interface EdgeSnapshot {
+  from: string;
+  to: string;
+  /** `at-run`: not decided yet (decided once both ends registered). */
+  mode: "driven" | "direct" | "at-run";
+  reason: string;
+  events?: number | undefined;
+  bytes?: number | undefined;
+  eventsPerSecond?: number | undefined;
+  bytesPerSecond?: number | undefined;
+  /** Events dropped while the consumer was down with a full buffer. */
+  dropped?: number | undefined;
+}
 
 export type ComponentPhase =
   | "pending"

@@ -5,7 +5,6 @@
  */
 import type { Component, Dependency, Pipeline } from "../config/mod.ts";
 import { LogFile } from "../logs/log_file.ts";
-import { readLogTail } from "../logs/log_tail.ts";
 import { ComponentFailedError, type OrchestratorRun } from "../orchestrator/orchestrator.ts";
 import { ComponentSupervisor } from "./component_supervisor.ts";
 import {
@@ -16,6 +15,8 @@ import {
   UnknownComponentError,
 } from "./control_order.ts";
 import type { RegistrationWatcher } from "./readiness.ts";
+import type { DataPathSupervision } from "./data_path_supervision.ts";
+import { reportOutcome } from "./run_outcome.ts";
 import {
   awaitedComponents,
   oneShotIds,
@@ -30,7 +31,6 @@ import {
   restartedDependents,
 } from "./reload_plan.ts";
 
-const LOG_TAIL_LINES = 10;
 /** Phases of a component that a reload restarts when something it depends on changed. */
 const RUNNING: readonly ComponentPhase[] = [
   "starting",
@@ -53,6 +53,8 @@ export interface RunnerOptions {
   registrations?: RegistrationWatcher;
   /** Called whenever a component's pid or container changes, for the state file. */
   onHandlesChanged?(): void;
+  /** The data path (src/datapath): started after startup, stopped first; its sinks finish. */
+  dataPath?: DataPathSupervision;
 }
 
 export type RunOutcome =
@@ -85,6 +87,13 @@ export class PipelineRunner {
   constructor(pipeline: Pipeline, options: RunnerOptions) {
     this.#pipeline = pipeline;
     this.#options = options;
+    options.dataPath?.attach({
+      failed: (error) => this.#end.resolve({ result: "failed", error }),
+      finished: (sink) => {
+        this.#finished.add(sink);
+        this.#checkCompletion();
+      },
+    });
   }
 
   /** The pipeline as it runs now (`run --watch` replaces it). */
@@ -206,6 +215,7 @@ export class PipelineRunner {
         outcome = { result: "failed", error: startupFailure };
       } else if (!this.#options.stop.aborted) {
         this.#emit({ type: "pipeline_started", afterMs: Math.round(performance.now() - started) });
+        this.#options.dataPath?.start(this.#options.stop);
         outcome = await this.#waitForEnd();
       }
     } finally {
@@ -217,7 +227,11 @@ export class PipelineRunner {
           : "completed",
       );
     }
-    await this.#report(outcome);
+    await reportOutcome(outcome, {
+      logFileOf: (id) => this.#supervisors.get(id)?.snapshot().logFile,
+      emit: (event) => this.#emit(event),
+      forced: this.#options.force.aborted,
+    });
     return outcome;
   }
 
@@ -352,6 +366,8 @@ export class PipelineRunner {
     const finished = sinks ? "sinks" : "components";
     this.#emit({ type: "pipeline_stopping", reason, ...(reason === "completed" && { finished }) });
     const errors: unknown[] = [];
+    // The data path calls the components: it stops before them.
+    await this.#options.dataPath?.stop(this.#options.force).catch((error) => errors.push(error));
     for (const level of [...this.pipeline.levels].reverse()) {
       const results = await Promise.allSettled(
         level.map((id) => this.#supervisors.get(id)?.stop({ force: this.#options.force })),
@@ -363,26 +379,6 @@ export class PipelineRunner {
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) {
       throw new AggregateError(errors, `${errors.length} components failed to stop`);
-    }
-  }
-
-  async #report(outcome: RunOutcome): Promise<void> {
-    if (outcome.result === "failed") {
-      const { error } = outcome;
-      const logFile = this.#supervisors.get(error.component)?.snapshot().logFile;
-      error.logTail = logFile ? await readLogTail(logFile, LOG_TAIL_LINES) : [];
-      this.#emit({
-        type: "pipeline_failed",
-        component: error.component,
-        reason: error.message,
-        ...(logFile ? { logFile } : {}),
-        logTail: error.logTail,
-      });
-    } else if (outcome.result === "completed") {
-      this.#emit({ type: "pipeline_completed" });
-    } else {
-      const forced = this.#options.force.aborted;
-      this.#emit({ type: "pipeline_stopped", ...(forced && { forced }) });
     }
   }
 

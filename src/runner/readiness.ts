@@ -21,6 +21,10 @@ export interface RegistrationWatcher {
   waitUntilRegistered(componentId: string, signal: AbortSignal): Promise<void>;
   /** Why registrations so far matched no component, if any did not. */
   describeUnmatched?(): string | undefined;
+  /** What a component registered, if it did (the data path starts once its ends did). */
+  forComponent?(
+    componentId: string,
+  ): { request: { protocol: string; type: string; endpoint?: string | undefined } } | undefined;
 }
 
 /** How a startup wait ended. */

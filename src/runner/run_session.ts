@@ -8,13 +8,10 @@ import { AdminServer } from "../admin/admin_server.ts";
 import type { ExecContext } from "../admin/protocol.ts";
 import { UnknownComponentError } from "./control_order.ts";
 import { type Pipeline } from "../config/mod.ts";
-import {
-  type ControlPlaneServer,
-  startControlPlane,
-} from "../controlplane/control_plane_server.ts";
+import { ControlPlaneProcess } from "../controlplane/control_plane_process.ts";
 import { healthPorts } from "../controlplane/health_ports.ts";
 import { identifyComponents } from "../controlplane/peer_identity.ts";
-import { Registry } from "../controlplane/registry.ts";
+import { Registry, type RegistryEvent } from "../controlplane/registry.ts";
 import { reportRegistryEvent } from "../controlplane/registry_report.ts";
 import { type Leftovers, removeLeftovers } from "../recovery/leftovers.ts";
 import {
@@ -32,6 +29,10 @@ import { componentEnv } from "./component_env.ts";
 import { watchPipelineFile } from "./file_reload.ts";
 import type { RunnerEvent } from "./events.ts";
 import { PipelineRunner, type RunOutcome } from "./pipeline_runner.ts";
+import { dataPathId, planDataPath } from "../datapath/plan.ts";
+import { dataPathComponent, DataPathSupervision } from "./data_path_supervision.ts";
+import { POSITIONS_VARIABLE } from "../datapath/plan_schema.ts";
+import { join } from "node:path";
 
 export interface RunSessionOptions {
   logDir: string;
@@ -79,10 +80,11 @@ class RunSession {
   readonly #stack: AsyncDisposableStack;
   readonly #runId = crypto.randomUUID();
   readonly #stateWriter: StateWriter;
-  #controlPlanePort = 0;
+  #controlPlane: ControlPlaneProcess | undefined;
   #networkId: string | undefined;
   #run: OrchestratorRun | undefined;
   #runner: PipelineRunner | undefined;
+  #dataPath: DataPathSupervision | undefined;
   /** The orchestrator's runs: the first, and one per `run --watch` reload that started something. */
   readonly #runs: OrchestratorRun[] = [];
 
@@ -95,9 +97,17 @@ class RunSession {
         pipeline: this.#runner?.pipeline ?? pipeline,
         runId: this.#runId,
         logDir: options.logDir,
-        controlPlane: { host: "127.0.0.1", port: this.#controlPlanePort },
+        controlPlane: {
+          host: "127.0.0.1",
+          port: this.#controlPlane?.port ?? 0,
+          pid: this.#controlPlane?.pid,
+        },
         networkId: this.#networkId,
-        components: this.#runner?.snapshot() ?? [],
+        components: [
+          ...this.#runner?.snapshot() ?? [],
+          ...[this.#dataPath?.snapshot()].filter((c) => c !== undefined),
+        ],
+        edges: this.#dataPath?.edges() ?? [],
       })
     );
   }
@@ -108,11 +118,16 @@ class RunSession {
     if (!orchestrator) return signals.stop.aborted ? "stopped" : "refused";
     const registry = this.#registry();
     const controlPlane = this.#stack.use(
-      await startControlPlane({
+      await ControlPlaneProcess.start({
         registry,
         hosts: ["127.0.0.1"],
         port: this.#options.controlPlanePort,
         open: this.#options.openControlPlane,
+        components: this.#pipeline.components.map((c) => ({
+          id: c.id,
+          healthPorts: healthPorts(c),
+        })),
+        heartbeatIntervalMs: this.#options.heartbeat.ms,
         identifyPeer: identifyComponents({
           orchestrator: modeOf(this.#pipeline.orchestrator).peerIdentity,
           components: () => this.#runner?.snapshot() ?? [],
@@ -124,9 +139,14 @@ class RunSession {
             }
             : {}),
         }),
+        onEvent: (event) => this.#onRegistryEvent(event),
+        onNotice: (message) => {
+          this.#options.emit({ type: "notice", message });
+          this.#stateWriter.changed();
+        },
       }),
     );
-    this.#controlPlanePort = controlPlane.port;
+    this.#controlPlane = controlPlane;
     this.#stack.defer(() => this.#stateWriter.close());
     await this.#stateWriter.flush();
     emit({
@@ -141,6 +161,9 @@ class RunSession {
     if (!run) return signals.stop.aborted ? "stopped" : "refused";
     this.#networkId = run.networkId;
     this.#run = run;
+    const dataPath = await this.#refusable(() => this.#openDataPath(controlPlane, registry));
+    if (dataPath === undefined) return signals.stop.aborted ? "stopped" : "refused";
+    this.#dataPath = dataPath ?? undefined;
     this.#runner = new PipelineRunner(this.#pipeline, {
       run,
       logDir: this.#options.logDir,
@@ -160,6 +183,7 @@ class RunSession {
       ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
       registrations: registry,
       onHandlesChanged: () => this.#stateWriter.flush(),
+      ...(dataPath ? { dataPath } : {}),
     });
     this.#runs.push(run);
     this.#stack.use(await this.#listenAdmin(this.#runner, run));
@@ -167,7 +191,7 @@ class RunSession {
   }
 
   /** `run --watch`: reloads the pipeline whenever its files change, one reload at a time. */
-  #watchFile(orchestrator: Orchestrator, controlPlane: ControlPlaneServer): void {
+  #watchFile(orchestrator: Orchestrator, controlPlane: ControlPlaneProcess): void {
     const runner = this.#runner;
     const load = this.#options.reload;
     if (!runner || !load) return;
@@ -203,16 +227,11 @@ class RunSession {
         // The latest run that started it (a reload starts changed components in a new one).
         const env = this.#runs.findLast((r) => r.envs.of(id) !== undefined)?.envs.of(id) ??
           run.envs.of(id);
-        if (!component || !env) {
+        if (!component || !env || replica > component.replicas) {
           throw new UnknownComponentError(
-            `pipeline "${pipeline.name}" has no component "${id}" (its components: ${
-              pipeline.components.map((c) => c.id).join(", ")
-            })`,
-          );
-        }
-        if (replica > component.replicas) {
-          throw new UnknownComponentError(
-            `component "${id}" has ${component.replicas} replica(s); there is no replica ${replica}`,
+            `pipeline "${pipeline.name}" has no component "${id}"${
+              component ? ` replica ${replica}` : ""
+            } (its components: ${pipeline.components.map((c) => c.id).join(", ")})`,
           );
         }
         const snapshot = runner.snapshot().find((c) => c.id === id);
@@ -230,6 +249,45 @@ class RunSession {
           ...(containerId !== undefined ? { containerId } : {}),
         };
       },
+    });
+  }
+
+  /**
+   * The data path of the run when some edge may be driven (src/datapath): its component, and a
+   * process run of its own that starts it, in every mode. Null when no edge may be driven.
+   */
+  async #openDataPath(
+    controlPlane: ControlPlaneProcess,
+    registrations: Registry,
+  ): Promise<DataPathSupervision | null> {
+    const { plan, edges } = planDataPath(this.#pipeline);
+    if (!plan) return null;
+    const id = dataPathId(this.#pipeline);
+    const component = dataPathComponent(plan, id, {
+      workingDir: this.#pipeline.dir,
+      positionsFile: join(this.#options.logDir, `.${id}.positions.json`),
+      // Container addresses (none in process mode, where 127.0.0.1 is used).
+      hostsFile: join(this.#options.logDir, `.${id}.hosts.json`),
+    });
+    await Deno.remove(component.env[POSITIONS_VARIABLE] ?? "").catch(() => {});
+    const pipeline: Pipeline = { ...this.#pipeline, components: [component], levels: [[id]] };
+    // A process on this host in every mode: it reaches components where flowctl's probes do.
+    const { ProcessOrchestrator } = await import("../orchestrator/process/process_orchestrator.ts");
+    const run = await this.#open(new ProcessOrchestrator(), controlPlane, pipeline);
+    return new DataPathSupervision({ component, plan, edges, run }, {
+      logDir: this.#options.logDir,
+      stop: this.#options.signals.stop,
+      onEvent: (event) => {
+        this.#options.emit(event);
+        this.#stateWriter.changed();
+      },
+      ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
+      registrations,
+      onHandleChanged: () => this.#stateWriter.flush(),
+      addresses: () =>
+        Object.fromEntries(
+          (this.#runner?.snapshot() ?? []).flatMap((c) => c.address ? [[c.id, c.address]] : []),
+        ),
     });
   }
 
@@ -260,7 +318,7 @@ class RunSession {
   /** Opens the orchestrator's run: pulls, network, containers; Ctrl+C cancels it. */
   async #open(
     orchestrator: Orchestrator,
-    controlPlane: ControlPlaneServer,
+    controlPlane: ControlPlaneProcess,
     pipeline: Pipeline,
     joins?: OrchestratorRun,
   ) {
@@ -276,6 +334,7 @@ class RunSession {
           componentEnv(pipeline, component, {
             controlPlaneEndpoint,
             heartbeatInterval: this.#options.heartbeat.text,
+            heartbeatIntervalMs: this.#options.heartbeat.ms,
             runId: this.#runId,
             hostEnv,
             ...(metadata ? { metadata } : {}),
@@ -286,24 +345,20 @@ class RunSession {
     );
   }
 
+  /** The mirror of the control plane's registry, which the runner's readiness gates wait on. */
   #registry(): Registry {
-    const registry = new Registry({
+    return new Registry({
       components: this.#pipeline.components.map((c) => ({ id: c.id, healthPorts: healthPorts(c) })),
       heartbeatIntervalMs: this.#options.heartbeat.ms,
-      onEvent: (event) => {
-        reportRegistryEvent(event, {
-          emit: this.#options.emit,
-          notice: (message) => this.#options.emit({ type: "notice", message }),
-        });
-        this.#stateWriter.changed();
-      },
     });
-    const staleness = setInterval(
-      () => registry.checkStaleness(),
-      Math.max(50, this.#options.heartbeat.ms / 2),
-    );
-    this.#stack.defer(() => clearInterval(staleness));
-    return registry;
+  }
+
+  #onRegistryEvent(event: RegistryEvent): void {
+    reportRegistryEvent(event, {
+      emit: this.#options.emit,
+      notice: (message) => this.#options.emit({ type: "notice", message }),
+    });
+    this.#stateWriter.changed();
   }
 
   /**

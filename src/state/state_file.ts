@@ -17,7 +17,9 @@ export const RunStateSchema = v.object({
   runId: v.string(),
   orchestrator: v.picklist(["process", "container", "swarm"]),
   flowctl: v.object({ pid: v.number(), startTime: v.optional(v.number()) }),
-  controlPlane: v.optional(v.object({ host: v.string(), port: v.number() })),
+  controlPlane: v.optional(
+    v.object({ host: v.string(), port: v.number(), pid: v.optional(v.number()) }),
+  ),
   logDir: v.string(),
   networkId: v.optional(v.string()),
   /** The file's metadata that `status --output json` shows (Go flowctl files carry it). */
@@ -46,6 +48,18 @@ export const RunStateSchema = v.object({
     lastExit: v.optional(ExitSchema),
     logFile: v.optional(v.string()),
   })),
+  /** The data edges (`inputs`) and how their events move: direct, or driven by the data path. */
+  edges: v.optional(v.array(v.object({
+    from: v.string(),
+    to: v.string(),
+    mode: v.picklist(["driven", "direct", "at-run"]),
+    reason: v.string(),
+    events: v.optional(v.number()),
+    bytes: v.optional(v.number()),
+    eventsPerSecond: v.optional(v.number()),
+    bytesPerSecond: v.optional(v.number()),
+    dropped: v.optional(v.number()),
+  }))),
 });
 
 export type RunState = v.InferOutput<typeof RunStateSchema>;

@@ -66,9 +66,10 @@ export interface RunStateParts {
   pipeline: Pipeline;
   runId: string;
   logDir: string;
-  controlPlane: { host: string; port: number };
+  controlPlane: { host: string; port: number; pid?: number | undefined };
   networkId?: string | undefined;
   components: RunState["components"];
+  edges?: NonNullable<RunState["edges"]>;
 }
 
 const flowctlStartTime = readProcStat(Deno.pid)?.startTime;
@@ -96,5 +97,6 @@ export function buildRunState(parts: RunStateParts): RunState {
     },
     updatedAt: Date.now(),
     components: parts.components,
+    ...(parts.edges && parts.edges.length > 0 ? { edges: parts.edges } : {}),
   };
 }

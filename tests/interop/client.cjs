@@ -17,12 +17,21 @@ const options = {
   includeDirs: [protoDir],
 };
 const packages = grpc.loadPackageDefinition(
-  protoLoader.loadSync(["flowctl/control_plane.proto", "flowctl/v1/control_plane.proto"], options),
+  protoLoader.loadSync([
+    "flowctl/control_plane.proto",
+    "flowctl/v1/control_plane.proto",
+  ], options),
 );
 const [endpoint, stepsJson] = process.argv.slice(2);
 const clients = {
-  legacy: new packages.flowctl.ControlPlane(endpoint, grpc.credentials.createInsecure()),
-  v1: new packages.flowctl.v1.ControlPlaneService(endpoint, grpc.credentials.createInsecure()),
+  legacy: new packages.flowctl.ControlPlane(
+    endpoint,
+    grpc.credentials.createInsecure(),
+  ),
+  v1: new packages.flowctl.v1.ControlPlaneService(
+    endpoint,
+    grpc.credentials.createInsecure(),
+  ),
 };
 
 async function main() {

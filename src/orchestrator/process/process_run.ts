@@ -22,6 +22,8 @@ export class ProcessRun implements OrchestratorRun {
   readonly #live = new LiveHandles<ProcessHandle>();
   readonly #runId: string;
   readonly #scanner: ProcessScanner;
+  /** Starts of each component so far: FLOWCTL_ATTEMPT of the next one. */
+  readonly #attempts = new Map<string, number>();
 
   constructor(
     pipeline: Pipeline,
@@ -38,7 +40,12 @@ export class ProcessRun implements OrchestratorRun {
 
   async start(componentId: string): Promise<ComponentHandle> {
     const component = this.#components.get(componentId);
-    const env = this.envs.of(componentId);
+    const attempt = (this.#attempts.get(componentId) ?? 0) + 1;
+    this.#attempts.set(componentId, attempt);
+    const base = this.envs.of(componentId);
+    // The Go flowctl's attempt counter: 1 at the first start, one more at each restart.
+    const env = base &&
+      { ...base, FLOWCTL_ATTEMPT: component?.env.FLOWCTL_ATTEMPT ?? String(attempt) };
     const argv = this.#argvs.get(componentId);
     if (!component || !env || !argv) {
       throw new RangeError(`no component "${componentId}" in this run`);

@@ -1,0 +1,150 @@
+/**
+ * Holds the control plane's port while no control plane process listens on it: while the
+ * process starts (flowctl spawns the first components meanwhile) and between a crash and the
+ * restart. Connections that arrive then are accepted and, once the process listens, relayed to
+ * it byte for byte, so a component that dials early is answered late instead of refused. Holder
+ * and process both bind with SO_REUSEPORT, so the process can bind while the port is held.
+ */
+import { addressKey } from "../proc/tcp_sockets.ts";
+import { ControlPlanePortError } from "./errors.ts";
+import type { PeerAddress } from "./peer.ts";
+
+/** The callers behind relayed connections, by the relay's own end ("address:port"). */
+export class RelayedPeers {
+  readonly #peers = new Map<string, PeerAddress>();
+
+  /** The caller behind `peer` when `peer` is one of flowctl's relays, else `peer` itself. */
+  resolve(peer: PeerAddress): PeerAddress {
+    return this.#peers.get(relayKey(peer.address, peer.port)) ?? peer;
+  }
+
+  add(relay: Deno.NetAddr, caller: PeerAddress): string {
+    const key = relayKey(relay.hostname, relay.port);
+    this.#peers.set(key, caller);
+    return key;
+  }
+
+  delete(key: string): void {
+    this.#peers.delete(key);
+  }
+}
+
+function relayKey(address: string, port: number): string {
+  return `${addressKey(address) ?? address}:${port}`;
+}
+
+export class PortHolder {
+  readonly #listeners: Deno.TcpListener[] = [];
+  readonly #held = new Set<Deno.TcpConn>();
+  readonly #relays = new Set<Deno.TcpConn>();
+  readonly #peers: RelayedPeers;
+  #port: number;
+
+  private constructor(port: number, peers: RelayedPeers) {
+    this.#port = port;
+    this.#peers = peers;
+  }
+
+  /**
+   * Holds `port` (0: a free one) on every host. `exclusive` first checks that nobody else holds
+   * the port at all (another flowctl would share it through SO_REUSEPORT).
+   * @throws {ControlPlanePortError} when the port is in use.
+   */
+  static hold(
+    hosts: readonly string[],
+    port: number,
+    options: { exclusive: boolean; peers: RelayedPeers },
+  ): PortHolder {
+    const holder = new PortHolder(port, options.peers);
+    try {
+      for (const hostname of hosts) {
+        if (options.exclusive) {
+          const probe = Deno.listen({ hostname, port: holder.#port });
+          holder.#port = (probe.addr as Deno.NetAddr).port;
+          probe.close();
+        }
+        const listener = Deno.listen({ hostname, port: holder.#port, reusePort: true });
+        holder.#port = (listener.addr as Deno.NetAddr).port;
+        holder.#listeners.push(listener);
+        holder.#accept(listener);
+      }
+    } catch (error) {
+      holder.#closeListeners();
+      if (error instanceof Deno.errors.AddrInUse) {
+        throw new ControlPlanePortError(
+          `Cannot start the control plane: port ${port} is already in use (is another pipeline running?); pass --control-plane-port 0 to pick a free port`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    return holder;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Stops holding (the process listens now) and relays the held connections to it. */
+  release(): void {
+    this.#closeListeners();
+    for (const conn of this.#held) this.#relay(conn);
+    this.#held.clear();
+  }
+
+  /** Closes everything: held connections and running relays. */
+  close(): void {
+    this.#closeListeners();
+    for (const conn of [...this.#held, ...this.#relays]) closeQuietly(conn);
+    this.#held.clear();
+    this.#relays.clear();
+  }
+
+  async #accept(listener: Deno.TcpListener): Promise<void> {
+    try {
+      for await (const conn of listener) this.#held.add(conn);
+    } catch {
+      // closed
+    }
+  }
+
+  #closeListeners(): void {
+    for (const listener of this.#listeners) closeQuietly(listener);
+    this.#listeners.length = 0;
+  }
+
+  async #relay(conn: Deno.TcpConn): Promise<void> {
+    const local = conn.localAddr;
+    const remote = conn.remoteAddr;
+    let upstream: Deno.TcpConn;
+    try {
+      upstream = await Deno.connect({ hostname: local.hostname, port: this.#port });
+    } catch {
+      closeQuietly(conn);
+      return;
+    }
+    this.#relays.add(conn).add(upstream);
+    const key = this.#peers.add(upstream.localAddr, {
+      address: remote.hostname,
+      port: remote.port,
+      local: { address: local.hostname, port: local.port },
+    });
+    await Promise.allSettled([
+      conn.readable.pipeTo(upstream.writable),
+      upstream.readable.pipeTo(conn.writable),
+    ]);
+    this.#peers.delete(key);
+    this.#relays.delete(conn);
+    this.#relays.delete(upstream);
+    closeQuietly(conn);
+    closeQuietly(upstream);
+  }
+}
+
+function closeQuietly(resource: { close(): void }): void {
+  try {
+    resource.close();
+  } catch {
+    // closed already
+  }
+}

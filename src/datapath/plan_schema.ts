@@ -1,0 +1,50 @@
+/** The data path plan as the data path process reads it (JSON in FLOWCTL_DATA_PATH_PLAN). */
+import * as v from "valibot";
+import type { DataPathPlan } from "./plan.ts";
+
+const PlanSchema = v.object({
+  pipeline: v.string(),
+  host: v.string(),
+  components: v.array(v.object({
+    id: v.string(),
+    role: v.picklist(["source", "processor", "sink"]),
+    forced: v.optional(v.picklist(["driven", "direct"])),
+    inputs: v.array(v.string()),
+    streamParams: v.record(v.string(), v.string()),
+  })),
+  edges: v.array(v.object({ from: v.string(), to: v.string() })),
+});
+
+/** The file where the data path keeps source positions across its restarts within a run. */
+export const POSITIONS_VARIABLE = "FLOWCTL_DATA_PATH_POSITIONS";
+
+/** The file where the runner keeps each component's address (container mode), as JSON. */
+export const HOSTS_VARIABLE = "FLOWCTL_DATA_PATH_HOSTS";
+
+/** Exit code of `flowctl __data-path --decide` when no edge would be driven. */
+export const NOTHING_DRIVEN = 10;
+
+/** The variable that carries the plan to the data path process. */
+export const PLAN_VARIABLE = "FLOWCTL_DATA_PATH_PLAN";
+
+/**
+ * Reads a plan from its JSON text.
+ * @throws {TypeError} when the text is no plan.
+ */
+export function parsePlan(text: string): DataPathPlan {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new TypeError(`${PLAN_VARIABLE} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = v.safeParse(PlanSchema, json);
+  if (!parsed.success) {
+    throw new TypeError(`${PLAN_VARIABLE} is no data path plan: ${parsed.issues[0].message}`);
+  }
+  const { components, ...rest } = parsed.output;
+  return {
+    ...rest,
+    components: components.map(({ forced, ...c }) => ({ ...c, ...(forced ? { forced } : {}) })),
+  };
+}

@@ -1,0 +1,78 @@
+import { assertEquals } from "../../tests/assert.ts";
+import { parsePipeline } from "../config/parse_pipeline.ts";
+import { planDataPath } from "./plan.ts";
+
+function plan(body: string, orchestrator?: "container" | "swarm") {
+  const { pipeline } = parsePipeline(
+    `apiVersion: flowctl/v1\nkind: Pipeline\nmetadata: { name: demo }\nspec:\n${body}`,
+    { file: "p.yaml", dir: "/work", env: {}, ...(orchestrator ? { orchestrator } : {}) },
+  );
+  return planDataPath(pipeline);
+}
+
+const FANOUT = `  sources:
+    - id: src
+      command: [src]
+      env: { START_LEDGER: "100", END_LEDGER: "200" }
+    - id: other
+      command: [src]
+      config: { start_ledger: 5 }
+  processors:
+    - id: proc
+      command: [proc]
+      inputs: [src, other]
+  sinks:
+    - id: a
+      command: [sink]
+      inputs: [proc]
+    - id: b
+      command: [sink]
+      inputs: [proc]
+      data_path: direct
+`;
+
+Deno.test("planDataPath() takes edges from inputs: fan-in, fan-out, direct where the file says", () => {
+  const { edges, plan: p } = plan(FANOUT);
+  assertEquals(edges.map((e) => `${e.from}>${e.to}:${e.mode}`), [
+    "src>proc:at-run",
+    "other>proc:at-run",
+    "proc>a:at-run",
+    "proc>b:direct",
+  ]);
+  assertEquals(edges[3]?.reason, 'data_path: direct on "b"');
+  assertEquals(p?.edges.length, 3);
+  assertEquals(p?.components.map((c) => `${c.id}:${c.role}:${c.inputs.join("+")}`), [
+    "src:source:",
+    "other:source:",
+    "proc:processor:src+other",
+    "a:sink:proc",
+  ]);
+});
+
+Deno.test("planDataPath() fills StreamRequest params from START_LEDGER/END_LEDGER as the Go flowctl does", () => {
+  const { plan: p } = plan(FANOUT);
+  assertEquals(p?.components[0]?.streamParams, { start_ledger: "100", end_ledger: "200" });
+  // config keys become the same variables; an absent END_LEDGER leaves the stream unbounded.
+  assertEquals(p?.components[1]?.streamParams, { start_ledger: "5" });
+});
+
+Deno.test("planDataPath() drives an edge forced on both ends without waiting, and nothing in swarm mode", () => {
+  const forced = plan(`  sources:
+    - id: src
+      command: [src]
+      data_path: driven
+  sinks:
+    - id: out
+      command: [sink]
+      inputs: [src]
+      data_path: driven
+`);
+  assertEquals(forced.edges[0]?.mode, "driven");
+  assertEquals(forced.plan?.components.map((c) => c.forced), ["driven", "driven"]);
+  const body =
+    `  sources:\n    - id: src\n      image: s:1\n  sinks:\n    - id: out\n      image: k:1\n      inputs: [src]\n`;
+  assertEquals(plan(body, "container").edges[0]?.mode, "at-run");
+  const swarm = plan(body, "swarm");
+  assertEquals(swarm.plan, undefined);
+  assertEquals(swarm.edges[0]?.mode, "direct");
+});

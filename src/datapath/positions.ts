@@ -1,0 +1,52 @@
+/**
+ * Source positions saved by the data path (a small JSON file), so that a data path restarted
+ * during the run resumes each source from the ledger it had got to instead of from its start.
+ */
+import * as v from "valibot";
+import type { SourcePosition } from "./pumps.ts";
+
+const PositionsSchema = v.record(
+  v.string(),
+  v.object({
+    delivered: v.number(),
+    ledger: v.optional(v.string()),
+    index: v.optional(v.number()),
+  }),
+);
+
+/** The positions saved in `path`; none when it is missing or unreadable. */
+export function loadPositions(path: string): Map<string, SourcePosition> {
+  try {
+    const parsed = v.safeParse(PositionsSchema, JSON.parse(Deno.readTextFileSync(path)));
+    if (!parsed.success) return new Map();
+    return new Map(
+      Object.entries(parsed.output).map(([id, saved]) => [id, {
+        delivered: saved.delivered,
+        ...(saved.ledger !== undefined
+          ? { cursor: { ledger: BigInt(saved.ledger), index: saved.index ?? 0 } }
+          : {}),
+      }]),
+    );
+  } catch {
+    return new Map();
+  }
+}
+
+/** Saves `positions` to `path` (written aside, then renamed: never half a file). */
+export function savePositions(path: string, positions: ReadonlyMap<string, SourcePosition>): void {
+  const saved: v.InferOutput<typeof PositionsSchema> = {};
+  for (const [id, position] of positions) {
+    saved[id] = {
+      delivered: position.delivered,
+      ...(position.cursor
+        ? { ledger: String(position.cursor.ledger), index: position.cursor.index }
+        : {}),
+    };
+  }
+  try {
+    Deno.writeTextFileSync(`${path}.tmp`, JSON.stringify(saved));
+    Deno.renameSync(`${path}.tmp`, path);
+  } catch {
+    // a position not saved only means a restarted data path repeats more
+  }
+}

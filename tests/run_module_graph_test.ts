@@ -1,0 +1,33 @@
+/**
+ * `flowctl run` itself loads no gRPC code: node:http2, Connect and the generated protobuf stack
+ * live in the control plane process alone, so a crash there cannot take the orchestrator down and
+ * flowctl starts its components without paying for loading them.
+ */
+import { assertEquals } from "./assert.ts";
+import { ROOT } from "./_helpers.ts";
+
+/** Every module specifier (and node built-in) that `entry` loads, statically or dynamically. */
+async function moduleGraph(entry: string): Promise<string[]> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(code, 0, new TextDecoder().decode(stderr));
+  const graph: { modules: { specifier: string }[] } = JSON.parse(
+    new TextDecoder().decode(stdout),
+  );
+  return graph.modules.map((m) => m.specifier);
+}
+
+const GRPC_STACK = /^node:http2$|@connectrpc|@bufbuild|\/controlplane\/gen\//;
+
+Deno.test("flowctl run loads no node:http2, Connect or generated protobuf code", async () => {
+  const loaded = await moduleGraph("src/cli/run.ts");
+  assertEquals(loaded.filter((m) => GRPC_STACK.test(m)), []);
+  // The check can see them: the control plane process does load them.
+  const child = await moduleGraph("src/cli/control_plane_child.ts");
+  assertEquals(child.some((m) => m === "node:http2"), true);
+  assertEquals(child.some((m) => m.includes("@connectrpc")), true);
+});
