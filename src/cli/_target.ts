@@ -19,6 +19,8 @@ export interface PipelineTarget {
   state: RunState | undefined;
   /** The positionals after the pipeline's; all of them when the only running one was taken. */
   rest: string[];
+  /** The model, when the command line named the file (standard input is read once). */
+  pipeline?: Pipeline;
 }
 
 /** A pipeline could not be told from the command line. */
@@ -39,7 +41,7 @@ export async function findPipeline(
   if (first !== undefined && looksLikeFile(first)) {
     const { pipeline } = await loadPipelineFile(first);
     const state = (await listRunStates()).find((s) => s.pipeline === pipeline.name);
-    return { name: pipeline.name, file: first, state, rest };
+    return { name: pipeline.name, file: first, state, rest, pipeline };
   }
   const states = await listRunStates();
   const named = states.find((s) => s.pipeline === first);
@@ -74,7 +76,7 @@ export async function findNamedPipeline(arg: string): Promise<PipelineTarget> {
   if (looksLikeFile(arg)) {
     const { pipeline } = await loadPipelineFile(arg);
     const state = states.find((s) => s.pipeline === pipeline.name);
-    return { name: pipeline.name, file: arg, state, rest: [] };
+    return { name: pipeline.name, file: arg, state, rest: [], pipeline };
   }
   const named = states.find((s) => s.pipeline === arg);
   if (named) return { name: named.pipeline, file: named.file, state: named, rest: [] };
@@ -88,6 +90,13 @@ export async function findNamedPipeline(arg: string): Promise<PipelineTarget> {
 
 /** The pipeline model of `target`, from its file, in the mode its run used. */
 export async function loadTargetPipeline(target: PipelineTarget): Promise<Pipeline> {
+  if (target.pipeline) return target.pipeline;
+  if (target.file === "-") {
+    throw new UsageError(
+      `pipeline "${target.name}" was read from standard input; name its file`,
+      `pass the pipeline file, e.g. flowctl down pipeline.yaml`,
+    );
+  }
   const orchestrator = target.state?.orchestrator;
   return (await loadPipelineFile(target.file, orchestrator ? { orchestrator } : {})).pipeline;
 }
