@@ -48,13 +48,15 @@ Exit codes: 0 done, 1 no pipeline named and none running, 2 usage or configurati
       : await loadTargetPipeline(target);
     // The run's components: those its --profile enabled too, as restart and exec see them; the
     // data path logs like a component when the pipeline may have one.
+    const dataPath = pipeline ? dataPathId(pipeline) : undefined;
+    const driven = pipeline !== undefined && Boolean(planDataPath(pipeline).plan);
     const ids = [
       ...new Set([
         ...(target.state?.components.map((c) => c.id) ??
           pipeline?.components.map((c) => c.id) ?? []),
-        ...(pipeline && planDataPath(pipeline).plan ? [dataPathId(pipeline)] : []),
+        ...(driven && dataPath ? [dataPath] : []),
       ]),
-    ];
+    ].filter((id) => id !== dataPath || driven);
     checkComponentNames(names, ids, target.name);
     const selected = names.length > 0 ? names : ids;
     const dir = values["log-dir"]
