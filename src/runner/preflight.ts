@@ -5,8 +5,8 @@
 import type { Pipeline } from "../config/mod.ts";
 import { missingPaths } from "../orchestrator/host_paths.ts";
 import { busyHostPorts } from "../orchestrator/host_ports.ts";
-import { type Orchestrator, PreflightError } from "../orchestrator/orchestrator.ts";
-import { ProcessOrchestrator } from "../orchestrator/process/process_orchestrator.ts";
+import { PreflightError } from "../orchestrator/orchestrator.ts";
+import { connectOrchestrator, modeOf } from "../orchestrator/select.ts";
 
 export interface PreflightReport {
   /** What would stop `run` before it starts anything. */
@@ -21,31 +21,16 @@ export async function preflight(
   options: { offline: boolean; signal: AbortSignal },
 ): Promise<PreflightReport> {
   const busyPorts = busyHostPorts(pipeline);
-  if (options.offline && pipeline.orchestrator !== "process") {
+  if (options.offline && modeOf(pipeline.orchestrator).usesEngine) {
     return { problems: missingPaths(pipeline), busyPorts };
   }
   try {
     await using stack = new AsyncDisposableStack();
-    const orchestrator = await orchestratorFor(pipeline, stack);
+    const { orchestrator } = await connectOrchestrator(pipeline, stack, undefined);
     await orchestrator.check(pipeline, { signal: options.signal, hostPorts: false });
     return { problems: [], busyPorts };
   } catch (error) {
     if (!(error instanceof PreflightError)) throw error;
     return { problems: [...error.problems], busyPorts };
   }
-}
-
-async function orchestratorFor(
-  pipeline: Pipeline,
-  stack: AsyncDisposableStack,
-): Promise<Orchestrator> {
-  if (pipeline.orchestrator === "process") return new ProcessOrchestrator();
-  if (pipeline.orchestrator === "swarm") {
-    const { SwarmOrchestrator } = await import("../orchestrator/swarm/swarm_orchestrator.ts");
-    return stack.use(await SwarmOrchestrator.connect());
-  }
-  const { ContainerOrchestrator } = await import(
-    "../orchestrator/container/container_orchestrator.ts"
-  );
-  return stack.use(await ContainerOrchestrator.connect());
 }

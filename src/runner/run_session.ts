@@ -240,13 +240,11 @@ class RunSession {
           ["starting", "healthy", "unhealthy", "running"].includes(snapshot.phase);
         const instance = snapshot?.replicas?.[replica - 1] ?? snapshot;
         const containerId = running ? instance?.containerId : undefined;
-        // Each replica was told which it is; a command beside one is told the same.
-        const which = component.replicas > 1 ? { FLOWCTL_REPLICA: String(replica) } : {};
         return {
           component: id,
           orchestrator: pipeline.orchestrator,
           workingDir: component.workingDir,
-          env: { ...env, ...which },
+          env: { ...env, ...(component.replicas > 1 && { FLOWCTL_REPLICA: String(replica) }) },
           ...(containerId !== undefined ? { containerId } : {}),
         };
       },
