@@ -11,11 +11,15 @@ import {
   uniqueName,
 } from "./_helpers.ts";
 
-Deno.test("a misspelt command suggests the closest one; schema refuses an argument", async () => {
+Deno.test("a misspelt command or option suggests the closest one; schema refuses an argument", async () => {
   const typo = await runFlowctl(["stauts"]);
   assertEquals(typo.code, ExitCode.usage);
   assertStringIncludes(typo.stderr, 'unknown command "stauts"');
   assertStringIncludes(typo.stderr, 'did you mean "flowctl status"?');
+
+  const option = await runFlowctl(["logs", "--folow"]);
+  assertEquals(option.code, ExitCode.usage);
+  assertStringIncludes(option.stderr, `Unknown option '--folow' (did you mean "--follow"?)`);
 
   const schema = await runFlowctl(["schema", "extra"]);
   assertEquals(schema.code, ExitCode.usage);

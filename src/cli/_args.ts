@@ -14,8 +14,12 @@ export function parseCommandArgs<T extends Options>(command: string, args: strin
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     const message = error instanceof Error ? error.message.split("\n")[0] ?? "" : String(error);
+    // A misspelt option gets the same "did you mean" as misspelt commands, ids and keys.
+    const unknown = /^Unknown option '(--[^']+)'/.exec(message)?.[1];
+    const known = Object.keys(options).map((name) => `--${name}`);
     throw new UsageError(
-      message.replace(/\. To specify a positional.*$/, ""),
+      message.replace(/\. To specify a positional.*$/, "") +
+        (unknown ? didYouMean(unknown, known) : ""),
       `run "flowctl ${command} --help"`,
       { cause: error },
     );
