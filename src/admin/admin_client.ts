@@ -7,6 +7,7 @@ import {
   type ControlRequest,
   type ControlResponse,
   ControlResponseSchema,
+  DashboardResponseSchema,
   ErrorResponseSchema,
   type ExecContext,
   ExecContextSchema,
@@ -38,6 +39,11 @@ export async function requestExecContext(
 ): Promise<ExecContext> {
   const body = { component, ...(replica !== undefined ? { replica } : {}) };
   return await call(pipeline, "/v1/exec-context", body, ExecContextSchema);
+}
+
+/** Asks the running flowctl of `pipeline` for its dashboard's URL (it starts one if needed). */
+export async function requestDashboard(pipeline: string): Promise<string> {
+  return (await call(pipeline, "/v1/ui", {}, DashboardResponseSchema)).url;
 }
 
 async function call<T extends v.GenericSchema>(

@@ -18,6 +18,8 @@ export interface AdminHandlers {
   control(request: ControlRequest): Promise<ControlResponse>;
   /** @throws {UserError} when the component is unknown or not running. */
   execContext(componentId: string, replica?: number): ExecContext;
+  /** `flowctl ui`: the URL of the run's dashboard (with its token), started on demand. */
+  dashboard?(): Promise<{ url: string }>;
 }
 
 /** The admin socket of a run; disposing closes it and removes the socket file. */
@@ -59,6 +61,9 @@ async function handle(request: Request, handlers: AdminHandlers): Promise<Respon
     if (request.method === "POST" && url.pathname === "/v1/exec-context") {
       const body = v.parse(ExecContextRequestSchema, await request.json());
       return Response.json(handlers.execContext(body.component, body.replica));
+    }
+    if (request.method === "POST" && url.pathname === "/v1/ui" && handlers.dashboard) {
+      return Response.json(await handlers.dashboard());
     }
     return Response.json({ error: `no such request: ${request.method} ${url.pathname}` }, {
       status: 404,

@@ -21,6 +21,9 @@ import { eventOutput } from "./run_renderer.ts";
 import { installShutdownSignals } from "./shutdown_signals.ts";
 import { NOTIFY_OPTION, notifyStarted, runDetached } from "./_detach.ts";
 import { UsageError } from "./usage_error.ts";
+import { requestDashboard } from "../admin/admin_client.ts";
+import { Dashboard } from "../ui/dashboard.ts";
+import { isLoopback, parseDashboardAddress, showDashboardUrl } from "./_dashboard.ts";
 
 const HELP = `Usage: flowctl run <file|-> [options]
 
@@ -56,6 +59,9 @@ Options:
                                     container mode; not swarm)
   --profile NAME                    also run the components of profile NAME (repeatable);
                                     components without "profiles" always run
+  --ui[=ADDR]                       serve a live dashboard of the run (graph, rates, logs,
+                                    restart/stop/start) on 127.0.0.1 and a free port, or ADDR
+                                    (PORT, HOST or HOST:PORT); prints its URL with its token once
 
 Exit codes: 0 stopped or completed, 1 a component failed, 2 usage or configuration error,
 130 stopped by a second Ctrl+C.`;
@@ -75,12 +81,16 @@ const RUN_OPTIONS = {
   strict: { type: "boolean" },
   profile: { type: "string", multiple: true },
   watch: { type: "boolean" },
+  ui: { type: "string" },
 } as const;
 
 export const runCommand: CommandModule = {
   help: HELP,
-  async run(args) {
+  async run(given) {
+    // `--ui` takes an optional value: bare, it must not swallow the pipeline file after it.
+    const args = given.map((arg) => arg === "--ui" ? "--ui=" : arg);
     const { values, positionals } = parseCommandArgs("run", args, RUN_OPTIONS);
+    const uiAddress = values.ui !== undefined ? parseDashboardAddress(values.ui) : undefined;
     const out = createOutput(outputFormat("run", values.output));
     const file = singleFile("run", positionals);
     const heartbeatText = values["heartbeat-interval"] ?? "10s";
@@ -97,7 +107,13 @@ export const runCommand: CommandModule = {
         `run "flowctl run --help"`,
       );
     }
-    if (values.detach) return await detach(file, loadOptions, args, out);
+    if (values.detach) {
+      const code = await detach(file, loadOptions, args, out);
+      if (code !== ExitCode.ok || !uiAddress) return code;
+      const { pipeline } = await loadForRun(file, loadOptions);
+      showDashboardUrl(out, await requestDashboard(pipeline.name));
+      return code;
+    }
     const { emit, onPullProgress } = eventOutput(out);
     // Signal handlers go in before anything starts, so nothing can be orphaned.
     const signals = installShutdownSignals({
@@ -105,12 +121,25 @@ export const runCommand: CommandModule = {
       onSecond: () => emit({ type: "shutdown_forced" }),
     });
     let pipeline;
+    const heartbeatMs = parseHeartbeat(heartbeatText);
+    let dashboard: Dashboard;
     try {
       pipeline = await loadForForeground(file, loadOptions, values.watch ?? false, out);
+      // It remembers the run's events from the start, so `flowctl ui` can open it later.
+      dashboard = new Dashboard(pipeline, { heartbeatMs });
+      if (uiAddress) {
+        if (!isLoopback(uiAddress.hostname)) {
+          out.error(
+            `warning: the dashboard listens on ${uiAddress.hostname}, beyond this host: whoever has its URL can stop and restart components`,
+          );
+        }
+        showDashboardUrl(out, dashboard.start(uiAddress));
+      }
     } catch (error) {
       signals[Symbol.dispose]();
       throw error;
     }
+    await using _dashboard = dashboard;
     const consoleOut = values.quiet || out.format === "json"
       ? undefined
       : new ComponentConsole(pipeline.components.map((c) => c.id), out);
@@ -122,9 +151,13 @@ export const runCommand: CommandModule = {
       controlPlaneAddress: values["control-plane-address"],
       openControlPlane: values["open-control-plane"] ?? false,
       ...(values.strict ? { strictEventTypes: true } : {}),
-      heartbeat: { text: heartbeatText, ms: parseHeartbeat(heartbeatText) },
+      heartbeat: { text: heartbeatText, ms: heartbeatMs },
       signals,
-      emit,
+      emit: (event) => {
+        dashboard.record(event);
+        emit(event);
+      },
+      dashboard,
       ...(notifyPid !== undefined ? { onStarted: () => notifyStarted(Number(notifyPid)) } : {}),
       ...(consoleOut ? { onOutput: (id, lines) => consoleOut.write(id, lines) } : {}),
       ...(onPullProgress ? { onPullProgress } : {}),
