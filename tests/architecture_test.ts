@@ -34,6 +34,9 @@ const FLOORS: Readonly<Record<string, number>> = {
   health: 2,
   proc: 1,
   graph: 1,
+  // The trust rules of SECURITY.md (owned folders, safe files, input files, private sockets):
+  // every floor that touches the disk relies on them.
+  trust: 1,
   // The SDK that components import stands apart, above everything: it may use the wire types
   // and durations, and nothing of flowctl imports it.
   sdk: 10,

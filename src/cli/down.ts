@@ -1,4 +1,5 @@
 /** `flowctl down`: stops a running pipeline, or removes what a killed flowctl left behind. */
+import { removeStaleAdminSocket } from "../admin/admin_server.ts";
 import { DockerUnavailableError } from "../docker/docker_errors.ts";
 import { delay } from "../delay.ts";
 import { involvesContainers, removeLeftovers } from "../recovery/leftovers.ts";
@@ -17,7 +18,7 @@ export const downCommand: CommandModule = {
 
 The pipeline is named by its name or its file, or is the only one running. If it is running,
 asks its flowctl to stop (SIGTERM) and waits for it. If flowctl was killed, stops the component
-processes it recorded (only those whose pid and start time match), removes the pipeline's
+processes it recorded (only those whose start time and run mark match), removes the pipeline's
 containers and networks (by label) and its admin socket, then says what it removed.
 
 Exit codes: 0 done (also when there was nothing to do), 1 something could not be removed or
@@ -62,7 +63,9 @@ no pipeline was named and none is running, 2 usage or configuration error.`,
       }
       for (const removed of leftovers.processes) {
         report.push(
-          `Stopped component ${removed.component}: process group ${removed.pids.join(", ")}`,
+          removed.alreadyGone !== undefined
+            ? `Component ${removed.component} was already gone: pid ${removed.alreadyGone} is not the process flowctl started (start time or run mark differ); left alone`
+            : `Stopped component ${removed.component}: process group ${removed.pids.join(", ")}`,
         );
       }
       if (leftovers.containers + leftovers.networks + leftovers.services > 0) {
@@ -77,6 +80,8 @@ no pipeline was named and none is running, 2 usage or configuration error.`,
       out.error(`flowctl: ${error.message}`);
       failed = true;
     }
+    // A run killed with -9 could not remove its admin socket; no flowctl runs it now.
+    await removeStaleAdminSocket(pipeline.name);
     if (report.length === 0) {
       report.push(`Nothing of pipeline ${pipeline.name} was left to clean up`);
     }

@@ -46,22 +46,20 @@ Exit codes: 0 done, 1 no pipeline named and none running, 2 usage or configurati
     const pipeline = target.state
       ? await loadTargetPipeline(target).catch(() => undefined)
       : await loadTargetPipeline(target);
-    // The run's components: those its --profile enabled too, as restart and exec see them; the
-    // data path logs like a component when the pipeline may have one.
-    const dataPath = pipeline ? dataPathId(pipeline) : undefined;
-    const driven = pipeline !== undefined && Boolean(planDataPath(pipeline).plan);
-    const ids = [
-      ...new Set([
-        ...(target.state?.components.map((c) => c.id) ??
-          pipeline?.components.map((c) => c.id) ?? []),
-        ...(driven && dataPath ? [dataPath] : []),
-      ]),
-    ].filter((id) => id !== dataPath || driven);
-    checkComponentNames(names, ids, target.name);
-    const selected = names.length > 0 ? names : ids;
     const dir = values["log-dir"]
       ? resolve(values["log-dir"])
       : target.state?.logDir ?? await readRecordedLogDir(target.name) ?? resolve("logs");
+    // The run's components: those its --profile enabled too, as restart and exec see them; the
+    // data path logs like a component once a run of this pipeline started one.
+    const dataPath = pipeline && planDataPath(pipeline).plan ? dataPathId(pipeline) : undefined;
+    const started = dataPath !== undefined && await fileExists(logPath(dir, dataPath));
+    const ids = [
+      ...(target.state?.components.map((c) => c.id) ??
+        pipeline?.components.map((c) => c.id) ?? []).filter((id) => id !== dataPath),
+      ...(started && dataPath ? [dataPath] : []),
+    ];
+    checkComponentNames(names, ids, target.name);
+    const selected = names.length > 0 ? names : ids;
     const out = createOutput("text");
     const width = Math.max(...selected.map((id) => id.length));
     const encoder = new TextEncoder();
@@ -121,4 +119,12 @@ function joinNegativeTail(args: string[]): string[] {
     } else joined.push(args[i]!);
   }
   return joined;
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
 }

@@ -19,7 +19,7 @@ import { ExitCode } from "./exit_code.ts";
 import { createOutput, type Output } from "./output.ts";
 import { eventOutput } from "./run_renderer.ts";
 import { installShutdownSignals } from "./shutdown_signals.ts";
-import { NOTIFY_OPTION, notifyStarted, runDetached } from "./_detach.ts";
+import { notifyStarted, READY_OPTION, runDetached } from "./_detach.ts";
 import { UsageError } from "./usage_error.ts";
 import { requestDashboard } from "../admin/admin_client.ts";
 import { Dashboard } from "../ui/dashboard.ts";
@@ -72,7 +72,7 @@ const RUN_OPTIONS = {
   "log-dir": { type: "string" },
   "control-plane-port": { type: "string" },
   detach: { type: "boolean", short: "d" },
-  [NOTIFY_OPTION]: { type: "string" },
+  [READY_OPTION]: { type: "string" },
   "control-plane-address": { type: "string" },
   "heartbeat-interval": { type: "string" },
   "open-control-plane": { type: "boolean" },
@@ -124,7 +124,12 @@ export const runCommand: CommandModule = {
     const heartbeatMs = parseHeartbeat(heartbeatText);
     let dashboard: Dashboard;
     try {
-      pipeline = await loadForForeground(file, loadOptions, values.watch ?? false, out);
+      pipeline = await loadForForeground(
+        file,
+        { ...loadOptions, signal: signals.stop },
+        values.watch ?? false,
+        out,
+      );
       // It remembers the run's events from the start, so `flowctl ui` can open it later.
       dashboard = new Dashboard(pipeline, { heartbeatMs });
       if (uiAddress) {
@@ -143,8 +148,8 @@ export const runCommand: CommandModule = {
     const consoleOut = values.quiet || out.format === "json"
       ? undefined
       : new ComponentConsole(pipeline.components.map((c) => c.id), out);
-    /** Set in a detached run: the `run -d` waiting for the pipeline to start. */
-    const notifyPid = values[NOTIFY_OPTION];
+    /** Set in a detached run: the file the waiting `run -d` watches for the start. */
+    const readyFile = values[READY_OPTION];
     const result = await runSession(pipeline, {
       logDir: resolve(values["log-dir"] ?? "logs"),
       controlPlanePort: parsePort(values["control-plane-port"] ?? "8080"),
@@ -158,7 +163,7 @@ export const runCommand: CommandModule = {
         emit(event);
       },
       dashboard,
-      ...(notifyPid !== undefined ? { onStarted: () => notifyStarted(Number(notifyPid)) } : {}),
+      ...(readyFile !== undefined ? { onStarted: () => notifyStarted(readyFile) } : {}),
       ...(consoleOut ? { onOutput: (id, lines) => consoleOut.write(id, lines) } : {}),
       ...(onPullProgress ? { onPullProgress } : {}),
       ...(values.watch
