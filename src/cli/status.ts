@@ -201,7 +201,9 @@ async function describe(state: RunState): Promise<ComponentView[]> {
         ? { uptimeMs: now - c.startedAt }
         : {}),
       ...usage.get(c.id),
-      ports: portsOf(components.get(c.id), state.orchestrator),
+      ports: state.orchestrator === "swarm" && tasks.get(c.id)?.some((t) => t.ports.length > 0)
+        ? (tasks.get(c.id) ?? []).flatMap((t) => t.ports)
+        : portsOf(components.get(c.id), state.orchestrator),
       node,
       ...(modeOf(state.orchestrator).listsTasks ? { tasks: tasks.get(c.id) ?? [] } : {}),
     };

@@ -17,8 +17,8 @@ export interface Mode {
   /** How the control plane identifies a caller: by its process, or by its container. */
   readonly peerIdentity: "process" | "container";
   /**
-   * A caller's addresses are known by the run, not by inspecting local containers: swarm
-   * tasks run on other nodes too.
+   * Who a caller is, is told by the run (`OrchestratorRun.identifyPeer`), not by inspecting
+   * local processes or containers: swarm tasks run on other nodes too.
    */
   readonly peersKnownByRun: boolean;
   /** It makes engine objects (containers, networks, services) that a killed flowctl leaves. */
