@@ -4,8 +4,10 @@
  * "Pipeline started successfully": every service started in order behind its inputs' health
  * checks), flowctl in container mode on the same engine, and `docker stack deploy` of an
  * equivalent stack file, which starts all three at once and does not wait for health (timed
- * until all three health endpoints answer). Needs root and dockerd, like the swarm tests; the
- * docker CLI is used for the stack baseline only.
+ * until all three health endpoints answer), and the same stack deployed by hand in flowctl's
+ * order with the same health waits (deploy the source, wait for its /health, add the processor,
+ * wait, add the consumer, wait). Needs root and dockerd, like the swarm tests; the docker CLI is
+ * used for the stack baselines only.
  */
 import { flowctlArgs, median, report, ROOT, timeUntilLine } from "./_bench.ts";
 import { startSwarm } from "../tests/_swarm.ts";
@@ -15,7 +17,12 @@ const dir = await Deno.makeTempDir({ prefix: "flowctl-bench-swarm-" });
 await using swarm = await startSwarm();
 const { wrapper } = swarm.manager;
 const host = swarm.manager.engine.host;
-const env = { DOCKER_HOST: host, FLOWCTL_STATE_DIR: `${dir}/state` };
+const env = {
+  DOCKER_HOST: host,
+  FLOWCTL_STATE_DIR: `${dir}/state`,
+  // The reach check and overlay probes run this image; the private nodes cannot pull busybox.
+  FLOWCTL_SWARM_PROBE_IMAGE: "flowctl-test/busybox:1",
+};
 
 async function sh(script: string): Promise<{ code: number; ms: number; out: string }> {
   const start = performance.now();
@@ -59,12 +66,26 @@ services:
     ports: [{ target: 3000, published: 3000, mode: host }]
 `;
 await Deno.writeTextFile(`${dir}/stack.yml`, stack);
+// The same stack deployed by hand in flowctl's order: each service once its input is healthy.
+const services = stack.slice(stack.indexOf("services:\n") + "services:\n".length)
+  .split(/\n(?= {2}\S)/);
+for (let i = 1; i <= services.length; i++) {
+  const head = stack.slice(0, stack.indexOf("services:\n") + "services:\n".length);
+  await Deno.writeTextFile(`${dir}/stack-${i}.yml`, head + services.slice(0, i).join("\n"));
+}
 const inNamespace = wrapper.join(" ");
 const healthy = [8088, 8089, 3000].map((port) =>
   `busybox wget -q -O /dev/null http://127.0.0.1:${port}/health`
 ).join(" && ");
 const stackUp =
   `docker -H ${host} stack deploy -c ${dir}/stack.yml benchstack >/dev/null && ${inNamespace} sh -c 'until ${healthy} 2>/dev/null; do sleep 0.01; done'`;
+const wait = (port: number) =>
+  `${inNamespace} sh -c 'until busybox wget -q -O /dev/null http://127.0.0.1:${port}/health 2>/dev/null; do sleep 0.01; done'`;
+const stackInOrder = [8088, 8089, 3000].map((port, i) =>
+  `docker -H ${host} stack deploy -c ${dir}/stack-${i + 1}.yml benchstack >/dev/null && ${
+    wait(port)
+  }`
+).join(" && ");
 const stackDown =
   `docker -H ${host} stack rm benchstack >/dev/null; until [ -z "$(docker -H ${host} ps -aq)" ]; do sleep 0.1; done; until docker -H ${host} network rm benchstack_net >/dev/null 2>&1 || [ -z "$(docker -H ${host} network ls -q --filter name=benchstack_net)" ]; do sleep 0.1; done`;
 
@@ -94,7 +115,7 @@ async function flowctlRun(orchestrator: string): Promise<number> {
   return f.ms;
 }
 
-const times: Record<string, number[]> = { swarm: [], container: [], stack: [] };
+const times: Record<string, number[]> = { swarm: [], container: [], stack: [], ordered: [] };
 for (let run = 0; run < RUNS; run++) {
   times.swarm!.push(await flowctlRun("swarm"));
   times.container!.push(await flowctlRun("container"));
@@ -103,12 +124,19 @@ for (let run = 0; run < RUNS; run++) {
   times.stack!.push(s.ms);
   const down = await sh(stackDown);
   if (down.code !== 0) throw new Error(`docker stack rm failed: ${down.out}`);
+  const o = await sh(stackInOrder);
+  if (o.code !== 0) throw new Error(`docker stack deploy in order failed: ${o.out}`);
+  times.ordered!.push(o.ms);
+  const downAgain = await sh(stackDown);
+  if (downAgain.code !== 0) throw new Error(`docker stack rm failed: ${downAgain.out}`);
 }
 report("swarm startup, 3-service example, single-node private swarm", {
   runs: RUNS,
   flowctl_swarm_ms: median(times.swarm!).toFixed(0),
   flowctl_container_ms: median(times.container!).toFixed(0),
   docker_stack_deploy_ms: median(times.stack!).toFixed(0),
+  docker_stack_deploy_in_order_ms: median(times.ordered!).toFixed(0),
   swarm_over_stack: (median(times.swarm!) / median(times.stack!)).toFixed(2),
+  swarm_over_stack_in_order: (median(times.swarm!) / median(times.ordered!)).toFixed(2),
   swarm_over_container: (median(times.swarm!) / median(times.container!)).toFixed(2),
 });

@@ -2,7 +2,7 @@
 import { DockerClient } from "../src/docker/docker_client.ts";
 import { buildImage } from "../src/docker/image_api.ts";
 import { createTar } from "../src/docker/tar.ts";
-import { pipelineYaml, ROOT, runArgs, writeTemp } from "./_helpers.ts";
+import { pipelineYaml, ROOT, runArgs, tempDir, writeTemp } from "./_helpers.ts";
 
 export const TEST_IMAGE = "flowctl-test/busybox:1";
 export const REQUIRE_DOCKER = Deno.env.get("FLOWCTL_REQUIRE_DOCKER") === "1";
@@ -86,7 +86,8 @@ export function imageComponent(
 /** Writes a container-mode pipeline under a fresh name; returns it with `flowctl run` arguments. */
 export async function containerPipeline(prefix: string, body: string) {
   const name = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
-  const dir = await Deno.makeTempDir({ prefix: `flowctl-${prefix}-` });
+  const temp = await tempDir(`flowctl-${prefix}-`);
+  const dir = temp.path;
   const file = await writeTemp(
     "pipeline.yaml",
     pipelineYaml(name, `  driver: container\n${body}`),
@@ -97,6 +98,8 @@ export async function containerPipeline(prefix: string, body: string) {
     file,
     dir,
     args: runArgs(file, `${dir}/logs`),
+    /** Removes the pipeline's folder. */
+    [Symbol.asyncDispose]: () => temp[Symbol.asyncDispose](),
   };
 }
 

@@ -1,20 +1,16 @@
 /**
  * The house rules of STYLE.md, checked: higher floors of `src/` import lower ones, never the
  * other way (cli → runner → admin/recovery → state → orchestrator → controlplane, logs → config →
- * registry, docker, health → proc, graph), folders on one floor do not import each other, and no
- * file of `src/` outside `gen/` is over 400 lines.
+ * registry, docker, health → proc, graph), folders on one floor do not import each other, no
+ * file of `src/` outside `gen/` is over 400 lines, and the orchestrator kind is compared outside
+ * `orchestrator/` and `config/` in at most three places (the rest ask `orchestrator/select.ts`).
  */
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { assertEquals } from "./assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 const MAX_LINES = 400;
-/**
- * Files over MAX_LINES whose split is under way elsewhere: the control plane server is split by
- * issue 20 (the control plane's process boundary). Remove an entry once it is split.
- */
-const SPLIT_PENDING: ReadonlySet<string> = new Set(["controlplane/control_plane_server.ts"]);
 
 /** Each top folder of `src/` and its floor; files directly in `src/` are the ground (0). */
 const FLOORS: Readonly<Record<string, number>> = {
@@ -118,7 +114,19 @@ Deno.test("the floor check sees an import that runs up", async () => {
 Deno.test(`no file of src/ outside gen/ is over ${MAX_LINES} lines`, () => {
   const long = sourceFiles()
     .map((file) => ({ file, lines: Deno.readTextFileSync(file).split("\n").length - 1 }))
-    .filter(({ file, lines }) => lines > MAX_LINES && !SPLIT_PENDING.has(relative(SRC, file)))
+    .filter(({ lines }) => lines > MAX_LINES)
     .map(({ file, lines }) => `${relative(SRC, file)}: ${lines} lines`);
   assertEquals(long, []);
+});
+
+Deno.test("the orchestrator kind is compared outside orchestrator/ and config/ at most three times", () => {
+  const comparison =
+    /[!=]==\s*"(?:process|container|swarm)"|"(?:process|container|swarm)"\s*[!=]==/g;
+  const found = sourceFiles()
+    .filter((file) => !["orchestrator", "config"].includes(folderOf(file)))
+    .filter((file) => !file.endsWith("_test.ts"))
+    .flatMap((file) =>
+      [...Deno.readTextFileSync(file).matchAll(comparison)].map(() => relative(SRC, file))
+    );
+  assert(found.length <= 3, `the kind is compared in: ${found.join(", ")}`);
 });

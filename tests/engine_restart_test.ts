@@ -54,7 +54,7 @@ Deno.test({
       poolPrefix = engine.addressPool.split(".").slice(0, 2).join(".") + ".";
       await buildTestImage(engine.host);
       const port = freePort();
-      const p = await containerPipeline(
+      await using p = await containerPipeline(
         "engine",
         "  sources:\n" +
           imageComponent(

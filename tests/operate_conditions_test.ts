@@ -133,7 +133,7 @@ Deno.test({
   name: "container mode: completed_successfully waits for the one-shot container to exit 0",
   ignore: SKIP_DOCKER,
   fn: async () => {
-    const p = await containerPipeline(
+    await using p = await containerPipeline(
       "cond",
       "  sources:\n" +
         imageComponent("migrate", { EXIT_AFTER: 1 }) +
@@ -146,22 +146,18 @@ Deno.test({
         ),
     );
     const env = { FLOWCTL_STATE_DIR: `${p.dir}/state` };
-    try {
-      await using flowctl = new FlowctlProcess(p.args, { env });
-      await flowctl.waitForOutput("Pipeline started successfully");
-      const out = flowctl.stdout;
-      const exited = out.indexOf("Component migrate exited with code 0");
-      assert(exited >= 0, out);
-      assert(exited < out.indexOf("Starting component: app"), out);
-      await flowctl.waitForOutput("app ready");
-      flowctl.kill("SIGINT");
-      const result = await flowctl.result();
-      assertEquals(result.code, 0, result.stderr);
-      assert(!result.stdout.includes("Stopping component: migrate"), result.stdout);
-      assertStringIncludes(result.stdout, "Pipeline stopped successfully");
-      assertEquals(await leftovers(p.name), { containers: [], networks: [] });
-    } finally {
-      await Deno.remove(p.dir, { recursive: true });
-    }
+    await using flowctl = new FlowctlProcess(p.args, { env });
+    await flowctl.waitForOutput("Pipeline started successfully");
+    const out = flowctl.stdout;
+    const exited = out.indexOf("Component migrate exited with code 0");
+    assert(exited >= 0, out);
+    assert(exited < out.indexOf("Starting component: app"), out);
+    await flowctl.waitForOutput("app ready");
+    flowctl.kill("SIGINT");
+    const result = await flowctl.result();
+    assertEquals(result.code, 0, result.stderr);
+    assert(!result.stdout.includes("Stopping component: migrate"), result.stdout);
+    assertStringIncludes(result.stdout, "Pipeline stopped successfully");
+    assertEquals(await leftovers(p.name), { containers: [], networks: [] });
   },
 });

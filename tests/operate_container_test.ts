@@ -18,7 +18,7 @@ Deno.test({
     "container mode: exec runs inside the container, restart/stop/start one component, liveness by an exec probe",
   ignore: SKIP_DOCKER,
   fn: async () => {
-    const p = await containerPipeline(
+    await using p = await containerPipeline(
       "op",
       "  sources:\n" +
         imageComponent(
@@ -109,7 +109,7 @@ Deno.test({
   name: "container mode: run -d leaves the containers running after it returns; down removes them",
   ignore: SKIP_DOCKER,
   fn: async () => {
-    const p = await containerPipeline(
+    await using p = await containerPipeline(
       "opd",
       "  sources:\n" + imageComponent("src", {}, "      stop_grace_period: 1s\n"),
     );

@@ -9,6 +9,7 @@ import {
   readEvents,
   runArgs,
   runFlowctl,
+  tempDir,
   waitFor,
   writeTemp,
 } from "./_helpers.ts";
@@ -17,7 +18,8 @@ const STATE_DIR = Deno.env.get("FLOWCTL_STATE_DIR") ?? "/tmp/flowctl-state";
 const env = { FLOWCTL_STATE_DIR: STATE_DIR };
 
 async function setup(name: string, sinkEnv = "", sinkExtra = "") {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-detach-" });
+  const temp = await tempDir("flowctl-detach-");
+  const dir = temp.path;
   const events = `${dir}/events.txt`;
   const port = freePort();
   const file = await writeTemp(
@@ -32,7 +34,7 @@ async function setup(name: string, sinkEnv = "", sinkExtra = "") {
     ),
     dir,
   );
-  return { dir, file, events };
+  return { dir, file, events, [Symbol.asyncDispose]: () => temp[Symbol.asyncDispose]() };
 }
 
 function pids(events: string): number[] {
@@ -40,7 +42,8 @@ function pids(events: string): number[] {
 }
 
 Deno.test("flowctl run -d returns once started, survives its session, and down cleans it", async () => {
-  const { dir, file, events } = await setup("operate-detach");
+  await using setUp = await setup("operate-detach");
+  const { dir, file, events } = setUp;
   // The whole "terminal" session: setsid makes sh a session leader; run -d inside it.
   const session = new Deno.Command("setsid", {
     args: [
@@ -62,79 +65,82 @@ Deno.test("flowctl run -d returns once started, survives its session, and down c
     for await (const chunk of session.stdout) output += new TextDecoder().decode(chunk);
   })();
   const errors = new Response(session.stderr).text();
-  try {
-    await waitFor(() => output.includes("exit="), "run -d to return", 30_000);
-    assertStringIncludes(output, "Pipeline started successfully");
-    assertStringIncludes(output, "runs in the background");
-    assertStringIncludes(output, "exit=0");
-    // Once run -d returned, status already shows the started pipeline.
-    const first = await runFlowctl(["status", file, "--output", "json"], { env });
-    const phases = JSON.parse(first.stdout).pipelines[0].components.map((c: { state: string }) =>
-      c.state
-    );
-    assertEquals(phases, ["healthy", "running"]);
-    // The terminal closes: its whole process group goes.
-    Deno.kill(-session.pid, "SIGKILL");
-    await session.status;
-    await reading;
-    await errors;
+  // Whatever happens, the "terminal" goes and the detached run is taken down.
+  await using _detached = {
+    async [Symbol.asyncDispose]() {
+      try {
+        Deno.kill(-session.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      await runFlowctl(["down", file], { env });
+    },
+  };
+  await waitFor(() => output.includes("exit="), "run -d to return", 30_000);
+  assertStringIncludes(output, "Pipeline started successfully");
+  assertStringIncludes(output, "runs in the background");
+  assertStringIncludes(output, "exit=0");
+  // Once run -d returned, status already shows the started pipeline.
+  const first = await runFlowctl(["status", file, "--output", "json"], { env });
+  const phases = JSON.parse(first.stdout).pipelines[0].components.map((c: { state: string }) =>
+    c.state
+  );
+  assertEquals(phases, ["healthy", "running"]);
+  // The terminal closes: its whole process group goes.
+  Deno.kill(-session.pid, "SIGKILL");
+  await session.status;
+  await reading;
+  await errors;
 
-    await waitFor(() => pids(events).length === 2, "both components to record their pids");
-    const running = pids(events);
-    const ticks = () =>
-      Deno.readTextFileSync(`${dir}/logs/src.log`).split("\n").filter((l) => l.includes("tick"))
-        .length;
-    const before = ticks();
-    await waitFor(() => ticks() > before + 3, "the source to keep running after the session died");
-    assert(running.every(isAlive), "every component still runs");
+  await waitFor(() => pids(events).length === 2, "both components to record their pids");
+  const running = pids(events);
+  const ticks = () =>
+    Deno.readTextFileSync(`${dir}/logs/src.log`).split("\n").filter((l) => l.includes("tick"))
+      .length;
+  const before = ticks();
+  await waitFor(() => ticks() > before + 3, "the source to keep running after the session died");
+  assert(running.every(isAlive), "every component still runs");
 
-    const status = await runFlowctl(["status", file], { env });
-    assertEquals(status.code, 0, status.stderr);
-    assertStringIncludes(status.stdout, "Pipeline operate-detach");
+  const status = await runFlowctl(["status", file], { env });
+  assertEquals(status.code, 0, status.stderr);
+  assertStringIncludes(status.stdout, "Pipeline operate-detach");
 
-    const twice = await runFlowctl([...runArgs(file, `${dir}/logs`), "-d"], { env });
-    assertEquals(twice.code, 1);
-    assertStringIncludes(twice.stderr, `"operate-detach" is already running`);
-    assertStringIncludes(
-      await Deno.readTextFile(`${STATE_DIR}/operate-detach.out`),
-      "Pipeline started successfully",
-      "the running run's output is kept",
-    );
+  const twice = await runFlowctl([...runArgs(file, `${dir}/logs`), "-d"], { env });
+  assertEquals(twice.code, 1);
+  assertStringIncludes(twice.stderr, `"operate-detach" is already running`);
+  assertStringIncludes(
+    await Deno.readTextFile(`${STATE_DIR}/operate-detach.out`),
+    "Pipeline started successfully",
+    "the running run's output is kept",
+  );
 
-    const logs = await runFlowctl(["logs", file, "src", "--tail", "3"], { env });
-    assertEquals(logs.code, 0, logs.stderr);
-    assertStringIncludes(logs.stdout, "src tick");
+  const logs = await runFlowctl(["logs", file, "src", "--tail", "3"], { env });
+  assertEquals(logs.code, 0, logs.stderr);
+  assertStringIncludes(logs.stdout, "src tick");
 
-    const restart = await runFlowctl(["restart", file, "src"], { env });
-    assertEquals(restart.code, 0, restart.stderr);
-    assertStringIncludes(restart.stdout, "Restarted component src");
-    const detachedOutput = await Deno.readTextFile(`${STATE_DIR}/operate-detach.out`);
-    assertStringIncludes(detachedOutput, "Restarting component src (requested)");
-    await waitFor(() => pids(events).length === 3, "src to start again");
-    const all = pids(events);
+  const restart = await runFlowctl(["restart", file, "src"], { env });
+  assertEquals(restart.code, 0, restart.stderr);
+  assertStringIncludes(restart.stdout, "Restarted component src");
+  const detachedOutput = await Deno.readTextFile(`${STATE_DIR}/operate-detach.out`);
+  assertStringIncludes(detachedOutput, "Restarting component src (requested)");
+  await waitFor(() => pids(events).length === 3, "src to start again");
+  const all = pids(events);
 
-    const down = await runFlowctl(["down", file], { env });
-    assertEquals(down.code, 0, down.stderr);
-    assertStringIncludes(down.stdout, "Pipeline operate-detach stopped");
-    assertEquals(all.filter(isAlive), [], "down stopped every component");
-    const again = await runFlowctl(["status", file], { env });
-    assertEquals(again.code, 1);
-  } finally {
-    try {
-      Deno.kill(-session.pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-    await runFlowctl(["down", file], { env });
-  }
+  const down = await runFlowctl(["down", file], { env });
+  assertEquals(down.code, 0, down.stderr);
+  assertStringIncludes(down.stdout, "Pipeline operate-detach stopped");
+  assertEquals(all.filter(isAlive), [], "down stopped every component");
+  const again = await runFlowctl(["status", file], { env });
+  assertEquals(again.code, 1);
 });
 
 Deno.test("flowctl run -d reports a failed start like the foreground and leaves nothing running", async () => {
-  const { dir, file, events } = await setup(
+  await using setUp = await setup(
     "operate-detach-fail",
     `, EXIT_AFTER_MS: "0", EXIT_CODE: "3"`,
     `      health: { tcp: { port: ${freePort()} } }\n`,
   );
+  const { dir, file, events } = setUp;
   const result = await runFlowctl([...runArgs(file, `${dir}/logs`), "--detach"], { env });
   assertEquals(result.code, 1, result.stdout + result.stderr);
   assertStringIncludes(
@@ -148,7 +154,8 @@ Deno.test("flowctl run -d reports a failed start like the foreground and leaves 
 });
 
 Deno.test("flowctl run -d with a configuration error exits 2 without starting anything", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "flowctl-detach-" });
+  await using dirTemp = await tempDir("flowctl-detach-");
+  const dir = dirTemp.path;
   const file = await writeTemp(
     "pipeline.yaml",
     pipelineYaml("operate-detach-bad", `  sources:\n    - id: src\n      comand: [x]\n`),

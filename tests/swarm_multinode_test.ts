@@ -1,15 +1,14 @@
 /**
- * A pipeline across two swarm nodes: a manager and a worker, each a private dockerd in a network
- * namespace of its own, linked by a veth pair. The example's source is placed on the worker by a
- * constraint; the processor on the manager reads it over the overlay network (gRPC across
- * nodes), its health gate is probed on the worker's address, and it registers with the control
- * plane from the worker.
+ * A real cluster shape: a manager and two workers (each a private dockerd in a network namespace
+ * of its own), and flowctl on this host, which is no node, reaching the manager over tcp:// with
+ * TLS certificates made here. The example runs with two components on one worker, one on the
+ * other and one on the manager: the data flows, every component registers (two of them from the
+ * same worker's address), every health gate passes (published ports on the nodes' addresses, and
+ * an unpublished one probed from inside the overlay). Then: a control-plane address the nodes
+ * cannot reach is refused before anything starts, and a node that lacks an image is named.
  */
-import * as v from "valibot";
-import { DockerClient } from "../src/docker/docker_client.ts";
-import { listServices } from "../src/docker/swarm_api.ts";
 import { assertEquals, assertStringIncludes } from "./assert.ts";
-import { imageComponent, REQUIRE_DOCKER } from "./_docker.ts";
+import { REQUIRE_DOCKER, TEST_IMAGE } from "./_docker.ts";
 import {
   FlowctlProcess,
   pipelineYaml,
@@ -19,7 +18,16 @@ import {
   tempDir,
   waitFor,
 } from "./_helpers.ts";
-import { copyImage, privateSwarmUnavailable, startSwarm } from "./_swarm.ts";
+import {
+  copyImage,
+  privateSwarmUnavailable,
+  randomSwarmSubnet,
+  startSwarm,
+  type SwarmNode,
+} from "./_swarm.ts";
+import { makeEngineCertificates } from "./_tls.ts";
+import { DockerClient } from "../src/docker/docker_client.ts";
+import { listServices } from "../src/docker/swarm_api.ts";
 
 const UNAVAILABLE = privateSwarmUnavailable();
 if (UNAVAILABLE && !REQUIRE_DOCKER) {
@@ -27,15 +35,41 @@ if (UNAVAILABLE && !REQUIRE_DOCKER) {
 }
 const STATE_DIR = Deno.env.get("FLOWCTL_STATE_DIR") ?? "/tmp/flowctl-state-swarm-tests";
 const SOURCE = "stellar-live-source-datalake";
+const PIPELINE = "ttp-processing-pipeline";
+
+/** The example with every component pinned to a node; the second consumer publishes nothing. */
+function placedExample(example: string, nodes: Record<string, SwarmNode>): string {
+  const pin = (node: SwarmNode) =>
+    `      placement: { constraints: ["node.labels.name==${node.name}"] }\n`;
+  let text = example.replace("  driver: process\n", "  driver: swarm\n");
+  for (const [id, node] of Object.entries(nodes)) {
+    text = text.replace(`    - id: ${id}\n`, `    - id: ${id}\n${pin(node)}`);
+  }
+  const consumer = text.slice(text.indexOf("    - id: consumer-app\n"));
+  const second = consumer
+    .replace("    - id: consumer-app\n", "    - id: consumer-app-2\n")
+    .replace(/ {6}placement: .*\n/, pin(nodes["consumer-app-2"] as SwarmNode))
+    .replace(/ {6}ports:\n {8}- \{ name: health[^\n]*\n/, "");
+  return `${text.trimEnd()}\n${second}`;
+}
 
 Deno.test({
   name:
-    "swarm mode across two nodes: a component on the worker by constraint, gRPC over the overlay, its health gate and registration",
+    "swarm from anywhere: flowctl off the cluster over TLS, two components on one worker, one on the other, one on the manager",
   ignore: UNAVAILABLE !== undefined && !REQUIRE_DOCKER,
   async fn() {
-    await using swarm = await startSwarm({ workers: 1 });
-    const [worker] = swarm.workers;
-    if (!worker) throw new Error("no worker");
+    await using dir = await tempDir("flowctl-cluster-");
+    const subnet = randomSwarmSubnet();
+    const managerAddress = `${subnet}.1`;
+    const certs = await makeEngineCertificates(dir.path, [managerAddress]);
+    await using swarm = await startSwarm({
+      workers: 2,
+      hostLink: true,
+      subnet,
+      managerArgs: certs.dockerdArgs(managerAddress, 2376),
+    });
+    const [worker1, worker2] = swarm.workers;
+    if (!worker1 || !worker2) throw new Error("no workers");
     const build = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", `${ROOT}tools/build_images.ts`],
       env: { DOCKER_HOST: swarm.manager.engine.host },
@@ -43,128 +77,131 @@ Deno.test({
       stderr: "piped",
     }).output();
     assertEquals(build.code, 0, new TextDecoder().decode(build.stderr));
-    await copyImage(swarm.manager.engine, worker.engine, `flowctl-example/${SOURCE}:latest`);
+    for (const image of [SOURCE, "ttp-processor"]) {
+      await copyImage(swarm.manager.engine, worker1.engine, `flowctl-example/${image}:latest`);
+    }
+    await copyImage(swarm.manager.engine, worker2.engine, "flowctl-example/consumer-app:latest");
 
-    await using dirTemp = await tempDir("flowctl-multinode-");
-    const dir = dirTemp.path;
     const example = await Deno.readTextFile(`${ROOT}examples/ttp-pipeline.yaml`);
-    const placed = example.replace("  driver: process\n", "  driver: swarm\n").replace(
-      "      stop_grace_period: 10s\n",
-      `      stop_grace_period: 10s\n      placement: { constraints: ["node.labels.name==${worker.name}"] }\n`,
+    const file = `${dir.path}/pipeline.yaml`;
+    await Deno.writeTextFile(
+      file,
+      placedExample(example, {
+        [SOURCE]: worker1,
+        "ttp-processor": worker1,
+        "consumer-app": worker2,
+        "consumer-app-2": swarm.manager,
+      }),
     );
-    await Deno.writeTextFile(`${dir}/pipeline.yaml`, placed);
+    const dataDir = `${ROOT}examples/ttp/datalake`;
     let expected = 0;
-    for await (const entry of Deno.readDir(`${ROOT}examples/ttp/datalake`)) {
-      const ledger = JSON.parse(
-        await Deno.readTextFile(`${ROOT}examples/ttp/datalake/${entry.name}`),
-      );
+    for await (const entry of Deno.readDir(dataDir)) {
+      const ledger = JSON.parse(await Deno.readTextFile(`${dataDir}/${entry.name}`));
       for (const tx of ledger.transactions) expected += tx.payments.length;
     }
+    // flowctl on this host, which is no node: the engine over tcp with TLS, nothing else.
     const options = {
-      wrapper: swarm.manager.wrapper,
-      env: { DOCKER_HOST: swarm.manager.engine.host, FLOWCTL_STATE_DIR: STATE_DIR },
+      env: {
+        DOCKER_HOST: `tcp://${managerAddress}:2376`,
+        DOCKER_TLS_VERIFY: "1",
+        DOCKER_CERT_PATH: certs.clientDir,
+        FLOWCTL_STATE_DIR: STATE_DIR,
+        FLOWCTL_SWARM_PROBE_IMAGE: TEST_IMAGE,
+      },
     };
-    await using flowctl = new FlowctlProcess(
-      runArgs(`${dir}/pipeline.yaml`, `${dir}/logs`),
-      options,
-    );
-    await flowctl.waitForOutput("Pipeline started successfully", 90_000);
-    await waitFor(
-      () =>
-        flowctl.stdout.split("\n").filter((l) => l.includes("| event ledger=")).length >=
-          expected,
-      `${expected} events`,
-      30_000,
-    );
-    for (const id of [SOURCE, "ttp-processor", "consumer-app"]) {
-      await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
+    const events = (out: string, id: string) =>
+      out.split("\n").filter((l) => new RegExp(`^${id} +\\| event ledger=`).test(l)).length;
+    const flowctl = new FlowctlProcess(runArgs(file, `${dir.path}/logs`), options);
+    try {
+      await flowctl.waitForOutput("Pipeline started successfully", 180_000);
+      for (const id of ["consumer-app", "consumer-app-2"]) {
+        await waitFor(() => events(flowctl.stdout, id) >= expected, `${expected} events`, 30_000);
+      }
+      for (const id of [SOURCE, "ttp-processor", "consumer-app", "consumer-app-2"]) {
+        await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
+      }
+      const status = await runFlowctl(["status", file], options);
+      assertEquals(status.code, 0, status.stderr);
+      // Ports where they really are: on the nodes' addresses.
+      assertStringIncludes(status.stdout, `${worker1.address}:8088->8088`);
+      assertStringIncludes(status.stdout, `${worker2.address}:3000->3000`);
+      assertEquals(/127\.0\.0\.1:\d+->/.test(status.stdout), false, status.stdout);
+    } finally {
+      flowctl.kill("SIGINT");
     }
-    // The source's task runs on the worker, as status shows.
-    using workerDocker = await DockerClient.connect(worker.engine.host);
-    const workerId = (await workerDocker.json(
-      v.looseObject({ Swarm: v.looseObject({ NodeID: v.string() }) }),
-      "GET",
-      "/info",
-    )).Swarm.NodeID;
-    const status = await runFlowctl(["status", `${dir}/pipeline.yaml`], options);
-    assertEquals(status.code, 0, status.stderr);
-    assertStringIncludes(
-      status.stdout,
-      `  ${SOURCE} tasks: 1 on `,
-    );
-    const sourceLine = status.stdout.split("\n").find((l) => l.startsWith(`  ${SOURCE} tasks:`));
-    assertStringIncludes(sourceLine ?? "", ` ${workerId.slice(0, 12)} (running)`);
-    const containers = await workerDocker.json(
-      v.array(v.looseObject({ Id: v.string() })),
-      "GET",
-      "/containers/json",
-      { query: { filters: JSON.stringify({ label: ["dev.flowctl.component=" + SOURCE] }) } },
-    );
-    assertEquals(containers.length, 1, "the source's container on the worker");
-    flowctl.kill("SIGINT");
     const result = await flowctl.result();
     assertEquals(result.code, 0, result.stderr);
-    // Health gate: the processor started only after the source on the worker was healthy.
     const out = result.stdout;
-    const healthy = out.indexOf(`Component ${SOURCE} health check passed`);
-    assertEquals(healthy >= 0, true, out);
-    assertEquals(healthy < out.indexOf("Starting component: ttp-processor"), true, out);
-    assertStringIncludes(out, `processor: reading ledgers from ${SOURCE}:50051`);
+    // Every health gate held: each component started only once its input was healthy.
+    const at = (line: string) => out.indexOf(line);
+    assertEquals(at(`Component ${SOURCE} health check passed`) >= 0, true, out);
     assertEquals(
-      out.split("\n").filter((l) => l.includes("| event ledger=")).length,
-      expected,
+      at(`Component ${SOURCE} health check passed`) < at("Starting component: ttp-processor"),
+      true,
+      out,
     );
+    for (const consumer of ["consumer-app", "consumer-app-2"]) {
+      assertEquals(
+        at("Component ttp-processor health check passed") <
+          at(`Starting component: ${consumer}\n`),
+        true,
+        out,
+      );
+      assertStringIncludes(out, `Component ${consumer} health check passed`);
+      assertEquals(events(out, consumer), expected);
+    }
+    assertEquals(out.includes("PERMISSION_DENIED"), false, out);
     using docker = await DockerClient.connect(swarm.manager.engine.host);
-    assertEquals(await listServices(docker, "dev.flowctl.pipeline", "ttp-processing-pipeline"), []);
-    // An image only the manager has, placed on the worker: rejected there, said with the node.
-    const missing = `${dir}/missing.yaml`;
+    assertEquals(await listServices(docker, "dev.flowctl.pipeline", PIPELINE), []);
+
+    // An address of this host that no node reaches: refused before any component starts.
+    const unreachable = await runFlowctl(
+      [...runArgs(file, `${dir.path}/logs`), "--control-plane-address", "127.0.0.2"],
+      options,
+    );
+    assertEquals(unreachable.code, 2, unreachable.stdout);
+    assertStringIncludes(
+      unreachable.stderr,
+      "--control-plane-address 127.0.0.2 is a loopback address, which no swarm task reaches",
+    );
+    const hostOnly = hostOnlyAddress();
+    if (hostOnly) {
+      const refused = await runFlowctl(
+        [...runArgs(file, `${dir.path}/logs`), "--control-plane-address", hostOnly],
+        options,
+      );
+      assertEquals(refused.code, 2, refused.stdout);
+      assertStringIncludes(refused.stderr, `cannot reach the control plane at ${hostOnly}:`);
+      assertStringIncludes(refused.stderr, `node "${Deno.hostname()}" (${worker1.address})`);
+      assertEquals(refused.stdout.includes("Starting component"), false, refused.stdout);
+    }
+
+    // An image only the manager has, pinned to a worker: rejected there, the node named.
+    const missing = `${dir.path}/missing.yaml`;
     await Deno.writeTextFile(
       missing,
       pipelineYaml(
         "swmissing",
         "  driver: swarm\n  sinks:\n    - id: app\n      image: flowctl-example/consumer-app:latest\n" +
-          `      placement: { constraints: ["node.labels.name==${worker.name}"] }\n`,
+          `      placement: { constraints: ["node.labels.name==${worker1.name}"] }\n`,
       ),
     );
-    const rejected = await runFlowctl(runArgs(missing, `${dir}/logs`), options);
+    const rejected = await runFlowctl(runArgs(missing, `${dir.path}/logs`), options);
     assertEquals(rejected.code, 1, rejected.stdout);
-    const hostname = Deno.hostname();
     assertStringIncludes(
       rejected.stderr,
-      `Component "app": its task was rejected on node "${hostname}": No such image: flowctl-example/consumer-app:latest`,
+      `Component "app": its task was rejected on node "${Deno.hostname()}" (${worker1.address}): No such image: flowctl-example/consumer-app:latest`,
     );
     assertEquals(await listServices(docker, "dev.flowctl.pipeline", "swmissing"), []);
-
-    // A health port that is not published, of a task on the worker: said at once, not timed out.
-    const unpublished = `${dir}/unpublished.yaml`;
-    await Deno.writeTextFile(
-      unpublished,
-      pipelineYaml(
-        "swunpublished",
-        "  driver: swarm\n  sources:\n" +
-          imageComponent(
-            "web",
-            { HEALTH_PORT: 8000 },
-            `      health: { http: { path: /health, port: 8000 } }\n      placement: { constraints: ["node.labels.name==${worker.name}"] }\n`,
-          ),
-      ),
-    );
-    const unprobed = await runFlowctl(runArgs(unpublished, `${dir}/logs`), options);
-    assertEquals(unprobed.code, 1, unprobed.stdout);
-    assertStringIncludes(
-      unprobed.stderr,
-      `Component "web" runs on node "${hostname}", where flowctl cannot probe its port 8000: publish it (a "hostPort" in its ports) or use "health: { registered: true }"`,
-    );
-    assertEquals(await listServices(docker, "dev.flowctl.pipeline", "swunpublished"), []);
-
-    // The worker removes a stopped task's container shortly after the swarm forgot the task.
-    await waitFor(
-      async () =>
-        (await workerDocker.json(v.array(v.looseObject({})), "GET", "/containers/json", {
-          query: { all: true },
-        })).length === 0,
-      "no container left on the worker",
-      10_000,
-    );
   },
 });
+
+/**
+ * An address of this host that the swarm's nodes have no route to (the host engine's bridge
+ * gateway, say), or undefined when there is none.
+ */
+function hostOnlyAddress(): string | undefined {
+  return Deno.networkInterfaces().find((i) =>
+    i.family === "IPv4" && !i.address.startsWith("127.") && !i.address.startsWith("10.97.")
+  )?.address;
+}

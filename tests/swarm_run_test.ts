@@ -6,7 +6,7 @@ import * as v from "valibot";
 import { DockerClient } from "../src/docker/docker_client.ts";
 import { listServices } from "../src/docker/swarm_api.ts";
 import { assertEquals, assertStringIncludes } from "./assert.ts";
-import { imageComponent, REQUIRE_DOCKER } from "./_docker.ts";
+import { imageComponent, REQUIRE_DOCKER, TEST_IMAGE } from "./_docker.ts";
 import {
   FlowctlProcess,
   pipelineYaml,
@@ -48,7 +48,11 @@ async function swarmPipeline(prefix: string, body: string) {
 function onManager(swarm: PrivateSwarm) {
   return {
     wrapper: swarm.manager.wrapper,
-    env: { DOCKER_HOST: swarm.manager.engine.host, FLOWCTL_STATE_DIR: STATE_DIR },
+    env: {
+      DOCKER_HOST: swarm.manager.engine.host,
+      FLOWCTL_STATE_DIR: STATE_DIR,
+      FLOWCTL_SWARM_PROBE_IMAGE: TEST_IMAGE,
+    },
   };
 }
 
@@ -213,7 +217,7 @@ Deno.test({
           [...p.args, "--control-plane-address", "192.0.2.77"],
           onManager(swarm),
         );
-        assertEquals(refused.code, 1, refused.stdout);
+        assertEquals(refused.code, 2, refused.stdout);
         assertStringIncludes(
           refused.stderr,
           'Cannot start pipeline: the control plane cannot listen on "192.0.2.77" (--control-plane-address): ',
@@ -434,10 +438,60 @@ Deno.test({
     const result = await runFlowctl(p.args, {
       env: { DOCKER_HOST: engine.host, FLOWCTL_STATE_DIR: STATE_DIR },
     });
-    assertEquals(result.code, 1, result.stdout);
+    assertEquals(result.code, 2, result.stdout);
     assertEquals(
       result.stderr.trim(),
-      `Pipeline failed: Cannot start pipeline: the Docker engine at ${engine.host} is not in a swarm (state "inactive"): run "docker swarm init" on it first, or point DOCKER_HOST at a swarm manager`,
+      `Pipeline failed: Cannot start pipeline: the Docker engine at ${engine.host} is not in a swarm (state "inactive"): run "docker swarm init" on it first, or point DOCKER_HOST (or the Docker context) at a swarm manager`,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "swarm mode on a swarm advertised on 127.0.0.1: tasks reach the control plane on docker_gwbridge; a loopback --control-plane-address is refused",
+  ignore: UNAVAILABLE !== undefined && !REQUIRE_DOCKER,
+  async fn() {
+    await using swarm = await startSwarm({ advertise: "127.0.0.1" });
+    const p = await swarmPipeline(
+      "swloop",
+      "  sinks:\n" +
+        imageComponent("sink", { CHECK_CONTROL_PLANE: 1, PRINT_ENV: "FLOWCTL_ENDPOINT" }),
+    );
+    const flowctl = new FlowctlProcess(p.args, onManager(swarm));
+    try {
+      await waitFor(
+        async () =>
+          (await Deno.readTextFile(`${p.dir}/logs/sink.log`).catch(() => ""))
+            .includes("control plane reachable"),
+        "the sink reaching the control plane",
+        60_000,
+      );
+    } finally {
+      flowctl.kill("SIGINT");
+    }
+    const result = await flowctl.result();
+    assertEquals(result.code, 0, result.stderr);
+    using docker = await DockerClient.connect(swarm.manager.engine.host);
+    const gateway = (await docker.json(
+      v.looseObject({
+        IPAM: v.looseObject({ Config: v.array(v.looseObject({ Gateway: v.string() })) }),
+      }),
+      "GET",
+      "/networks/docker_gwbridge",
+    )).IPAM.Config[0]?.Gateway;
+    assertStringIncludes(
+      await Deno.readTextFile(`${p.dir}/logs/sink.log`),
+      `FLOWCTL_ENDPOINT=${gateway}:`,
+    );
+    const refused = await runFlowctl(
+      [...p.args, "--control-plane-address", "127.0.0.1"],
+      onManager(swarm),
+    );
+    assertEquals(refused.code, 2, refused.stdout);
+    assertEquals(
+      refused.stderr.trim(),
+      "Pipeline failed: Cannot start pipeline: --control-plane-address 127.0.0.1 is a loopback address, which no swarm task reaches; pass --control-plane-address with an address of this machine that every swarm node reaches",
+    );
+    assertEquals(await leftInSwarm(swarm, p.name), NOTHING);
   },
 });

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import * as v from "valibot";
+import { ORCHESTRATOR_KINDS } from "../config/pipeline.ts";
 import { stateDir } from "../state/state_file.ts";
 
 /** The admin socket of `pipeline`'s run: `<state dir>/<pipeline>.sock`. */
@@ -37,7 +38,7 @@ export const ExecContextRequestSchema = v.strictObject({ component: v.string() }
 /** What `flowctl exec` needs to run a command beside a component. */
 export const ExecContextSchema = v.object({
   component: v.string(),
-  orchestrator: v.picklist(["process", "container", "swarm"]),
+  orchestrator: v.picklist(ORCHESTRATOR_KINDS),
   workingDir: v.string(),
   /** The component's environment (process mode), sent only over the admin socket. */
   env: v.record(v.string(), v.string()),

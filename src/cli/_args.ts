@@ -1,6 +1,7 @@
 /** Strict argument parsing on top of node:util parseArgs, turning its errors into UsageErrors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { parseDuration } from "../config/duration.ts";
+import { ORCHESTRATOR_KINDS, type OrchestratorKind } from "../config/pipeline.ts";
 import { parseRegistryBase } from "../registry/reference.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -33,10 +34,10 @@ export function outputFormat(command: string, value: string | undefined): "text"
 export function orchestratorKind(
   command: string,
   value: string | undefined,
-): "process" | "container" | "swarm" | undefined {
-  if (value === undefined || value === "process" || value === "container" || value === "swarm") {
-    return value;
-  }
+): OrchestratorKind | undefined {
+  if (value === undefined) return undefined;
+  const kind = ORCHESTRATOR_KINDS.find((known) => known === value);
+  if (kind) return kind;
   throw new UsageError(
     `invalid --orchestrator "${value}": use "process", "container" or "swarm"`,
     `run "flowctl ${command} --help"`,

@@ -132,6 +132,7 @@ export const runCommand: CommandModule = {
         : {}),
     });
     if (signals.force.aborted) return ExitCode.forced;
+    if (result === "misconfigured") return ExitCode.usage;
     return result === "failed" || result === "refused" ? ExitCode.failure : ExitCode.ok;
   },
 };

@@ -1,8 +1,9 @@
 /** `flowctl status`: asks running pipelines for the state of their components. */
 import { listRegistrations } from "../controlplane/status_client.ts";
 import { isRunLive, listRunStates, readRunState, type RunState } from "../state/state_file.ts";
-import type { Component } from "../config/mod.ts";
+import type { Component, OrchestratorKind } from "../config/mod.ts";
 import { delay } from "../delay.ts";
+import { describePort, modeOf } from "../orchestrator/select.ts";
 import { componentUsage, type Usage } from "../orchestrator/usage.ts";
 import { outputFormat, parseCommandArgs } from "./_args.ts";
 import { edgeLines } from "./_edges.ts";
@@ -200,9 +201,11 @@ async function describe(state: RunState): Promise<ComponentView[]> {
         ? { uptimeMs: now - c.startedAt }
         : {}),
       ...usage.get(c.id),
-      ports: portsOf(components.get(c.id), state.orchestrator),
+      ports: state.orchestrator === "swarm" && tasks.get(c.id)?.some((t) => t.ports.length > 0)
+        ? (tasks.get(c.id) ?? []).flatMap((t) => t.ports)
+        : portsOf(components.get(c.id), state.orchestrator),
       node,
-      ...(state.orchestrator === "swarm" ? { tasks: tasks.get(c.id) ?? [] } : {}),
+      ...(modeOf(state.orchestrator).listsTasks ? { tasks: tasks.get(c.id) ?? [] } : {}),
     };
   });
 }
@@ -233,15 +236,8 @@ async function componentsOf(state: RunState): Promise<Map<string, Component>> {
   }
 }
 
-function portsOf(component: Component | undefined, orchestrator: string): string[] {
-  if (!component) return [];
-  return component.ports.map((port) =>
-    orchestrator === "process"
-      ? String(port.hostPort ?? port.containerPort)
-      : port.hostPort !== undefined
-      ? `${port.hostIp}:${port.hostPort}->${port.containerPort}`
-      : String(port.containerPort)
-  );
+function portsOf(component: Component | undefined, orchestrator: OrchestratorKind): string[] {
+  return component?.ports.map((port) => describePort(orchestrator, port)) ?? [];
 }
 
 function formatBytes(bytes: number): string {

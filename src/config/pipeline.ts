@@ -3,7 +3,9 @@ import type { ImageExecutable } from "../registry/component_image.ts";
 
 export type { ImageExecutable };
 
-export type OrchestratorKind = "process" | "container" | "swarm";
+/** The orchestrators flowctl runs pipelines with. */
+export const ORCHESTRATOR_KINDS = ["process", "container", "swarm"] as const;
+export type OrchestratorKind = typeof ORCHESTRATOR_KINDS[number];
 /**
  * `pipeline`: a whole pipeline in one component (spec.pipelines); it runs like a sink.
  * `data-path`: flowctl's own data path process (src/datapath), never written in a file.

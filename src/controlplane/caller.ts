@@ -4,6 +4,7 @@
  */
 import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
 import { finiteMetrics, metricsTooLarge, registrationTooLarge } from "./limits.ts";
+import type { PeerClaim, PeerRefusal } from "./peer.ts";
 import {
   type HealthState,
   type Registration,
@@ -32,8 +33,8 @@ export interface Plane {
 /** Who is calling, as the handlers see it. */
 export interface Caller {
   address: string;
-  /** The component it was identified as (asked lazily, once per connection). */
-  component(): Promise<string | undefined>;
+  /** The component it was identified as (asked lazily, once per connection and claim). */
+  component(claim?: PeerClaim): Promise<string | PeerRefusal | undefined>;
 }
 
 /** What the rules need of a call: its context values (who is calling). */
@@ -46,10 +47,17 @@ async function requireComponent(
   context: CallContext,
   open: boolean,
   action: string,
+  claim?: PeerClaim,
 ): Promise<string | undefined> {
   if (open) return undefined;
   const caller = context.values.get(callerKey);
-  const component = await caller?.component();
+  const component = await caller?.component(claim);
+  if (typeof component === "object") {
+    throw new ConnectError(
+      `${action} refused: the caller at "${caller?.address ?? "unknown"}" ${component.refused}`,
+      Code.PermissionDenied,
+    );
+  }
   if (component === undefined) {
     throw new ConnectError(
       `${action} refused: the caller at "${
@@ -72,7 +80,11 @@ export async function registerCaller(
   if (tooLarge) {
     throw new ConnectError(`registration refused: ${tooLarge}`, Code.ResourceExhausted);
   }
-  const component = await requireComponent(context, open, "registration");
+  const component = await requireComponent(context, open, "registration", {
+    ids: [request.componentId, request.serviceId, request.metadata.component_id, request.infoId]
+      .filter((id): id is string => Boolean(id)),
+    healthEndpoint: request.healthEndpoint,
+  });
   if (component !== undefined) {
     // A component may send any id of its own, but never another component's.
     const claimed = [
@@ -112,8 +124,10 @@ export async function ownRecord(
   action: string,
 ): Promise<Registration> {
   const { registry } = plane;
-  const component = await requireComponent(context, plane.open, action);
   const registration = registry.get(serviceId);
+  const component = await requireComponent(context, plane.open, action, {
+    ids: [registration?.componentId ?? serviceId],
+  });
   if (!registration) throw notRegistered(serviceId);
   if (component !== undefined && registration.componentId !== component) {
     throw new ConnectError(

@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { ChildInitSchema, type ChildMessage, ParentMessageSchema } from "./child_protocol.ts";
 import { startControlPlane } from "./control_plane_server.ts";
 import { LineWriter, readLines } from "./json_lines.ts";
-import type { PeerAddress } from "./peer.ts";
+import type { PeerAddress, PeerClaim, PeerRefusal } from "./peer.ts";
 import { type Registration, Registry, type RegistryEvent } from "./registry.ts";
 
 /** How long heartbeats are gathered before flowctl hears of them. */
@@ -34,13 +34,27 @@ export async function runControlPlaneChild(): Promise<number> {
     () => registry.checkStaleness(),
     Math.max(50, init.heartbeatIntervalMs / 2),
   );
-  const identities = new Map<number, (component: string | undefined) => void>();
+  const identities = new Map<number, (component: string | PeerRefusal | undefined) => void>();
   let nextId = 0;
-  const identifyPeer = (peer: PeerAddress) =>
-    new Promise<string | undefined>((resolve) => {
+  const identifyPeer = (peer: PeerAddress, claim?: PeerClaim) =>
+    new Promise<string | PeerRefusal | undefined>((resolve) => {
       const id = nextId++;
       identities.set(id, resolve);
-      outbox.now({ type: "identify", id, peer });
+      outbox.now({
+        type: "identify",
+        id,
+        peer,
+        ...(claim
+          ? {
+            claim: {
+              ids: [...claim.ids],
+              ...(claim.healthEndpoint !== undefined
+                ? { healthEndpoint: claim.healthEndpoint }
+                : {}),
+            },
+          }
+          : {}),
+      });
     });
   let server;
   try {
@@ -62,7 +76,9 @@ export async function runControlPlaneChild(): Promise<number> {
   for await (const line of lines) {
     const message = v.parse(ParentMessageSchema, JSON.parse(line));
     if (message.type === "identity") {
-      identities.get(message.id)?.(message.component);
+      identities.get(message.id)?.(
+        message.refused !== undefined ? { refused: message.refused } : message.component,
+      );
       identities.delete(message.id);
       continue;
     }

@@ -82,6 +82,8 @@ export const ParentMessageSchema = v.variant("type", [
     type: v.literal("identity"),
     id: v.number(),
     component: v.exactOptional(v.string()),
+    /** Why the caller is no component it could be (swarm: its claim does not fit its node). */
+    refused: v.exactOptional(v.string()),
   }),
   v.object({ type: v.literal("listen"), id: v.number(), host: v.string() }),
 ]);
@@ -100,7 +102,15 @@ export const ChildMessageSchema = v.variant("type", [
   v.object({ type: v.literal("listening"), port: v.number(), pid: v.number() }),
   v.object({ type: v.literal("failed"), message: v.string(), portInUse: v.boolean() }),
   v.object({ type: v.literal("listened"), id: v.number(), error: v.exactOptional(v.string()) }),
-  v.object({ type: v.literal("identify"), id: v.number(), peer: PeerSchema }),
+  v.object({
+    type: v.literal("identify"),
+    id: v.number(),
+    peer: PeerSchema,
+    claim: v.exactOptional(v.object({
+      ids: v.array(v.string()),
+      healthEndpoint: v.exactOptional(v.string()),
+    })),
+  }),
   v.object({
     type: v.literal("event"),
     event: v.variant("type", [

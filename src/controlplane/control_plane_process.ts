@@ -315,7 +315,7 @@ export class ControlPlaneProcess implements AsyncDisposable {
         return pending?.reject(new Error(message.error));
       }
       case "identify":
-        return void this.#identify(child, message.id, message.peer);
+        return void this.#identify(child, message.id, message.peer, message.claim);
       case "beats":
         for (const beat of message.beats) registry.refresh(beat.serviceId, beat);
         return;
@@ -334,13 +334,21 @@ export class ControlPlaneProcess implements AsyncDisposable {
     }
   }
 
-  async #identify(child: Child, id: number, peer: Parameters<IdentifyPeer>[0]): Promise<void> {
+  async #identify(
+    child: Child,
+    id: number,
+    peer: Parameters<IdentifyPeer>[0],
+    claim: Parameters<IdentifyPeer>[1],
+  ): Promise<void> {
     const identify = this.#options.identifyPeer;
     const caller = this.#peers.resolve(peer);
-    const component = identify ? await identify(caller).catch(() => undefined) : undefined;
-    await child.writer.write([
-      { type: "identity", id, ...(component !== undefined ? { component } : {}) },
-    ]);
+    const found = identify ? await identify(caller, claim).catch(() => undefined) : undefined;
+    await child.writer.write([{
+      type: "identity",
+      id,
+      ...(typeof found === "string" ? { component: found } : {}),
+      ...(typeof found === "object" ? { refused: found.refused } : {}),
+    }]);
   }
 }
 

@@ -22,7 +22,7 @@ import { addHealth } from "./health_service.ts";
 import { withHeartbeatFastPath } from "./heartbeat_fast_path.ts";
 import { addLegacyRoutes } from "./legacy_routes.ts";
 import { MAX_MESSAGE_BYTES } from "./limits.ts";
-import type { IdentifyPeer, PeerAddress } from "./peer.ts";
+import type { IdentifyPeer, PeerAddress, PeerRefusal } from "./peer.ts";
 import { addReflection } from "./reflection_service.ts";
 import type { Registry } from "./registry.ts";
 import { addServiceRoutes } from "./v1_routes.ts";
@@ -152,10 +152,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 function callerContext(
   identifyPeer: ControlPlaneOptions["identifyPeer"],
 ): NonNullable<ConnectNodeAdapterOptions["contextValues"]> {
-  const identities = new WeakMap<
-    object,
-    { component: Promise<string | undefined>; nobodySince?: number }
-  >();
+  type Identity = { component: Promise<string | PeerRefusal | undefined>; nobodySince?: number };
+  const identities = new WeakMap<object, Map<string, Identity>>();
   return (req) => {
     const socket = req.socket;
     const connection: object = "stream" in req ? req.stream.session ?? socket : socket;
@@ -166,13 +164,16 @@ function callerContext(
     };
     const caller: Caller = {
       address: `${peer.address}:${peer.port}`,
-      component: () => {
-        const known = identities.get(connection);
+      component: (claim) => {
+        const byClaim = identities.get(connection) ?? new Map<string, Identity>();
+        identities.set(connection, byClaim);
+        const key = claim ? JSON.stringify([claim.ids, claim.healthEndpoint ?? ""]) : "";
+        const known = byClaim.get(key);
         if (known && (known.nobodySince ?? Infinity) > Date.now() - ASK_AGAIN_MS) {
           return known.component;
         }
-        const identity: { component: Promise<string | undefined>; nobodySince?: number } = {
-          component: (identifyPeer ? identifyPeer(peer) : Promise.resolve(undefined))
+        const identity: Identity = {
+          component: (identifyPeer ? identifyPeer(peer, claim) : Promise.resolve(undefined))
             .catch((error) => {
               logger.warn("Cannot identify control plane caller {peer}: {error}", {
                 peer: caller.address,
@@ -181,11 +182,11 @@ function callerContext(
               return undefined;
             })
             .then((component) => {
-              if (component === undefined) identity.nobodySince = Date.now();
+              if (typeof component !== "string") identity.nobodySince = Date.now();
               return component;
             }),
         };
-        identities.set(connection, identity);
+        byClaim.set(key, identity);
         return identity.component;
       },
     };

@@ -7,5 +7,23 @@ export interface PeerAddress {
   local: { address: string; port: number };
 }
 
-/** The pipeline component a peer belongs to, or undefined for anyone else. */
-export type IdentifyPeer = (peer: PeerAddress) => Promise<string | undefined>;
+/**
+ * What a caller claims to be: the ids it sent (registration) or the component of the record it
+ * touches (heartbeat, unregister), and its `health_endpoint`. Where the connection alone cannot
+ * tell (swarm tasks behind their node's address), identity checks the claim.
+ */
+export interface PeerClaim {
+  ids: readonly string[];
+  healthEndpoint?: string | undefined;
+}
+
+/** A caller who is no component it could be, and why (said in PERMISSION_DENIED). */
+export interface PeerRefusal {
+  refused: string;
+}
+
+/** The pipeline component a peer belongs to, or undefined (or a refusal) for anyone else. */
+export type IdentifyPeer = (
+  peer: PeerAddress,
+  claim?: PeerClaim,
+) => Promise<string | PeerRefusal | undefined>;

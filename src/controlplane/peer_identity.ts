@@ -24,11 +24,6 @@ export interface IdentifyComponentsOptions {
   orchestrator: "process" | "container";
   /** The components as they run now (restarts change pids and containers). */
   components(): readonly RunningComponent[];
-  /**
-   * The addresses a component's callers come from, when the orchestrator knows more than its
-   * container address (swarm tasks: bridge, overlay and node addresses).
-   */
-  addressesOf?(component: RunningComponent): readonly string[];
 }
 
 /**
@@ -76,10 +71,8 @@ function identifyContainer(options: IdentifyComponentsOptions): IdentifyPeer {
   return (peer) => {
     const key = addressKey(peer.address);
     if (key === undefined) return Promise.resolve(undefined);
-    const addressesOf = options.addressesOf ??
-      ((c: RunningComponent) => c.address !== undefined ? [c.address] : []);
     const component = options.components().find((c) =>
-      addressesOf(c).some((address) => addressKey(address) === key)
+      c.address !== undefined && addressKey(c.address) === key
     );
     return Promise.resolve(component?.id);
   };

@@ -1,12 +1,14 @@
 /**
- * Docker Engine API client over its unix socket (or tcp), with `fetch` and
- * `Deno.createHttpClient`. Engine JSON is parsed through valibot schemas; every response body
+ * Docker Engine API client over the transport the docker CLI would use (unix socket, tcp with
+ * TLS, ssh), with `fetch` and `Deno.createHttpClient`. Engine JSON is parsed through valibot schemas; every response body
  * is consumed or cancelled.
  */
 import { getLogger } from "@logtape/logtape";
 import * as v from "valibot";
 import { delay } from "../delay.ts";
 import { DockerApiError, DockerUnavailableError } from "./docker_errors.ts";
+import { endpointOf, type EngineEndpoint, resolveEngineEndpoint } from "./engine_endpoint.ts";
+import { type EngineTransport, openTransport, pingEngine } from "./engine_transport.ts";
 
 const logger = getLogger(["flowctl", "docker"]);
 
@@ -62,72 +64,56 @@ export interface RequestOptions {
  * connect, engine errors as DockerApiError and an unreachable engine as DockerUnavailableError.
  */
 export class DockerClient implements Disposable {
-  /** `unix:///var/run/docker.sock` or `tcp://host:port`, for messages. */
+  /** `unix:///var/run/docker.sock`, `tcp://host:port` or `ssh://user@host`, for messages. */
   readonly host: string;
+  /** Where the address came from (`DOCKER_HOST`, `Docker context "x"`), for messages. */
+  readonly source: string;
+  /** How the engine is reached (socket, tcp with or without TLS, ssh). */
+  readonly endpoint: EngineEndpoint;
   readonly apiVersion: string;
-  readonly #client: Deno.HttpClient | undefined;
-  readonly #base: string;
+  readonly #transport: EngineTransport;
 
-  private constructor(
-    host: string,
-    client: Deno.HttpClient | undefined,
-    base: string,
-    apiVersion: string,
-  ) {
-    this.host = host;
-    this.#client = client;
-    this.#base = base;
+  private constructor(transport: EngineTransport, apiVersion: string) {
+    this.host = transport.endpoint.host;
+    this.source = transport.endpoint.source;
+    this.endpoint = transport.endpoint;
+    this.#transport = transport;
     this.apiVersion = apiVersion;
   }
 
   /**
-   * Connects to the engine at `DOCKER_HOST` (default `unix:///var/run/docker.sock`) and
-   * negotiates the API version.
+   * Connects to the engine the docker CLI would use (`DOCKER_HOST` with `DOCKER_TLS_VERIFY` and
+   * `DOCKER_CERT_PATH`, else the current Docker context, else `unix:///var/run/docker.sock`), or
+   * to the one given, and negotiates the API version.
    * @throws {DockerUnavailableError} when nothing answers or the engine is too old.
+   * @throws {EngineSetupError} when the address, context, certificates or ssh login are wrong.
    */
-  static async connect(
-    dockerHost = Deno.env.get("DOCKER_HOST") || "unix:///var/run/docker.sock",
-  ): Promise<DockerClient> {
-    let client: Deno.HttpClient | undefined;
-    let base: string;
-    if (dockerHost.startsWith("unix://")) {
-      client = Deno.createHttpClient({
-        proxy: { transport: "unix", path: dockerHost.slice("unix://".length) },
-      });
-      base = "http://docker";
-    } else if (dockerHost.startsWith("tcp://") || dockerHost.startsWith("http://")) {
-      base = `http://${dockerHost.replace(/^(tcp|http):\/\//, "")}`;
-    } else {
-      throw new DockerUnavailableError(dockerHost, "DOCKER_HOST must start with unix:// or tcp://");
-    }
+  static async connect(target?: string | EngineEndpoint): Promise<DockerClient> {
+    const endpoint = typeof target === "string"
+      ? endpointOf(target)
+      : target ?? await resolveEngineEndpoint();
+    const transport = await openTransport(endpoint);
     let version: string;
     try {
-      const response = await fetch(
-        `${base}/_ping`,
-        { client, signal: AbortSignal.timeout(5_000) } as RequestInit,
-      );
-      await response.body?.cancel();
-      if (!response.ok) throw new Error(`_ping answered ${response.status}`);
-      version = response.headers.get("api-version") ?? MIN_API_VERSION;
+      version = (await pingEngine(transport)) || MIN_API_VERSION;
+      if (compareVersions(version, MIN_API_VERSION) < 0) {
+        throw new DockerUnavailableError(
+          endpoint.host,
+          `the engine speaks API ${version}; flowctl needs ${MIN_API_VERSION} or newer`,
+        );
+      }
     } catch (error) {
-      client?.close();
-      const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : String(error);
-      throw new DockerUnavailableError(dockerHost, reason, { cause: error });
-    }
-    if (compareVersions(version, MIN_API_VERSION) < 0) {
-      client?.close();
-      throw new DockerUnavailableError(
-        dockerHost,
-        `the engine speaks API ${version}; flowctl needs ${MIN_API_VERSION} or newer`,
-      );
+      transport[Symbol.dispose]();
+      throw error;
     }
     const apiVersion = compareVersions(version, MAX_API_VERSION) > 0 ? MAX_API_VERSION : version;
-    logger.debug("Docker engine at {host} speaks API {version}; using {apiVersion}", {
-      host: dockerHost,
+    logger.debug("Docker engine at {host} ({source}) speaks API {version}; using {apiVersion}", {
+      host: endpoint.host,
+      source: endpoint.source,
       version,
       apiVersion,
     });
-    return new DockerClient(dockerHost, client, base, apiVersion);
+    return new DockerClient(transport, apiVersion);
   }
 
   /** Sends a request; throws DockerApiError for statuses not accepted. The caller consumes the body. */
@@ -147,12 +133,12 @@ export class DockerClient implements Disposable {
     // A pooled connection to an engine that restarted fails once; a fresh one may not.
     for (let attempt = 0; !response; attempt++) {
       try {
-        response = await fetch(`${this.#base}/v${this.apiVersion}${path}${query}`, {
+        response = await fetch(`${this.#transport.base}/v${this.apiVersion}${path}${query}`, {
           method,
           headers,
           ...(body !== undefined ? { body } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
-          client: this.#client,
+          client: this.#transport.client,
         } as RequestInit);
       } catch (error) {
         if (options.signal?.aborted) throw error;
@@ -228,7 +214,6 @@ export class DockerClient implements Disposable {
     await this.call("POST", `/containers/${id}/kill`, { accept: [404, 409] });
   }
 
-  /** Removes a container with its anonymous volumes; one that is gone is fine. */
   /** Removes a container with its anonymous volumes; gone already, or going, is done. */
   async removeContainer(id: string): Promise<void> {
     try {
@@ -328,7 +313,7 @@ export class DockerClient implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.#client?.close();
+    this.#transport[Symbol.dispose]();
   }
 }
 

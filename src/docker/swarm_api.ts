@@ -38,6 +38,13 @@ const TaskSchema = v.looseObject({
       ContainerID: v.optional(v.string()),
       ExitCode: v.optional(v.number()),
     })),
+    /** Host-mode ports as published on the task's node (an engine-picked port shows here). */
+    PortStatus: v.optional(v.looseObject({
+      Ports: v.nullish(v.array(v.looseObject({
+        TargetPort: v.optional(v.number()),
+        PublishedPort: v.optional(v.number()),
+      }))),
+    })),
   }),
   NetworksAttachments: v.optional(v.array(v.looseObject({
     Network: v.looseObject({ ID: v.string() }),
@@ -47,12 +54,21 @@ const TaskSchema = v.looseObject({
 
 const NodeSchema = v.looseObject({
   ID: v.string(),
+  Spec: v.optional(v.looseObject({
+    Labels: v.nullish(v.record(v.string(), v.string())),
+    Availability: v.optional(v.string()),
+  })),
   Description: v.optional(v.looseObject({ Hostname: v.optional(v.string()) })),
   Status: v.looseObject({ State: v.string(), Addr: v.optional(v.string()) }),
+  /** A manager's address for other managers (`host:2377`); its Status.Addr may be 0.0.0.0. */
+  ManagerStatus: v.optional(v.looseObject({ Addr: v.optional(v.string()) })),
 });
 
 const GatewayBridgeSchema = v.looseObject({
   Containers: v.nullish(v.record(v.string(), v.looseObject({ IPv4Address: v.string() }))),
+  IPAM: v.optional(v.looseObject({
+    Config: v.nullish(v.array(v.looseObject({ Gateway: v.optional(v.string()) }))),
+  })),
 });
 
 export type SwarmInfo = v.InferOutput<typeof SwarmInfoSchema>;
@@ -75,13 +91,41 @@ export async function swarmInfo(docker: DockerClient): Promise<SwarmInfo> {
   return await docker.json(SwarmInfoSchema, "GET", "/info");
 }
 
+/**
+ * Creates a service; `registryAuth` (an `X-Registry-Auth` value) lets the nodes pull its image
+ * from a private registry.
+ */
 export async function createService(
   docker: DockerClient,
   spec: Record<string, unknown>,
+  options: { registryAuth?: string | undefined } = {},
 ): Promise<string> {
   return (await docker.json(v.looseObject({ ID: v.string() }), "POST", "/services/create", {
     json: spec,
+    ...(options.registryAuth ? { headers: { "x-registry-auth": options.registryAuth } } : {}),
   })).ID;
+}
+
+/**
+ * Replaces a service's spec (`docker service update`): the swarm replaces its task by the
+ * service's update config.
+ */
+export async function updateService(
+  docker: DockerClient,
+  id: string,
+  spec: Record<string, unknown>,
+  options: { registryAuth?: string | undefined } = {},
+): Promise<void> {
+  const current = await docker.json(
+    v.looseObject({ Version: v.looseObject({ Index: v.number() }) }),
+    "GET",
+    `/services/${id}`,
+  );
+  await docker.call("POST", `/services/${id}/update`, {
+    query: { version: current.Version.Index },
+    json: spec,
+    ...(options.registryAuth ? { headers: { "x-registry-auth": options.registryAuth } } : {}),
+  });
 }
 
 /** Removes a service; its tasks are shut down by the swarm afterwards. One that is gone is fine. */
@@ -131,6 +175,22 @@ export async function taskExists(docker: DockerClient, id: string): Promise<bool
   return response.status !== 404;
 }
 
+/**
+ * Where a node is reached: its Status.Addr, or for a manager that reports 0.0.0.0 there, the
+ * host of its ManagerStatus.Addr.
+ */
+export function nodeAddress(node: NodeInfo): string | undefined {
+  const addr = node.Status.Addr;
+  if (addr && addr !== "0.0.0.0") return addr;
+  const manager = node.ManagerStatus?.Addr;
+  return manager ? manager.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1") : undefined;
+}
+
+/** Every node of the swarm. */
+export async function listNodes(docker: DockerClient): Promise<NodeInfo[]> {
+  return await docker.json(v.array(NodeSchema), "GET", "/nodes");
+}
+
 export async function inspectNode(
   docker: DockerClient,
   id: string,
@@ -171,6 +231,40 @@ export async function gatewayBridgeAddress(
   }
   const bridge = v.parse(GatewayBridgeSchema, await response.json());
   return bridge.Containers?.[containerId]?.IPv4Address.split("/")[0];
+}
+
+/**
+ * The node's own address on `docker_gwbridge` (its gateway), where its tasks reach the node
+ * itself; undefined when the node has no such bridge.
+ */
+export async function gatewayBridgeGateway(docker: DockerClient): Promise<string | undefined> {
+  const response = await docker.request("GET", "/networks/docker_gwbridge", { accept: [404] });
+  if (response.status === 404) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  const bridge = v.parse(GatewayBridgeSchema, await response.json());
+  return bridge.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+}
+
+/**
+ * Creates this node's `docker_gwbridge` as the engine would on its first task (a bridge without
+ * inter-container traffic, masquerading), for when its gateway is needed before any task ran.
+ */
+export async function createGatewayBridge(docker: DockerClient): Promise<void> {
+  await docker.call("POST", "/networks/create", {
+    json: {
+      Name: "docker_gwbridge",
+      Driver: "bridge",
+      CheckDuplicate: true,
+      Options: {
+        "com.docker.network.bridge.name": "docker_gwbridge",
+        "com.docker.network.bridge.enable_icc": "false",
+        "com.docker.network.bridge.enable_ip_masquerade": "true",
+      },
+    },
+    accept: [409],
+  });
 }
 
 /**

@@ -6,6 +6,8 @@
 import type { Component, OrchestratorKind, Pipeline } from "../config/mod.ts";
 import type { ConfigEnvMetadata } from "../config/config_env.ts";
 import { UserError } from "../user_error.ts";
+import type { ProbeResult } from "../health/probe.ts";
+import type { PeerAddress, PeerClaim, PeerRefusal } from "../controlplane/peer.ts";
 import type { RunEnvs } from "./run_envs.ts";
 
 /** How a component ended: an exit code, or the signal that killed it. */
@@ -40,6 +42,11 @@ export interface ComponentHandle extends AsyncDisposable {
   readonly exited: Promise<ExitStatus>;
   /** Where flowctl reaches a port of the component from the host, for health probes. */
   probeAddress(port: number): { hostname: string; port: number };
+  /**
+   * Runs the component's http/tcp health probe itself, where flowctl cannot reach the port
+   * (a swarm task probed from inside its overlay network); absent when `probeAddress` serves.
+   */
+  readonly probeHealth?: (options: { signal: AbortSignal }) => Promise<ProbeResult>;
   /** Stops the component: SIGTERM (or the engine's stop), `graceMs`, then SIGKILL. */
   stop(options: StopOptions): Promise<ExitStatus>;
 }
@@ -86,10 +93,11 @@ export interface OrchestratorRun extends AsyncDisposable {
   /** The run's own network (container mode), for the state file. */
   readonly networkId?: string | undefined;
   /**
-   * Where a control plane caller may come from when it is the component in `containerId`, when
-   * the engine's container inspection does not say (swarm tasks on other nodes).
+   * Which component a control plane caller is, when the orchestrator tells that itself (swarm
+   * tasks on other nodes, which call from their node's address): a component id, a refusal
+   * saying why the caller's claim does not fit, or undefined for no component.
    */
-  peerAddresses?(containerId: string): readonly string[];
+  identifyPeer?(peer: PeerAddress, claim?: PeerClaim): Promise<string | PeerRefusal | undefined>;
   /**
    * Starts a component of the pipeline (again, after it exited).
    * @throws {ComponentFailedError} when it cannot be started.
@@ -129,7 +137,7 @@ export interface Orchestrator {
 export class PreflightError extends UserError {
   override name = "PreflightError";
   readonly problems: readonly string[];
-  constructor(problems: readonly string[], options?: ErrorOptions) {
+  constructor(problems: readonly string[], options?: ErrorOptions & { exitCode?: 1 | 2 }) {
     super(
       problems.length === 1
         ? `Cannot start pipeline: ${problems[0]}`

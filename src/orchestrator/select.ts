@@ -2,52 +2,60 @@
  * The one place an orchestrator kind picks a mode: the orchestrator a pipeline runs with, and
  * what differs per mode that the layers above ask here instead of comparing kinds themselves.
  */
-import type { OrchestratorKind, Pipeline, SecretFile } from "../config/mod.ts";
+import type { OrchestratorKind, Pipeline, PortMapping, SecretFile } from "../config/mod.ts";
 import type { DockerClient } from "../docker/docker_client.ts";
 import type { Orchestrator } from "./orchestrator.ts";
 
 /** What differs per mode, for the runner, recovery and the CLI. */
 export interface Mode {
   readonly kind: OrchestratorKind;
-  /** Components inherit flowctl's own environment: they run on this host (process mode). */
-  readonly inheritsHostEnv: boolean;
+  /**
+   * Components are processes on this host (process mode): they inherit flowctl's environment,
+   * find secret files at their host paths, and listen on host ports themselves.
+   */
+  readonly runsOnHost: boolean;
   /** How the control plane identifies a caller: by its process, or by its container. */
   readonly peerIdentity: "process" | "container";
   /**
-   * A caller's addresses are known by the run, not by inspecting local containers: swarm
-   * tasks run on other nodes too.
+   * Who a caller is, is told by the run (`OrchestratorRun.identifyPeer`), not by inspecting
+   * local processes or containers: swarm tasks run on other nodes too.
    */
   readonly peersKnownByRun: boolean;
   /** It makes engine objects (containers, networks, services) that a killed flowctl leaves. */
   readonly usesEngine: boolean;
   /** `run --watch` can reload it. */
   readonly reloads: boolean;
+  /** `flowctl status` lists each component's tasks (and the nodes they run on). */
+  readonly listsTasks: boolean;
 }
 
 const MODES: Readonly<Record<OrchestratorKind, Mode>> = {
   process: {
     kind: "process",
-    inheritsHostEnv: true,
+    runsOnHost: true,
     peerIdentity: "process",
     peersKnownByRun: false,
     usesEngine: false,
     reloads: true,
+    listsTasks: false,
   },
   container: {
     kind: "container",
-    inheritsHostEnv: false,
+    runsOnHost: false,
     peerIdentity: "container",
     peersKnownByRun: false,
     usesEngine: true,
     reloads: true,
+    listsTasks: false,
   },
   swarm: {
     kind: "swarm",
-    inheritsHostEnv: false,
+    runsOnHost: false,
     peerIdentity: "container",
     peersKnownByRun: true,
     usesEngine: true,
     reloads: false,
+    listsTasks: true,
   },
 };
 
@@ -58,7 +66,18 @@ export function modeOf(kind: OrchestratorKind): Mode {
 
 /** Where a component finds a secret file: its host path, or its path in the container. */
 export function secretPath(kind: OrchestratorKind, secret: SecretFile): string | undefined {
-  return modeOf(kind).inheritsHostEnv ? secret.hostPath : secret.containerPath;
+  return modeOf(kind).runsOnHost ? secret.hostPath : secret.containerPath;
+}
+
+/**
+ * A component's port as `flowctl status` shows it: the port a process listens on, or a
+ * container's published `hostIp:hostPort->containerPort` (its container port when unpublished).
+ */
+export function describePort(kind: OrchestratorKind, port: PortMapping): string {
+  if (modeOf(kind).runsOnHost) return String(port.hostPort ?? port.containerPort);
+  return port.hostPort !== undefined
+    ? `${port.hostIp}:${port.hostPort}->${port.containerPort}`
+    : String(port.containerPort);
 }
 
 /**

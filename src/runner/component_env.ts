@@ -31,7 +31,7 @@ export function componentEnv(
     if (secret.env !== undefined && path !== undefined) secretPaths[secret.env] = path;
   }
   return {
-    ...(modeOf(pipeline.orchestrator).inheritsHostEnv ? options.hostEnv ?? {} : {}),
+    ...(modeOf(pipeline.orchestrator).runsOnHost ? options.hostEnv ?? {} : {}),
     ENABLE_FLOWCTL: "true",
     FLOWCTL_ENDPOINT: options.controlPlaneEndpoint,
     FLOWCTL_HEARTBEAT_INTERVAL: options.heartbeatInterval,

@@ -107,10 +107,13 @@ export class DataPathSupervision {
     this.#keepHostsCurrent();
     // Components that dial each other (and register as v1 servers too) get no data path.
     if (!await this.#decide(signal) || signal.aborted) return;
-    this.#log = await LogFile.open(this.#options.logDir, this.id);
+    const log = await LogFile.open(this.#options.logDir, this.id);
+    // stop() may have come while the log opened: nothing is started after it.
+    if (signal.aborted) return await log.close();
+    this.#log = log;
     const supervisor = new ComponentSupervisor(this.#setup.component, {
       run: this.#setup.run,
-      log: this.#log,
+      log,
       stop: this.#options.stop,
       onEvent: this.#options.onEvent,
       onOutput: (id, lines) => this.#onOutput(id, lines),

@@ -153,6 +153,8 @@ function probeFor(
   if (probe.type === "exec") {
     return (signal) => probeExec(readiness, handle, probe.command, signal);
   }
+  const probeHealth = handle.probeHealth;
+  if (probeHealth) return (signal) => probeHealth({ signal });
   const address = handle.probeAddress(probe.port);
   return probe.type === "http"
     ? (signal) =>

@@ -60,8 +60,11 @@ export interface RunSessionOptions {
   reload?(): Promise<Pipeline>;
 }
 
-/** How a session ended: a runner outcome, or refused before anything started. */
-export type SessionResult = RunOutcome["result"] | "refused";
+/**
+ * How a session ended: a runner outcome, or refused before anything started ("misconfigured"
+ * when the user must fix the setup: exit 2).
+ */
+export type SessionResult = RunOutcome["result"] | "refused" | "misconfigured";
 
 /** Runs `pipeline` until it stops, fails or completes, and releases everything it held. */
 export async function runSession(
@@ -84,6 +87,8 @@ class RunSession {
   #networkId: string | undefined;
   #run: OrchestratorRun | undefined;
   #runner: PipelineRunner | undefined;
+  /** What a refused start ends as: "misconfigured" once a refusal was the user's to fix. */
+  #refusal: "refused" | "misconfigured" = "refused";
   #dataPath: DataPathSupervision | undefined;
   /** The orchestrator's runs: the first, and one per `run --watch` reload that started something. */
   readonly #runs: OrchestratorRun[] = [];
@@ -115,7 +120,7 @@ class RunSession {
   async run(): Promise<SessionResult> {
     const { emit, signals } = this.#options;
     const orchestrator = await this.#refusable(() => this.#prepare());
-    if (!orchestrator) return signals.stop.aborted ? "stopped" : "refused";
+    if (!orchestrator) return signals.stop.aborted ? "stopped" : this.#refusal;
     const registry = this.#registry();
     const controlPlane = this.#stack.use(
       await ControlPlaneProcess.start({
@@ -128,17 +133,13 @@ class RunSession {
           healthPorts: healthPorts(c),
         })),
         heartbeatIntervalMs: this.#options.heartbeat.ms,
-        identifyPeer: identifyComponents({
-          orchestrator: modeOf(this.#pipeline.orchestrator).peerIdentity,
-          components: () => this.#runner?.snapshot() ?? [],
+        identifyPeer: modeOf(this.#pipeline.orchestrator).peersKnownByRun
           // Swarm tasks are known by the orchestrator's run, not by local container inspection.
-          ...(modeOf(this.#pipeline.orchestrator).peersKnownByRun
-            ? {
-              addressesOf: (c: { containerId?: string | undefined }) =>
-                c.containerId ? this.#run?.peerAddresses?.(c.containerId) ?? [] : [],
-            }
-            : {}),
-        }),
+          ? (peer, claim) => this.#run?.identifyPeer?.(peer, claim) ?? Promise.resolve(undefined)
+          : identifyComponents({
+            orchestrator: modeOf(this.#pipeline.orchestrator).peerIdentity,
+            components: () => this.#runner?.snapshot() ?? [],
+          }),
         onEvent: (event) => this.#onRegistryEvent(event),
         onNotice: (message) => {
           this.#options.emit({ type: "notice", message });
@@ -158,7 +159,7 @@ class RunSession {
       controlPlane: `127.0.0.1:${controlPlane.port}`,
     });
     const run = await this.#refusable(() => this.#open(orchestrator, controlPlane, this.#pipeline));
-    if (!run) return signals.stop.aborted ? "stopped" : "refused";
+    if (!run) return signals.stop.aborted ? "stopped" : this.#refusal;
     this.#networkId = run.networkId;
     this.#run = run;
     const dataPath = await this.#refusable(() => this.#openDataPath(controlPlane, registry));
@@ -372,6 +373,7 @@ class RunSession {
         return undefined;
       }
       if (!(error instanceof UserError)) throw error;
+      if (error.exitCode === 2) this.#refusal = "misconfigured";
       emit({ type: "pipeline_failed", component: "", reason: error.message, logTail: [] });
       return undefined;
     }

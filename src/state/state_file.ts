@@ -6,6 +6,7 @@
 import { UserError } from "../user_error.ts";
 import { isAbsolute, join } from "node:path";
 import * as v from "valibot";
+import { ORCHESTRATOR_KINDS } from "../config/pipeline.ts";
 import { readProcStat } from "../proc/process_group.ts";
 
 const ExitSchema = v.object({ code: v.number(), signal: v.nullable(v.string()) });
@@ -15,7 +16,7 @@ export const RunStateSchema = v.object({
   pipeline: v.string(),
   file: v.string(),
   runId: v.string(),
-  orchestrator: v.picklist(["process", "container", "swarm"]),
+  orchestrator: v.picklist(ORCHESTRATOR_KINDS),
   flowctl: v.object({ pid: v.number(), startTime: v.optional(v.number()) }),
   controlPlane: v.optional(
     v.object({ host: v.string(), port: v.number(), pid: v.optional(v.number()) }),

@@ -13,6 +13,8 @@ import {
 import { emptyStream, StoppableHandle } from "../_handle.ts";
 import type { ComponentHandle, ExitStatus, StopOptions } from "../orchestrator.ts";
 import { POLL_MS, removeServicesAndWait } from "./swarm_removal.ts";
+import type { OverlayProbe } from "./overlay_probe.ts";
+import type { ProbeResult } from "../../health/probe.ts";
 
 const logger = getLogger(["flowctl", "swarm"]);
 
@@ -29,6 +31,8 @@ export interface PlacedTask {
   nodeName: string;
   /** The node's address (where its host-mode ports are published). */
   nodeAddress: string | undefined;
+  /** Host-mode published port by container port, as the node published them. */
+  published: ReadonlyMap<number, number>;
   local: boolean;
   /** Its address on docker_gwbridge, when it runs on this node. */
   bridgeAddress: string | undefined;
@@ -51,6 +55,8 @@ export class TaskHandle extends StoppableHandle implements ComponentHandle {
   readonly #placed: PlacedTask;
   readonly #logs = new AbortController();
   #stopRequested = false;
+  /** Probes from the overlay, when flowctl cannot reach the probed port itself. */
+  readonly probeHealth?: (options: { signal: AbortSignal }) => Promise<ProbeResult>;
 
   constructor(
     docker: DockerClient,
@@ -58,8 +64,16 @@ export class TaskHandle extends StoppableHandle implements ComponentHandle {
     serviceId: string,
     placed: PlacedTask,
     task: TaskInfo,
+    overlay?: OverlayProbe,
   ) {
     super();
+    if (overlay) {
+      // The probe task answers once per interval: wait for its next answer, not just the timeout.
+      const waitMs = component.health
+        ? component.health.intervalMs + component.health.timeoutMs + 2_000
+        : 5_000;
+      this.probeHealth = ({ signal }) => overlay.probe({ timeoutMs: waitMs, signal });
+    }
     this.#docker = docker;
     this.#component = component;
     this.#serviceId = serviceId;
@@ -124,15 +138,14 @@ export class TaskHandle extends StoppableHandle implements ComponentHandle {
   }
 
   probeAddress(port: number) {
-    const published = this.#component.ports.find((p) =>
-      p.containerPort === port && p.hostPort !== undefined
-    );
     const placed = this.#placed;
-    if (published?.hostPort !== undefined) {
-      // Host mode: the port is open on the node that runs the task.
+    const published = placed.published.get(port) ??
+      this.#component.ports.find((p) => p.containerPort === port)?.hostPort;
+    if (published !== undefined) {
+      // Host mode: the port is open on the node that runs the task, on all its addresses.
       return {
         hostname: placed.local ? "127.0.0.1" : placed.nodeAddress ?? "127.0.0.1",
-        port: published.hostPort,
+        port: published,
       };
     }
     return { hostname: placed.bridgeAddress ?? placed.overlayAddress ?? "127.0.0.1", port };

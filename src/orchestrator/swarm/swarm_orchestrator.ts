@@ -49,7 +49,8 @@ export class SwarmOrchestrator implements Orchestrator, Disposable {
   async check(pipeline: Pipeline, _options: { signal: AbortSignal }): Promise<void> {
     try {
       const problem = await managerProblem(this.docker);
-      if (problem) throw new PreflightError([problem]);
+      // The user must point flowctl elsewhere (or init the swarm): a usage error.
+      if (problem) throw new PreflightError([problem], { exitCode: 2 });
       const problems: string[] = [];
       for (const component of pipeline.components) {
         const name = serviceName(pipeline, component);
@@ -87,10 +88,10 @@ async function managerProblem(docker: DockerClient): Promise<string | undefined>
   if (info.Swarm.LocalNodeState !== "active") {
     return `the Docker engine at ${docker.host} is not in a swarm (state "${
       info.Swarm.LocalNodeState ?? "unknown"
-    }"): run "docker swarm init" on it first, or point DOCKER_HOST at a swarm manager`;
+    }"): run "docker swarm init" on it first, or point DOCKER_HOST (or the Docker context) at a swarm manager`;
   }
   if (!info.Swarm.ControlAvailable) {
-    return `the Docker engine at ${docker.host} is a swarm worker, not a manager: run flowctl against a manager (DOCKER_HOST), or promote this node with "docker node promote"`;
+    return `the Docker engine at ${docker.host} is a swarm worker, not a manager: run flowctl against a manager (DOCKER_HOST or the Docker context), or promote this node with "docker node promote"`;
   }
   return undefined;
 }

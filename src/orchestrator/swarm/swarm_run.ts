@@ -8,8 +8,6 @@ import {
   createOverlayNetwork,
   createSecret,
   createService,
-  gatewayBridgeAddress,
-  inspectNode,
   listServices,
   listTasks,
   removeSecret,
@@ -32,9 +30,20 @@ import {
 import { type PlacedTask, TaskHandle, UnplacedHandle } from "./swarm_handle.ts";
 import { POLL_MS, removeNetworkWhenFree, removeServicesAndWait } from "./swarm_removal.ts";
 import { serviceName, serviceSpec } from "./swarm_service.ts";
+import { placeTask, rejectionMessage, unprobeablePort } from "./task_placement.ts";
+import { chooseControlPlaneAddress, type ControlPlaneAddress } from "./control_plane_address.ts";
+import { engineIsLocal } from "./engine_locality.ts";
+import { checkTasksReach, probeImage } from "./reach_check.ts";
+import { OverlayProbe } from "./overlay_probe.ts";
+import { type ClaimableComponent, identifySwarmCaller } from "./swarm_identity.ts";
+import { healthPorts } from "../../controlplane/health_ports.ts";
+import type { PeerAddress, PeerClaim, PeerRefusal } from "../../controlplane/peer.ts";
+import { registryAuthHeader } from "../../registry/registry_auth.ts";
 
 /** How long a task may stay unschedulable (no node satisfies its constraints) before that fails. */
 const UNSCHEDULABLE_MS = 3_000;
+/** How long a caller that fits no placed task is asked again while tasks are being placed. */
+const IDENTIFY_PATIENCE_MS = 3_000;
 
 /** The services and network of one run. */
 export class SwarmRun implements OrchestratorRun {
@@ -53,11 +62,17 @@ export class SwarmRun implements OrchestratorRun {
   #networkId: string | undefined;
   #nodeId = "";
   #address = "127.0.0.1";
+  /** Whether flowctl runs on the manager's machine, so the manager's tasks are local. */
+  #onManager = true;
+  readonly #claimable: readonly ClaimableComponent[];
+  /** Components whose next task flowctl is waiting for. */
+  readonly #placing = new Set<string>();
 
   constructor(docker: DockerClient, pipeline: Pipeline, options: OpenOptions) {
     this.#docker = docker;
     this.#pipeline = pipeline;
     this.#options = options;
+    this.#claimable = pipeline.components.map((c) => ({ id: c.id, healthPorts: healthPorts(c) }));
   }
 
   get networkId(): string | undefined {
@@ -72,19 +87,20 @@ export class SwarmRun implements OrchestratorRun {
     const { signal, controlPlane } = this.#options;
     const info = await swarmInfo(this.#docker);
     this.#nodeId = info.Swarm.NodeID ?? "";
-    this.#address = controlPlaneAddress ?? info.Swarm.NodeAddr ?? "127.0.0.1";
-    if (this.#address !== "127.0.0.1") {
-      try {
-        await controlPlane.listenOn(this.#address);
-      } catch (error) {
-        if (error instanceof UserError) throw error;
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new PreflightError([
-          `the control plane cannot listen on "${this.#address}" (${
-            controlPlaneAddress ? "--control-plane-address" : "this node's swarm address"
-          }): ${reason}; pass --control-plane-address with an address of this machine that every swarm node reaches`,
-        ], { cause: error });
-      }
+    this.#onManager = engineIsLocal(this.#docker.endpoint);
+    const chosen = await chooseControlPlaneAddress(this.#docker, info, {
+      explicit: controlPlaneAddress,
+      local: this.#onManager,
+    });
+    this.#address = chosen.address;
+    try {
+      await controlPlane.listenOn(this.#address);
+    } catch (error) {
+      if (error instanceof UserError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new PreflightError([
+        `the control plane cannot listen on "${this.#address}" (${chosen.origin}): ${reason}; pass --control-plane-address with an address of this machine that every swarm node reaches`,
+      ], { cause: error, exitCode: 2 });
     }
     const endpoint = `${this.#address}:${controlPlane.port}`;
     for (const component of this.#pipeline.components) {
@@ -92,11 +108,38 @@ export class SwarmRun implements OrchestratorRun {
     }
     const name = `flowctl-${this.#pipeline.name}-${this.#options.runId.slice(0, 8)}`;
     this.#networkId = await createOverlayNetwork(this.#docker, name, this.#labels(), signal);
+    await this.#checkReach(chosen);
     await this.#createSecrets();
     if (this.#pipeline.components.some((c) => c.volumes.some((v) => v.type === "bind"))) {
       this.#options.onNotice?.(
         "Bind mounts in swarm mode: each host path must exist on whichever node runs the task",
       );
+    }
+  }
+
+  /** Refuses the run when tasks on some node cannot dial the control plane (see reach_check.ts). */
+  async #checkReach(chosen: ControlPlaneAddress): Promise<void> {
+    const { controlPlane, signal, runId } = this.#options;
+    const { unreachableFrom, notChecked } = await checkTasksReach(this.#docker, {
+      name: `${this.#pipeline.name}-flowctl-reach-${runId.slice(0, 8)}`,
+      networkId: this.#networkId ?? "",
+      address: chosen.address,
+      port: controlPlane.port,
+      labels: this.#labels(),
+      signal,
+      registryAuth: await registryAuthHeader(probeImage()),
+    });
+    for (const node of notChecked) {
+      this.#options.onNotice?.(
+        `Could not check that tasks on node ${node} reach the control plane (image "${probeImage()}", set FLOWCTL_SWARM_PROBE_IMAGE to another busybox image the nodes have)`,
+      );
+    }
+    if (unreachableFrom.length > 0) {
+      throw new PreflightError([
+        `tasks on node ${
+          unreachableFrom.join(", node ")
+        } cannot reach the control plane at ${chosen.address}:${controlPlane.port} (${chosen.origin}): pass --control-plane-address with an address of this machine that every swarm node reaches, and let port ${controlPlane.port} through its firewall`,
+      ], { exitCode: 2 });
     }
   }
 
@@ -128,19 +171,27 @@ export class SwarmRun implements OrchestratorRun {
   }
 
   /**
-   * Addresses a control plane caller may come from when it is the task in `containerId`: its
-   * bridge and overlay addresses, and its node's address (where a node masquerades its tasks'
-   * traffic) while no other component of this run has a task on that node.
+   * Which component a control plane caller is (see swarm_identity.ts). While a service's task
+   * is still being placed, a caller that fits nothing yet is asked again for a while: a task may
+   * call before flowctl has seen it run.
    */
-  peerAddresses(containerId: string): string[] {
-    const task = this.#placed.get(containerId);
-    if (!task) return [];
-    const addresses = [task.bridgeAddress, task.overlayAddress];
-    const shared = [...this.#placed.values()].some((other) =>
-      other.nodeId === task.nodeId && other.component !== task.component
-    );
-    if (!task.local && !shared) addresses.push(task.nodeAddress);
-    return addresses.filter((a): a is string => a !== undefined);
+  async identifyPeer(
+    peer: PeerAddress,
+    claim?: PeerClaim,
+  ): Promise<string | PeerRefusal | undefined> {
+    const deadline = Date.now() + IDENTIFY_PATIENCE_MS;
+    while (true) {
+      const found = identifySwarmCaller(
+        peer.address,
+        claim,
+        [...this.#placed.values()],
+        this.#claimable,
+      );
+      if (typeof found === "string" || this.#placing.size === 0 || Date.now() > deadline) {
+        return found;
+      }
+      await delay(POLL_MS);
+    }
   }
 
   /**
@@ -173,25 +224,45 @@ export class SwarmRun implements OrchestratorRun {
     try {
       let serviceId = this.#services.get(component.id);
       if (!serviceId) {
-        serviceId = await createService(this.#docker, this.#serviceSpec(component));
+        serviceId = await createService(this.#docker, this.#serviceSpec(component), {
+          // As `docker stack deploy --with-registry-auth`: the nodes pull with the user's login.
+          registryAuth: await registryAuthHeader(component.image ?? ""),
+        });
         this.#services.set(component.id, serviceId);
       }
       const seen = this.#seenTasks.get(component.id) ?? new Set<string>();
       this.#seenTasks.set(component.id, seen);
-      const task = await this.#nextTask(component, serviceId, seen);
-      if (!task) return this.#live.add(new UnplacedHandle(this.#docker, component.id, serviceId));
-      seen.add(task.ID);
-      const placed = await this.#place(component, task);
-      const unreachable = unprobeablePort(component, placed);
-      if (unreachable !== undefined) {
-        throw new ComponentFailedError(
-          component.id,
-          `Component "${component.id}" runs on node "${placed.nodeName}", where flowctl cannot probe its port ${unreachable}: publish it (a "hostPort" in its ports) or use "health: { registered: true }"`,
-        );
+      this.#placing.add(component.id);
+      let task: TaskInfo | undefined;
+      let placed: PlacedTask;
+      try {
+        task = await this.#nextTask(component, serviceId, seen);
+        if (!task) {
+          return this.#live.add(new UnplacedHandle(this.#docker, component.id, serviceId));
+        }
+        seen.add(task.ID);
+        placed = await placeTask(this.#docker, component, task, {
+          networkId: this.#networkId,
+          // The manager's tasks are this machine's only when flowctl runs on the manager.
+          local: this.#onManager && task.NodeID === this.#nodeId,
+          localAddress: this.#address,
+        });
+        this.#placed.set(placed.containerId, placed);
+      } finally {
+        this.#placing.delete(component.id);
       }
-      this.#placed.set(placed.containerId, placed);
-      const handle = new TaskHandle(this.#docker, component, serviceId, placed, task);
-      handle.exited.finally(() => this.#placed.delete(placed.containerId));
+      let overlay: OverlayProbe | undefined;
+      try {
+        overlay = await this.#overlayProbe(component, placed);
+      } catch (error) {
+        this.#placed.delete(placed.containerId);
+        throw error;
+      }
+      const handle = new TaskHandle(this.#docker, component, serviceId, placed, task, overlay);
+      handle.exited.finally(() => {
+        this.#placed.delete(placed.containerId);
+        overlay?.[Symbol.asyncDispose]().catch(() => {});
+      });
       return this.#live.add(handle);
     } catch (error) {
       if (error instanceof DockerApiError) {
@@ -227,7 +298,10 @@ export class SwarmRun implements OrchestratorRun {
       const task = (await listTasks(this.#docker, serviceId)).find((t) => !seen.has(t.ID));
       const state = task?.Status.State;
       if (task && (state === "rejected" || (state === "failed" && !containerOf(task)))) {
-        throw new ComponentFailedError(component.id, await this.#rejection(component, task));
+        throw new ComponentFailedError(
+          component.id,
+          await rejectionMessage(this.#docker, component, task),
+        );
       }
       if (task && state === "pending" && task.Status.Err) {
         unschedulableSince ??= Date.now();
@@ -251,49 +325,35 @@ export class SwarmRun implements OrchestratorRun {
     }
   }
 
-  async #rejection(component: Component, task: TaskInfo): Promise<string> {
-    const node = task.NodeID ? await inspectNode(this.#docker, task.NodeID) : undefined;
-    const nodeName = node?.Description?.Hostname ?? task.NodeID ?? "unknown";
-    const reason = task.Status.Err ?? task.Status.Message ?? task.Status.State;
-    const missingImage = /no such image/i.test(reason);
-    return `Component "${component.id}": its task was rejected on node "${nodeName}": ${reason}${
-      missingImage
-        ? `; image "${component.image}" must be present on every node that may run it (load it there with "docker save | docker load", or push it to a registry the nodes can pull from)`
-        : ""
-    }`;
-  }
-
-  async #place(component: Component, task: TaskInfo): Promise<PlacedTask> {
-    const nodeId = task.NodeID ?? "";
-    const node = nodeId ? await inspectNode(this.#docker, nodeId) : undefined;
-    const containerId = containerOf(task) ?? "";
-    const local = nodeId === this.#nodeId;
-    // The bridge endpoint is made as the container starts; a task that ended has none.
-    let bridgeAddress: string | undefined;
-    for (let attempt = 0; local && !bridgeAddress && attempt < 20; attempt++) {
-      bridgeAddress = await gatewayBridgeAddress(this.#docker, containerId);
-      if (!bridgeAddress) {
-        if (task.Status.State !== "running") break;
-        await delay(POLL_MS);
-      }
+  /**
+   * A probe task on the overlay for a task whose probed port flowctl cannot reach (not
+   * published, and not on flowctl's machine); undefined when flowctl probes it directly.
+   */
+  async #overlayProbe(component: Component, placed: PlacedTask): Promise<OverlayProbe | undefined> {
+    const port = unprobeablePort(component, placed);
+    const health = component.health;
+    const probe = health?.probe;
+    if (
+      port === undefined || !health || !probe || (probe.type !== "http" && probe.type !== "tcp")
+    ) {
+      return undefined;
     }
-    const overlay = task.NetworksAttachments?.find((n) => n.Network.ID === this.#networkId);
-    const nodeAddress = node?.Status.Addr && node.Status.Addr !== "0.0.0.0"
-      ? node.Status.Addr
-      : local
-      ? this.#address
-      : undefined;
-    return {
-      component: component.id,
-      taskId: task.ID,
-      containerId,
-      nodeId,
-      nodeName: node?.Description?.Hostname ?? nodeId,
-      nodeAddress,
-      local,
-      bridgeAddress,
-      overlayAddress: overlay?.Addresses?.[0]?.split("/")[0],
-    };
+    if (!placed.overlayAddress || !this.#networkId) {
+      throw new ComponentFailedError(
+        component.id,
+        `Component "${component.id}" runs on node "${placed.nodeName}", where flowctl cannot probe its port ${port} and its task has no overlay address to probe from: publish it (a "hostPort" in its ports) or use "health: { registered: true }"`,
+      );
+    }
+    return await OverlayProbe.start(this.#docker, {
+      name: `${serviceName(this.#pipeline, component)}-probe-${placed.taskId.slice(0, 8)}`,
+      networkId: this.#networkId,
+      address: placed.overlayAddress,
+      probe,
+      intervalMs: health.intervalMs,
+      timeoutMs: health.timeoutMs,
+      labels: this.#labels(),
+      registryAuth: await registryAuthHeader(probeImage()),
+    });
   }
 
   #serviceSpec(component: Component): Record<string, unknown> {
@@ -332,19 +392,6 @@ export class SwarmRun implements OrchestratorRun {
     const networkId = this.#networkId;
     if (networkId) await removeNetworkWhenFree(this.#docker, networkId);
   }
-}
-
-/**
- * The health check port flowctl cannot reach, if any: one that is not published, of a task on
- * another node (its overlay and bridge addresses are not routed to this one).
- */
-function unprobeablePort(component: Component, placed: PlacedTask): number | undefined {
-  const probe = component.health?.probe;
-  if (!probe || !("port" in probe) || placed.local) return undefined;
-  const published = component.ports.some((p) =>
-    p.containerPort === probe.port && p.hostPort !== undefined
-  );
-  return published ? undefined : probe.port;
 }
 
 function containerOf(task: TaskInfo): string | undefined {

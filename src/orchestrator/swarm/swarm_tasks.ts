@@ -1,7 +1,13 @@
 /** The tasks of a swarm run per component and node, for `flowctl status`. */
 import { DockerClient } from "../../docker/docker_client.ts";
 import { LABEL_COMPONENT, LABEL_RUN } from "../../docker/labels.ts";
-import { inspectNode, listServices, listTasks } from "../../docker/swarm_api.ts";
+import {
+  inspectNode,
+  listServices,
+  listTasks,
+  nodeAddress,
+  type NodeInfo,
+} from "../../docker/swarm_api.ts";
 
 export interface TaskView {
   id: string;
@@ -9,6 +15,8 @@ export interface TaskView {
   /** The node's hostname. */
   node: string;
   state: string;
+  /** Its published ports where they really are: `nodeAddress:published->target`. */
+  ports: string[];
 }
 
 /**
@@ -22,14 +30,14 @@ export async function swarmTasks(
   if (state.orchestrator !== "swarm") return byComponent;
   try {
     using docker = await DockerClient.connect();
-    const nodes = new Map<string, Promise<string>>();
-    const nodeName = (id: string) => {
-      let name = nodes.get(id);
-      if (!name) {
-        name = inspectNode(docker, id).then((node) => node?.Description?.Hostname ?? id);
-        nodes.set(id, name);
+    const nodes = new Map<string, Promise<NodeInfo | undefined>>();
+    const nodeOf = (id: string) => {
+      let node = nodes.get(id);
+      if (!node) {
+        node = inspectNode(docker, id);
+        nodes.set(id, node);
       }
-      return name;
+      return node;
     };
     for (const service of await listServices(docker, LABEL_RUN, state.runId)) {
       const component = service.Spec.Labels?.[LABEL_COMPONENT];
@@ -39,12 +47,24 @@ export async function swarmTasks(
       );
       byComponent.set(
         component,
-        await Promise.all(tasks.map(async (task) => ({
-          id: task.ID,
-          nodeId: task.NodeID ?? "",
-          node: task.NodeID ? await nodeName(task.NodeID) : "-",
-          state: task.Status.State,
-        }))),
+        await Promise.all(tasks.map(async (task) => {
+          const node = task.NodeID ? await nodeOf(task.NodeID) : undefined;
+          const address = (node && nodeAddress(node)) ?? "-";
+          return {
+            id: task.ID,
+            nodeId: task.NodeID ?? "",
+            node: node?.Description?.Hostname ?? task.NodeID ?? "-",
+            state: task.Status.State,
+            // The engine lists a port once per address family it binds.
+            ports: [
+              ...new Set(
+                (task.Status.PortStatus?.Ports ?? []).map((p) =>
+                  `${address}:${p.PublishedPort}->${p.TargetPort}`
+                ),
+              ),
+            ],
+          };
+        })),
       );
     }
   } catch {
