@@ -7,6 +7,8 @@ import { FIXTURES, isAlive, type TestComponent } from "./_helpers.ts";
 
 export const SDK_FIXTURE = `${FIXTURES}/sdk_component.cjs`;
 
+const handedOut = new Set<number>();
+
 /**
  * A port that is free now, below the ephemeral range: a port the kernel hands out for port 0 can
  * be taken by any outgoing connection (the data path makes many) before the component listens.
@@ -14,8 +16,11 @@ export const SDK_FIXTURE = `${FIXTURES}/sdk_component.cjs`;
 export function freeListenPort(): number {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
+    // Two components of one test must not be handed the same port before either listens.
+    if (handedOut.has(port)) continue;
     try {
       Deno.listen({ hostname: "0.0.0.0", port }).close();
+      handedOut.add(port);
       return port;
     } catch {
       // taken: try another
@@ -83,6 +88,22 @@ export function ledgersFrom(events: readonly [string, string][], source: string)
   return events
     .filter(([id]) => id.startsWith(`${source}-`))
     .map(([id]) => Number(id.slice(source.length + 1).split("-")[0]));
+}
+
+/**
+ * The pid of component `id` of pipeline `name` (the data path too), from the environment flowctl
+ * gave it, without asking `flowctl status` (which takes a Deno start).
+ */
+export function componentPid(name: string, id: string): number | undefined {
+  return pipelineProcesses(name).find((pid) => {
+    try {
+      return Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0").includes(
+        `COMPONENT_ID=${id}`,
+      ) && !Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("--decide");
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
  * The house rules of STYLE.md, checked: higher floors of `src/` import lower ones, never the
- * other way (cli → runner → admin/recovery → state → orchestrator → controlplane, logs → config →
- * registry, docker, health → proc, graph), folders on one floor do not import each other, no
- * file of `src/` outside `gen/` is over 400 lines, and the orchestrator kind is compared outside
- * `orchestrator/` and `config/` in at most three places (the rest ask `orchestrator/select.ts`).
+ * other way (cli → ui → runner → admin/recovery → state → orchestrator → controlplane, logs →
+ * config → registry, docker, health → proc, graph), folders on one floor do not import each
+ * other, no file of `src/` outside `gen/` is over 400 lines, and the orchestrator kind is compared
+ * outside `orchestrator/` and `config/` in at most three places (the rest ask
+ * `orchestrator/select.ts`).
  */
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,8 @@ const MAX_LINES = 400;
 /** Each top folder of `src/` and its floor; files directly in `src/` are the ground (0). */
 const FLOORS: Readonly<Record<string, number>> = {
   cli: 9,
+  // The dashboard sits between the commands and the run it shows.
+  ui: 8.5,
   runner: 8,
   admin: 7,
   recovery: 7,
@@ -31,6 +34,9 @@ const FLOORS: Readonly<Record<string, number>> = {
   health: 2,
   proc: 1,
   graph: 1,
+  // The trust rules of SECURITY.md (owned folders, safe files, input files, private sockets):
+  // every floor that touches the disk relies on them.
+  trust: 1,
   // The SDK that components import stands apart, above everything: it may use the wire types
   // and durations, and nothing of flowctl imports it.
   sdk: 10,

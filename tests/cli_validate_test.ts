@@ -174,7 +174,7 @@ async function endlessPipe(fifo: string): Promise<AsyncDisposable> {
   };
 }
 
-Deno.test("flowctl validate stops reading a pipe that never closes after 1 MiB, exit 2", async () => {
+Deno.test("flowctl validate refuses a pipe as the pipeline file without reading it, exit 2", async () => {
   await using dir = await tempDir("flowctl-fifo-");
   const fifo = `${dir.path}/pipeline.yaml`;
   await using _writer = await endlessPipe(fifo);
@@ -182,11 +182,11 @@ Deno.test("flowctl validate stops reading a pipe that never closes after 1 MiB, 
   assertEquals(result.code, ExitCode.usage, result.stderr);
   assertEquals(
     result.stderr.trim(),
-    `${fifo}: file is larger than 1048576 bytes; pipeline files are limited to that (1 MiB)`,
+    `${fifo}: is a FIFO (named pipe), not a regular file; flowctl reads pipeline files only from regular files (or "-")`,
   );
 });
 
-Deno.test("flowctl validate stops reading a .env pipe that never closes after 1 MiB, exit 2", async () => {
+Deno.test("flowctl validate refuses a pipe as .env without reading it, exit 2", async () => {
   await using dir = await tempDir();
   const file = await writeTemp(
     "pipeline.yaml",
@@ -199,15 +199,15 @@ Deno.test("flowctl validate stops reading a .env pipe that never closes after 1 
   assertEquals(result.code, ExitCode.usage, result.stderr);
   assertEquals(
     result.stderr.trim(),
-    `${dotenv}: .env is larger than 1048576 bytes; .env files are limited to that (1 MiB)`,
+    `${dotenv}: cannot read .env: is a FIFO (named pipe), not a regular file`,
   );
 });
 
-Deno.test("flowctl validate reads at most 1 MiB of /dev/zero, as a file or as standard input", async (t) => {
+Deno.test("flowctl validate refuses /dev/zero as the file, and reads at most 1 MiB of it as standard input", async (t) => {
   await t.step("/dev/zero as the file", async () => {
     const result = await validateWithDeadline("/dev/zero");
     assertEquals(result.code, ExitCode.usage, result.stderr);
-    assertStringIncludes(result.stderr, "/dev/zero: file is larger than 1048576 bytes");
+    assertStringIncludes(result.stderr, "/dev/zero: is a device, not a regular file");
   });
   await t.step("/dev/zero as standard input", async () => {
     const result = await validateWithDeadline("-", "/dev/zero");

@@ -6,7 +6,13 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { FlowctlProcess, runFlowctl, testPipeline, uniqueName, waitFor } from "./_helpers.ts";
-import { ledgersFrom, pipelineProcesses, sdkComponent, sinkEvents } from "./_sdk_fixture.ts";
+import {
+  componentPid,
+  ledgersFrom,
+  pipelineProcesses,
+  sdkComponent,
+  sinkEvents,
+} from "./_sdk_fixture.ts";
 
 interface StatusComponent {
   id: string;
@@ -20,9 +26,9 @@ async function components(env: Record<string, string>): Promise<StatusComponent[
   return JSON.parse(status.stdout).pipelines[0]?.components ?? [];
 }
 
-async function pidOf(env: Record<string, string>, id: string): Promise<number> {
-  const pid = (await components(env)).find((c) => c.id === id)?.pid;
-  if (pid === undefined) throw new Error(`no pid for "${id}" in status`);
+function pidOf(name: string, id: string): number {
+  const pid = componentPid(name, id);
+  if (pid === undefined) throw new Error(`no process of "${id}" in pipeline "${name}"`);
   return pid;
 }
 
@@ -46,7 +52,7 @@ Deno.test("a processor killed with SIGKILL mid-stream is re-attached once restar
   }));
   await using flowctl = new FlowctlProcess(p.args, { env: p.env });
   await waitFor(() => sinkEvents(p.dir, "out").length > 100, "events at the sink", 30_000);
-  Deno.kill(await pidOf(p.env, "proc"), "SIGKILL");
+  Deno.kill(pidOf(name, "proc"), "SIGKILL");
   const result = await flowctl.result();
   assertEquals(result.code, 0, `${result.stdout}\n${result.stderr}`);
   assertStringIncludes(result.stdout, "Restarting component proc");
@@ -79,7 +85,7 @@ Deno.test("a sink that goes away for good does not stall the other: it keeps a b
   await using flowctl = new FlowctlProcess(p.args, { env: p.env });
   await waitFor(() => sinkEvents(p.dir, "gone").length > 100, "events at the sinks", 30_000);
   // SIGTERM: the fixture exits 0, a sink that finished as far as its supervisor is concerned.
-  Deno.kill(await pidOf(p.env, "gone"), "SIGTERM");
+  Deno.kill(pidOf(name, "gone"), "SIGTERM");
   // Without the bounded buffer the source would wait for "gone" forever and this times out.
   await flowctl.waitForOutput("Pipeline completed successfully", 60_000);
   const result = await flowctl.result();
@@ -142,12 +148,8 @@ Deno.test("a data path killed with SIGKILL is restarted with backoff and the sou
     sinks: [sdkComponent("sink", "out", { inputs: ["src"], outputDir: dir })],
   }));
   await using flowctl = new FlowctlProcess(p.args, { env: p.env });
-  const dataPath = (async () => {
-    await waitFor(() => sinkEvents(p.dir, "out").length > 0, "events at the sink", 30_000);
-    return await pidOf(p.env, "data-path");
-  })();
   await waitFor(() => sinkEvents(p.dir, "out").length > 1200, "1200 events at the sink", 30_000);
-  Deno.kill(await dataPath, "SIGKILL");
+  Deno.kill(pidOf(name, "data-path"), "SIGKILL");
   await flowctl.waitForOutput("Restarting component data-path");
   const result = await flowctl.result();
   assertEquals(result.code, 0, `${result.stdout}\n${result.stderr}`);

@@ -2,11 +2,13 @@
 import * as v from "valibot";
 import { isRunLive, readRunState } from "../state/state_file.ts";
 import { UserError } from "../user_error.ts";
+import { checkPrivateSocket } from "../trust/private_socket.ts";
 import {
   adminSocketPath,
   type ControlRequest,
   type ControlResponse,
   ControlResponseSchema,
+  DashboardResponseSchema,
   ErrorResponseSchema,
   type ExecContext,
   ExecContextSchema,
@@ -38,6 +40,15 @@ export async function requestExecContext(
   return await call(pipeline, "/v1/exec-context", { component }, ExecContextSchema);
 }
 
+/** Asks the running flowctl of `pipeline` for its dashboard's URL (it starts one if needed). */
+export async function requestDashboard(pipeline: string): Promise<string> {
+  return (await call(pipeline, "/v1/ui", {}, DashboardResponseSchema)).url;
+}
+
+/** What the user can do about an admin socket that is not the run's own. */
+const ADMIN_SOCKET_FIX =
+  'it is not the running flowctl\'s own socket: stop that run ("flowctl down") and remove the file';
+
 async function call<T extends v.GenericSchema>(
   pipeline: string,
   path: string,
@@ -51,6 +62,16 @@ async function call<T extends v.GenericSchema>(
     );
   }
   const socket = adminSocketPath(pipeline);
+  try {
+    // Checked before a byte is sent: a socket someone else made could answer anything.
+    checkPrivateSocket(socket, ADMIN_SOCKET_FIX);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new AdminUnavailableError(
+      `Cannot reach the flowctl running "${pipeline}" (pid ${state.flowctl.pid}): its admin socket "${socket}" is missing`,
+      { cause: error },
+    );
+  }
   using client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
   let response: Response;
   try {

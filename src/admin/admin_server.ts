@@ -2,6 +2,7 @@
 import { getLogger } from "@logtape/logtape";
 import * as v from "valibot";
 import { UserError } from "../user_error.ts";
+import { RunLock, RunLockedError } from "../state/run_lock.ts";
 import {
   adminSocketPath,
   type ControlRequest,
@@ -13,11 +14,19 @@ import {
 
 const logger = getLogger(["flowctl", "admin"]);
 
+/** The largest request read: requests are a few hundred bytes of JSON. */
+export const MAX_ADMIN_REQUEST_BYTES = 64 * 1024;
+
+/** A request larger than MAX_ADMIN_REQUEST_BYTES. */
+class RequestTooLarge extends Error {}
+
 /** What the admin channel asks of the run. */
 export interface AdminHandlers {
   control(request: ControlRequest): Promise<ControlResponse>;
   /** @throws {UserError} when the component is unknown or not running. */
   execContext(componentId: string): ExecContext;
+  /** `flowctl ui`: the URL of the run's dashboard (with its token), started on demand. */
+  dashboard?(): Promise<{ url: string }>;
 }
 
 /** The admin socket of a run; disposing closes it and removes the socket file. */
@@ -53,17 +62,26 @@ async function handle(request: Request, handlers: AdminHandlers): Promise<Respon
   const url = new URL(request.url);
   try {
     if (request.method === "POST" && url.pathname === "/v1/control") {
-      const body = v.parse(ControlRequestSchema, await request.json());
+      const body = v.parse(ControlRequestSchema, await readJson(request));
       return Response.json(await handlers.control(body));
     }
     if (request.method === "POST" && url.pathname === "/v1/exec-context") {
-      const body = v.parse(ExecContextRequestSchema, await request.json());
+      const body = v.parse(ExecContextRequestSchema, await readJson(request));
       return Response.json(handlers.execContext(body.component));
+    }
+    if (request.method === "POST" && url.pathname === "/v1/ui" && handlers.dashboard) {
+      return Response.json(await handlers.dashboard());
     }
     return Response.json({ error: `no such request: ${request.method} ${url.pathname}` }, {
       status: 404,
     });
   } catch (error) {
+    if (error instanceof RequestTooLarge) {
+      await request.body?.cancel().catch(() => {});
+      return Response.json({
+        error: `request larger than ${MAX_ADMIN_REQUEST_BYTES} bytes`,
+      }, { status: 413 });
+    }
     if (error instanceof v.ValiError || error instanceof SyntaxError) {
       return Response.json({ error: `invalid request: ${error.message}` }, { status: 400 });
     }
@@ -73,4 +91,51 @@ async function handle(request: Request, handlers: AdminHandlers): Promise<Respon
     logger.error("Admin request {path} failed: {error}", { path: url.pathname, error });
     return Response.json({ error: `internal error: ${String(error)}` }, { status: 500 });
   }
+}
+
+/** The request's JSON body, read only up to MAX_ADMIN_REQUEST_BYTES (never buffered whole). */
+async function readJson(request: Request): Promise<unknown> {
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_ADMIN_REQUEST_BYTES) {
+    throw new RequestTooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    for await (const chunk of request.body) {
+      size += chunk.byteLength;
+      if (size > MAX_ADMIN_REQUEST_BYTES) throw new RequestTooLarge();
+      chunks.push(chunk);
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+/**
+ * Removes the admin socket a killed run left (`flowctl down` once no flowctl runs the
+ * pipeline); anything there that is not a socket is left alone.
+ */
+export async function removeStaleAdminSocket(pipeline: string): Promise<boolean> {
+  const path = adminSocketPath(pipeline);
+  const info = await Deno.lstat(path).catch(() => undefined);
+  if (!info?.isSocket) return false;
+  // Only while holding the run lock: a run that is starting now owns the socket it just made.
+  let lock: RunLock;
+  try {
+    lock = await RunLock.acquire(pipeline, { file: "-" });
+  } catch (error) {
+    if (error instanceof RunLockedError) return false;
+    throw error;
+  }
+  try {
+    await Deno.remove(path).catch(() => {});
+  } finally {
+    lock[Symbol.dispose]();
+  }
+  return true;
 }

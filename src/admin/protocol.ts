@@ -47,3 +47,6 @@ export const ExecContextSchema = v.object({
 export type ExecContext = v.InferOutput<typeof ExecContextSchema>;
 
 export const ErrorResponseSchema = v.object({ error: v.string() });
+
+/** `flowctl ui`: where the run's dashboard answers, its token in the query. */
+export const DashboardResponseSchema = v.object({ url: v.pipe(v.string(), v.url()) });

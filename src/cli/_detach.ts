@@ -2,6 +2,12 @@
  * `flowctl run -d`: re-executes flowctl in a new session (so closing the terminal does not reach
  * it) with its output going to files in the state folder, shows that output until the pipeline
  * has started (exit 0) or the run ended (its exit code), and leaves it running.
+ *
+ * Readiness goes through a file of the (private) state folder that this launch created, never a
+ * signal: SIGUSR1 can make a JavaScript runtime open its inspector, which any local user could
+ * then drive. Each launch has output and readiness files of its own, so two launches at once
+ * never show each other's output; the one that started renames its files to `<pipeline>.out`
+ * and `.err`.
  */
 import { basename, join } from "node:path";
 import { delay } from "../delay.ts";
@@ -12,9 +18,8 @@ import { writeAll } from "./output.ts";
 import { renderEvent } from "./run_renderer.ts";
 import { installShutdownSignals } from "./shutdown_signals.ts";
 
-/** The hidden option that tells a detached flowctl whom to signal once the pipeline started. */
-export const NOTIFY_OPTION = "detached-from";
-const READY_SIGNAL: Deno.Signal = "SIGUSR1";
+/** The hidden option naming the file a detached flowctl writes to once the pipeline started. */
+export const READY_OPTION = "ready-file";
 
 /** Where a detached run of `pipeline` writes its own output: `<state dir>/<pipeline>.out|.err`. */
 export function detachedOutputPaths(pipeline: string): { out: string; err: string } {
@@ -24,13 +29,37 @@ export function detachedOutputPaths(pipeline: string): { out: string; err: strin
   };
 }
 
-/** In the detached flowctl: tells the waiting `run -d` that the pipeline started. */
-export function notifyStarted(pid: number): void {
+/**
+ * In the detached flowctl: tells the waiting `run -d` that the pipeline started, by writing to
+ * the readiness file it created (never creating one: a missing file means nobody waits).
+ */
+export function notifyStarted(readyFile: string): void {
   try {
-    Deno.kill(pid, READY_SIGNAL);
+    using file = Deno.openSync(readyFile, { write: true, append: true });
+    file.writeSync(new TextEncoder().encode("started\n"));
   } catch {
-    // it gave up waiting (Ctrl+C): nothing to tell
+    // it gave up waiting (Ctrl+C) and removed the file: nothing to tell
   }
+}
+
+/** The files of one launch: its output, and the readiness file the detached run writes to. */
+async function launchFiles(pipeline: string) {
+  const base = join(stateDir(), `${pipeline}.launch-${crypto.randomUUID().slice(0, 8)}`);
+  const files = { out: `${base}.out`, err: `${base}.err`, ready: `${base}.ready` };
+  for (const path of Object.values(files)) {
+    (await Deno.open(path, { write: true, createNew: true, mode: 0o600 })).close();
+  }
+  return files;
+}
+
+/** Resolves once the detached run wrote to the readiness file (or `signal` aborts). */
+async function becameReady(path: string, signal: AbortSignal): Promise<"started" | "aborted"> {
+  while (!signal.aborted) {
+    const size = await Deno.stat(path).then((info) => info.size, () => 0);
+    if (size > 0) return "started";
+    await delay(20, { signal });
+  }
+  return "aborted";
 }
 
 /**
@@ -56,12 +85,7 @@ export async function runDetached(
     });
     return ExitCode.failure;
   }
-  const paths = detachedOutputPaths(pipeline);
-  await Deno.writeTextFile(paths.out, "", { mode: 0o600 });
-  await Deno.writeTextFile(paths.err, "", { mode: 0o600 });
-  const started = Promise.withResolvers<"started">();
-  const onReady = () => started.resolve("started");
-  Deno.addSignalListener(READY_SIGNAL, onReady);
+  const paths = await launchFiles(pipeline);
   // Redirection by sh, so that everything the run prints (even a crash) lands in the files;
   // the arguments are passed as words, never parsed by the shell.
   const child = new Deno.Command("sh", {
@@ -75,8 +99,8 @@ export async function runDetached(
       "run",
       ...args,
       "--quiet",
-      `--${NOTIFY_OPTION}`,
-      String(Deno.pid),
+      `--${READY_OPTION}`,
+      paths.ready,
     ],
     detached: true,
     stdin: "null",
@@ -92,23 +116,33 @@ export async function runDetached(
     follow(paths.out, (bytes) => out.raw(bytes), following.signal),
     follow(paths.err, (bytes) => writeAll(Deno.stderr, bytes), following.signal),
   ]);
+  let started = false;
   try {
-    const outcome = await Promise.race([started.promise, child.status]);
+    const outcome = await Promise.race([becameReady(paths.ready, following.signal), child.status]);
     following.abort();
     await followers;
     if (outcome === "started") {
+      started = true;
       child.unref();
+      // The open files move with the rename: the run keeps writing to them.
+      const final = detachedOutputPaths(pipeline);
+      await Deno.rename(paths.out, final.out);
+      await Deno.rename(paths.err, final.err);
       const hint =
-        `Pipeline ${pipeline} runs in the background (flowctl pid ${child.pid}); its output goes to ${paths.out}`;
+        `Pipeline ${pipeline} runs in the background (flowctl pid ${child.pid}); its output goes to ${final.out}`;
       if (out.format === "json") {
         out.json({ time: new Date().toISOString(), event: "detached", pid: child.pid });
       } else out.line(hint);
       return ExitCode.ok;
     }
-    return outcome.code;
+    return outcome === "aborted" ? ExitCode.failure : outcome.code;
   } finally {
+    following.abort();
     signals[Symbol.dispose]();
-    Deno.removeSignalListener(READY_SIGNAL, onReady);
+    // What a launch that did not start printed was shown above; its files go.
+    for (const path of started ? [paths.ready] : Object.values(paths)) {
+      await Deno.remove(path).catch(() => {});
+    }
   }
 }
 

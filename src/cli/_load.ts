@@ -8,6 +8,8 @@ import {
   type ParsedPipeline,
   parsePipeline,
 } from "../config/mod.ts";
+import { UserError } from "../user_error.ts";
+import { InputFileError, readInputFile, readInputFileSync } from "../trust/read_input.ts";
 
 export interface LoadOptions {
   orchestrator?: OrchestratorKind;
@@ -17,6 +19,13 @@ export interface LoadOptions {
   componentRegistry?: string | undefined;
   /** Enabled profiles (`--profile`). */
   profiles?: readonly string[];
+  /** Stops waiting on standard input (Ctrl+C or SIGTERM while `run -` reads it). */
+  signal?: AbortSignal;
+}
+
+/** A signal came while the pipeline was still being read from standard input. */
+export class InputInterruptedError extends UserError {
+  override name = "InputInterruptedError";
 }
 
 /**
@@ -30,7 +39,7 @@ export async function loadPipelineFile(
   const fromStdin = file === "-";
   const path = fromStdin ? "-" : resolve(file);
   const dir = fromStdin ? Deno.cwd() : dirname(path);
-  const text = fromStdin ? await readStdin() : await readFile(file, path);
+  const text = fromStdin ? await readStdin(options.signal) : await readFile(file, path);
   const dotenv = await readDotenv(file, `${dir}/.env`);
   return parsePipeline(text, {
     file,
@@ -46,42 +55,59 @@ export async function loadPipelineFile(
   });
 }
 
-/** Reads an `env_file` with the same 1 MiB cap as pipeline files. */
+/** Reads an `env_file`: a regular file only, with the same 1 MiB cap as pipeline files. */
 function readEnvFile(path: string): string {
-  using file = Deno.openSync(path);
-  if (file.statSync().isDirectory) throw new Error("it is a folder");
-  const buffer = new Uint8Array(MAX_PIPELINE_BYTES + 1);
-  let filled = 0;
-  while (filled < buffer.length) {
-    const count = file.readSync(buffer.subarray(filled));
-    if (count === null) break;
-    filled += count;
+  try {
+    return new TextDecoder().decode(readInputFileSync(path, MAX_PIPELINE_BYTES));
+  } catch (error) {
+    if (!(error instanceof InputFileError) || !error.message.startsWith("is larger")) throw error;
+    throw new Error(tooLarge("env files"));
   }
-  if (filled > MAX_PIPELINE_BYTES) throw new Error(tooLarge("env files"));
-  return new TextDecoder().decode(buffer.subarray(0, filled));
 }
 
 async function readFile(shown: string, path: string): Promise<string> {
-  let bytes: Uint8Array | undefined;
+  let bytes: Uint8Array;
   try {
-    if ((await Deno.stat(path)).isDirectory) {
-      throw new ConfigError([issue(shown, "is a folder, not a pipeline file")]);
-    }
-    using file = await Deno.open(path);
-    bytes = await readAtMost(file, MAX_PIPELINE_BYTES);
+    bytes = await readInputFile(path, MAX_PIPELINE_BYTES);
   } catch (error) {
-    if (error instanceof ConfigError) throw error;
+    if (error instanceof InputFileError) {
+      const tooBig = error.message.startsWith("is larger");
+      throw new ConfigError([
+        issue(shown, tooBig ? `file is ${tooLarge("pipeline files")}` : pipelineProblem(error)),
+      ], { cause: error });
+    }
     const reason = error instanceof Deno.errors.NotFound
       ? "no such file"
       : (error as Error).message;
     throw new ConfigError([issue(shown, `cannot read pipeline file: ${reason}`)], { cause: error });
   }
-  if (!bytes) throw new ConfigError([issue(shown, `file is ${tooLarge("pipeline files")}`)]);
   return decodeText(shown, bytes, "file");
 }
 
-async function readStdin(): Promise<string> {
-  const bytes = await readAtMost(Deno.stdin, MAX_PIPELINE_BYTES);
+/** A folder keeps its old message; anything else not regular says what it is. */
+function pipelineProblem(error: InputFileError): string {
+  return error.message === "is a folder, not a file"
+    ? "is a folder, not a pipeline file"
+    : `${error.message}; flowctl reads pipeline files only from regular files (or "-")`;
+}
+
+async function readStdin(signal: AbortSignal | undefined): Promise<string> {
+  // Standard input may never end; a signal must still be able to stop flowctl.
+  const { promise: stopped, reject } = Promise.withResolvers<never>();
+  const onAbort = () =>
+    reject(
+      new InputInterruptedError(
+        `Stopped (${signal?.reason}) while reading the pipeline from standard input`,
+      ),
+    );
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await Promise.race([readAtMost(Deno.stdin, MAX_PIPELINE_BYTES), stopped]);
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
   if (!bytes) throw new ConfigError([issue("-", `input is ${tooLarge("pipeline files")}`)]);
   return decodeText("-", bytes, "input");
 }
@@ -119,17 +145,21 @@ async function readDotenv(
   shown: string,
   path: string,
 ): Promise<Record<string, string> | undefined> {
-  let bytes: Uint8Array | undefined;
+  let bytes: Uint8Array;
   try {
-    using file = await Deno.open(path);
-    bytes = await readAtMost(file, MAX_PIPELINE_BYTES);
+    bytes = await readInputFile(path, MAX_PIPELINE_BYTES);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    throw new ConfigError([issue(path, `cannot read .env: ${(error as Error).message}`)], {
-      cause: error,
-    });
+    const tooBig = error instanceof InputFileError && error.message.startsWith("is larger");
+    throw new ConfigError([
+      issue(
+        path,
+        tooBig
+          ? `.env is ${tooLarge(".env files")}`
+          : `cannot read .env: ${(error as Error).message}`,
+      ),
+    ], { cause: error });
   }
-  if (!bytes) throw new ConfigError([issue(path, `.env is ${tooLarge(".env files")}`)]);
   try {
     return parseDotenv(new TextDecoder().decode(bytes));
   } catch (error) {

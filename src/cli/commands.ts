@@ -54,6 +54,16 @@ export const commands: Command[] = [
     load: async () => (await import("./pull.ts")).pullCommand,
   },
   {
+    name: "ui",
+    summary: "Print (or open) the dashboard URL of a running pipeline",
+    load: async () => (await import("./ui.ts")).uiCommand,
+  },
+  {
+    name: "graph",
+    summary: "Print a pipeline's graph (Mermaid, DOT or JSON)",
+    load: async () => (await import("./graph.ts")).graphCommand,
+  },
+  {
     name: "validate",
     summary: "Check a pipeline file",
     load: async () => (await import("./validate.ts")).validateCommand,

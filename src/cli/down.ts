@@ -1,4 +1,5 @@
 /** `flowctl down`: stops a running pipeline, or removes what a killed flowctl left behind. */
+import { removeStaleAdminSocket } from "../admin/admin_server.ts";
 import { DockerUnavailableError } from "../docker/docker_errors.ts";
 import { delay } from "../delay.ts";
 import { involvesContainers, removeLeftovers } from "../recovery/leftovers.ts";
@@ -14,7 +15,7 @@ export const downCommand: CommandModule = {
   help: `Usage: flowctl down <file|-> [--output text|json]
 
 If the pipeline is running, asks its flowctl to stop (SIGTERM) and waits for it. If flowctl was
-killed, stops the component processes it recorded (only those whose pid and start time match)
+killed, stops the component processes it recorded (only those whose start time and run mark match)
 and removes the pipeline's containers and networks (by label), then says what it removed.
 
 Exit codes: 0 done (also when there was nothing to do), 1 something could not be removed,
@@ -50,7 +51,9 @@ Exit codes: 0 done (also when there was nothing to do), 1 something could not be
       }
       for (const removed of leftovers.processes) {
         report.push(
-          `Stopped component ${removed.component}: process group ${removed.pids.join(", ")}`,
+          removed.alreadyGone !== undefined
+            ? `Component ${removed.component} was already gone: pid ${removed.alreadyGone} is not the process flowctl started (start time or run mark differ); left alone`
+            : `Stopped component ${removed.component}: process group ${removed.pids.join(", ")}`,
         );
       }
       if (leftovers.containers + leftovers.networks + leftovers.services > 0) {
@@ -65,6 +68,8 @@ Exit codes: 0 done (also when there was nothing to do), 1 something could not be
       out.error(`flowctl: ${error.message}`);
       failed = true;
     }
+    // A run killed with -9 could not remove its admin socket; no flowctl runs it now.
+    await removeStaleAdminSocket(pipeline.name);
     if (report.length === 0) {
       report.push(`Nothing of pipeline ${pipeline.name} was left to clean up`);
     }

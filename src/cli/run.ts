@@ -19,8 +19,11 @@ import { ExitCode } from "./exit_code.ts";
 import { createOutput, type Output } from "./output.ts";
 import { eventOutput } from "./run_renderer.ts";
 import { installShutdownSignals } from "./shutdown_signals.ts";
-import { NOTIFY_OPTION, notifyStarted, runDetached } from "./_detach.ts";
+import { notifyStarted, READY_OPTION, runDetached } from "./_detach.ts";
 import { UsageError } from "./usage_error.ts";
+import { requestDashboard } from "../admin/admin_client.ts";
+import { Dashboard } from "../ui/dashboard.ts";
+import { isLoopback, parseDashboardAddress, showDashboardUrl } from "./_dashboard.ts";
 
 const HELP = `Usage: flowctl run <file|-> [options]
 
@@ -55,6 +58,9 @@ Options:
                                     dependents, start new ones, stop removed ones (process mode)
   --profile NAME                    also run the components of profile NAME (repeatable);
                                     components without "profiles" always run
+  --ui[=ADDR]                       serve a live dashboard of the run (graph, rates, logs,
+                                    restart/stop/start) on 127.0.0.1 and a free port, or ADDR
+                                    (PORT, HOST or HOST:PORT); prints its URL with its token once
 
 Exit codes: 0 stopped or completed, 1 a component failed, 2 usage or configuration error,
 130 stopped by a second Ctrl+C.`;
@@ -65,7 +71,7 @@ const RUN_OPTIONS = {
   "log-dir": { type: "string" },
   "control-plane-port": { type: "string" },
   detach: { type: "boolean", short: "d" },
-  [NOTIFY_OPTION]: { type: "string" },
+  [READY_OPTION]: { type: "string" },
   "control-plane-address": { type: "string" },
   "heartbeat-interval": { type: "string" },
   "open-control-plane": { type: "boolean" },
@@ -74,12 +80,16 @@ const RUN_OPTIONS = {
   strict: { type: "boolean" },
   profile: { type: "string", multiple: true },
   watch: { type: "boolean" },
+  ui: { type: "string" },
 } as const;
 
 export const runCommand: CommandModule = {
   help: HELP,
-  async run(args) {
+  async run(given) {
+    // `--ui` takes an optional value: bare, it must not swallow the pipeline file after it.
+    const args = given.map((arg) => arg === "--ui" ? "--ui=" : arg);
     const { values, positionals } = parseCommandArgs("run", args, RUN_OPTIONS);
+    const uiAddress = values.ui !== undefined ? parseDashboardAddress(values.ui) : undefined;
     const out = createOutput(outputFormat("run", values.output));
     const file = singleFile("run", positionals);
     const heartbeatText = values["heartbeat-interval"] ?? "10s";
@@ -96,7 +106,13 @@ export const runCommand: CommandModule = {
         `run "flowctl run --help"`,
       );
     }
-    if (values.detach) return await detach(file, loadOptions, args, out);
+    if (values.detach) {
+      const code = await detach(file, loadOptions, args, out);
+      if (code !== ExitCode.ok || !uiAddress) return code;
+      const { pipeline } = await loadForRun(file, loadOptions);
+      showDashboardUrl(out, await requestDashboard(pipeline.name));
+      return code;
+    }
     const { emit, onPullProgress } = eventOutput(out);
     // Signal handlers go in before anything starts, so nothing can be orphaned.
     const signals = installShutdownSignals({
@@ -104,27 +120,49 @@ export const runCommand: CommandModule = {
       onSecond: () => emit({ type: "shutdown_forced" }),
     });
     let pipeline;
+    const heartbeatMs = parseHeartbeat(heartbeatText);
+    let dashboard: Dashboard;
     try {
-      pipeline = await loadForForeground(file, loadOptions, values.watch ?? false, out);
+      pipeline = await loadForForeground(
+        file,
+        { ...loadOptions, signal: signals.stop },
+        values.watch ?? false,
+        out,
+      );
+      // It remembers the run's events from the start, so `flowctl ui` can open it later.
+      dashboard = new Dashboard(pipeline, { heartbeatMs });
+      if (uiAddress) {
+        if (!isLoopback(uiAddress.hostname)) {
+          out.error(
+            `warning: the dashboard listens on ${uiAddress.hostname}, beyond this host: whoever has its URL can stop and restart components`,
+          );
+        }
+        showDashboardUrl(out, dashboard.start(uiAddress));
+      }
     } catch (error) {
       signals[Symbol.dispose]();
       throw error;
     }
+    await using _dashboard = dashboard;
     const consoleOut = values.quiet || out.format === "json"
       ? undefined
       : new ComponentConsole(pipeline.components.map((c) => c.id), out);
-    /** Set in a detached run: the `run -d` waiting for the pipeline to start. */
-    const notifyPid = values[NOTIFY_OPTION];
+    /** Set in a detached run: the file the waiting `run -d` watches for the start. */
+    const readyFile = values[READY_OPTION];
     const result = await runSession(pipeline, {
       logDir: resolve(values["log-dir"] ?? "logs"),
       controlPlanePort: parsePort(values["control-plane-port"] ?? "8080"),
       controlPlaneAddress: values["control-plane-address"],
       openControlPlane: values["open-control-plane"] ?? false,
       ...(values.strict ? { strictEventTypes: true } : {}),
-      heartbeat: { text: heartbeatText, ms: parseHeartbeat(heartbeatText) },
+      heartbeat: { text: heartbeatText, ms: heartbeatMs },
       signals,
-      emit,
-      ...(notifyPid !== undefined ? { onStarted: () => notifyStarted(Number(notifyPid)) } : {}),
+      emit: (event) => {
+        dashboard.record(event);
+        emit(event);
+      },
+      dashboard,
+      ...(readyFile !== undefined ? { onStarted: () => notifyStarted(readyFile) } : {}),
       ...(consoleOut ? { onOutput: (id, lines) => consoleOut.write(id, lines) } : {}),
       ...(onPullProgress ? { onPullProgress } : {}),
       ...(values.watch

@@ -1,4 +1,5 @@
 /** The "build components" and "ports" steps of `parsePipeline`: one checked `Component` per entry. */
+import { checkEnvLimits } from "./_env_limits.ts";
 import { componentReference, formatReference, imageReference } from "../registry/reference.ts";
 import { dependencyEntries } from "./_dependencies.ts";
 import type { IssueCollector } from "./_issues.ts";
@@ -66,6 +67,7 @@ export function buildComponent(entry: ComponentEntry, context: BuildContext): Co
   const { command, args } = buildCommand(spec, path, expand, issues);
   const argv = [...command, ...args];
   const env = { ...readEnvFiles(spec, path, context), ...buildEnv(spec, path, expand, issues) };
+  checkEnvLimits(env, argv, { path, written: Object.keys(spec.env ?? {}) }, issues);
   const written = spec.image === undefined ? undefined : expand(spec.image, [...path, "image"]);
   const type = spec.type === undefined ? undefined : expand(spec.type, [...path, "type"]);
   const registryImage = registryComponentImage(type, command, written, path, context);

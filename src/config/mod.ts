@@ -9,3 +9,4 @@ export * from "./event_types.ts";
 export { parseDotenv } from "./dotenv.ts";
 export { didYouMean } from "./_suggest.ts";
 export { clip } from "./_issues.ts";
+export { graphOf } from "./graph_of.ts";

@@ -5,6 +5,7 @@
  * it byte for byte, so a component that dials early is answered late instead of refused. Holder
  * and process both bind with SO_REUSEPORT, so the process can bind while the port is held.
  */
+import { delay } from "../delay.ts";
 import { addressKey } from "../proc/tcp_sockets.ts";
 import { ControlPlanePortError } from "./errors.ts";
 import type { PeerAddress } from "./peer.ts";
@@ -120,17 +121,38 @@ export class PortHolder {
     this.#listeners.length = 0;
   }
 
+  /**
+   * Dials the control plane process on the shared port. Right after release a dial can still
+   * land on the holder's own socket, which the kernel has not yet torn down, and be reset: the
+   * process listens by then, so the next dial reaches it.
+   */
+  async #connectToProcess(hostname: string): Promise<Deno.TcpConn | undefined> {
+    const deadline = Date.now() + RELAY_CONNECT_MS;
+    for (;;) {
+      try {
+        return await Deno.connect({ hostname, port: this.#port });
+      } catch (error) {
+        const retryable = error instanceof Deno.errors.ConnectionReset ||
+          error instanceof Deno.errors.ConnectionRefused;
+        if (!retryable || Date.now() >= deadline) return undefined;
+        await delay(RELAY_RETRY_MS);
+      }
+    }
+  }
+
   async #relay(conn: Deno.TcpConn): Promise<void> {
     const local = conn.localAddr;
     const remote = conn.remoteAddr;
-    let upstream: Deno.TcpConn;
-    try {
-      upstream = await Deno.connect({ hostname: local.hostname, port: this.#port });
-    } catch {
+    // Counted as a relay while it dials, so close() ends it too.
+    this.#relays.add(conn);
+    const upstream = await this.#connectToProcess(local.hostname);
+    if (!upstream || !this.#relays.has(conn)) {
+      this.#relays.delete(conn);
       closeQuietly(conn);
+      if (upstream) closeQuietly(upstream);
       return;
     }
-    this.#relays.add(conn).add(upstream);
+    this.#relays.add(upstream);
     const key = this.#peers.add(upstream.localAddr, {
       address: remote.hostname,
       port: remote.port,
@@ -147,6 +169,10 @@ export class PortHolder {
     closeQuietly(upstream);
   }
 }
+
+/** How long a relay keeps dialling the process before it gives the held connection up. */
+const RELAY_CONNECT_MS = 2_000;
+const RELAY_RETRY_MS = 20;
 
 function closeQuietly(resource: { close(): void }): void {
   try {

@@ -3,6 +3,7 @@ import { UserError } from "../user_error.ts";
 import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
 import { isComponentId } from "../config/mod.ts";
+import { checkOwnedDir, UntrustedPathError } from "../trust/owned_dir.ts";
 
 const logger = getLogger(["flowctl", "logs"]);
 
@@ -168,8 +169,10 @@ function writeFully(file: Deno.FsFile, bytes: Uint8Array): void {
 
 /**
  * Makes sure flowctl can write log files in `dir`. A folder flowctl creates gets mode 0700 (logs
- * may hold secrets); an existing one, or one a symlink points to, keeps its mode.
+ * may hold secrets); an existing one, or one a symlink points to, keeps its mode, but must be
+ * the user's own and writable by nobody else.
  * @throws {LogDirError} when the folder cannot be created or written.
+ * @throws {UntrustedPathError} when another user could write in it.
  */
 export async function ensureLogDir(dir: string): Promise<void> {
   try {
@@ -179,9 +182,12 @@ export async function ensureLogDir(dir: string): Promise<void> {
     });
     if (!existing) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     else if (!existing.isDirectory) throw new Deno.errors.NotADirectory("Not a directory");
+    // Log files are opened by name: a folder others can write could hold their symlinks.
+    checkOwnedDir(dir, "pass --log-dir with a folder of your own (mode 0700)");
     // Creating a file is the only reliable test: root ignores modes, but not read-only mounts.
     await Deno.remove(await Deno.makeTempFile({ dir, prefix: ".flowctl-write-check-" }));
   } catch (error) {
+    if (error instanceof UntrustedPathError) throw error;
     throw new LogDirError(dir, error);
   }
 }

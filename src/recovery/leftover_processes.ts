@@ -2,16 +2,21 @@
  * Cleans up what a killed flowctl left: component process groups recorded in its state file,
  * and every process that carries the run's mark in its environment (which also finds a
  * component spawned just before flowctl was killed, before its pid reached the state file, and
- * daemons that left their group). A recorded pid is only signalled when it is provably the one
- * recorded (same start time), or when the recorded leader is gone and its group still has
- * members (the kernel does not reuse a pid while it names a live process group); a marked
- * process is provably ours, as the mark holds the run's unique id.
+ * daemons that left their group).
+ *
+ * A state file is not trusted (SECURITY.md): a pid in it is signalled only when it provably
+ * names the process flowctl started, that is when all of these hold: the same start time as
+ * recorded (so a reused pid is not it), the run's mark `FLOWCTL_PROCESS_MARK=<run id>:<component>`
+ * in /proc/<pid>/environ (so an unrelated process with a matching start time, after a reboot,
+ * is not it), and the same owner as flowctl. Anything else is reported as already gone. A
+ * marked process of flowctl's own user is provably ours: the mark holds the run's unique id.
  */
 import { DEFAULT_STOP_GRACE_MS, type Pipeline } from "../config/mod.ts";
 import { delay } from "../delay.ts";
 import {
   groupMembers,
   isAlive,
+  readProcessMark,
   readProcStat,
   scanProcesses,
   signalGroup,
@@ -22,6 +27,28 @@ import { removeRunState, type RunState } from "../state/state_file.ts";
 export interface Removed {
   component: string;
   pids: number[];
+  /** The recorded pid, when it no longer names the component's process (left alone). */
+  alreadyGone?: number;
+}
+
+/** Whether `pid` is the process a run started: start time, the run's mark and owner all match. */
+export function isProvablyOurs(
+  pid: number,
+  startTime: number | undefined,
+  mark: string,
+): boolean {
+  const stat = readProcStat(pid);
+  if (!stat || startTime === undefined || stat.startTime !== startTime) return false;
+  return readProcessMark(pid) === mark && ownedByUs(pid);
+}
+
+/** Whether /proc/<pid> belongs to flowctl's user. */
+function ownedByUs(pid: number): boolean {
+  try {
+    return Deno.statSync(`/proc/${pid}`).uid === Deno.uid();
+  } catch {
+    return false;
+  }
 }
 
 /** What is left of one component: its recorded group, if provably ours, and marked processes. */
@@ -47,17 +74,20 @@ export async function stopLeftoverProcesses(
     if (!found) leftovers.set(component, found = { component, pgid: undefined, marked: [] });
     return found;
   };
+  const prefix = `${state.runId}:`;
+  const gone: Removed[] = [];
   for (const component of state.components) {
     if (component.pid === undefined) continue;
-    const leader = readProcStat(component.pid);
-    const ours = leader
-      ? leader.startTime === component.pidStartTime
-      : groupMembers(component.pid).length > 0;
-    if (ours) leftover(component.id).pgid = component.pid;
+    const mark = `${prefix}${component.id}`;
+    if (isProvablyOurs(component.pid, component.pidStartTime, mark)) {
+      leftover(component.id).pgid = component.pid;
+    } else if (isAlive(component.pid)) {
+      gone.push({ component: component.id, pids: [], alreadyGone: component.pid });
+    }
   }
-  const prefix = `${state.runId}:`;
+  // A group whose leader is gone is found by its members' marks.
   for (const [mark, pids] of scanProcesses(prefix, new Set()).marked) {
-    leftover(mark.slice(prefix.length)).marked.push(...pids);
+    leftover(mark.slice(prefix.length)).marked.push(...pids.filter(ownedByUs));
   }
   const removed = [...leftovers.values()].map((l) => ({
     component: l.component,
@@ -80,5 +110,5 @@ export async function stopLeftoverProcesses(
     }
   }));
   await removeRunState(state.pipeline);
-  return removed.filter((r) => r.pids.length > 0);
+  return [...removed.filter((r) => r.pids.length > 0), ...gone];
 }

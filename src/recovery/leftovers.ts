@@ -105,3 +105,20 @@ async function removeSwarmServices(docker: DockerClient, pipeline: string): Prom
   for (const secret of secrets) await removeSecret(docker, secret.ID);
   return services.length;
 }
+
+/** Notice lines about what an earlier, killed run left and this one removed. */
+export function describeLeftovers(pipeline: Pipeline, leftovers: Leftovers): string[] {
+  const lines = leftovers.processes.map((removed) =>
+    `Stopped component ${removed.component} left by an earlier run (process group ${
+      removed.pids.join(", ")
+    })`
+  );
+  if (leftovers.containers + leftovers.networks + leftovers.services > 0) {
+    lines.push(
+      `Removed ${
+        leftovers.services > 0 ? `${leftovers.services} service(s), ` : ""
+      }${leftovers.containers} container(s) and ${leftovers.networks} network(s) left by an earlier run of ${pipeline.name}`,
+    );
+  }
+  return lines;
+}

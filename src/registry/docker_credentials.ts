@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import * as v from "valibot";
+import { userHome } from "../trust/user_home.ts";
 
 /** A user name and password for one registry. */
 export interface Credentials {
@@ -31,7 +32,15 @@ function keysFor(registry: string): string[] {
  * anonymous access may still work.
  */
 export async function dockerCredentials(registry: string): Promise<Credentials | undefined> {
-  const dir = Deno.env.get("DOCKER_CONFIG") ?? join(Deno.env.get("HOME") ?? "", ".docker");
+  let dir = Deno.env.get("DOCKER_CONFIG");
+  if (dir === undefined) {
+    // Never a relative ".docker" of the current folder: no home means no saved credentials.
+    try {
+      dir = join(userHome(), ".docker");
+    } catch {
+      return undefined;
+    }
+  }
   let text: string;
   try {
     text = await Deno.readTextFile(join(dir, "config.json"));

@@ -8,25 +8,46 @@
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import * as v from "valibot";
+import { ensureOwnedDir } from "../trust/owned_dir.ts";
+import { writeFileAtomically } from "../trust/safe_file.ts";
+import { xdgBase } from "../trust/user_home.ts";
 
 const RefRecordSchema = v.object({ reference: v.string(), digest: v.string() });
 
-/** The cache folder: `$XDG_CACHE_HOME/flowctl`, else `~/.cache/flowctl`. */
+/**
+ * The cache folder: `$XDG_CACHE_HOME/flowctl`, else `<home>/.cache/flowctl` (home from `$HOME`
+ * or the user database, never a shared folder).
+ * @throws {NoHomeError} when there is no home and XDG_CACHE_HOME is not set.
+ */
 export function cacheDir(): string {
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  if (xdg) return join(xdg, "flowctl");
-  return join(Deno.env.get("HOME") ?? "/tmp", ".cache", "flowctl");
+  return join(xdgBase("XDG_CACHE_HOME", ".cache"), "flowctl");
 }
 
+/** The fix named when the cache folder is not the user's own. */
+const CACHE_DIR_FIX =
+  "make it yours and private (chown, chmod 700) or set XDG_CACHE_HOME to a folder of your own";
+
+/**
+ * The image cache. Every use first checks that the folder is the user's own and writable by
+ * nobody else: binaries from it are run, so a folder another user can write is refused.
+ */
 export class ImageCache {
   readonly dir: string;
+  #checked: Promise<void> | undefined;
 
   constructor(dir: string = cacheDir()) {
     this.dir = dir;
   }
 
+  /** @throws {UntrustedPathError} when the cache folder is not this user's own. */
+  #trusted(): Promise<void> {
+    this.#checked ??= ensureOwnedDir(this.dir, CACHE_DIR_FIX);
+    return this.#checked;
+  }
+
   /** The root folder of the image with manifest `digest`, when it is cached. */
   async root(digest: string): Promise<string | undefined> {
+    await this.#trusted();
     const root = join(this.#imageDir(digest), "rootfs");
     try {
       return (await Deno.stat(root)).isDirectory ? root : undefined;
@@ -37,6 +58,7 @@ export class ImageCache {
 
   /** The digest `reference` resolved to when it was last pulled. */
   async resolved(reference: string): Promise<string | undefined> {
+    await this.#trusted();
     try {
       const text = await Deno.readTextFile(this.#refFile(reference));
       const parsed = v.safeParse(RefRecordSchema, JSON.parse(text));
@@ -50,11 +72,10 @@ export class ImageCache {
 
   /** Records that `reference` resolves to `digest`. */
   async record(reference: string, digest: string): Promise<void> {
+    await this.#trusted();
     const file = this.#refFile(reference);
-    await Deno.mkdir(join(this.dir, "refs"), { recursive: true });
-    const temp = `${file}.${crypto.randomUUID()}.tmp`;
-    await Deno.writeTextFile(temp, JSON.stringify({ reference, digest }) + "\n");
-    await Deno.rename(temp, file);
+    await Deno.mkdir(join(this.dir, "refs"), { recursive: true, mode: 0o700 });
+    await writeFileAtomically(file, JSON.stringify({ reference, digest }) + "\n", 0o644);
   }
 
   /**
@@ -62,9 +83,10 @@ export class ImageCache {
    * cached image `digest`, and when it throws the folder is removed.
    */
   async store(digest: string, fill: (root: string) => Promise<void>): Promise<string> {
+    await this.#trusted();
     const tmp = join(this.dir, "tmp");
-    await Deno.mkdir(tmp, { recursive: true });
-    await Deno.mkdir(join(this.dir, "images"), { recursive: true });
+    await Deno.mkdir(tmp, { recursive: true, mode: 0o700 });
+    await Deno.mkdir(join(this.dir, "images"), { recursive: true, mode: 0o700 });
     await removeAbandoned(tmp);
     const building = await Deno.makeTempDir({ dir: tmp, prefix: "image-" });
     try {

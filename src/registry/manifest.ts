@@ -15,6 +15,12 @@ export const MEDIA_TYPES = {
 /** The Accept header of manifest requests: every kind flowctl reads. */
 export const MANIFEST_ACCEPT = Object.values(MEDIA_TYPES).join(", ");
 
+/**
+ * The most layers flowctl takes from one manifest. Engines stop far below (overlayfs stacks
+ * about 128); a manifest with thousands is an attack on the puller, not an image.
+ */
+export const MAX_LAYERS = 512;
+
 const DIGEST = v.pipe(v.string(), v.regex(/^sha256:[a-f0-9]{64}$/, "expected a sha256 digest"));
 
 const DescriptorSchema = v.object({
@@ -41,7 +47,10 @@ export const ImageManifestSchema = v.object({
   schemaVersion: v.literal(2),
   mediaType: v.optional(v.string()),
   config: DescriptorSchema,
-  layers: v.array(DescriptorSchema),
+  layers: v.pipe(
+    v.array(DescriptorSchema),
+    v.maxLength(MAX_LAYERS, `an image may have at most ${MAX_LAYERS} layers`),
+  ),
 });
 
 export type Descriptor = v.InferOutput<typeof DescriptorSchema>;

@@ -5,8 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import { ImageCache } from "./image_cache.ts";
-import { CheckedBlob } from "./checked_blob.ts";
-import { applyLayer } from "./layer_apply.ts";
+import { dirname, join } from "node:path";
+import { downloadVerified } from "./verified_blob.ts";
+import { applyLayer, LayerError, UnpackBudget, type UnpackLimits } from "./layer_apply.ts";
 import {
   choosePlatform,
   type Descriptor,
@@ -16,6 +17,7 @@ import {
 } from "./manifest.ts";
 import { imageReference } from "./reference.ts";
 import { RegistryClient } from "./registry_client.ts";
+import type { RegistryTimeouts } from "./registry_http.ts";
 import { RegistryError } from "./registry_error.ts";
 
 /** Progress of one layer's download. */
@@ -36,6 +38,10 @@ export interface PullOptions {
   refresh?: boolean;
   cache?: ImageCache;
   onProgress?(progress: LayerProgress): void;
+  /** Limits on what the image may unpack to (defaults: DEFAULT_UNPACK_LIMITS). */
+  limits?: Partial<UnpackLimits>;
+  /** Deadlines for the registry's answers (defaults: DEFAULT_TIMEOUTS). */
+  timeouts?: RegistryTimeouts;
 }
 
 /** An image in the cache. */
@@ -82,13 +88,15 @@ export async function pullImage(
     if (cached) return cached;
   }
   const ref = imageReference(reference);
-  const client = new RegistryClient(ref);
+  const client = new RegistryClient(ref, options.timeouts ? { timeouts: options.timeouts } : {});
   const { digest, manifest } = await resolveManifest(client, reference, ref.version, options);
   const existing = await cache.root(digest);
   const root = existing ?? await cache.store(digest, async (root) => {
     const count = manifest.layers.length;
+    const budget = new UnpackBudget(options.limits);
     for (const [i, layer] of manifest.layers.entries()) {
-      await pullLayer(client, reference, layer, root, { ...options, index: i + 1, count });
+      options.signal?.throwIfAborted();
+      await pullLayer(client, reference, layer, root, { ...options, index: i + 1, count, budget });
     }
   });
   await cache.record(reference, digest);
@@ -136,13 +144,16 @@ async function resolveManifest(
   throw new RegistryError(reference, "the image index points to another index");
 }
 
-/** Downloads one layer, checking size and digest as it streams, and applies it to `root`. */
+/**
+ * Downloads one layer into a file beside the root, checks its size and digest, and only then
+ * applies it to `root`.
+ */
 async function pullLayer(
   client: RegistryClient,
   reference: string,
   layer: Descriptor,
   root: string,
-  options: PullOptions & { index: number; count: number },
+  options: PullOptions & { index: number; count: number; budget: UnpackBudget },
 ): Promise<void> {
   const mediaType = layer.mediaType ?? GZIP_TYPES[0] ?? "";
   const gzip = GZIP_TYPES.includes(mediaType);
@@ -163,43 +174,54 @@ async function pullLayer(
       done,
     });
   progress(0, false);
-  const blob = new CheckedBlob(await client.blob(layer.digest, options.signal), {
-    limit: layer.size,
-    tooLarge: () =>
-      new RegistryError(
-        reference,
-        `layer "${layer.digest}" is larger than its manifest says (${layer.size} bytes)`,
-      ),
-    onBytes: (received) => progress(received, false),
-  });
-  let failure: unknown;
-  try {
-    const tar = gzip ? blob.stream.pipeThrough(new DecompressionStream("gzip")) : blob.stream;
-    await applyLayer(root, tar);
-  } catch (error) {
-    failure = error;
-  }
-  try {
-    await blob.drain();
-  } catch (error) {
-    failure ??= error;
-  }
-  if (failure instanceof RegistryError || options.signal?.aborted) throw failure;
-  // A wrong digest explains a failed apply (a corrupted gzip stream), so it is reported first.
-  const actual = blob.digest();
-  if (actual !== layer.digest || blob.received !== layer.size) {
+  const blobPath = join(dirname(root), `layer-${options.index}.blob`);
+  const problem = await downloadVerified(
+    await client.blob(layer.digest, options.signal),
+    blobPath,
+    {
+      digest: layer.digest,
+      size: layer.size,
+      signal: options.signal,
+      onBytes: (received) => progress(received, false),
+    },
+  );
+  if (problem?.kind === "too-large") {
     throw new RegistryError(
       reference,
-      `layer digest mismatch: expected "${layer.digest}" (${layer.size} bytes), got "${actual}" (${blob.received} bytes)`,
+      `layer "${layer.digest}" is larger than its manifest says (${layer.size} bytes)`,
     );
   }
-  if (failure !== undefined) {
-    const reason = failure instanceof Error ? failure.message : String(failure);
-    throw new RegistryError(reference, `cannot apply layer "${layer.digest}": ${reason}`, {
-      cause: failure,
-    });
+  if (problem) {
+    throw new RegistryError(
+      reference,
+      `layer digest mismatch: expected "${layer.digest}" (${layer.size} bytes), got "${problem.digest}" (${problem.received} bytes)`,
+    );
   }
-  progress(blob.received, true);
+  try {
+    const file = await Deno.open(blobPath, { read: true });
+    try {
+      const tar = gzip ? file.readable.pipeThrough(new DecompressionStream("gzip")) : file.readable;
+      await applyLayer(root, tar, { budget: options.budget, signal: options.signal });
+    } finally {
+      // The readable closes the file when read to the end or cancelled, else this does.
+      try {
+        file.close();
+      } catch {
+        // already closed
+      }
+    }
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    const reason = error instanceof LayerError || error instanceof TypeError
+      ? error.message
+      : String(error);
+    throw new RegistryError(reference, `cannot apply layer "${layer.digest}": ${reason}`, {
+      cause: error,
+    });
+  } finally {
+    await Deno.remove(blobPath).catch(() => {});
+  }
+  progress(layer.size, true);
 }
 
 function sha256(bytes: Uint8Array): string {

@@ -1,16 +1,35 @@
 /**
  * A client of one repository on a registry, over the Distribution API with plain fetch:
  * manifests and blobs, with anonymous bearer tokens (as Docker Hub hands them out) and basic-auth
- * credentials from `~/.docker/config.json`, which also go with the token request.
+ * credentials from `~/.docker/config.json`. The registry is not trusted (see SECURITY.md and
+ * registry_http.ts): its token realm must be http(s), saved credentials go only to the registry's
+ * own origin (and Docker Hub's token service), and every body read into memory has a limit.
  */
 import * as v from "valibot";
 import { type Credentials, dockerCredentials } from "./docker_credentials.ts";
 import { MANIFEST_ACCEPT } from "./manifest.ts";
 import { formatReference, type ImageReference, registryBaseUrl } from "./reference.ts";
 import { RegistryError } from "./registry_error.ts";
+import {
+  DEFAULT_TIMEOUTS,
+  readAtMost,
+  readTextPrefix,
+  registryFetch,
+  type RegistryTimeouts,
+  webUrl,
+} from "./registry_http.ts";
 
 /** Manifests are small JSON documents; registries themselves refuse more than 4 MiB. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** Tokens are a few KiB; Docker Hub's are under 2 KiB. */
+const MAX_TOKEN_BYTES = 64 * 1024;
+/** What of an error body is read: enough for a registry's JSON errors. */
+const MAX_ERROR_BYTES = 16 * 1024;
+
+/** Token services that belong to a registry on another origin. */
+const TOKEN_SERVICES: Record<string, string> = {
+  "https://auth.docker.io": "https://registry-1.docker.io",
+};
 
 const TokenSchema = v.object({
   token: v.optional(v.string()),
@@ -29,17 +48,25 @@ export interface FetchedManifest {
   digest: string | undefined;
 }
 
+export interface RegistryClientOptions {
+  timeouts?: RegistryTimeouts;
+}
+
 export class RegistryClient {
   readonly #ref: ImageReference;
+  readonly #origin: string;
   readonly #base: string;
   readonly #shown: string;
+  readonly #timeouts: RegistryTimeouts;
   #authorization: string | undefined;
   #credentials: Promise<Credentials | undefined> | undefined;
 
-  constructor(ref: ImageReference) {
+  constructor(ref: ImageReference, options: RegistryClientOptions = {}) {
     this.#ref = ref;
+    this.#origin = new URL(registryBaseUrl(ref.registry)).origin;
     this.#base = `${registryBaseUrl(ref.registry)}/v2/${ref.repository}`;
     this.#shown = formatReference(ref);
+    this.#timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
   }
 
   /**
@@ -92,30 +119,20 @@ export class RegistryClient {
     throw new RegistryError(this.#shown, await this.#describeFailure(path, response));
   }
 
-  async #fetch(
+  #fetch(
     path: string,
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
   ): Promise<Response> {
-    const url = `${this.#base}${path}`;
-    try {
-      return await fetch(url, {
-        headers: {
-          ...headers,
-          ...(this.#authorization ? { Authorization: this.#authorization } : {}),
-        },
-        ...(signal ? { signal } : {}),
-      });
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      throw new RegistryError(
-        this.#shown,
-        `cannot reach registry "${this.#ref.registry}" (${registryBaseUrl(this.#ref.registry)}): ${
-          (error as Error).message
-        }`,
-        { cause: error },
-      );
-    }
+    return registryFetch(new URL(`${this.#base}${path}`), {
+      reference: this.#shown,
+      headers,
+      authorization: this.#authorization,
+      authorizationOrigin: this.#origin,
+      timeouts: this.#timeouts,
+      signal,
+      what: `registry "${this.#ref.registry}" (${this.#origin})`,
+    });
   }
 
   /** The Authorization header answering a WWW-Authenticate challenge. */
@@ -141,37 +158,39 @@ export class RegistryClient {
         `registry "${this.#ref.registry}" asks for an unsupported authentication: "${challenge}"`,
       );
     }
-    const url = new URL(params.realm);
+    const url = webUrl(params.realm, this.#shown, "the token realm");
     if (params.service) url.searchParams.set("service", params.service);
     url.searchParams.set("scope", params.scope ?? `repository:${this.#ref.repository}:pull`);
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        headers: basic ? { Authorization: basic } : {},
-        ...(signal ? { signal } : {}),
-      });
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      throw new RegistryError(
-        this.#shown,
-        `cannot reach the token service "${url.origin}": ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    const text = await response.text();
+    // Saved credentials belong to the registry's origin: a realm elsewhere gets none.
+    const belongs = url.origin === this.#origin || TOKEN_SERVICES[url.origin] === this.#origin;
+    const what = `the token service "${url.origin}"`;
+    const response = await registryFetch(url, {
+      reference: this.#shown,
+      authorization: belongs ? basic : undefined,
+      authorizationOrigin: url.origin,
+      timeouts: this.#timeouts,
+      signal,
+      what,
+    });
     if (!response.ok) {
+      await response.body?.cancel();
       throw new RegistryError(
         this.#shown,
-        `the token service "${url.origin}" refused (HTTP ${response.status})${
-          basic ? " with the credentials of ~/.docker/config.json" : ""
+        `${what} refused (HTTP ${response.status})${
+          basic && belongs ? " with the credentials of ~/.docker/config.json" : ""
         }`,
       );
     }
-    const parsed = v.safeParse(TokenSchema, safeJson(text));
-    const token = parsed.success ? parsed.output.token ?? parsed.output.access_token : undefined;
-    if (!token) {
-      throw new RegistryError(this.#shown, `the token service "${url.origin}" sent no token`);
+    const bytes = await readAtMost(response, MAX_TOKEN_BYTES);
+    if (!bytes) {
+      throw new RegistryError(
+        this.#shown,
+        `${what} sent an answer larger than ${MAX_TOKEN_BYTES} bytes, the most flowctl reads`,
+      );
     }
+    const parsed = v.safeParse(TokenSchema, safeJson(new TextDecoder().decode(bytes)));
+    const token = parsed.success ? parsed.output.token ?? parsed.output.access_token : undefined;
+    if (!token) throw new RegistryError(this.#shown, `${what} sent no token`);
     return `Bearer ${token}`;
   }
 
@@ -181,7 +200,7 @@ export class RegistryClient {
   }
 
   async #describeFailure(path: string, response: Response): Promise<string> {
-    const text = await response.text();
+    const text = await readTextPrefix(response, MAX_ERROR_BYTES);
     const parsed = v.safeParse(ErrorsSchema, safeJson(text));
     const said = parsed.success
       ? parsed.output.errors.map((e) => e.message ?? e.code ?? "").filter(Boolean).join("; ")
@@ -196,25 +215,6 @@ export class RegistryClient {
     }
     return `registry "${this.#ref.registry}" answered HTTP ${response.status} for ${path}${detail}`;
   }
-}
-
-/** The body of `response`, or undefined (and the rest cancelled) when it is longer than `limit`. */
-async function readAtMost(response: Response, limit: number): Promise<Uint8Array | undefined> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (!response.body) return new Uint8Array();
-  for await (const chunk of response.body) {
-    size += chunk.byteLength;
-    if (size > limit) return undefined; // leaving the loop cancels the body
-    chunks.push(chunk);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
 
 function safeJson(text: string): unknown {

@@ -13,7 +13,7 @@ import { healthPorts } from "../controlplane/health_ports.ts";
 import { identifyComponents } from "../controlplane/peer_identity.ts";
 import { Registry, type RegistryEvent } from "../controlplane/registry.ts";
 import { reportRegistryEvent } from "../controlplane/registry_report.ts";
-import { type Leftovers, removeLeftovers } from "../recovery/leftovers.ts";
+import { describeLeftovers, removeLeftovers } from "../recovery/leftovers.ts";
 import {
   type Orchestrator,
   type OrchestratorRun,
@@ -29,6 +29,7 @@ import { componentEnv } from "./component_env.ts";
 import { watchPipelineFile } from "./file_reload.ts";
 import type { RunnerEvent } from "./events.ts";
 import { PipelineRunner, type RunOutcome } from "./pipeline_runner.ts";
+import { type RunObserver, type RunView, runView } from "./run_view.ts";
 import { dataPathId, planDataPath } from "../datapath/plan.ts";
 import { dataPathComponent, DataPathSupervision } from "./data_path_supervision.ts";
 import { POSITIONS_VARIABLE } from "../datapath/plan_schema.ts";
@@ -58,6 +59,8 @@ export interface RunSessionOptions {
    * @throws {UserError} (a ConfigError: its located issues) when it is invalid now.
    */
   reload?(): Promise<Pipeline>;
+  /** The dashboard: shown the run once its runner exists, asked for its URL by `flowctl ui`. */
+  dashboard?: RunObserver;
 }
 
 /**
@@ -187,7 +190,12 @@ class RunSession {
       ...(dataPath ? { dataPath } : {}),
     });
     this.#runs.push(run);
-    this.#stack.use(await this.#listenAdmin(this.#runner, run));
+    const view = runView(this.#runner, registry, {
+      runId: this.#runId,
+      controlled: () => this.#stateWriter.flush(),
+    });
+    this.#options.dashboard?.attach(view);
+    this.#stack.use(await this.#listenAdmin(view, run));
     return (await this.#runner.run()).result;
   }
 
@@ -212,18 +220,16 @@ class RunSession {
     });
   }
 
-  /** The admin socket that `flowctl restart|stop|start|exec` talk to. */
-  async #listenAdmin(runner: PipelineRunner, run: OrchestratorRun): Promise<AdminServer> {
-    const pipeline = this.#pipeline;
-    return await AdminServer.listen(pipeline.name, {
-      control: async ({ action, components, withDependents }) => {
-        const results = await runner.control(action, components, { withDependents });
-        // `flowctl status` right after the answer must see the new state.
-        await this.#stateWriter.flush();
-        return { results };
-      },
+  /** The admin socket that `flowctl restart|stop|start|exec|ui` talk to. */
+  async #listenAdmin(view: RunView, run: OrchestratorRun): Promise<AdminServer> {
+    const dashboard = this.#options.dashboard;
+    return await AdminServer.listen(this.#pipeline.name, {
+      ...(dashboard ? { dashboard: async () => ({ url: await dashboard.url() }) } : {}),
+      control: async ({ action, components, withDependents }) => ({
+        results: await view.control(action, components, { withDependents }),
+      }),
       execContext: (id): ExecContext => {
-        const pipeline = runner.pipeline;
+        const pipeline = view.pipeline();
         const component = pipeline.components.find((c) => c.id === id);
         // The latest run that started it (a reload starts changed components in a new one).
         const env = this.#runs.findLast((r) => r.envs.of(id) !== undefined)?.envs.of(id) ??
@@ -235,7 +241,7 @@ class RunSession {
             })`,
           );
         }
-        const snapshot = runner.snapshot().find((c) => c.id === id);
+        const snapshot = view.snapshot().find((c) => c.id === id);
         const running = snapshot !== undefined &&
           ["starting", "healthy", "unhealthy", "running"].includes(snapshot.phase);
         const containerId = running ? snapshot.containerId : undefined;
@@ -378,21 +384,4 @@ class RunSession {
       return undefined;
     }
   }
-}
-
-/** Notice lines about what an earlier, killed run left and this one removed. */
-function describeLeftovers(pipeline: Pipeline, leftovers: Leftovers): string[] {
-  const lines = leftovers.processes.map((removed) =>
-    `Stopped component ${removed.component} left by an earlier run (process group ${
-      removed.pids.join(", ")
-    })`
-  );
-  if (leftovers.containers + leftovers.networks + leftovers.services > 0) {
-    lines.push(
-      `Removed ${
-        leftovers.services > 0 ? `${leftovers.services} service(s), ` : ""
-      }${leftovers.containers} container(s) and ${leftovers.networks} network(s) left by an earlier run of ${pipeline.name}`,
-    );
-  }
-  return lines;
 }

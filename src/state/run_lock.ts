@@ -8,7 +8,9 @@ import { UserError } from "../user_error.ts";
 import { join } from "node:path";
 import * as v from "valibot";
 import { currentOwner, OwnerSchema, type RunOwner } from "../proc/owner.ts";
-import { stateDir } from "./state_file.ts";
+import { STATE_DIR_FIX, stateDir } from "./state_file.ts";
+import { ensureOwnedDir } from "../trust/owned_dir.ts";
+import { openOwnedFile, readOwnedFile } from "../trust/safe_file.ts";
 
 /** Another flowctl holds the pipeline's run lock. */
 export class RunLockedError extends UserError {
@@ -42,10 +44,11 @@ export class RunLock implements Disposable {
    */
   static async acquire(pipeline: string, options: { file: string }): Promise<RunLock> {
     const dir = stateDir();
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await ensureOwnedDir(dir, STATE_DIR_FIX);
     const path = join(dir, `${pipeline}.lock`);
     // Never truncated on open: the holder's record must survive a second run opening the file.
-    const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+    // A symlink or a file of someone else's is refused, never written through.
+    const file = await openOwnedFile(path, STATE_DIR_FIX);
     if (!file.tryLockSync(true)) {
       file.close();
       throw new RunLockedError(pipeline, await readOwner(path));
@@ -66,7 +69,8 @@ export class RunLock implements Disposable {
 
 async function readOwner(path: string): Promise<RunOwner | undefined> {
   try {
-    const parsed = v.safeParse(OwnerSchema, JSON.parse(await Deno.readTextFile(path)));
+    const bytes = await readOwnedFile(path, 64 * 1024, STATE_DIR_FIX);
+    const parsed = v.safeParse(OwnerSchema, JSON.parse(new TextDecoder().decode(bytes)));
     return parsed.success ? parsed.output : undefined;
   } catch {
     return undefined;

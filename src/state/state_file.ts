@@ -8,6 +8,10 @@ import { isAbsolute, join } from "node:path";
 import * as v from "valibot";
 import { ORCHESTRATOR_KINDS } from "../config/pipeline.ts";
 import { readProcStat } from "../proc/process_group.ts";
+import { bootId } from "../proc/owner.ts";
+import { ensureOwnedDir, ownedDirExists, UntrustedPathError } from "../trust/owned_dir.ts";
+import { readOwnedFile, writeFileAtomically } from "../trust/safe_file.ts";
+import { xdgBase } from "../trust/user_home.ts";
 
 const ExitSchema = v.object({ code: v.number(), signal: v.nullable(v.string()) });
 
@@ -17,7 +21,12 @@ export const RunStateSchema = v.object({
   file: v.string(),
   runId: v.string(),
   orchestrator: v.picklist(ORCHESTRATOR_KINDS),
-  flowctl: v.object({ pid: v.number(), startTime: v.optional(v.number()) }),
+  flowctl: v.object({
+    pid: v.number(),
+    startTime: v.optional(v.number()),
+    /** The boot the pid belongs to: start times count from boot, so only one boot's mean anything. */
+    bootId: v.optional(v.string()),
+  }),
   controlPlane: v.optional(
     v.object({ host: v.string(), port: v.number(), pid: v.optional(v.number()) }),
   ),
@@ -59,13 +68,27 @@ export const RunStateSchema = v.object({
 
 export type RunState = v.InferOutput<typeof RunStateSchema>;
 
-/** Folder of state files: `$FLOWCTL_STATE_DIR`, else `~/.local/state/flowctl`. */
+/**
+ * Folder of state files: `$FLOWCTL_STATE_DIR`, else `$XDG_STATE_HOME/flowctl`, else
+ * `<home>/.local/state/flowctl` (home from `$HOME` or the user database, never a shared folder).
+ * @throws {NoHomeError} when there is no home and neither variable is set.
+ */
 export function stateDir(): string {
   const explicit = Deno.env.get("FLOWCTL_STATE_DIR");
   if (explicit) return explicit;
-  const base = Deno.env.get("XDG_STATE_HOME") ??
-    join(Deno.env.get("HOME") ?? "/tmp", ".local", "state");
-  return join(base, "flowctl");
+  return join(xdgBase("XDG_STATE_HOME", ".local/state"), "flowctl");
+}
+
+/** The fix named when the state folder is not the user's own. */
+export const STATE_DIR_FIX =
+  "make it yours and private (chown, chmod 700) or set FLOWCTL_STATE_DIR to a folder of your own";
+
+/**
+ * Whether the state folder exists, after checking it is this user's own.
+ * @throws {UntrustedPathError} when another user could write there.
+ */
+export function stateDirExists(): boolean {
+  return ownedDirExists(stateDir(), STATE_DIR_FIX);
 }
 
 export function statePath(pipeline: string): string {
@@ -96,18 +119,18 @@ export class StateDirError extends UserError {
 export async function ensureStateDir(): Promise<void> {
   const dir = stateDir();
   try {
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await ensureOwnedDir(dir, STATE_DIR_FIX);
     // Creating a file is the only reliable test: root ignores modes, but not read-only mounts.
     await Deno.remove(await Deno.makeTempFile({ dir, prefix: ".write-check-" }));
   } catch (error) {
+    if (error instanceof UntrustedPathError) throw error;
     throw new StateDirError(dir, error);
   }
 }
 
 /** Writes the state atomically (temp file + rename), mode 0600, and records its log folder. */
 export async function writeRunState(state: RunState): Promise<void> {
-  const dir = stateDir();
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await ensureOwnedDir(stateDir(), STATE_DIR_FIX);
   const path = statePath(state.pipeline);
   await writeAtomically(path, JSON.stringify(state, null, 2));
   const logDirRecord = logDirPath(state.pipeline);
@@ -118,9 +141,20 @@ export async function writeRunState(state: RunState): Promise<void> {
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
-  const temp = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(temp, text, { mode: 0o600 });
-  await Deno.rename(temp, path);
+  await writeFileAtomically(path, text, 0o600);
+}
+
+/** State files are small; a larger one was not written by flowctl. */
+const MAX_STATE_BYTES = 16 * 1024 * 1024;
+
+/** The text of a file in the state folder, or undefined when missing, not ours or unreadable. */
+async function readStateText(path: string): Promise<string | undefined> {
+  try {
+    const bytes = await readOwnedFile(path, MAX_STATE_BYTES, STATE_DIR_FIX);
+    return bytes && new TextDecoder().decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Log folders this process has recorded, by record path, so each is written once per run. */
@@ -136,22 +170,27 @@ function logDirPath(pipeline: string): string {
 
 /** The log folder the latest run of `pipeline` used, or undefined when none was recorded. */
 export async function readRecordedLogDir(pipeline: string): Promise<string | undefined> {
-  try {
-    const dir = (await Deno.readTextFile(logDirPath(pipeline))).trim();
-    return isAbsolute(dir) ? dir : undefined;
-  } catch {
-    return undefined;
-  }
+  if (!stateDirExists()) return undefined;
+  const dir = (await readStateText(logDirPath(pipeline)))?.trim();
+  return dir && isAbsolute(dir) ? dir : undefined;
 }
 
-/** Reads the state of `pipeline`, or undefined when there is none (or it is unreadable). */
+/**
+ * Reads the state of `pipeline`, or undefined when there is none (or it is unreadable, or not a
+ * regular file of this user).
+ * @throws {UntrustedPathError} when the state folder is not this user's own.
+ */
 export async function readRunState(pipeline: string): Promise<RunState | undefined> {
+  if (!stateDirExists()) return undefined;
   return await readStateFile(statePath(pipeline));
 }
 
+/** Reads a state file that is a regular file of this user; undefined otherwise. */
 export async function readStateFile(path: string): Promise<RunState | undefined> {
   try {
-    const parsed = v.safeParse(RunStateSchema, JSON.parse(await Deno.readTextFile(path)));
+    const text = await readStateText(path);
+    if (text === undefined) return undefined;
+    const parsed = v.safeParse(RunStateSchema, JSON.parse(text));
     return parsed.success ? parsed.output : undefined;
   } catch {
     return undefined;
@@ -161,6 +200,7 @@ export async function readStateFile(path: string): Promise<RunState | undefined>
 /** Every readable state file. */
 export async function listRunStates(): Promise<RunState[]> {
   const states: RunState[] = [];
+  if (!stateDirExists()) return states;
   try {
     for await (const entry of Deno.readDir(stateDir())) {
       if (!entry.isFile || !entry.name.endsWith(".json")) continue;
@@ -177,9 +217,20 @@ export async function removeRunState(pipeline: string): Promise<void> {
   await Deno.remove(statePath(pipeline)).catch(() => {});
 }
 
-/** Whether the flowctl that wrote `state` is still alive (same pid and start time). */
+/**
+ * Whether the flowctl that wrote `state` is still alive: its pid names a live process of this
+ * user with the recorded start time (and boot, when recorded). A state without a start time
+ * proves nothing, so its flowctl counts as gone and is never signalled.
+ */
 export function isRunLive(state: RunState): boolean {
-  const stat = readProcStat(state.flowctl.pid);
-  if (!stat || stat.state === "Z") return false;
-  return state.flowctl.startTime === undefined || stat.startTime === state.flowctl.startTime;
+  const { pid, startTime, bootId: boot } = state.flowctl;
+  if (startTime === undefined) return false;
+  if (boot !== undefined && boot !== bootId()) return false;
+  const stat = readProcStat(pid);
+  if (!stat || stat.state === "Z" || stat.startTime !== startTime) return false;
+  try {
+    return Deno.statSync(`/proc/${pid}`).uid === Deno.uid();
+  } catch {
+    return false;
+  }
 }

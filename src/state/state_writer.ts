@@ -2,6 +2,7 @@
 import { resolve } from "node:path";
 import type { Pipeline } from "../config/mod.ts";
 import { readProcStat } from "../proc/process_group.ts";
+import { bootId } from "../proc/owner.ts";
 import { type RunState, writeRunState } from "./state_file.ts";
 
 const MIN_GAP_MS = 200;
@@ -73,6 +74,7 @@ export interface RunStateParts {
 }
 
 const flowctlStartTime = readProcStat(Deno.pid)?.startTime;
+const flowctlBoot = bootId();
 
 /** The state file's content for a run of this flowctl process. */
 export function buildRunState(parts: RunStateParts): RunState {
@@ -86,6 +88,7 @@ export function buildRunState(parts: RunStateParts): RunState {
     flowctl: {
       pid: Deno.pid,
       ...(flowctlStartTime !== undefined ? { startTime: flowctlStartTime } : {}),
+      ...(flowctlBoot !== undefined ? { bootId: flowctlBoot } : {}),
     },
     controlPlane: parts.controlPlane,
     logDir: parts.logDir,

@@ -37,7 +37,8 @@ export interface ReachCheckResult {
   notChecked: string[];
 }
 
-const CHECK_MS = 30_000;
+/** How long the check may take: placing and starting a task on a busy node can take a while. */
+const CHECK_MS = 60_000;
 
 /** Runs the check on every node and removes it again. */
 export async function checkTasksReach(
