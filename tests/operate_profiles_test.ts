@@ -9,6 +9,7 @@ import {
   runFlowctl,
   testPipeline,
   uniqueName,
+  waitFor,
 } from "./_helpers.ts";
 
 Deno.test("run: env_file values sit below env and above config; --profile adds a component", async () => {
@@ -52,6 +53,8 @@ Deno.test("run: env_file values sit below env and above config; --profile adds a
     assertStringIncludes(flowctl.stdout, line);
   }
   assertStringIncludes(flowctl.stdout, "Starting component: tap");
+  // "started" is flowctl's word; the fixture records itself a moment later.
+  await waitFor(() => readEvents(p.events).some(([id]) => id === "tap"), "tap's first event");
   flowctl.kill("SIGINT");
   const result = await flowctl.result();
   assertEquals(result.code, 0, result.stderr);

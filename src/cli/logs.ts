@@ -40,10 +40,16 @@ Exit codes: 0 done, 2 usage or configuration error.`,
       );
     }
     const { pipeline } = await loadPipelineFile(file);
-    // The data path logs like a component when the pipeline may have one.
+    const dir = values["log-dir"]
+      ? resolve(values["log-dir"])
+      : (await readRunState(pipeline.name))?.logDir ??
+        await readRecordedLogDir(pipeline.name) ??
+        resolve("logs");
+    // The data path logs like a component once a run of this pipeline started one.
+    const dataPath = planDataPath(pipeline).plan ? dataPathId(pipeline) : undefined;
     const ids = [
       ...pipeline.components.map((c) => c.id),
-      ...(planDataPath(pipeline).plan ? [dataPathId(pipeline)] : []),
+      ...(dataPath && await fileExists(logPath(dir, dataPath)) ? [dataPath] : []),
     ];
     for (const name of names) {
       if (!ids.includes(name)) {
@@ -54,11 +60,6 @@ Exit codes: 0 done, 2 usage or configuration error.`,
       }
     }
     const selected = names.length > 0 ? names : ids;
-    const dir = values["log-dir"]
-      ? resolve(values["log-dir"])
-      : (await readRunState(pipeline.name))?.logDir ??
-        await readRecordedLogDir(pipeline.name) ??
-        resolve("logs");
     const out = createOutput("text");
     const width = Math.max(...selected.map((id) => id.length));
     const encoder = new TextEncoder();
@@ -99,3 +100,11 @@ Exit codes: 0 done, 2 usage or configuration error.`,
     return ExitCode.ok;
   },
 };
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
