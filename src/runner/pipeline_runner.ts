@@ -192,7 +192,8 @@ export class PipelineRunner {
     ids: readonly string[],
     options: { withDependents: boolean },
   ): Promise<ControlResult[]> {
-    const unknown = ids.filter((id) => !this.#supervisors.has(id));
+    const dataPath = this.#options.dataPath;
+    const unknown = ids.filter((id) => !this.#supervisors.has(id) && id !== dataPath?.id);
     if (unknown.length > 0) {
       throw new UnknownComponentError(
         `pipeline "${this.pipeline.name}" has no component ${
@@ -200,8 +201,14 @@ export class PipelineRunner {
         } (its components: ${this.pipeline.components.map((c) => c.id).join(", ")})`,
       );
     }
-    const levels = controlLevels(this.pipeline, ids, options.withDependents);
-    return await applyControl(action, levels, (id) => this.#supervisor(id).requests);
+    const components = ids.filter((id) => id !== dataPath?.id);
+    const levels = controlLevels(this.pipeline, components, options.withDependents);
+    const results = components.length > 0
+      ? await applyControl(action, levels, (id) => this.#supervisor(id).requests)
+      : [];
+    // The data path depends on no component and none on it: it is acted on by itself.
+    if (dataPath && components.length < ids.length) results.push(await dataPath.control(action));
+    return results;
   }
 
   /** Runs until a stop is requested, a component fails, or every sink has completed. */
