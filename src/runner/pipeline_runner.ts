@@ -9,10 +9,10 @@ import { ComponentFailedError, type OrchestratorRun } from "../orchestrator/orch
 import { ComponentSupervisor } from "./component_supervisor.ts";
 import {
   applyControl,
+  assertKnown,
   type ControlAction,
   controlLevels,
   type ControlResult,
-  UnknownComponentError,
 } from "./control_order.ts";
 import type { RegistrationWatcher } from "./readiness.ts";
 import type { DataPathSupervision } from "./data_path_supervision.ts";
@@ -193,14 +193,8 @@ export class PipelineRunner {
     options: { withDependents: boolean },
   ): Promise<ControlResult[]> {
     const dataPath = this.#options.dataPath;
-    const unknown = ids.filter((id) => !this.#supervisors.has(id) && id !== dataPath?.id);
-    if (unknown.length > 0) {
-      throw new UnknownComponentError(
-        `pipeline "${this.pipeline.name}" has no component ${
-          unknown.map((id) => `"${id}"`).join(", ")
-        } (its components: ${this.pipeline.components.map((c) => c.id).join(", ")})`,
-      );
-    }
+    const known = [...this.#supervisors.keys(), ...(dataPath ? [dataPath.id] : [])];
+    assertKnown(this.pipeline.name, ids, known);
     const components = ids.filter((id) => id !== dataPath?.id);
     const levels = controlLevels(this.pipeline, components, options.withDependents);
     const results = components.length > 0
