@@ -45,6 +45,23 @@ const status = await new Deno.Command(Deno.execPath(), {
 }).output();
 const endpoint: string =
   JSON.parse(new TextDecoder().decode(status.stdout)).pipelines[0].controlPlane;
+// Steady state: the load starts once the control plane process itself answers (connections made
+// while flowctl still holds the port stay relayed through flowctl for their life).
+for (let answered = false; !answered;) {
+  const { stdout } = await new Deno.Command("curl", {
+    args: [
+      "-s",
+      "--http2-prior-knowledge",
+      "-H",
+      "content-type: application/json",
+      "-d",
+      "{}",
+      `http://${endpoint}/grpc.health.v1.Health/Check`,
+    ],
+    stdout: "piped",
+  }).output();
+  answered = new TextDecoder().decode(stdout).includes("SERVING");
+}
 const ours = await load(endpoint);
 flowctl.child.kill("SIGINT");
 await flowctl.child.status;

@@ -74,7 +74,7 @@ Deno.test("flowctl validate --output json lists the issues", async () => {
 
 Deno.test("flowctl validate reads standard input and the .env beside a file", async () => {
   const text =
-    'apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: demo\nspec:\n  sources:\n    - id: a\n      command: [x]\n      env: { A: "${REQUIRED:?set it in .env}" }\n';
+    'apiVersion: flowctl/v1\nkind: Pipeline\nmetadata:\n  name: demo\nspec:\n  sources:\n    - id: a\n      command: [sh]\n      env: { A: "${REQUIRED:?set it in .env}" }\n';
   const fromStdin = await runFlowctl(["validate", "-"], { stdin: text });
   assertEquals(fromStdin.code, ExitCode.usage);
   assertStringIncludes(

@@ -236,7 +236,7 @@ Deno.test("control plane: Connect JSON over curl", async () => {
   const endpoint = await controlPlaneOf(flowctl);
   await flowctl.waitForOutput('"event":"pipeline_started"');
   const curl = async (method: string, body: unknown) => {
-    const { stdout } = await new Deno.Command("curl", {
+    const { stdout, stderr } = await new Deno.Command("curl", {
       args: [
         "-sS",
         "--http2-prior-knowledge",
@@ -247,8 +247,11 @@ Deno.test("control plane: Connect JSON over curl", async () => {
         `http://${endpoint}/${method}`,
       ],
       stdout: "piped",
+      stderr: "piped",
     }).output();
-    return JSON.parse(new TextDecoder().decode(stdout));
+    const text = new TextDecoder().decode(stdout);
+    assert(text !== "", `curl answered nothing: ${new TextDecoder().decode(stderr)}`);
+    return JSON.parse(text);
   };
   const ack = await curl("flowctl.v1.ControlPlaneService/RegisterComponent", {
     componentId: "src",

@@ -128,7 +128,11 @@ function startComponent(main: string, env: Record<string, string>): RunningCompo
   return {
     pid: child.pid,
     async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
+      try {
+        child.kill("SIGTERM");
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error; // already exited
+      }
       await child.status;
       await child.stderr.cancel();
     },
@@ -252,4 +256,62 @@ Deno.test("example processor: a stock grpc-js client from the example's protos g
     });
   }
   assert(!isAlive(pids.processor) && !isAlive(pids.source), "both components stopped");
+});
+
+// A live-stream client that prints "event" per event as it comes, then how the call ended.
+const LIVE_CLIENT = `
+"use strict";
+const grpc = require("@grpc/grpc-js");
+const protoLoader = require("@grpc/proto-loader");
+const [endpoint, protoDir] = process.argv.slice(1);
+const definition = protoLoader.loadSync("event_service/event_service.proto", {
+  keepCase: true, defaults: true, oneofs: true, includeDirs: [protoDir],
+});
+const EventService = grpc.loadPackageDefinition(definition).token_transfer_service.EventService;
+const client = new EventService(endpoint, grpc.credentials.createInsecure());
+const call = client.GetTTPEvents({ start_ledger: 1, end_ledger: 0, account_ids: [] });
+call.on("data", () => console.log("event"));
+call.on("end", () => { console.log("outcome ended"); client.close(); });
+call.on("error", (error) => { console.log(\`outcome \${error.code} \${error.details}\`); client.close(); });
+`;
+
+Deno.test("example processor: a live stream ends with UNAVAILABLE when the processor shuts down", async () => {
+  const [sourceGrpc, sourceHealth, grpcPort, healthPort] = [
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ];
+  await using _source = startComponent("components/source/main.ts", {
+    GRPC_PORT: String(sourceGrpc),
+    HEALTH_PORT: String(sourceHealth),
+  });
+  await using processor = startComponent("components/processor/main.ts", {
+    GRPC_PORT: String(grpcPort),
+    HEALTH_PORT: String(healthPort),
+    LIVE_SOURCE_ENDPOINT: `127.0.0.1:${sourceGrpc}`,
+  });
+  {
+    await waitFor(
+      async () => await healthy(sourceHealth) && await healthy(healthPort),
+      "source and processor healthy",
+      30_000,
+    );
+    const client = new Deno.Command("node", {
+      args: ["-e", LIVE_CLIENT, `127.0.0.1:${grpcPort}`, `${EXAMPLE}/proto`],
+      cwd: `${ROOT}tests/interop`,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let output = "";
+    const reading = (async () => {
+      for await (const chunk of client.stdout.pipeThrough(new TextDecoderStream())) output += chunk;
+    })();
+    await waitFor(() => output.includes("event\n"), "the first live event", 20_000);
+    Deno.kill(processor.pid, "SIGTERM");
+    const [status] = await Promise.all([client.status, reading, client.stderr.cancel()]);
+    assertEquals(status.code, 0);
+    const outcome = output.trim().split("\n").find((line) => line.startsWith("outcome"));
+    assertEquals(outcome, "outcome 14 the server is shutting down");
+  }
 });

@@ -165,8 +165,8 @@ spec:
   assertStringIncludes(out, "| hello from the bind mount\n");
   assertStringIncludes(out, `| secret bytes: ${SECRET.length}\n`);
   assertStringIncludes(out, "| START_LEDGER=0042\n");
-  assertStringIncludes(out, "workers | FLOWCTL_REPLICA=1\n");
-  assertStringIncludes(out, "workers | FLOWCTL_REPLICA=2\n");
+  assertStringIncludes(out, "workers | [1] FLOWCTL_REPLICA=1\n");
+  assertStringIncludes(out, "workers | [2] FLOWCTL_REPLICA=2\n");
   assertStringIncludes(out, "| W=workers:9000\n");
   assert(!out.includes(SECRET) && !result.stderr.includes(SECRET));
   for (const entry of Deno.readDirSync(`${dir.path}/logs`)) {

@@ -112,9 +112,9 @@ spec:
   assertStringIncludes(out, `| TOKEN_FILE=${dir}/keys/token.txt\n`);
   // health_endpoint names the component: probed at its own address.
   assertStringIncludes(out, "Component src health check passed");
-  // Two replicas, each told which it is, in one component's output.
-  assertStringIncludes(out, "workers | FLOWCTL_REPLICA=1\n");
-  assertStringIncludes(out, "workers | FLOWCTL_REPLICA=2\n");
+  // Two replicas, each told which it is, in one component's output, each line tagged with it.
+  assertStringIncludes(out, "workers | [1] FLOWCTL_REPLICA=1\n");
+  assertStringIncludes(out, "workers | [2] FLOWCTL_REPLICA=2\n");
   // spec.pipelines runs like a sink: it finishing completes the pipeline.
   assertStringIncludes(out, "Pipeline completed successfully");
   // depends_on orders like inputs: batch starts once src is healthy, so after src was ready.
@@ -190,7 +190,7 @@ Deno.test("flowctl validate warns about a driver of another tool; run asks for -
     "  driver: kubernetes\n  sources:\n    - id: src\n      image: source:latest\n",
   ));
   const { file } = p;
-  const validate = await runFlowctl(["validate", file], { env: p.env });
+  const validate = await runFlowctl(["validate", file, "--offline"], { env: p.env });
   assertEquals(validate.code, ExitCode.ok, validate.stderr);
   assertStringIncludes(
     validate.stderr,
@@ -209,9 +209,9 @@ Deno.test("flowctl validate maps the Go drivers local and docker", async () => {
   for (const [driver, kind] of [["local", "process"], ["docker", "container"]]) {
     await using p = await pipelineText(pipelineYaml(
       "gocompat-driver",
-      `  driver: ${driver}\n  sources:\n    - id: src\n      command: [x]\n      image: x:1\n`,
+      `  driver: ${driver}\n  sources:\n    - id: src\n      command: [sh]\n      image: x:1\n`,
     ));
-    const result = await runFlowctl(["validate", p.file], { env: p.env });
+    const result = await runFlowctl(["validate", p.file, "--offline"], { env: p.env });
     assertEquals(result.code, ExitCode.ok, result.stderr);
     assertStringIncludes(result.stdout, `1 level (${kind})`);
   }
@@ -222,11 +222,11 @@ Deno.test("flowctl validate warns when an input's event types never meet; --stri
     "gocompat-types",
     `  sources:
     - id: src
-      command: [x]
+      command: [sh]
       output_event_types: [stellar.ledger]
   sinks:
     - id: sink
-      command: [x]
+      command: [sh]
       inputs: [src]
       input_event_types: [token.transfer, contract.event]
 `,
@@ -337,11 +337,11 @@ Deno.test("flowctl validate warns once that volumes and resources do not apply t
     `  driver: local
   sources:
     - id: a
-      command: [x]
+      command: [sh]
       volumes: [{ host_path: ./data, container_path: /data }]
       resources: { limits: { memory: 1Gi } }
     - id: b
-      command: [x]
+      command: [sh]
       volumes: [{ name: cache, mountPath: /cache }]
 `,
   ));

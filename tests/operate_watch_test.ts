@@ -67,6 +67,7 @@ Deno.test("run --watch restarts what changed and its dependents, adds, removes, 
   // 1. An env value of proc: proc and its dependent sink restart, src and other do not.
   await write(spec("two"));
   await flowctl.waitForOutput("Pipeline reloaded: restarted proc (changed); restarted sink");
+  assertStringIncludes(flowctl.stdout, "Restarting component sink (the pipeline file changed)");
   await waitFor(() => pidsOf(events, "sink").length === 2, "sink to start again");
   assertEquals(pidsOf(events, "src"), first.src);
   assertEquals(pidsOf(events, "other"), first.other);

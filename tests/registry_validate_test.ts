@@ -20,9 +20,12 @@ spec:
 
 Deno.test("validate: registry components and images without command are valid in both modes", async () => {
   for (const orchestrator of ["process", "container"]) {
-    const result = await runFlowctl(["validate", "-", "--orchestrator", orchestrator], {
-      stdin: file,
-    });
+    const result = await runFlowctl(
+      ["validate", "-", "--offline", "--orchestrator", orchestrator],
+      {
+        stdin: file,
+      },
+    );
     assertEquals(result.code, ExitCode.ok, result.stdout + result.stderr);
     assertStringIncludes(result.stdout, `2 components in 2 levels (${orchestrator})`);
   }

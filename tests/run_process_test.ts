@@ -297,6 +297,8 @@ Deno.test("flowctl run: a second Ctrl+C skips the grace period and exits 130", a
   const result = await flowctl.result();
   assertEquals(result.code, ExitCode.forced);
   assertStringIncludes(result.stdout, "Received second signal: stopping without grace periods");
+  assertStringIncludes(result.stdout, "Pipeline stopped (forced: grace periods were skipped)");
+  assertEquals(result.stdout.includes("stopped successfully"), false, result.stdout);
   assertAllGone(p.events);
 });
 

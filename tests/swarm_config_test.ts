@@ -5,6 +5,7 @@ import { pipelineYaml, ROOT, runFlowctl, writeTemp } from "./_helpers.ts";
 Deno.test("flowctl validate accepts the example as swarm services", async () => {
   const result = await runFlowctl([
     "validate",
+    "--offline",
     `${ROOT}examples/ttp-pipeline.yaml`,
     "--orchestrator",
     "swarm",

@@ -111,24 +111,21 @@ Deno.test({
     };
     const events = (out: string, id: string) =>
       out.split("\n").filter((l) => new RegExp(`^${id} +\\| event ledger=`).test(l)).length;
-    const flowctl = new FlowctlProcess(runArgs(file, `${dir.path}/logs`), options);
-    try {
-      await flowctl.waitForOutput("Pipeline started successfully", 180_000);
-      for (const id of ["consumer-app", "consumer-app-2"]) {
-        await waitFor(() => events(flowctl.stdout, id) >= expected, `${expected} events`, 30_000);
-      }
-      for (const id of [SOURCE, "ttp-processor", "consumer-app", "consumer-app-2"]) {
-        await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
-      }
-      const status = await runFlowctl(["status", file], options);
-      assertEquals(status.code, 0, status.stderr);
-      // Ports where they really are: on the nodes' addresses.
-      assertStringIncludes(status.stdout, `${worker1.address}:8088->8088`);
-      assertStringIncludes(status.stdout, `${worker2.address}:3000->3000`);
-      assertEquals(/127\.0\.0\.1:\d+->/.test(status.stdout), false, status.stdout);
-    } finally {
-      flowctl.kill("SIGINT");
+    await using flowctl = new FlowctlProcess(runArgs(file, `${dir.path}/logs`), options);
+    await flowctl.waitForOutput("Pipeline started successfully", 180_000);
+    for (const id of ["consumer-app", "consumer-app-2"]) {
+      await waitFor(() => events(flowctl.stdout, id) >= expected, `${expected} events`, 30_000);
     }
+    for (const id of [SOURCE, "ttp-processor", "consumer-app", "consumer-app-2"]) {
+      await flowctl.waitForOutput(`Component ${id} registered with the control plane`);
+    }
+    const status = await runFlowctl(["status", file], options);
+    assertEquals(status.code, 0, status.stderr);
+    // Ports where they really are: on the nodes' addresses.
+    assertStringIncludes(status.stdout, `${worker1.address}:8088->8088`);
+    assertStringIncludes(status.stdout, `${worker2.address}:3000->3000`);
+    assertEquals(/127\.0\.0\.1:\d+->/.test(status.stdout), false, status.stdout);
+    flowctl.kill("SIGINT");
     const result = await flowctl.result();
     assertEquals(result.code, 0, result.stderr);
     const out = result.stdout;

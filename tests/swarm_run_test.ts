@@ -452,23 +452,20 @@ Deno.test({
   ignore: UNAVAILABLE !== undefined && !REQUIRE_DOCKER,
   async fn() {
     await using swarm = await startSwarm({ advertise: "127.0.0.1" });
-    const p = await swarmPipeline(
+    await using p = await swarmPipeline(
       "swloop",
       "  sinks:\n" +
         imageComponent("sink", { CHECK_CONTROL_PLANE: 1, PRINT_ENV: "FLOWCTL_ENDPOINT" }),
     );
-    const flowctl = new FlowctlProcess(p.args, onManager(swarm));
-    try {
-      await waitFor(
-        async () =>
-          (await Deno.readTextFile(`${p.dir}/logs/sink.log`).catch(() => ""))
-            .includes("control plane reachable"),
-        "the sink reaching the control plane",
-        60_000,
-      );
-    } finally {
-      flowctl.kill("SIGINT");
-    }
+    await using flowctl = new FlowctlProcess(p.args, onManager(swarm));
+    await waitFor(
+      async () =>
+        (await Deno.readTextFile(`${p.dir}/logs/sink.log`).catch(() => ""))
+          .includes("control plane reachable"),
+      "the sink reaching the control plane",
+      60_000,
+    );
+    flowctl.kill("SIGINT");
     const result = await flowctl.result();
     assertEquals(result.code, 0, result.stderr);
     using docker = await DockerClient.connect(swarm.manager.engine.host);

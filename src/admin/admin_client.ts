@@ -36,8 +36,10 @@ export async function requestControl(
 export async function requestExecContext(
   pipeline: string,
   component: string,
+  replica?: number,
 ): Promise<ExecContext> {
-  return await call(pipeline, "/v1/exec-context", { component }, ExecContextSchema);
+  const body = { component, ...(replica !== undefined ? { replica } : {}) };
+  return await call(pipeline, "/v1/exec-context", body, ExecContextSchema);
 }
 
 /** Asks the running flowctl of `pipeline` for its dashboard's URL (it starts one if needed). */

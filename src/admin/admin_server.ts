@@ -24,7 +24,7 @@ class RequestTooLarge extends Error {}
 export interface AdminHandlers {
   control(request: ControlRequest): Promise<ControlResponse>;
   /** @throws {UserError} when the component is unknown or not running. */
-  execContext(componentId: string): ExecContext;
+  execContext(componentId: string, replica?: number): ExecContext;
   /** `flowctl ui`: the URL of the run's dashboard (with its token), started on demand. */
   dashboard?(): Promise<{ url: string }>;
 }
@@ -67,7 +67,7 @@ async function handle(request: Request, handlers: AdminHandlers): Promise<Respon
     }
     if (request.method === "POST" && url.pathname === "/v1/exec-context") {
       const body = v.parse(ExecContextRequestSchema, await readJson(request));
-      return Response.json(handlers.execContext(body.component));
+      return Response.json(handlers.execContext(body.component, body.replica));
     }
     if (request.method === "POST" && url.pathname === "/v1/ui" && handlers.dashboard) {
       return Response.json(await handlers.dashboard());

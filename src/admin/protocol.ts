@@ -33,7 +33,11 @@ export const ControlResponseSchema = v.object({
 });
 export type ControlResponse = v.InferOutput<typeof ControlResponseSchema>;
 
-export const ExecContextRequestSchema = v.strictObject({ component: v.string() });
+export const ExecContextRequestSchema = v.strictObject({
+  component: v.string(),
+  /** Which instance of a component with `replicas: N` (default 1). */
+  replica: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+});
 
 /** What `flowctl exec` needs to run a command beside a component. */
 export const ExecContextSchema = v.object({

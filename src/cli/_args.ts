@@ -1,5 +1,6 @@
 /** Strict argument parsing on top of node:util parseArgs, turning its errors into UsageErrors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { didYouMean } from "../config/mod.ts";
 import { parseDuration } from "../config/duration.ts";
 import { ORCHESTRATOR_KINDS, type OrchestratorKind } from "../config/pipeline.ts";
 import { parseRegistryBase } from "../registry/reference.ts";
@@ -13,8 +14,12 @@ export function parseCommandArgs<T extends Options>(command: string, args: strin
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     const message = error instanceof Error ? error.message.split("\n")[0] ?? "" : String(error);
+    // A misspelt option gets the same "did you mean" as misspelt commands, ids and keys.
+    const unknown = /^Unknown option '(--[^']+)'/.exec(message)?.[1];
+    const known = Object.keys(options).map((name) => `--${name}`);
     throw new UsageError(
-      message.replace(/\. To specify a positional.*$/, ""),
+      message.replace(/\. To specify a positional.*$/, "") +
+        (unknown ? didYouMean(unknown, known) : ""),
       `run "flowctl ${command} --help"`,
       { cause: error },
     );
@@ -95,6 +100,24 @@ export function parseHeartbeat(text: string): number {
     throw new UsageError(
       `invalid --heartbeat-interval "${text}": use a duration like "10s"`,
       `run "flowctl run --help"`,
+    );
+  }
+}
+
+/**
+ * Every name in `names` must be a component of the pipeline: an unknown one is a usage error
+ * (exit 2) with a suggestion and the list, the same for every command that takes ids.
+ */
+export function checkComponentNames(
+  names: readonly string[],
+  ids: readonly string[],
+  pipeline: string,
+): void {
+  for (const name of names) {
+    if (ids.includes(name)) continue;
+    throw new UsageError(
+      `no component "${name}" in pipeline "${pipeline}"${didYouMean(name, ids)}`,
+      `components: ${ids.join(", ")}`,
     );
   }
 }

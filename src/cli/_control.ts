@@ -1,7 +1,7 @@
 /** What `flowctl restart`, `stop` and `start` share: ask the running flowctl, report per component. */
 import { requestControl } from "../admin/admin_client.ts";
-import { outputFormat, parseCommandArgs } from "./_args.ts";
-import { loadPipelineFile } from "./_load.ts";
+import { checkComponentNames, outputFormat, parseCommandArgs } from "./_args.ts";
+import { findPipeline } from "./_target.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
 import { createOutput } from "./output.ts";
@@ -23,9 +23,10 @@ const WHAT: Record<Action, string> = {
 /** The command module of `flowctl <action>`. */
 export function controlCommand(action: Action): CommandModule {
   return {
-    help: `Usage: flowctl ${action} <file> <id>... [--with-dependents] [--output text|json]
+    help: `Usage: flowctl ${action} [name|file] <id>... [--with-dependents] [--output text|json]
 
 ${WHAT[action]}
+The pipeline is named by its name or its file, or is the only one running.
 Works on a running pipeline, in the foreground or detached (run -d); flowctl asks the running
 flowctl over its admin socket in the state folder, which only the same user can open.
 Dependents are left alone unless --with-dependents (then they ${
@@ -34,21 +35,25 @@ Dependents are left alone unless --with-dependents (then they ${
 named components${action === "restart" ? " and start after them" : ""}).
 
 Exit codes: 0 done, 1 the pipeline is not running or a component could not ${action},
-2 usage or configuration error.`,
+2 usage or configuration error (an unknown component).`,
     async run(args) {
       const { values, positionals } = parseCommandArgs(action, args, {
         "with-dependents": { type: "boolean" },
         output: { type: "string" },
       });
       const out = createOutput(outputFormat(action, values.output));
-      const [file, ...ids] = positionals;
-      if (file === undefined || ids.length === 0) {
+      const target = await findPipeline(action, positionals);
+      const ids = target.rest;
+      if (ids.length === 0) {
         throw new UsageError(
-          file === undefined ? "missing pipeline file" : "missing component id",
-          `usage: flowctl ${action} <file> <id>... (see "flowctl ${action} --help")`,
+          "missing component id",
+          `usage: flowctl ${action} [name|file] <id>... (see "flowctl ${action} --help")`,
         );
       }
-      const { pipeline } = await loadPipelineFile(file);
+      if (target.state) {
+        checkComponentNames(ids, target.state.components.map((c) => c.id), target.name);
+      }
+      const pipeline = { name: target.name };
       const { results } = await requestControl(pipeline.name, {
         action,
         components: ids,

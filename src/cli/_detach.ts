@@ -80,7 +80,7 @@ export async function runDetached(
       type: "pipeline_failed",
       component: "",
       reason:
-        `Cannot start pipeline: "${pipeline}" is already running (flowctl pid ${live.flowctl.pid}, started from ${live.file}); stop it first`,
+        `Cannot start pipeline: "${pipeline}" is already running (flowctl pid ${live.flowctl.pid}, started from ${live.file}); stop it first with "flowctl down ${pipeline}"`,
       logTail: [],
     });
     return ExitCode.failure;

@@ -1,5 +1,6 @@
 /** The command dispatcher: picks the command, maps errors to exit codes and one-line messages. */
 import { ConfigError, formatIssue } from "../config/config_error.ts";
+import { closestMatch } from "../config/_suggest.ts";
 import { type Command, wantsHelp } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
 import { createOutput } from "./output.ts";
@@ -56,11 +57,11 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     const wanted = name === "--version" || name === "-V" ? "version" : name;
     const command = commands.find((c) => c.name === wanted);
     if (!command) {
-      const suggestion = listed.find((c) => c.name.startsWith(name.slice(0, 2)));
+      const suggestion = closestMatch(name, listed.map((c) => c.name));
       throw new UsageError(
         `unknown command "${name}"`,
         suggestion
-          ? `did you mean "flowctl ${suggestion.name}"? run "flowctl --help" for the list`
+          ? `did you mean "flowctl ${suggestion}"? run "flowctl --help" for the list`
           : `run "flowctl --help" for the list of commands`,
       );
     }

@@ -4,28 +4,38 @@ import { DockerUnavailableError } from "../docker/docker_errors.ts";
 import { delay } from "../delay.ts";
 import { involvesContainers, removeLeftovers } from "../recovery/leftovers.ts";
 import type { Pipeline } from "../config/mod.ts";
-import { isRunLive, readRunState, type RunState } from "../state/state_file.ts";
-import { outputFormat, parseCommandArgs, singleFile } from "./_args.ts";
-import { loadPipelineFile } from "./_load.ts";
+import { isRunLive, type RunState } from "../state/state_file.ts";
+import { outputFormat, parseCommandArgs } from "./_args.ts";
+import { findPipeline, loadTargetPipeline } from "./_target.ts";
+import { UsageError } from "./usage_error.ts";
+import { adminSocketPath } from "../admin/protocol.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
 import { createOutput } from "./output.ts";
 
 export const downCommand: CommandModule = {
-  help: `Usage: flowctl down <file|-> [--output text|json]
+  help: `Usage: flowctl down [name|file|-] [--output text|json]
 
-If the pipeline is running, asks its flowctl to stop (SIGTERM) and waits for it. If flowctl was
-killed, stops the component processes it recorded (only those whose start time and run mark match)
-and removes the pipeline's containers and networks (by label), then says what it removed.
+The pipeline is named by its name or its file, or is the only one running. If it is running,
+asks its flowctl to stop (SIGTERM) and waits for it. If flowctl was killed, stops the component
+processes it recorded (only those whose start time and run mark match), removes the pipeline's
+containers and networks (by label) and its admin socket, then says what it removed.
 
-Exit codes: 0 done (also when there was nothing to do), 1 something could not be removed,
-2 usage or configuration error.`,
+Exit codes: 0 done (also when there was nothing to do), 1 something could not be removed or
+no pipeline was named and none is running, 2 usage or configuration error.`,
   async run(args) {
     const { values, positionals } = parseCommandArgs("down", args, { output: { type: "string" } });
     const out = createOutput(outputFormat("down", values.output));
-    const { pipeline } = await loadPipelineFile(singleFile("down", positionals));
+    const target = await findPipeline("down", positionals);
+    if (target.rest.length > 0) {
+      throw new UsageError(
+        `unexpected argument "${target.rest[0]}"`,
+        `usage: flowctl down [name|file] (see "flowctl down --help")`,
+      );
+    }
+    const pipeline = await loadTargetPipeline(target);
     const report: string[] = [];
-    let state = await readRunState(pipeline.name);
+    let state = target.state;
     if (state && isRunLive(state)) {
       report.push(`Stopping the running flowctl (pid ${state.flowctl.pid})`);
       if (!(await stopLiveRun(state, pipeline))) {
@@ -40,6 +50,8 @@ Exit codes: 0 done (also when there was nothing to do), 1 something could not be
       state = undefined; // it cleaned up after itself; containers are still checked below
     }
 
+    // A killed flowctl could not remove its admin socket; nothing listens on it any more.
+    await Deno.remove(adminSocketPath(pipeline.name)).catch(() => {});
     let failed = false;
     try {
       using docker = involvesContainers(pipeline, state) ? await connectDocker() : undefined;

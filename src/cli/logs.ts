@@ -3,12 +3,11 @@ import { resolve } from "node:path";
 import { delay } from "../delay.ts";
 import { logPath } from "../logs/log_file.ts";
 import { type LogLine, mergeByTime, readLogLines } from "../logs/read_logs.ts";
-import { readRecordedLogDir, readRunState } from "../state/state_file.ts";
-import { didYouMean } from "../config/mod.ts";
-import { parseCommandArgs, singleFile } from "./_args.ts";
+import { isRunLive, readRecordedLogDir } from "../state/state_file.ts";
+import { checkComponentNames, parseCommandArgs } from "./_args.ts";
 import { dataPathId, planDataPath } from "../datapath/plan.ts";
 import { REPORT_MARKER } from "../datapath/report.ts";
-import { loadPipelineFile } from "./_load.ts";
+import { findPipeline, loadTargetPipeline } from "./_target.ts";
 import type { CommandModule } from "./command.ts";
 import { ExitCode } from "./exit_code.ts";
 import { createOutput, paint } from "./output.ts";
@@ -16,49 +15,50 @@ import { installShutdownSignals } from "./shutdown_signals.ts";
 import { UsageError } from "./usage_error.ts";
 
 export const logsCommand: CommandModule = {
-  help: `Usage: flowctl logs <file> [component...] [-f|--follow] [--tail N] [--log-dir DIR]
+  help: `Usage: flowctl logs [name|file] [component...] [-f|--follow] [--tail N] [--log-dir DIR]
 
 Prints the log files of the pipeline's components (all, or those named), each line prefixed
-with its component and merged in the order flowctl wrote them. --tail N keeps the last N lines
-of each component; -f keeps printing new lines until Ctrl+C. The log folder is --log-dir if
-given, else the one the running (or latest) run of the pipeline used, from any folder, else logs.
+with its component and merged in the order flowctl wrote them. The pipeline is named by its
+name or its file, or is the only one running. The components are those of its running (or
+latest) run, --profile ones included. --tail N keeps the last N lines of each component; -f
+keeps printing new lines until Ctrl+C, or until the followed run ends. The log folder is
+--log-dir if given, else the one the running (or latest) run of the pipeline used, from any
+folder, else logs.
 
-Exit codes: 0 done, 2 usage or configuration error.`,
+Exit codes: 0 done, 1 no pipeline named and none running, 2 usage or configuration error
+(an unknown component among them).`,
   async run(args) {
-    const { values, positionals } = parseCommandArgs("logs", args, {
+    const { values, positionals } = parseCommandArgs("logs", joinNegativeTail(args), {
       follow: { type: "boolean", short: "f" },
       tail: { type: "string" },
       "log-dir": { type: "string" },
     });
-    const [file = "", ...names] = positionals;
-    singleFile("logs", file ? [file] : []);
     const tail = values.tail === undefined ? undefined : Number(values.tail);
     if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) {
       throw new UsageError(
-        `invalid --tail "${values.tail}": use a whole number`,
+        `invalid --tail "${values.tail}": use a whole number (0 or more)`,
         `run "flowctl logs --help"`,
       );
     }
-    const { pipeline } = await loadPipelineFile(file);
+    const target = await findPipeline("logs", positionals);
+    const names = target.rest;
+    // A running (or recorded) run's file may have moved; its state still names its components.
+    const pipeline = target.state
+      ? await loadTargetPipeline(target).catch(() => undefined)
+      : await loadTargetPipeline(target);
     const dir = values["log-dir"]
       ? resolve(values["log-dir"])
-      : (await readRunState(pipeline.name))?.logDir ??
-        await readRecordedLogDir(pipeline.name) ??
-        resolve("logs");
-    // The data path logs like a component once a run of this pipeline started one.
-    const dataPath = planDataPath(pipeline).plan ? dataPathId(pipeline) : undefined;
+      : target.state?.logDir ?? await readRecordedLogDir(target.name) ?? resolve("logs");
+    // The run's components: those its --profile enabled too, as restart and exec see them; the
+    // data path logs like a component once a run of this pipeline started one.
+    const dataPath = pipeline && planDataPath(pipeline).plan ? dataPathId(pipeline) : undefined;
+    const started = dataPath !== undefined && await fileExists(logPath(dir, dataPath));
     const ids = [
-      ...pipeline.components.map((c) => c.id),
-      ...(dataPath && await fileExists(logPath(dir, dataPath)) ? [dataPath] : []),
+      ...(target.state?.components.map((c) => c.id) ??
+        pipeline?.components.map((c) => c.id) ?? []).filter((id) => id !== dataPath),
+      ...(started && dataPath ? [dataPath] : []),
     ];
-    for (const name of names) {
-      if (!ids.includes(name)) {
-        throw new UsageError(
-          `no component "${name}" in pipeline "${pipeline.name}"${didYouMean(name, ids)}`,
-          `components: ${ids.join(", ")}`,
-        );
-      }
-    }
+    checkComponentNames(names, ids, target.name);
     const selected = names.length > 0 ? names : ids;
     const out = createOutput("text");
     const width = Math.max(...selected.map((id) => id.length));
@@ -84,7 +84,11 @@ Exit codes: 0 done, 2 usage or configuration error.`,
     if (!values.follow) return ExitCode.ok;
 
     using signals = installShutdownSignals({ onFirst: () => {}, onSecond: () => {} });
-    while (!signals.stop.aborted) {
+    const followed = target.state && isRunLive(target.state) ? target.state : undefined;
+    let ended = false;
+    while (!signals.stop.aborted && !ended) {
+      // Like compose's logs -f: once the run it followed is gone, print what is left and end.
+      ended = followed !== undefined && !isRunLive(followed);
       await delay(200, { signal: signals.stop });
       const fresh = await Promise.all(selected.map(async (id) => {
         const path = logPath(dir, id);
@@ -100,6 +104,22 @@ Exit codes: 0 done, 2 usage or configuration error.`,
     return ExitCode.ok;
   },
 };
+
+/**
+ * `--tail -1` as one argument, so a negative count is reported as a bad count rather than as
+ * an unknown option.
+ */
+function joinNegativeTail(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (args[i] === "--tail" && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`--tail=${next}`);
+      i++;
+    } else joined.push(args[i]!);
+  }
+  return joined;
+}
 
 async function fileExists(path: string): Promise<boolean> {
   try {

@@ -42,7 +42,9 @@ function textLine(event: RunnerEvent): string | undefined {
     case "component_exited":
       return `Component ${event.component} ${describeExit(event.exit)}`;
     case "component_restarting":
-      if (event.requested) return `Restarting component ${event.component} (requested)`;
+      if (event.requested) {
+        return `Restarting component ${event.component} (${event.because ?? "requested"})`;
+      }
       return `Restarting component ${event.component} in ${
         Math.round(event.delayMs / 100) / 10
       }s (restart ${event.restart})`;
@@ -79,9 +81,13 @@ function textLine(event: RunnerEvent): string | undefined {
     case "pipeline_started":
       return "Pipeline started successfully";
     case "pipeline_stopping":
-      return event.reason === "completed" ? "All sinks finished; stopping pipeline" : undefined;
+      return event.reason === "completed"
+        ? `All ${event.finished ?? "sinks"} finished; stopping pipeline`
+        : undefined;
     case "pipeline_stopped":
-      return "Pipeline stopped successfully";
+      return event.forced
+        ? "Pipeline stopped (forced: grace periods were skipped)"
+        : "Pipeline stopped successfully";
     case "pipeline_completed":
       return "Pipeline completed successfully";
     case "pipeline_failed":

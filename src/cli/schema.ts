@@ -4,6 +4,7 @@ import { PipelineFileSchema } from "../config/mod.ts";
 import { parseCommandArgs } from "./_args.ts";
 import type { CommandModule } from "./command.ts";
 import { createOutput } from "./output.ts";
+import { UsageError } from "./usage_error.ts";
 import { VERSION } from "./version.ts";
 
 /** Builds the JSON Schema document for pipeline files. */
@@ -22,9 +23,17 @@ export const schemaCommand: CommandModule = {
 Prints the JSON Schema (draft-07) of pipeline files, for editors. With yaml-language-server:
   flowctl schema > pipeline.schema.json
 and put this first line in a pipeline file:
-  # yaml-language-server: $schema=./pipeline.schema.json`,
+  # yaml-language-server: $schema=./pipeline.schema.json
+
+Exit codes: 0 printed, 2 usage error.`,
   run(args) {
-    parseCommandArgs("schema", args, {});
+    const { positionals } = parseCommandArgs("schema", args, {});
+    if (positionals.length > 0) {
+      throw new UsageError(
+        `unexpected argument "${positionals[0]}"`,
+        `usage: flowctl schema (see "flowctl schema --help")`,
+      );
+    }
     createOutput("json").line(JSON.stringify(pipelineJsonSchema(), null, 2));
     return Promise.resolve(0);
   },

@@ -1,11 +1,12 @@
 /** `flowctl status`: asks running pipelines for the state of their components. */
 import { listRegistrations } from "../controlplane/status_client.ts";
-import { isRunLive, listRunStates, readRunState, type RunState } from "../state/state_file.ts";
+import { isRunLive, listRunStates, type RunState } from "../state/state_file.ts";
 import type { Component, OrchestratorKind } from "../config/mod.ts";
 import { delay } from "../delay.ts";
 import { describePort, modeOf } from "../orchestrator/select.ts";
-import { componentUsage, type Usage } from "../orchestrator/usage.ts";
+import { type ReplicaView, usageWithReplicas } from "./_replica_usage.ts";
 import { outputFormat, parseCommandArgs } from "./_args.ts";
+import { findNamedPipeline } from "./_target.ts";
 import { edgeLines } from "./_edges.ts";
 import { loadPipelineFile } from "./_load.ts";
 import type { CommandModule } from "./command.ts";
@@ -13,6 +14,8 @@ import { ExitCode } from "./exit_code.ts";
 import { describeTasks, swarmTasks, type TaskView } from "./_swarm_tasks.ts";
 import { createOutput, type Output } from "./output.ts";
 
+/** Phases in which a component has no instance running. */
+const NOT_RUNNING = ["pending", "exited", "stopped", "failed"];
 /** How long process CPU time is sampled for the CPU column. */
 const CPU_SAMPLE_MS = 250;
 /** How often `status -w` refreshes. */
@@ -40,16 +43,18 @@ interface ComponentView {
   node: string;
   /** Swarm mode: its live tasks and the nodes they run on. */
   tasks?: TaskView[];
+  /** With `replicas: N` (N > 1): each instance, its state and usage. */
+  replicas?: ReplicaView[];
 }
 
 export const statusCommand: CommandModule = {
-  help: `Usage: flowctl status [file] [-w|--watch] [--output text|json]
+  help: `Usage: flowctl status [name|file] [-w|--watch] [--output text|json]
 
-Asks the running pipeline (of <file>, or every running pipeline) for each component's state,
-pid or container, health, registration with the control plane, last heartbeat, restarts,
-uptime, CPU (percent of one core), memory (RSS of the process group, or the container's usage),
-ports and node; in swarm mode also each component's tasks and the nodes they run on. -w
-refreshes every 2 seconds (in place on a terminal) until Ctrl+C.
+Asks the running pipeline (named by its name or its file; else every running pipeline) for each
+component's state, pid or container, health, registration with the control plane, last
+heartbeat, restarts, uptime, CPU (percent of one core), memory (RSS of the process group, or the
+container's usage), ports and node; in swarm mode also each component's tasks and the nodes they
+run on. -w refreshes every 2 seconds (in place on a terminal) until Ctrl+C.
 
 Exit codes: 0 a pipeline is running (or -w ended by Ctrl+C), 1 none is, 2 usage or
 configuration error.`,
@@ -66,9 +71,10 @@ configuration error.`,
     }
     const out = createOutput(outputFormat("status", values.output));
     let states: RunState[];
+    let named: string | undefined;
     if (positionals.length > 0) {
-      const { pipeline } = await loadPipelineFile(positionals[0] ?? "");
-      const state = await readRunState(pipeline.name);
+      const { name, state } = await findNamedPipeline(positionals[0] ?? "");
+      named = name;
       states = state ? [state] : [];
     } else {
       states = await listRunStates();
@@ -77,13 +83,16 @@ configuration error.`,
     if (running.length === 0) {
       const stale = states.length > 0
         ? ` (a state file of a run that was killed remains; "flowctl down ${
-          states[0]?.file
+          states[0]?.pipeline
         }" cleans up after it)`
         : "";
       if (out.format === "json") out.json({ running: false, pipelines: [] });
-      else {out.error(
-          `No running pipeline${positionals[0] ? ` for ${positionals[0]}` : ""}${stale}`,
-        );}
+      else {
+        // The same words as every command that looks for a running pipeline.
+        out.error(
+          `${named ? `Pipeline "${named}" is not running` : "No pipeline is running"}${stale}`,
+        );
+      }
       return ExitCode.failure;
     }
     const views = await Promise.all(
@@ -140,9 +149,10 @@ function printTables(out: Output, views: readonly StatusView[]): void {
       "NODE",
     ]];
     for (const c of components) {
+      const up = c.replicas?.filter((r) => r.up).length;
       rows.push([
         c.id,
-        c.state,
+        c.replicas ? `${c.state} ${up}/${c.replicas.length}` : c.state,
         c.pid !== undefined ? String(c.pid) : c.containerId?.slice(0, 12) ?? "-",
         c.health,
         c.registered ? "yes" : "no",
@@ -161,13 +171,14 @@ function printTables(out: Output, views: readonly StatusView[]): void {
     }
     for (const c of components) {
       if (c.tasks) out.line(`  ${c.id} tasks: ${describeTasks(c.tasks)}`);
+      if (c.replicas) out.line(`  ${c.id} replicas: ${describeReplicas(c.replicas)}`);
     }
     for (const line of edgeLines(state.edges ?? [])) out.line(line);
   }
 }
 
 async function describe(state: RunState): Promise<ComponentView[]> {
-  const [registrations, usage, components, tasks] = await Promise.all([
+  const [registrations, { usage, replicas }, components, tasks] = await Promise.all([
     state.controlPlane ? listRegistrations(state.controlPlane, { timeoutMs: 3_000 }) : [],
     usageOf(state),
     componentsOf(state),
@@ -176,7 +187,10 @@ async function describe(state: RunState): Promise<ComponentView[]> {
   const now = Date.now();
   const node = Deno.hostname();
   return state.components.map((c) => {
-    const registration = registrations.find((r) => r.componentId === c.id);
+    // A component that is not running has no process, container or live registration: what
+    // the run remembers of its last instance would read as if it still ran.
+    const down = NOT_RUNNING.includes(c.phase);
+    const registration = down ? undefined : registrations.find((r) => r.componentId === c.id);
     const heartbeat = registration?.lastHeartbeatMs;
     const health = registration?.unhealthy && c.phase === "healthy"
       ? "stale"
@@ -189,8 +203,8 @@ async function describe(state: RunState): Promise<ComponentView[]> {
       id: c.id,
       kind: c.kind,
       state: c.phase,
-      ...(c.pid !== undefined ? { pid: c.pid } : {}),
-      ...(c.containerId !== undefined ? { containerId: c.containerId } : {}),
+      ...(c.pid !== undefined && !down ? { pid: c.pid } : {}),
+      ...(c.containerId !== undefined && !down ? { containerId: c.containerId } : {}),
       health,
       registered: registration !== undefined,
       ...(heartbeat !== undefined
@@ -200,7 +214,8 @@ async function describe(state: RunState): Promise<ComponentView[]> {
       ...(c.startedAt !== undefined && !["stopped", "exited", "failed"].includes(c.phase)
         ? { uptimeMs: now - c.startedAt }
         : {}),
-      ...usage.get(c.id),
+      ...(down ? {} : usage.get(c.id)),
+      ...(down ? {} : replicaField(replicas.get(c.id))),
       ports: state.orchestrator === "swarm" && tasks.get(c.id)?.some((t) => t.ports.length > 0)
         ? (tasks.get(c.id) ?? []).flatMap((t) => t.ports)
         : portsOf(components.get(c.id), state.orchestrator),
@@ -218,11 +233,11 @@ function formatAgo(ms: number): string {
 }
 
 /** CPU and memory of each running component, by id. */
-function usageOf(state: RunState): Promise<Map<string, Usage>> {
+function usageOf(state: RunState) {
   const running = state.components.filter((c) =>
     !["pending", "stopped", "exited", "failed", "restarting"].includes(c.phase)
   );
-  return componentUsage(running, CPU_SAMPLE_MS);
+  return usageWithReplicas(running, CPU_SAMPLE_MS);
 }
 
 /** The pipeline's components as its file says now, for their ports; none when unreadable. */
@@ -270,3 +285,14 @@ async function watchStatus(args: string[], format: "text" | "json"): Promise<num
   }
   return ExitCode.ok;
 }
+
+/** `1 pid 4242 12.0M, 2 pid 4250 11.8M`: each replica's process (or container) and memory. */
+function describeReplicas(replicas: readonly ReplicaView[]): string {
+  return replicas.map((r) => {
+    const where = r.pid !== undefined ? `pid ${r.pid}` : `container ${r.containerId?.slice(0, 12)}`;
+    const memory = r.rssBytes !== undefined ? ` ${formatBytes(r.rssBytes)}` : r.up ? "" : " down";
+    return `${r.replica} ${where}${memory}`;
+  }).join(", ");
+}
+
+const replicaField = (replicas: ReplicaView[] | undefined) => replicas ? { replicas } : {};

@@ -8,7 +8,9 @@ export const VERSION = "0.1.0";
 export const versionCommand: CommandModule = {
   help: `Usage: flowctl version [--output text|json]
 
-Prints the version of flowctl and of the Deno runtime it runs on.`,
+Prints the version of flowctl and of the Deno runtime it runs on.
+
+Exit codes: 0 printed, 2 usage error.`,
   run(args) {
     const { values } = parseCommandArgs("version", args, { output: { type: "string" } });
     const out = createOutput(outputFormat("version", values.output));

@@ -119,11 +119,15 @@ function buildFullHealth(
       'restart_after needs a probe ("http", "tcp" or "exec"); "registered" is only checked at startup',
     );
   }
-  const timing = (key: "interval" | "timeout" | "start_period", minMs: number) =>
-    durationMs(health[key], [...path, key], issues, minMs);
+  const timing = (
+    key: "interval" | "start_interval" | "timeout" | "start_period",
+    minMs: number,
+  ) => durationMs(health[key], [...path, key], issues, minMs);
+  const intervalMs = timing("interval", 1) ?? DEFAULT_HEALTH_TIMINGS.intervalMs;
   return {
     probe,
-    intervalMs: timing("interval", 1) ?? DEFAULT_HEALTH_TIMINGS.intervalMs,
+    intervalMs,
+    startIntervalMs: timing("start_interval", 1) ?? intervalMs,
     timeoutMs: timing("timeout", 1) ?? DEFAULT_HEALTH_TIMINGS.timeoutMs,
     retries: health.retries ?? DEFAULT_HEALTH_TIMINGS.retries,
     startPeriodMs: timing("start_period", 0) ?? DEFAULT_HEALTH_TIMINGS.startPeriodMs,

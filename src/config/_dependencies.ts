@@ -1,6 +1,7 @@
 /** `depends_on` in either form (a list of ids, or compose's map with conditions) as one list. */
 import type { DependencyCondition } from "./pipeline.ts";
 import type { ComponentSpec } from "./schema.ts";
+import type { IssueCollector } from "./_issues.ts";
 import type { PathSegment } from "./yaml_source.ts";
 
 /** One `depends_on` edge as written, and where it sits below the component. */
@@ -32,4 +33,28 @@ export function dependencyEntries(spec: ComponentSpec): DependencyEntry[] {
     at: ["depends_on", id],
     atKey: true,
   }));
+}
+
+/**
+ * An empty `inputs` list is a mistake (the key says "reads from" and names nothing); a processor
+ * with neither inputs nor depends_on receives nothing, which is allowed (a migration step) but
+ * worth a warning.
+ */
+export function checkInputsShape(
+  spec: ComponentSpec,
+  kind: string,
+  path: readonly PathSegment[],
+  issues: IssueCollector,
+): void {
+  if (spec.inputs?.length === 0) {
+    issues.report(
+      [...path, "inputs"],
+      `"inputs" is empty: list the components "${spec.id}" reads from, or remove the key`,
+    );
+  } else if (kind === "processor" && spec.inputs === undefined && spec.depends_on === undefined) {
+    issues.warn(
+      [...path, "id"],
+      `processor "${spec.id}" has no inputs, so nothing reaches it: add "inputs", or make it a source`,
+    );
+  }
 }

@@ -1,5 +1,6 @@
 /** The one collector every step of `parsePipeline` reports to, so a file's problems come together. */
 import { ConfigError, type ConfigIssue } from "./config_error.ts";
+import { touchesCut } from "./_schema_draft.ts";
 import { formatPath, type PathSegment, type Position, type YamlSource } from "./yaml_source.ts";
 
 /** Gathers located issues and warnings of one pipeline file; steps report and carry on. */
@@ -8,6 +9,7 @@ export class IssueCollector {
   readonly #issues: ConfigIssue[] = [];
   readonly #file: string;
   #source: YamlSource | undefined;
+  #cut: PathSegment[][] = [];
 
   constructor(file: string) {
     this.#file = file;
@@ -16,6 +18,14 @@ export class IssueCollector {
   /** Lets later reports find their line and column by path in `source`. */
   attach(source: YamlSource): void {
     this.#source = source;
+  }
+
+  /**
+   * Parts of the file whose schema problems are already reported: later steps saw them cut out,
+   * so what they say there (a missing command, a dangling input) would be noise.
+   */
+  ignoreUnder(cut: readonly PathSegment[][]): void {
+    this.#cut.push(...cut);
   }
 
   /** The plain scalar at `path` as written in the file, if there is one. */
@@ -41,11 +51,13 @@ export class IssueCollector {
 
   /** Records a problem at the node `path` points to (at its key when `atKey`). */
   report(path: readonly PathSegment[], message: string, atKey = false): void {
+    if (touchesCut(path, this.#cut)) return;
     this.add(this.#locate(path, atKey), path, message);
   }
 
   /** Records a problem that leaves the file valid (an unset variable). */
   warn(path: readonly PathSegment[], message: string): void {
+    if (path.length > 0 && touchesCut(path, this.#cut)) return;
     const { line, column } = this.#locate(path);
     const where = formatPath(path);
     // A script naming the same unset variable twice is one warning.
@@ -65,7 +77,7 @@ export class IssueCollector {
   fail(options: ErrorOptions & { order?: "file" | "found" } = {}): never {
     const { order = "file", ...errorOptions } = options;
     if (order === "file") this.#issues.sort((a, b) => a.line - b.line || a.column - b.column);
-    throw new ConfigError(this.#issues, errorOptions);
+    throw new ConfigError(this.#issues, { ...errorOptions, warnings: this.warnings });
   }
 }
 

@@ -21,14 +21,20 @@ export function formatIssue(issue: ConfigIssue): string {
 export class ConfigError extends UserError {
   override name = "ConfigError";
   readonly issues: readonly ConfigIssue[];
+  /** Problems that alone would leave the file valid, found alongside the issues. */
+  readonly warnings: readonly ConfigIssue[];
 
-  constructor(issues: readonly ConfigIssue[], options?: ErrorOptions) {
+  constructor(
+    issues: readonly ConfigIssue[],
+    options?: ErrorOptions & { warnings?: readonly ConfigIssue[] },
+  ) {
     const first = issues[0];
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
     super(first ? `${formatIssue(first)}${more}` : "invalid pipeline file", {
-      ...options,
+      ...(options?.cause !== undefined ? { cause: options.cause } : {}),
       exitCode: 2,
     });
     this.issues = issues;
+    this.warnings = options?.warnings ?? [];
   }
 }

@@ -7,6 +7,6 @@ export { ID_MAX_LENGTH, ID_PATTERN, isComponentId, PipelineFileSchema } from "./
 export { configEnv, type ConfigEnvMetadata, upperSnakeCase } from "./config_env.ts";
 export * from "./event_types.ts";
 export { parseDotenv } from "./dotenv.ts";
-export { didYouMean } from "./_suggest.ts";
+export { closestMatch, didYouMean } from "./_suggest.ts";
 export { clip } from "./_issues.ts";
 export { graphOf } from "./graph_of.ts";

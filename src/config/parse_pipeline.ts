@@ -14,8 +14,9 @@ import {
   type ComponentEntry,
   portMappings,
 } from "./_build_component.ts";
-import { dependencyEntries } from "./_dependencies.ts";
+import { checkInputsShape, dependencyEntries } from "./_dependencies.ts";
 import { IssueCollector } from "./_issues.ts";
+import { schemaDraft } from "./_schema_draft.ts";
 import type { ReferencedComponent } from "./_references.ts";
 import { didYouMean } from "./_suggest.ts";
 import { describeMismatch, eventTypeMismatches } from "./event_types.ts";
@@ -185,16 +186,23 @@ function unreadableReason(error: unknown): string {
   return `cannot read YAML: ${error instanceof Error ? error.message : String(error)}`;
 }
 
-/** Step "check schema": keys, types and value formats; every issue is reported, then parsing ends. */
+/**
+ * Step "check schema": keys, types and value formats; every issue is reported. The later steps
+ * then check what is left with the rejected parts cut out (the file stays invalid).
+ */
 function checkSchema(data: unknown, issues: IssueCollector): PipelineFile {
   const parsed = v.safeParse(PipelineFileSchema, data);
   if (parsed.success) return parsed.output;
-  for (const issue of parsed.issues) {
+  const paths = parsed.issues.map((issue) => {
     const path = (issue.path ?? []).map((item) => item.key as PathSegment);
     const message = issueMessage(issue);
     issues.report(path, message, message.startsWith("unknown key"));
-  }
-  return issues.fail();
+    return path;
+  });
+  const draft = schemaDraft(data, paths);
+  if (!draft) return issues.fail();
+  issues.ignoreUnder(draft.cut);
+  return draft.file;
 }
 
 /** Step "flatten sections": sources, processors and sinks as one list in file order. */
@@ -275,7 +283,8 @@ function checkIdsAndInputs(
   const firstPath = new Map<string, PathSegment[]>();
   for (const { spec, path } of entries) if (!firstPath.has(spec.id)) firstPath.set(spec.id, path);
   const ids = [...firstPath.keys()];
-  for (const { spec, path } of entries) {
+  for (const { spec, path, kind } of entries) {
+    checkInputsShape(spec, kind, path, issues);
     const edges = [
       ...(spec.inputs ?? []).map((id, index) => ({
         id,

@@ -32,6 +32,11 @@ export type HealthProbe =
 export interface HealthCheck {
   probe: HealthProbe;
   intervalMs: number;
+  /**
+   * The longest pause between probes while the component starts (`start_interval`, else
+   * `interval`): probing begins at once and backs off from 2 ms up to it.
+   */
+  startIntervalMs: number;
   timeoutMs: number;
   /** Consecutive failed probes before a running component counts as unhealthy. */
   retries: number;
@@ -167,6 +172,7 @@ export interface Pipeline {
 
 export const DEFAULT_HEALTH_TIMINGS = {
   intervalMs: 1000,
+  startIntervalMs: 1000,
   timeoutMs: 2000,
   retries: 3,
   startPeriodMs: 60_000,

@@ -32,6 +32,20 @@ export {
   PROFILE_PATTERN,
 } from "./_schema_values.ts";
 
+/**
+ * `spec.driver` values: this flowctl's orchestrators, the Go flowctl's names for them (`local`,
+ * `docker`), and drivers of other tools that files in the wild name (`kubernetes`, `nomad`).
+ */
+export const DRIVER_NAMES = [
+  "process",
+  "local",
+  "container",
+  "docker",
+  "swarm",
+  "kubernetes",
+  "nomad",
+] as const;
+
 const portSpec = strict("a port", {
   name: v.optional(text()),
   containerPort: port,
@@ -104,6 +118,7 @@ const healthSpec = strict("a health check", {
     ),
   ),
   interval: v.optional(durationText),
+  start_interval: v.optional(durationText),
   timeout: v.optional(durationText),
   retries: v.optional(integerIn("a retry count", 1, 1000)),
   start_period: v.optional(durationText),
@@ -311,11 +326,14 @@ export const PipelineFileSchema = strict("a pipeline", {
   }),
   spec: strict("spec", {
     description: v.optional(text()),
-    // Checked in parse_pipeline.ts: drivers of other tools are a warning there, not an error.
+    // Drivers of other tools are accepted here and warned about in parse_pipeline.ts.
     driver: v.optional(
-      v.pipe(
-        text("a driver"),
-        v.regex(/^[a-z][a-z0-9-]*$/, (issue) => `invalid driver ${issue.received}`),
+      v.picklist(
+        DRIVER_NAMES,
+        (issue) =>
+          `unknown driver ${issue.received}${
+            typeof issue.input === "string" ? didYouMean(issue.input, DRIVER_NAMES) : ""
+          }: use "process" (or "local"), "container" (or "docker") or "swarm"`,
       ),
     ),
     config: v.optional(configMap),

@@ -295,7 +295,11 @@ export class ControlPlaneProcess implements AsyncDisposable {
           pid: message.pid,
           ms: Math.round(performance.now() - child.spawnedAt),
         });
-        this.#holder?.release();
+        this.#holder?.release().catch((error) =>
+          logger.warn("Cannot relay held control plane connections: {error}", {
+            error: String(error),
+          })
+        );
         this.#holder = undefined;
         return child.listening.resolve(message.port);
       case "failed":

@@ -36,6 +36,8 @@ function relayKey(address: string, port: number): string {
 
 export class PortHolder {
   readonly #listeners: Deno.TcpListener[] = [];
+  /** The accept loops; each ends once its listener's socket is really gone. */
+  readonly #accepting: Promise<void>[] = [];
   readonly #held = new Set<Deno.TcpConn>();
   readonly #relays = new Set<Deno.TcpConn>();
   readonly #peers: RelayedPeers;
@@ -67,7 +69,7 @@ export class PortHolder {
         const listener = Deno.listen({ hostname, port: holder.#port, reusePort: true });
         holder.#port = (listener.addr as Deno.NetAddr).port;
         holder.#listeners.push(listener);
-        holder.#accept(listener);
+        holder.#accepting.push(holder.#accept(listener));
       }
     } catch (error) {
       holder.#closeListeners();
@@ -86,9 +88,14 @@ export class PortHolder {
     return this.#port;
   }
 
-  /** Stops holding (the process listens now) and relays the held connections to it. */
-  release(): void {
+  /**
+   * Stops holding (the process listens now) and relays the held connections to it. The relays
+   * dial only once the accept loops ended: until then the closed listener's socket may still be
+   * in the port's SO_REUSEPORT group, and a relay could reach the holder instead of the process.
+   */
+  async release(): Promise<void> {
     this.#closeListeners();
+    await Promise.all(this.#accepting);
     for (const conn of this.#held) this.#relay(conn);
     this.#held.clear();
   }

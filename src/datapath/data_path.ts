@@ -128,6 +128,7 @@ export async function runDataPath(
     } finally {
       clearInterval(stats);
       edges.forEach((edge) => report(edge.sample()));
+      if (options.signal.aborted) reportStop(edges, positions, options);
       for (const edge of edges.filter((e) => e.queue.dropped > 0)) {
         options.print(
           `edge ${edge.from} -> ${edge.to}: ${edge.queue.dropped} events dropped while "${edge.to}" was down`,
@@ -140,6 +141,22 @@ export async function runDataPath(
   } finally {
     sessions.close();
   }
+}
+
+/**
+ * Stopped (a requested restart, or shutdown): where each source got to is saved now, so a data
+ * path started again repeats nothing read before; what waits in its buffers is lost, and counted.
+ */
+function reportStop(
+  edges: readonly EdgeCounter[],
+  positions: ReadonlyMap<string, SourcePosition>,
+  options: DataPathOptions,
+): void {
+  if (options.positionsFile) savePositions(options.positionsFile, positions);
+  const held = edges.reduce((sum, edge) => sum + edge.queue.length, 0);
+  options.print(
+    `stopped: ${held} events in its buffers were not delivered (at-most-once: a restarted data path does not read them again)`,
+  );
 }
 
 function pump(node: DrivenNode, context: PumpContext): Promise<void> {

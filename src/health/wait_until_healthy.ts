@@ -1,9 +1,13 @@
-/** Waits for a component to pass its health check at startup, probing at once and then often. */
+/**
+ * Waits for a component to pass its health check at startup: probing at once, then after pauses
+ * that double from 2 ms up to the check's start interval, so a quick start is seen within
+ * milliseconds and a slow or broken one is probed at the cadence the file asks for.
+ */
 import { delay } from "../delay.ts";
 import type { ProbeResult } from "./probe.ts";
 
-/** Pauses between startup probes: short at first so readiness is seen within ~25 ms. */
-const STARTUP_PAUSES_MS = [2, 4, 8, 16, 20];
+/** The first pause between startup probes; each next pause doubles, up to `maxPauseMs`. */
+const FIRST_PAUSE_MS = 2;
 
 export type WaitOutcome =
   | { status: "healthy"; probes: number }
@@ -20,12 +24,15 @@ export async function waitUntilHealthy(
     signal: AbortSignal;
     /** Told why each probe that did not pass failed. */
     onFailedProbe?: (reason: string) => void;
+    /** The longest pause between probes (`start_interval`, else `interval`). */
+    maxPauseMs: number;
     /** The shortest pause between probes (costly probes, such as commands, probe less often). */
     minPauseMs?: number;
   },
 ): Promise<WaitOutcome> {
   const deadline = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
   let lastReason: string | undefined;
+  let pause = FIRST_PAUSE_MS;
   for (let attempt = 0;; attempt++) {
     const result = await probe(deadline);
     if (result.ok) return { status: "healthy", probes: attempt + 1 };
@@ -34,8 +41,9 @@ export async function waitUntilHealthy(
     if (!deadline.aborted || lastReason === undefined) lastReason = result.reason;
     if (options.signal.aborted) return { status: "aborted" };
     if (deadline.aborted) return { status: "timeout", lastReason };
-    const pause = STARTUP_PAUSES_MS[Math.min(attempt, STARTUP_PAUSES_MS.length - 1)] ?? 20;
-    await delay(Math.max(pause, options.minPauseMs ?? 0), { signal: deadline });
+    const wait = Math.max(Math.min(pause, options.maxPauseMs), options.minPauseMs ?? 0);
+    await delay(wait, { signal: deadline });
+    pause *= 2;
     if (options.signal.aborted) return { status: "aborted" };
     if (deadline.aborted) return { status: "timeout", lastReason };
   }

@@ -1,7 +1,7 @@
 /**
  * `replicas: N`: the N instances of one component behind one handle, so the runner keeps one
- * supervisor per component. Output is merged line by line, the component has exited when every
- * instance has, and stopping it stops them all.
+ * supervisor per component. Output is merged line by line, each line tagged with its replica
+ * (`[2] …`), the component has exited when every instance has, and stopping it stops them all.
  */
 import { LineBuffer } from "../logs/line_buffer.ts";
 import type { ComponentHandle, ExitStatus, StopOptions } from "./orchestrator.ts";
@@ -56,17 +56,18 @@ function mergeLines(sources: readonly ReadableStream<Uint8Array>[]): ReadableStr
   if (sources.length === 1 && sources[0]) return sources[0];
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   const readers = sources.map((source) => source.getReader());
-  const pump = async (reader: ReadableStreamDefaultReader<Uint8Array>) => {
+  const pump = async (reader: ReadableStreamDefaultReader<Uint8Array>, index: number) => {
     const lines = new LineBuffer();
+    const tag = new TextEncoder().encode(`[${index + 1}] `);
     try {
       while (true) {
         const { done, value } = await reader.read();
         if (done) break;
         const whole = lines.push(value);
-        if (whole.length > 0) controller.enqueue(whole);
+        if (whole.length > 0) controller.enqueue(tagLines(whole, tag));
       }
       const tail = lines.flush();
-      if (tail.length > 0) controller.enqueue(tail);
+      if (tail.length > 0) controller.enqueue(tagLines(tail, tag));
     } finally {
       reader.releaseLock();
     }
@@ -74,7 +75,7 @@ function mergeLines(sources: readonly ReadableStream<Uint8Array>[]): ReadableStr
   return new ReadableStream<Uint8Array>({
     start(c) {
       controller = c;
-      Promise.allSettled(readers.map(pump)).then(() => {
+      Promise.allSettled(readers.map((reader, i) => pump(reader, i))).then(() => {
         try {
           controller.close();
         } catch {
@@ -86,4 +87,19 @@ function mergeLines(sources: readonly ReadableStream<Uint8Array>[]): ReadableStr
       await Promise.allSettled(readers.map((reader) => reader.cancel(reason)));
     },
   });
+}
+
+/** `lines` (whole lines, or a last unfinished one) with `tag` before each line. */
+export function tagLines(lines: Uint8Array, tag: Uint8Array): Uint8Array {
+  const starts = [0];
+  for (let i = 0; i < lines.length - 1; i++) if (lines[i] === 0x0a) starts.push(i + 1);
+  const tagged = new Uint8Array(lines.length + starts.length * tag.length);
+  let at = 0;
+  for (const [n, start] of starts.entries()) {
+    const end = starts[n + 1] ?? lines.length;
+    tagged.set(tag, at);
+    tagged.set(lines.subarray(start, end), at + tag.length);
+    at += tag.length + end - start;
+  }
+  return tagged;
 }

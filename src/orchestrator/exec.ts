@@ -32,7 +32,9 @@ export interface ExecTerminal {
 /** How the command ended: its exit status, or its program was not found beside the component. */
 export type ExecOutcome =
   | { kind: "exited"; code: number; signal: Deno.Signal | null }
-  | { kind: "not_found"; program: string };
+  | { kind: "not_found"; program: string }
+  /** The container runtime found it but could not start it (a folder, no permission). */
+  | { kind: "cannot_run"; program: string; reason: string };
 
 /** Runs `command` beside or inside the component, per its mode, and waits for its end. */
 export async function execInComponent(
@@ -41,8 +43,17 @@ export async function execInComponent(
   terminal: ExecTerminal,
 ): Promise<ExecOutcome> {
   if (target.orchestrator === "container") {
-    const code = await execInComponentContainer(target, command, terminal);
-    return { kind: "exited", code, signal: null };
+    const stdout = new RuntimeFailure(terminal.onStdout);
+    const code = await execInComponentContainer(target, command, {
+      ...terminal,
+      onStdout: (bytes) => stdout.write(bytes),
+    });
+    const failure = stdout.end();
+    const program = command[0] ?? "";
+    if (failure === undefined) return { kind: "exited", code, signal: null };
+    return /not found|no such file/i.test(failure)
+      ? { kind: "not_found", program }
+      : { kind: "cannot_run", program, reason: failure.replace(/^.*exec: "[^"]*": /, "") };
   }
   const program = command[0] ?? "";
   if (!programBeside(target, program)) return { kind: "not_found", program };
@@ -74,5 +85,54 @@ async function execInComponentContainer(
     });
   } finally {
     if (tty) terminal.setRaw(false);
+  }
+}
+
+/**
+ * Passes the command's stdout through, except the container runtime's own message when the
+ * command could not start (`OCI runtime exec failed: …`, the first and only output then).
+ */
+class RuntimeFailure {
+  static readonly #PREFIX = "OCI runtime exec failed";
+  readonly #write: (bytes: Uint8Array) => void;
+  #held: Uint8Array[] | undefined = [];
+
+  constructor(write: (bytes: Uint8Array) => void) {
+    this.#write = write;
+  }
+
+  write(bytes: Uint8Array): void {
+    if (!this.#held) return this.#write(bytes);
+    this.#held.push(bytes);
+    const text = this.#text();
+    if (text.length >= RuntimeFailure.#PREFIX.length && !text.startsWith(RuntimeFailure.#PREFIX)) {
+      this.#flush();
+    }
+  }
+
+  /** The runtime's message, if the output was one; else what was held is written. */
+  end(): string | undefined {
+    if (!this.#held) return undefined;
+    const text = this.#text();
+    if (text.startsWith(RuntimeFailure.#PREFIX)) return text.trim().replace(/: unknown$/, "");
+    this.#flush();
+    return undefined;
+  }
+
+  #text(): string {
+    const held = this.#held ?? [];
+    const all = new Uint8Array(held.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const chunk of held) {
+      all.set(chunk, at);
+      at += chunk.length;
+    }
+    return new TextDecoder().decode(all);
+  }
+
+  #flush(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const chunk of held) this.#write(chunk);
   }
 }

@@ -17,15 +17,29 @@ export function hostBinding(
   return { hostname: port.hostIp, port: port.hostPort };
 }
 
-/** One problem line per host port of `pipeline` that cannot be bound right now. */
+/**
+ * One problem line per host port of `pipeline` that cannot be bound right now. In process mode
+ * the port of an http or tcp health check counts too: the component listens on it, and a probe
+ * answered by whoever holds it would pass for the component.
+ */
 export function busyHostPorts(pipeline: Pipeline): string[] {
   const problems: string[] = [];
   for (const component of pipeline.components) {
-    for (const port of component.ports) {
+    const bindings = component.ports.flatMap((port) => {
       const binding = hostBinding(pipeline, component, port);
-      if (binding && !isPortFree(binding.hostname, binding.port)) {
+      return binding ? [{ ...binding, what: "port" }] : [];
+    });
+    const probe = component.health?.probe;
+    if (
+      pipeline.orchestrator === "process" && (probe?.type === "http" || probe?.type === "tcp") &&
+      !bindings.some((b) => b.port === probe.port)
+    ) {
+      bindings.push({ hostname: "127.0.0.1", port: probe.port, what: "health port" });
+    }
+    for (const { hostname, port, what } of bindings) {
+      if (!isPortFree(hostname, port)) {
         problems.push(
-          `component "${component.id}": port ${binding.port} on ${binding.hostname} is already in use`,
+          `component "${component.id}": ${what} ${port} on ${hostname} is already in use`,
         );
       }
     }

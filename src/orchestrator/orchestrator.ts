@@ -33,6 +33,8 @@ export interface ComponentHandle extends AsyncDisposable {
   readonly containerId?: string;
   /** The container's address on the run's network, by which the control plane knows it. */
   readonly address?: string | undefined;
+  /** With `replicas: N` (N > 1): each instance, replica 1 first. */
+  readonly replicas?: readonly ComponentHandle[];
   /** The swarm task it is (swarm mode), for --output json. */
   readonly taskId?: string;
   /** stdout and stderr bytes; each stream ends when the component ends. */
@@ -125,6 +127,15 @@ export interface OrchestratorRun extends AsyncDisposable {
   ): Promise<number>;
 }
 
+export interface CheckOptions {
+  signal: AbortSignal;
+  /**
+   * Whether busy host ports are problems (default true). `validate` leaves them out: they say
+   * what the machine runs right now (the pipeline itself, maybe), not what the file asks for.
+   */
+  hostPorts?: boolean;
+}
+
 export interface Orchestrator {
   readonly kind: OrchestratorKind;
   /**
@@ -132,7 +143,7 @@ export interface Orchestrator {
    * host ports are free, the engine answers.
    * @throws {PreflightError} listing every problem.
    */
-  check(pipeline: Pipeline, options: { signal: AbortSignal }): Promise<void>;
+  check(pipeline: Pipeline, options: CheckOptions): Promise<void>;
   /**
    * Prepares a run (pulls, network, containers) and returns it ready to start components.
    * @throws {PreflightError} when preparing fails; what was made is removed first.

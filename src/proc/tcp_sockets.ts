@@ -13,6 +13,8 @@ export interface TcpEndpoint {
 export interface TcpSocketRow {
   local: { address: string; port: number };
   remote: { address: string; port: number };
+  /** The kernel's TCP state in hex: `0A` is LISTEN, `01` ESTABLISHED. */
+  state: string;
   inode: number;
 }
 
@@ -51,7 +53,8 @@ export function parseTcpTable(text: string): TcpSocketRow[] {
     const local = parseHexEndpoint(fields[1]);
     const remote = parseHexEndpoint(fields[2]);
     const inode = Number(fields[9]);
-    if (local && remote && Number.isInteger(inode)) rows.push({ local, remote, inode });
+    const state = fields[3] ?? "";
+    if (local && remote && Number.isInteger(inode)) rows.push({ local, remote, state, inode });
   }
   return rows;
 }

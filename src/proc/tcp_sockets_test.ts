@@ -2,6 +2,7 @@ import { assertEquals } from "../../tests/assert.ts";
 import { findPeerComponent } from "./peer_process.ts";
 import { holdsSocket } from "./process_tree.ts";
 import { addressKey, findTcpSocketInode, parseTcpTable } from "./tcp_sockets.ts";
+import { portOwner } from "./port_owner.ts";
 
 Deno.test("addressKey() treats IPv4, IPv4-mapped IPv6 and /proc's hex as one address", () => {
   const loopback = addressKey("127.0.0.1");
@@ -17,6 +18,7 @@ Deno.test("addressKey() treats IPv4, IPv4-mapped IPv6 and /proc's hex as one add
   assertEquals(row, {
     local: { address: loopback!, port: 8080 },
     remote: { address: loopback!, port: 54321 },
+    state: "01",
     inode: 4242,
   });
 });
@@ -35,4 +37,14 @@ Deno.test("a connection's socket is found in /proc, and only its own process hol
   assertEquals(await findTcpSocketInode({ ...peer, port: peer.port + 1 }, local), undefined);
   // This process is the caller here, and no component's root: it is nobody.
   assertEquals(await findPeerComponent(peer, local, [{ componentId: "c", pid: 1 }]), undefined);
+});
+
+Deno.test("portOwner() tells a listener of the given process tree from anyone else's", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  assertEquals(await portOwner(port, Deno.pid), { kind: "own" });
+  const other = await portOwner(port, 2 ** 22 + 1); // no such process: nobody's tree
+  assertEquals(other.kind === "other" && other.pid, Deno.pid);
+  listener.close();
+  assertEquals(await portOwner(port, Deno.pid), { kind: "unknown" });
 });

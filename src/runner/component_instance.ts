@@ -5,7 +5,7 @@
 import { getLogger } from "@logtape/logtape";
 import { LineBuffer } from "../logs/line_buffer.ts";
 import type { ComponentHandle } from "../orchestrator/orchestrator.ts";
-import type { ComponentSnapshot, RunnerEvent } from "./events.ts";
+import type { ComponentSnapshot, ReplicaSnapshot, RunnerEvent } from "./events.ts";
 
 const logger = getLogger(["flowctl", "runner"]);
 
@@ -50,13 +50,18 @@ export class ComponentInstance {
   }
 
   /** What `flowctl status` shows of this start. */
-  snapshot(): Pick<ComponentSnapshot, "pid" | "pidStartTime" | "containerId" | "address"> {
+  snapshot(): Pick<
+    ComponentSnapshot,
+    "pid" | "pidStartTime" | "containerId" | "address" | "replicas"
+  > {
     const handle = this.handle;
+    const replicas = handle.replicas && handle.replicas.length > 1 ? handle.replicas : undefined;
     return {
       ...(handle.pid !== undefined ? { pid: handle.pid } : {}),
       ...(handle.pidStartTime !== undefined ? { pidStartTime: handle.pidStartTime } : {}),
       ...(handle.containerId !== undefined ? { containerId: handle.containerId } : {}),
       ...(handle.address !== undefined ? { address: handle.address } : {}),
+      ...(replicas ? { replicas: replicas.map(instanceOf) } : {}),
     };
   }
 
@@ -75,4 +80,13 @@ export class ComponentInstance {
     }
     deliver(buffer.flush());
   }
+}
+
+/** What status and the state file keep of one replica. */
+function instanceOf(handle: ComponentHandle): ReplicaSnapshot {
+  return {
+    ...(handle.pid !== undefined ? { pid: handle.pid } : {}),
+    ...(handle.pidStartTime !== undefined ? { pidStartTime: handle.pidStartTime } : {}),
+    ...(handle.containerId !== undefined ? { containerId: handle.containerId } : {}),
+  };
 }

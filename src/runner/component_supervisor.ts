@@ -4,7 +4,6 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Component } from "../config/mod.ts";
-import { delay } from "../delay.ts";
 import type { LogFile } from "../logs/log_file.ts";
 import type { ComponentHandle, ExitStatus, OrchestratorRun } from "../orchestrator/orchestrator.ts";
 import { backoffDelay, nextBackoffStep } from "./backoff.ts";
@@ -228,14 +227,8 @@ export class ComponentSupervisor implements AsyncDisposable {
    * restart request to give once the component is up again.
    */
   async #backoff(): Promise<PromiseWithResolvers<RequestResult> | undefined> {
-    const wake = this.requests.wakeSignal();
-    // A request that came in while the exit was being handled ends the backoff before it starts.
-    if (!this.requests.pending) {
-      await delay(backoffDelay(this.#backoffStep), {
-        signal: AbortSignal.any([this.#options.stop, wake]),
-      });
-    }
-    const during = this.requests.take();
+    const delayMs = backoffDelay(this.#backoffStep);
+    const during = await this.requests.duringBackoff(delayMs, this.#options.stop);
     if (during?.kind === "stop" && this.#lastExit) {
       // Nothing runs: say that it stays down (and let the state file know).
       this.#emitStopped(this.#lastExit);

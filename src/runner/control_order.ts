@@ -18,6 +18,24 @@ export class UnknownComponentError extends UserError {
   override name = "UnknownComponentError";
 }
 
+/**
+ * Refuses ids that name no component of the running pipeline (the data path counts as one).
+ * @throws {UnknownComponentError} naming the unknown ids and the known ones.
+ */
+export function assertKnown(
+  pipeline: string,
+  ids: readonly string[],
+  known: readonly string[],
+): void {
+  const unknown = ids.filter((id) => !known.includes(id));
+  if (unknown.length === 0) return;
+  throw new UnknownComponentError(
+    `pipeline "${pipeline}" has no component ${
+      unknown.map((id) => `"${id}"`).join(", ")
+    } (its components: ${known.join(", ")})`,
+  );
+}
+
 /** The levels of the components asked for (with their dependents, if asked), in start order. */
 export function controlLevels(
   pipeline: Pipeline,

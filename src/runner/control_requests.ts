@@ -3,6 +3,7 @@
  * refused while it cannot act on them, and answered once they took effect.
  */
 import { type Component, formatDuration } from "../config/mod.ts";
+import { delay } from "../delay.ts";
 import { type ComponentHandle, describeExit } from "../orchestrator/orchestrator.ts";
 import type { ComponentPhase, RunnerEvent } from "./events.ts";
 import type { ReadyOutcome } from "./readiness.ts";
@@ -68,9 +69,9 @@ export class ControlRequests {
   }
 
   /** Stops the component, not as a failure; `forRestart`: the first half of a restart. */
-  stop(options: { forRestart?: boolean } = {}): Promise<RequestResult> {
+  stop(options: { forRestart?: boolean; because?: string } = {}): Promise<RequestResult> {
     return this.#enqueue(() => {
-      if (options.forRestart) this.#announceRestart();
+      if (options.forRestart) this.#announceRestart(options.because);
       return this.#target.phase() === "stopped"
         ? Promise.resolve({ ok: true, note: "it was already stopped" })
         : this.#stopRequested("stop");
@@ -94,13 +95,14 @@ export class ControlRequests {
     return undefined;
   }
 
-  #announceRestart(): void {
+  #announceRestart(because?: string): void {
     this.#target.emit({
       type: "component_restarting",
       component: this.#target.componentId,
       restart: this.#target.restarts(),
       delayMs: 0,
       requested: true,
+      ...(because !== undefined ? { because } : {}),
     });
   }
 
@@ -144,10 +146,15 @@ export class ControlRequests {
     return request;
   }
 
-  /** A fresh signal that a request arriving during the coming backoff aborts. */
-  wakeSignal(): AbortSignal {
+  /**
+   * Waits out the backoff before a restart (`ms`), cut short by `stop` or a request; takes and
+   * returns the request that came meanwhile, or just before.
+   */
+  async duringBackoff(ms: number, stop: AbortSignal): Promise<PendingRequest | undefined> {
     this.#wake = new AbortController();
-    return this.#wake.signal;
+    // A request that came in while the exit was being handled ends the backoff before it starts.
+    if (!this.pending) await delay(ms, { signal: AbortSignal.any([stop, this.#wake.signal]) });
+    return this.take();
   }
 
   /**

@@ -17,6 +17,7 @@ import { delay } from "../delay.ts";
 import { LogFile } from "../logs/log_file.ts";
 import { ComponentFailedError, type OrchestratorRun } from "../orchestrator/orchestrator.ts";
 import { ComponentSupervisor } from "./component_supervisor.ts";
+import type { ControlAction, ControlResult } from "./control_order.ts";
 import type { RegistrationWatcher } from "./readiness.ts";
 import type { ComponentSnapshot, EdgeSnapshot, RunnerEvent } from "./events.ts";
 
@@ -80,6 +81,28 @@ export class DataPathSupervision {
 
   snapshot(): ComponentSnapshot | undefined {
     return this.#supervisor?.snapshot();
+  }
+
+  /**
+   * A request of `flowctl restart|stop|start` for the data path, served like a component's;
+   * refused while it has not started (no edge driven yet, or none at all).
+   */
+  async control(action: ControlAction): Promise<ControlResult> {
+    const requests = this.#supervisor?.requests;
+    if (!requests) {
+      return {
+        component: this.id,
+        action,
+        ok: false,
+        reason: "the data path is not running (it starts once it drives an edge)",
+      };
+    }
+    const result = action === "restart"
+      ? await requests.restart()
+      : action === "stop"
+      ? await requests.stop()
+      : await requests.start();
+    return { component: this.id, action, ...result };
   }
 
   attach(listener: DataPathListener): void {

@@ -43,6 +43,8 @@ export type RunnerEvent =
     delayMs: number;
     /** Asked for with `flowctl restart`: no backoff, not counted against max_restarts. */
     requested?: boolean;
+    /** Why a restart that no failure caused happens, when not `flowctl restart`. */
+    because?: string;
   }
   /** Liveness: the component failed `failures` probes in a row and is being stopped. */
   | { type: "component_liveness_failed"; component: string; failures: number; restart: boolean }
@@ -51,8 +53,14 @@ export type RunnerEvent =
   /** Registrations and heartbeats seen by the control plane. */
   | RegistryLifecycleEvent
   | { type: "pipeline_started"; afterMs: number }
-  | { type: "pipeline_stopping"; reason: "signal" | "failure" | "completed" }
-  | { type: "pipeline_stopped" }
+  | {
+    type: "pipeline_stopping";
+    reason: "signal" | "failure" | "completed";
+    /** What finished, for "completed": the sinks, or every component of a pipeline without. */
+    finished?: "sinks" | "components";
+  }
+  /** `forced`: a second signal skipped the grace periods. */
+  | { type: "pipeline_stopped"; forced?: boolean }
   | { type: "pipeline_completed" }
   | {
     type: "pipeline_failed";
@@ -116,8 +124,17 @@ export interface ComponentSnapshot {
   containerId?: string;
   /** The container's address on the run's network. */
   address?: string;
+  /** With `replicas: N` (N > 1): each instance's process or container, replica 1 first. */
+  replicas?: ReplicaSnapshot[];
   restarts: number;
   startedAt?: number;
   lastExit?: ExitStatus;
   logFile?: string;
+}
+
+/** One instance of a component with `replicas: N`. */
+export interface ReplicaSnapshot {
+  pid?: number;
+  pidStartTime?: number;
+  containerId?: string;
 }

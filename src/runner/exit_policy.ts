@@ -52,7 +52,9 @@ export function decideAfterExit(component: Component, facts: ExitFacts): ExitDec
   if (facts.restarts >= component.maxRestarts) {
     return failedWith(
       component,
-      `Component "${component.id}" ${description} and was restarted ${facts.restarts} times already (max_restarts: ${component.maxRestarts})`,
+      `Component "${component.id}" ${description} and was restarted ${facts.restarts} time${
+        facts.restarts === 1 ? "" : "s"
+      } already (max_restarts: ${component.maxRestarts})`,
       facts.exit,
     );
   }

@@ -9,10 +9,10 @@ import { ComponentFailedError, type OrchestratorRun } from "../orchestrator/orch
 import { ComponentSupervisor } from "./component_supervisor.ts";
 import {
   applyControl,
+  assertKnown,
   type ControlAction,
   controlLevels,
   type ControlResult,
-  UnknownComponentError,
 } from "./control_order.ts";
 import type { RegistrationWatcher } from "./readiness.ts";
 import type { DataPathSupervision } from "./data_path_supervision.ts";
@@ -122,7 +122,8 @@ export class PipelineRunner {
       await Promise.all(level.map(async (id) => {
         const supervisor = this.#supervisors.get(id);
         if (!supervisor) return;
-        if (dependents.includes(id)) await supervisor.requests.stop({ forRestart: true });
+        const because = "the pipeline file changed";
+        if (dependents.includes(id)) await supervisor.requests.stop({ forRestart: true, because });
         else if (replaced.has(id)) await this.#retire(id);
       }));
     }
@@ -207,16 +208,17 @@ export class PipelineRunner {
     ids: readonly string[],
     options: { withDependents: boolean },
   ): Promise<ControlResult[]> {
-    const unknown = ids.filter((id) => !this.#supervisors.has(id));
-    if (unknown.length > 0) {
-      throw new UnknownComponentError(
-        `pipeline "${this.pipeline.name}" has no component ${
-          unknown.map((id) => `"${id}"`).join(", ")
-        } (its components: ${this.pipeline.components.map((c) => c.id).join(", ")})`,
-      );
-    }
-    const levels = controlLevels(this.pipeline, ids, options.withDependents);
-    return await applyControl(action, levels, (id) => this.#supervisor(id).requests);
+    const dataPath = this.#options.dataPath;
+    const known = [...this.#supervisors.keys(), ...(dataPath ? [dataPath.id] : [])];
+    assertKnown(this.pipeline.name, ids, known);
+    const components = ids.filter((id) => id !== dataPath?.id);
+    const levels = controlLevels(this.pipeline, components, options.withDependents);
+    const results = components.length > 0
+      ? await applyControl(action, levels, (id) => this.#supervisor(id).requests)
+      : [];
+    // The data path depends on no component and none on it: it is acted on by itself.
+    if (dataPath && components.length < ids.length) results.push(await dataPath.control(action));
+    return results;
   }
 
   /** Runs until a stop is requested, a component fails, or every sink has completed. */
@@ -245,6 +247,7 @@ export class PipelineRunner {
     await reportOutcome(outcome, {
       logFileOf: (id) => this.#supervisors.get(id)?.snapshot().logFile,
       emit: (event) => this.#emit(event),
+      forced: this.#options.force.aborted,
     });
     return outcome;
   }
@@ -359,7 +362,9 @@ export class PipelineRunner {
 
   /** Stops every started component in reverse dependency order, one level at a time. */
   async #shutdown(reason: "signal" | "failure" | "completed"): Promise<void> {
-    this.#emit({ type: "pipeline_stopping", reason });
+    const sinks = this.pipeline.components.some((c) => ["sink", "pipeline"].includes(c.kind));
+    const finished = sinks ? "sinks" : "components";
+    this.#emit({ type: "pipeline_stopping", reason, ...(reason === "completed" && { finished }) });
     const errors: unknown[] = [];
     // The data path calls the components: it stops before them.
     await this.#options.dataPath?.stop(this.#options.force).catch((error) => errors.push(error));

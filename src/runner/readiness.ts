@@ -7,6 +7,7 @@ import { clip, type Component, formatDuration } from "../config/mod.ts";
 import { monitorHealth } from "../health/health_monitor.ts";
 import { probeHttp, type ProbeResult, probeTcp } from "../health/probe.ts";
 import { waitUntilHealthy } from "../health/wait_until_healthy.ts";
+import { ownedProbe } from "../health/owned_probe.ts";
 import type { ComponentHandle, ExitStatus, OrchestratorRun } from "../orchestrator/orchestrator.ts";
 import type { RunnerEvent } from "./events.ts";
 
@@ -69,8 +70,9 @@ export async function waitReady(
   try {
     const ready = health.probe.type === "registered"
       ? waitRegistered(readiness, health.startPeriodMs, waitSignal)
-      : waitUntilHealthy(probeFor(readiness, handle), {
+      : waitUntilHealthy(startupProbe(readiness, handle), {
         timeoutMs: health.startPeriodMs,
+        maxPauseMs: health.startIntervalMs,
         signal: waitSignal,
         onFailedProbe: (reason) => lastReason = reason,
         // A command (a process, or an engine exec) costs more than a connect.
@@ -141,6 +143,19 @@ async function waitRegistered(
       }`,
     };
   }
+}
+
+/** At startup a passing probe must be answered by the component's own processes. */
+function startupProbe(
+  readiness: Readiness,
+  handle: ComponentHandle,
+): (signal: AbortSignal) => Promise<ProbeResult> {
+  const probe = probeFor(readiness, handle);
+  const check = readiness.component.health?.probe;
+  const pid = handle.containerId === undefined ? handle.pid : undefined;
+  return pid !== undefined && (check?.type === "http" || check?.type === "tcp")
+    ? ownedProbe(probe, { port: handle.probeAddress(check.port).port, pid })
+    : probe;
 }
 
 function probeFor(

@@ -8,7 +8,12 @@ const LOG_TAIL_LINES = 10;
 /** Emits the event of `outcome`; a failure carries the last lines of the component's log. */
 export async function reportOutcome(
   outcome: RunOutcome,
-  options: { logFileOf(id: string): string | undefined; emit(event: RunnerEvent): void },
+  options: {
+    logFileOf(id: string): string | undefined;
+    emit(event: RunnerEvent): void;
+    /** A second signal skipped the grace periods. */
+    forced?: boolean;
+  },
 ): Promise<void> {
   if (outcome.result === "failed") {
     const { error } = outcome;
@@ -24,6 +29,6 @@ export async function reportOutcome(
   } else if (outcome.result === "completed") {
     options.emit({ type: "pipeline_completed" });
   } else {
-    options.emit({ type: "pipeline_stopped" });
+    options.emit({ type: "pipeline_stopped", ...(options.forced && { forced: true }) });
   }
 }

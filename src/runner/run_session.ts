@@ -228,28 +228,29 @@ class RunSession {
       control: async ({ action, components, withDependents }) => ({
         results: await view.control(action, components, { withDependents }),
       }),
-      execContext: (id): ExecContext => {
+      execContext: (id, replica = 1): ExecContext => {
         const pipeline = view.pipeline();
         const component = pipeline.components.find((c) => c.id === id);
         // The latest run that started it (a reload starts changed components in a new one).
         const env = this.#runs.findLast((r) => r.envs.of(id) !== undefined)?.envs.of(id) ??
           run.envs.of(id);
-        if (!component || !env) {
+        if (!component || !env || replica > component.replicas) {
           throw new UnknownComponentError(
-            `pipeline "${pipeline.name}" has no component "${id}" (its components: ${
-              pipeline.components.map((c) => c.id).join(", ")
-            })`,
+            `pipeline "${pipeline.name}" has no component "${id}"${
+              component ? ` replica ${replica}` : ""
+            } (its components: ${pipeline.components.map((c) => c.id).join(", ")})`,
           );
         }
         const snapshot = view.snapshot().find((c) => c.id === id);
         const running = snapshot !== undefined &&
           ["starting", "healthy", "unhealthy", "running"].includes(snapshot.phase);
-        const containerId = running ? snapshot.containerId : undefined;
+        const instance = snapshot?.replicas?.[replica - 1] ?? snapshot;
+        const containerId = running ? instance?.containerId : undefined;
         return {
           component: id,
           orchestrator: pipeline.orchestrator,
           workingDir: component.workingDir,
-          env: { ...env },
+          env: { ...env, ...(component.replicas > 1 && { FLOWCTL_REPLICA: String(replica) }) },
           ...(containerId !== undefined ? { containerId } : {}),
         };
       },
@@ -309,7 +310,7 @@ class RunSession {
     const leftovers = await removeLeftovers(this.#pipeline, { state: claim.previous, docker });
     if (leftovers.liveOwner) {
       throw new PreflightError([
-        `"${this.#pipeline.name}" is already running: its containers belong to flowctl pid ${leftovers.liveOwner.pid}, which is alive; stop it first`,
+        `"${this.#pipeline.name}" is already running: its containers belong to flowctl pid ${leftovers.liveOwner.pid}, which is alive; stop that flowctl first (with the state folder it uses, "flowctl down ${this.#pipeline.name}")`,
       ]);
     }
     for (const message of describeLeftovers(this.#pipeline, leftovers)) {

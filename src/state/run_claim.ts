@@ -42,7 +42,7 @@ export class RunClaim implements AsyncDisposable {
       const previous = await readRunState(pipeline.name);
       if (previous && isRunLive(previous) && previous.flowctl.pid !== Deno.pid) {
         throw new PipelineRunningError(
-          `Cannot start pipeline: "${pipeline.name}" is already running (flowctl pid ${previous.flowctl.pid}, started from ${previous.file}); stop it first`,
+          `Cannot start pipeline: "${pipeline.name}" is already running (flowctl pid ${previous.flowctl.pid}, started from ${previous.file}); stop it first with "flowctl down ${pipeline.name}"`,
         );
       }
       return new RunClaim(pipeline.name, previous, lock);

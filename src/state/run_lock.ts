@@ -21,7 +21,9 @@ export class RunLockedError extends UserError {
     super(
       `Cannot start pipeline: "${pipeline}" is already running (flowctl pid ${
         owner?.pid ?? "unknown"
-      }${owner?.file ? `, started from ${owner.file}` : ""}); stop it first`,
+      }${
+        owner?.file ? `, started from ${owner.file}` : ""
+      }); stop it first with "flowctl down ${pipeline}"`,
     );
     this.pipeline = pipeline;
     this.owner = owner;

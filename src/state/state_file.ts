@@ -47,6 +47,12 @@ export const RunStateSchema = v.object({
     /** Start time of the pid (clock ticks since boot), so a reused pid is never signalled. */
     pidStartTime: v.optional(v.number()),
     containerId: v.optional(v.string()),
+    /** With `replicas: N` (N > 1): each instance, replica 1 first. */
+    replicas: v.optional(v.array(v.object({
+      pid: v.optional(v.number()),
+      pidStartTime: v.optional(v.number()),
+      containerId: v.optional(v.string()),
+    }))),
     restarts: v.number(),
     startedAt: v.optional(v.number()),
     lastExit: v.optional(ExitSchema),

@@ -40,14 +40,12 @@ function newClient() {
   );
 }
 
-async function register() {
+async function register(client) {
   while (true) {
-    const client = newClient();
     const { error, response } = await call(client, "RegisterComponent", {
       component_id: id,
       component: { id, name: id, type: "COMPONENT_TYPE_SOURCE" },
     });
-    client.close();
     if (!error) {
       console.log(`registered ${response.service_id}`);
       return response.service_id;
@@ -58,9 +56,11 @@ async function register() {
 }
 
 async function main() {
-  let serviceId = await register();
+  // Registration and the first burst share one channel, as a component's startup does.
+  let client = newClient();
+  let serviceId = await register(client);
   while (true) {
-    const client = newClient();
+    client ??= newClient();
     let failed = false;
     for (let i = 0; i < burst && !failed; i++) {
       const { error } = await call(client, "Heartbeat", {
@@ -71,11 +71,12 @@ async function main() {
       failed = true;
       if (error.code === grpc.status.NOT_FOUND) {
         console.log("registration lost");
-        serviceId = await register();
+        serviceId = await register(client);
       } else console.log(`heartbeat failed ${error.code}`);
     }
     if (!failed) console.log("heartbeats ok");
     client.close();
+    client = undefined;
     await sleep(pauseMs);
   }
 }

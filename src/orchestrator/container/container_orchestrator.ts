@@ -12,6 +12,7 @@ import { asPreflightError, prepareRun } from "../_engine_run.ts";
 import { missingPaths } from "../host_paths.ts";
 import { busyHostPorts } from "../host_ports.ts";
 import {
+  type CheckOptions,
   type OpenOptions,
   type Orchestrator,
   type OrchestratorRun,
@@ -50,7 +51,7 @@ export class ContainerOrchestrator implements Orchestrator, Disposable {
    * Checks names, images (present, or pullable: the registry is asked, nothing is pulled) and
    * host ports.
    */
-  async check(pipeline: Pipeline, { signal }: { signal: AbortSignal }): Promise<void> {
+  async check(pipeline: Pipeline, { signal, hostPorts = true }: CheckOptions): Promise<void> {
     const problems: string[] = [];
     try {
       await Promise.all(pipeline.components.map(async (component) => {
@@ -59,7 +60,7 @@ export class ContainerOrchestrator implements Orchestrator, Disposable {
     } catch (error) {
       throw asPreflightError(error);
     }
-    problems.push(...busyHostPorts(pipeline), ...missingPaths(pipeline));
+    problems.push(...(hostPorts ? busyHostPorts(pipeline) : []), ...missingPaths(pipeline));
     if (problems.length > 0) throw new PreflightError(problems);
   }
 

@@ -8,7 +8,9 @@ import type { Pipeline } from "../../config/mod.ts";
 import { PROCESS_MARK_VAR } from "../../proc/process_group.ts";
 import { missingPaths } from "../host_paths.ts";
 import { busyHostPorts } from "../host_ports.ts";
+import { suggestExecutable } from "./suggest_executable.ts";
 import {
+  type CheckOptions,
   type OpenOptions,
   type Orchestrator,
   type OrchestratorRun,
@@ -30,7 +32,7 @@ import { processMark, ProcessRun } from "./process_run.ts";
 export class ProcessOrchestrator implements Orchestrator {
   readonly kind = "process" as const;
 
-  async check(pipeline: Pipeline): Promise<void> {
+  async check(pipeline: Pipeline, { hostPorts = true }: CheckOptions): Promise<void> {
     const problems: string[] = [];
     for (const component of pipeline.components) {
       const dirProblem = checkDirectory(component.workingDir);
@@ -47,12 +49,14 @@ export class ProcessOrchestrator implements Orchestrator {
       if (!findExecutable(program, component.workingDir, pathOf(component))) {
         problems.push(
           `component "${component.id}": command "${program}" not found${
-            program.includes("/") ? ` (in ${component.workingDir})` : " on PATH"
+            program.includes("/")
+              ? ` (in ${component.workingDir})`
+              : ` on PATH${suggestExecutable(program, pathOf(component))}`
           }`,
         );
       }
     }
-    problems.push(...busyHostPorts(pipeline), ...missingPaths(pipeline));
+    problems.push(...(hostPorts ? busyHostPorts(pipeline) : []), ...missingPaths(pipeline));
     if (problems.length > 0) throw new PreflightError(problems);
   }
 

@@ -20,22 +20,24 @@ const source = createClient(
 );
 
 let emitted = 0;
-const grpc = await serveGrpc(grpcPort, (router) =>
+const grpc = await serveGrpc(grpcPort, (router, server) =>
   router.service(EventService, {
-    async *getTTPEvents(request, context) {
+    getTTPEvents(request, context) {
       // Upstream: an end of 0 or below the start asks for a live stream; the source's is end 0.
       const live = request.endLedger === 0 || request.endLedger < request.startLedger;
       const ledgers = source.streamLedgers(
         { startLedger: request.startLedger, endLedger: live ? 0 : request.endLedger },
         { signal: context.signal },
       );
-      for await (const ledger of ledgers) {
-        for (const event of tokenTransferEvents(ledger)) {
-          if (!involvesAny(event, request.accountIds)) continue;
-          yield event;
-          emitted++;
+      return server.stream(async function* () {
+        for await (const ledger of ledgers) {
+          for (const event of tokenTransferEvents(ledger)) {
+            if (!involvesAny(event, request.accountIds)) continue;
+            yield event;
+            emitted++;
+          }
         }
-      }
+      }());
     },
   }));
 const health = serveHealth(healthPort, () => true);
@@ -53,7 +55,7 @@ console.log(
 
 onShutdown(async () => {
   console.log("processor: shutting down");
+  await grpc.close();
   await flowctl.stop();
-  grpc.close();
   await health.shutdown();
 });

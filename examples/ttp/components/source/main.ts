@@ -28,21 +28,23 @@ async function readLedgers(): Promise<Ledger[]> {
 }
 
 let served = 0;
-const grpc = await serveGrpc(grpcPort, (router) =>
+const grpc = await serveGrpc(grpcPort, (router, server) =>
   router.service(LedgerSource, {
-    async *streamLedgers(request, context) {
-      let next = Math.max(request.startLedger, 1);
-      while (!context.signal.aborted) {
-        for (const ledger of await readLedgers()) {
-          if (ledger.sequence < next) continue;
-          if (request.endLedger !== 0 && ledger.sequence > request.endLedger) return;
-          yield ledger;
-          served++;
-          next = ledger.sequence + 1;
+    streamLedgers(request, context) {
+      return server.stream(async function* () {
+        let next = Math.max(request.startLedger, 1);
+        while (!context.signal.aborted) {
+          for (const ledger of await readLedgers()) {
+            if (ledger.sequence < next) continue;
+            if (request.endLedger !== 0 && ledger.sequence > request.endLedger) return;
+            yield ledger;
+            served++;
+            next = ledger.sequence + 1;
+          }
+          if (request.endLedger !== 0 && next > request.endLedger) return;
+          await new Promise((resolve) => setTimeout(resolve, 500));
         }
-        if (request.endLedger !== 0 && next > request.endLedger) return;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
+      }());
     },
   }));
 const health = serveHealth(healthPort, () => true);
@@ -59,7 +61,7 @@ console.log(
 
 onShutdown(async () => {
   console.log("source: shutting down");
+  await grpc.close();
   await flowctl.stop();
-  grpc.close();
   await health.shutdown();
 });
