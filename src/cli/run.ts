@@ -54,8 +54,8 @@ Options:
   --watch                           when the pipeline file, its .env or an env_file changes:
                                     validate it (errors are shown, the running pipeline is left
                                     alone), then restart only the changed components and their
-                                    dependents, start new ones, stop removed ones (process and
-                                    container mode; not swarm)
+                                    dependents, start new ones, stop removed ones (swarm mode:
+                                    update only the changed services in place, one at a time)
   --profile NAME                    also run the components of profile NAME (repeatable);
                                     components without "profiles" always run
   --ui[=ADDR]                       serve a live dashboard of the run (graph, rates, logs,
