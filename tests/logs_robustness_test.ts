@@ -30,7 +30,9 @@ async function tmpfs(options: string): Promise<TempDir> {
   await using stack = new AsyncDisposableStack();
   const dir = stack.use(await tempDir("flowctl-tmpfs-"));
   const mount = await new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", options, "tmpfs", dir.path],
+    // mode=0700: flowctl refuses folders others may write to (SECURITY.md), and a tmpfs root
+    // is 1777 unless told otherwise.
+    args: ["-t", "tmpfs", "-o", `mode=0700,${options}`, "tmpfs", dir.path],
   }).output();
   assertEquals(mount.code, 0, new TextDecoder().decode(mount.stderr));
   const removeDir = stack.move(); // mounted: the caller's disposal removes it from now on
