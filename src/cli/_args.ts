@@ -1,6 +1,6 @@
 /** Strict argument parsing on top of node:util parseArgs, turning its errors into UsageErrors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { didYouMean } from "../config/mod.ts";
+import { didYouMean } from "../config/_suggest.ts";
 import { parseDuration } from "../config/duration.ts";
 import { ORCHESTRATOR_KINDS, type OrchestratorKind } from "../config/pipeline.ts";
 import { parseRegistryBase } from "../registry/reference.ts";
