@@ -110,7 +110,7 @@ test("container mode: a crashing container is restarted per its policy, then the
   assertStringIncludes(result.stdout, "Starting component: crashy (attempt 2)");
   assertStringIncludes(
     result.stderr,
-    'Component "crashy" exited with code 2 and was restarted 1 times already (max_restarts: 1)',
+    'Component "crashy" exited with code 2 and was restarted 1 time already (max_restarts: 1)',
   );
   await assertNothingLeft(p.name);
 });
