@@ -3,7 +3,7 @@
  * (Node, @grpc/grpc-js from tests/interop) as a source, processor or sink, with the variables the
  * SDK reads: FLOWCTL_COMPONENT_ID and GRPC_PORT (the obsrvr source), COMPONENT_ID and PORT ":N".
  */
-import { FIXTURES, isAlive, type TestComponent } from "./_helpers.ts";
+import { FIXTURES, isAlive, type TestComponent, testPipeline } from "./_helpers.ts";
 
 export const SDK_FIXTURE = `${FIXTURES}/sdk_component.cjs`;
 
@@ -124,4 +124,15 @@ export function pipelineProcesses(name: string): number[] {
     }
   }
   return found;
+}
+
+/** A source `src` of ledgers 1..`total` at 400/s into a sink `out`: a stream long enough to act on mid-way. */
+export function pacedSourceToSink(name: string, total: number) {
+  return testPipeline(({ dir }) => ({
+    name,
+    sources: [sdkComponent("source", "src", {
+      env: { START_LEDGER: 1, END_LEDGER: total, SOURCE_RATE: 400 },
+    })],
+    sinks: [sdkComponent("sink", "out", { inputs: ["src"], outputDir: dir })],
+  }));
 }

@@ -4,19 +4,13 @@
  * printed), the source resumes from where it got to, and the run completes.
  */
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { FlowctlProcess, runFlowctl, testPipeline, uniqueName, waitFor } from "./_helpers.ts";
-import { ledgersFrom, pipelineProcesses, sdkComponent, sinkEvents } from "./_sdk_fixture.ts";
+import { FlowctlProcess, runFlowctl, uniqueName, waitFor } from "./_helpers.ts";
+import { ledgersFrom, pacedSourceToSink, pipelineProcesses, sinkEvents } from "./_sdk_fixture.ts";
 
 Deno.test("flowctl restart, stop and start of the data path mid-stream: events keep arriving, what was lost is counted, the run completes", async () => {
   const name = uniqueName("dp-control");
   const total = 3000;
-  await using p = await testPipeline(({ dir }) => ({
-    name,
-    sources: [sdkComponent("source", "src", {
-      env: { START_LEDGER: 1, END_LEDGER: total, SOURCE_RATE: 400 },
-    })],
-    sinks: [sdkComponent("sink", "out", { inputs: ["src"], outputDir: dir })],
-  }));
+  await using p = await pacedSourceToSink(name, total);
   await using flowctl = new FlowctlProcess(p.args, { env: p.env });
   await waitFor(() => sinkEvents(p.dir, "out").length > 600, "600 events at the sink", 30_000);
 

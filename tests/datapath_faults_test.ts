@@ -9,6 +9,7 @@ import { FlowctlProcess, runFlowctl, testPipeline, uniqueName, waitFor } from ".
 import {
   componentPid,
   ledgersFrom,
+  pacedSourceToSink,
   pipelineProcesses,
   sdkComponent,
   sinkEvents,
@@ -140,13 +141,7 @@ Deno.test("a sink that never reads holds the source back through flow control, t
 Deno.test("a data path killed with SIGKILL is restarted with backoff and the source resumes from the ledger it had got to", async () => {
   const name = uniqueName("dp-kill-dp");
   const total = 3000;
-  await using p = await testPipeline(({ dir }) => ({
-    name,
-    sources: [sdkComponent("source", "src", {
-      env: { START_LEDGER: 1, END_LEDGER: total, SOURCE_RATE: 400 },
-    })],
-    sinks: [sdkComponent("sink", "out", { inputs: ["src"], outputDir: dir })],
-  }));
+  await using p = await pacedSourceToSink(name, total);
   await using flowctl = new FlowctlProcess(p.args, { env: p.env });
   await waitFor(() => sinkEvents(p.dir, "out").length > 1200, "1200 events at the sink", 30_000);
   Deno.kill(pidOf(name, "data-path"), "SIGKILL");
