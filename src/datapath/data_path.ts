@@ -11,6 +11,8 @@ import {
   decideEdge,
   type Decision,
   dialAddress,
+  type Reach,
+  unreachableReason,
   unusableRegistration,
 } from "./decide.ts";
 import { EdgeQueue } from "./edge_queue.ts";
@@ -21,6 +23,7 @@ import { canConnect, listRegistrations, type LiveRegistration, Sessions } from "
 import { listServices } from "./wire.ts";
 import { pumpProcessor, pumpSink, pumpSource, type SourcePosition } from "./pumps.ts";
 import { loadPositions, savePositions } from "./positions.ts";
+import { parseHosts } from "./plan_schema.ts";
 
 export interface DataPathOptions {
   /** host:port of the control plane (FLOWCTL_ENDPOINT). */
@@ -35,7 +38,7 @@ export interface DataPathOptions {
   statsIntervalMs?: number;
   /** Where source positions are saved every stats interval, for a restarted data path. */
   positionsFile?: string;
-  /** Each component's address (container mode), kept current by the runner. */
+  /** Where each component is reached (container and swarm mode), kept current by the runner. */
   hostsFile?: string;
 }
 
@@ -222,10 +225,20 @@ async function decideOne(
   }
   const unusable = unusableRegistration(component, registration);
   if (unusable) return unusable;
-  // The SDK registers before it listens: wait for the port, then ask reflection.
-  const address = dialAddress(registration.endpoint, registrations.hostOf(component.id, host));
-  while (!signal.aborted && Date.now() < deadline && !(await canConnect(address))) {
+  // The SDK registers before it listens: wait for the port, then ask reflection. A swarm task
+  // is reached once the runner knows where it runs and its node published the port.
+  const { endpoint } = registration;
+  let address = registrations.addressOf(component.id, endpoint, host);
+  while (
+    !signal.aborted && Date.now() < deadline && !(address && await canConnect(address))
+  ) {
     await delay(POLL_MS, { signal });
+    await registrations.refresh();
+    address = registrations.addressOf(component.id, endpoint, host);
+  }
+  if (!address) {
+    const reason = unreachableReason(component.id, endpoint, registrations.reachOf(component.id));
+    return { driven: false, reason };
   }
   const services = await listServices(sessions, address, signal);
   return decideComponent(component, registration, services);
@@ -282,7 +295,7 @@ class RegistrationCache {
   #refreshedAt = 0;
   #refreshing: Promise<void> | undefined;
   readonly #hostsFile: string | undefined;
-  #hosts: Record<string, string> = {};
+  #hosts: Record<string, Reach> = {};
 
   constructor(sessions: Sessions, endpoint: string, signal: AbortSignal, hostsFile?: string) {
     this.#sessions = sessions;
@@ -291,9 +304,14 @@ class RegistrationCache {
     this.#hostsFile = hostsFile;
   }
 
-  /** Where `id` runs: its container address when the runner knows one, else `fallback`. */
-  hostOf(id: string, fallback: string): string {
-    return this.#hosts[id] ?? fallback;
+  /** Where the runner says `id` is reached, when it says so. */
+  reachOf(id: string): Reach | undefined {
+    return this.#hosts[id];
+  }
+
+  /** Where to dial `endpoint`, registered by `id`, with `fallback` as its host if none is known. */
+  addressOf(id: string, endpoint: string, fallback: string): string | undefined {
+    return dialAddress(endpoint, this.#hosts[id], fallback);
   }
 
   get(id: string): LiveRegistration | undefined {
@@ -318,26 +336,18 @@ class RegistrationCache {
     while (!this.#signal.aborted) {
       await this.refresh();
       const endpoint = this.#known.get(id)?.endpoint;
-      if (endpoint) {
-        const address = dialAddress(endpoint, this.hostOf(id, host));
-        if (await canConnect(address)) return address;
-      }
+      const address = endpoint ? this.addressOf(id, endpoint, host) : undefined;
+      if (address && await canConnect(address)) return address;
       await delay(POLL_MS, { signal: this.#signal });
     }
     return undefined;
   }
 }
 
-/** The addresses in the runner's hosts file; none when it is missing or unreadable. */
-function readHosts(path: string): Record<string, string> {
+/** Where the runner's hosts file says each component is reached; none when it is unreadable. */
+function readHosts(path: string): Record<string, Reach> {
   try {
-    const parsed: unknown = JSON.parse(Deno.readTextFileSync(path));
-    if (typeof parsed !== "object" || parsed === null) return {};
-    return Object.fromEntries(
-      Object.entries(parsed).filter((entry): entry is [string, string] =>
-        typeof entry[1] === "string"
-      ),
-    );
+    return parseHosts(Deno.readTextFileSync(path));
   } catch {
     return {};
   }

@@ -92,16 +92,44 @@ export function decideEdge(from: Decision, to: Decision): Decision {
 }
 
 /**
- * Where to dial a registered endpoint: the SDK registers its raw listen string, often ":55472"
- * or "0.0.0.0:55472", which means the component's own host.
+ * Where flowctl's host reaches a component, as the runner writes it to the data path's hosts
+ * file: its container's address (container mode), or its swarm task's published ports and, on
+ * flowctl's own machine, its bridge address.
  */
-export function dialAddress(endpoint: string, host: string): string {
+export interface Reach {
+  /** Where any port of it is dialled. */
+  host?: string | undefined;
+  /** "host:port" by container port: the ports its node publishes. */
+  published?: Record<string, string> | undefined;
+  /** Where it runs, for messages: `node "worker-1" (10.0.0.2)`. */
+  where?: string | undefined;
+}
+
+/**
+ * Where to dial a registered endpoint: the SDK registers its raw listen string, often ":55472"
+ * or "0.0.0.0:55472", which means the component's own host: the port as `reach` publishes it, at
+ * `reach.host`, or at `fallback`. Undefined when flowctl's host cannot reach that port (yet).
+ */
+export function dialAddress(
+  endpoint: string,
+  reach: Reach | undefined,
+  fallback: string,
+): string | undefined {
   const at = endpoint.lastIndexOf(":");
-  if (at < 0) return `${host}:${endpoint}`;
-  const name = endpoint.slice(0, at);
+  const name = at < 0 ? "" : endpoint.slice(0, at);
   const port = endpoint.slice(at + 1);
-  if (name === "" || name === "0.0.0.0" || name === "[::]" || name === "::") {
-    return `${host}:${port}`;
-  }
-  return endpoint;
+  if (name !== "" && name !== "0.0.0.0" && name !== "[::]" && name !== "::") return endpoint;
+  const published = reach?.published?.[port];
+  if (published) return published;
+  const host = reach ? reach.host : fallback || undefined;
+  return host ? `${host}:${port}` : undefined;
+}
+
+/** Why a registered endpoint that dialAddress() cannot reach counts as direct. */
+export function unreachableReason(id: string, endpoint: string, reach: Reach | undefined): string {
+  const port = endpoint.slice(endpoint.lastIndexOf(":") + 1);
+  if (!reach) return `"${id}" registered ${endpoint}, but flowctl does not know where it runs`;
+  return `"${id}" registered ${endpoint}, a port of its task on ${
+    reach.where ?? "another node"
+  } that flowctl's host cannot reach: publish it (its port named "grpc", or the port in its PORT or GRPC_PORT, which flowctl publishes itself, or a "ports" entry with containerPort ${port} and a hostPort)`;
 }

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/assert.ts";
-import { decideComponent, decideEdge, dialAddress } from "./decide.ts";
+import { decideComponent, decideEdge, dialAddress, unreachableReason } from "./decide.ts";
 import type { PlannedComponent } from "./plan.ts";
 
 const processor: PlannedComponent = { id: "p", role: "processor", inputs: [], streamParams: {} };
@@ -37,8 +37,23 @@ Deno.test("decideEdge() drives an edge only when both ends are driven", () => {
 });
 
 Deno.test("dialAddress() puts the component's host in an endpoint registered without one", () => {
-  assertEquals(dialAddress(":55472", "127.0.0.1"), "127.0.0.1:55472");
-  assertEquals(dialAddress("0.0.0.0:55472", "127.0.0.1"), "127.0.0.1:55472");
-  assertEquals(dialAddress("[::]:55472", "127.0.0.1"), "127.0.0.1:55472");
-  assertEquals(dialAddress("10.0.0.7:55472", "127.0.0.1"), "10.0.0.7:55472");
+  assertEquals(dialAddress(":55472", undefined, "127.0.0.1"), "127.0.0.1:55472");
+  assertEquals(dialAddress("0.0.0.0:55472", undefined, "127.0.0.1"), "127.0.0.1:55472");
+  assertEquals(dialAddress("[::]:55472", undefined, "127.0.0.1"), "127.0.0.1:55472");
+  assertEquals(dialAddress("10.0.0.7:55472", undefined, "127.0.0.1"), "10.0.0.7:55472");
+  assertEquals(dialAddress(":55472", { host: "172.18.0.5" }, "127.0.0.1"), "172.18.0.5:55472");
+});
+
+Deno.test("dialAddress() dials a swarm task at the port its node publishes, or not at all", () => {
+  const remote = { published: { "55472": "10.0.0.2:30001" }, where: 'node "w1" (10.0.0.2)' };
+  assertEquals(dialAddress(":55472", remote, ""), "10.0.0.2:30001");
+  // Another port of a task on another node, or a task the runner has not placed yet: no address.
+  assertEquals(dialAddress(":55473", remote, ""), undefined);
+  assertEquals(dialAddress(":55472", undefined, ""), undefined);
+  assertEquals(
+    unreachableReason("p", ":55473", remote).startsWith(
+      '"p" registered :55473, a port of its task on node "w1" (10.0.0.2) that flowctl\'s host cannot reach',
+    ),
+    true,
+  );
 });

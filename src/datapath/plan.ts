@@ -5,6 +5,7 @@
  * components' registrations and gRPC reflection (decide.ts).
  */
 import type { Component, Pipeline } from "../config/pipeline.ts";
+import { DATA_CONSUMERS, DATA_PRODUCERS } from "../config/data_edges.ts";
 
 /** What a component is on the data path: who calls whom. */
 export type DataPathRole = "source" | "processor" | "sink";
@@ -36,8 +37,10 @@ export interface PlannedEdge {
 export interface DataPathPlan {
   pipeline: string;
   /**
-   * Host of an endpoint registered without one (":55472") in process mode; in container mode
-   * each component's container address, from the hosts file the runner keeps current.
+   * Host of an endpoint registered without one (":55472") in process mode; in container and swarm
+   * mode each component's address (its container's, or its task's published port), from the hosts
+   * file the runner keeps current. Empty in swarm mode: no fallback, a task is dialled only where
+   * the runner says it is reached.
    */
   host: string;
   components: PlannedComponent[];
@@ -54,9 +57,6 @@ export interface PlanResult {
 export function dataPathId(pipeline: Pipeline): string {
   return pipeline.components.some((c) => c.id === "data-path") ? "flowctl-data-path" : "data-path";
 }
-
-const PRODUCERS: readonly string[] = ["source", "processor"];
-const CONSUMERS: readonly string[] = ["processor", "sink"];
 
 /**
  * Plans the data path of `pipeline`: every `inputs` edge between a producer (source, processor)
@@ -82,7 +82,7 @@ export function planDataPath(pipeline: Pipeline): PlanResult {
     edges,
     plan: {
       pipeline: pipeline.name,
-      host: "127.0.0.1",
+      host: pipeline.orchestrator === "swarm" ? "" : "127.0.0.1",
       components,
       edges: candidates.map(({ from, to }) => ({ from, to })),
     },
@@ -94,24 +94,22 @@ function edgeMode(
   from: Component,
   to: Component,
 ): Pick<PlannedEdge, "mode" | "reason"> {
-  if (!PRODUCERS.includes(from.kind) || !CONSUMERS.includes(to.kind)) {
+  if (!DATA_PRODUCERS.includes(from.kind) || !DATA_CONSUMERS.includes(to.kind)) {
     return { mode: "direct", reason: `a ${from.kind} feeding a ${to.kind} is not a data edge` };
   }
   const direct = [from, to].find((c) => c.dataPath === "direct");
   if (direct) return { mode: "direct", reason: `data_path: direct on "${direct.id}"` };
-  if (pipeline.orchestrator === "swarm") {
-    return {
-      mode: "direct",
-      reason: "the data path runs in process and container mode only (this pipeline runs as swarm)",
-    };
-  }
+  // Swarm: the data path on flowctl's host dials each task at its node's published data port.
+  const where = pipeline.orchestrator === "swarm"
+    ? "; in swarm mode each end is dialled at the port its node publishes for its data port"
+    : "";
   if (from.dataPath === "driven" && to.dataPath === "driven") {
-    return { mode: "driven", reason: "data_path: driven on both ends" };
+    return { mode: "driven", reason: `data_path: driven on both ends${where}` };
   }
   return {
     mode: "at-run",
     reason:
-      "driven if both ends register through flowctl.v1 with their type and endpoint and serve the v1 service (gRPC reflection); direct otherwise",
+      `driven if both ends register through flowctl.v1 with their type and endpoint and serve the v1 service (gRPC reflection); direct otherwise${where}`,
   };
 }
 

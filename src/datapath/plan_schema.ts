@@ -1,6 +1,7 @@
 /** The data path plan as the data path process reads it (JSON in FLOWCTL_DATA_PATH_PLAN). */
 import * as v from "valibot";
 import type { DataPathPlan } from "./plan.ts";
+import type { Reach } from "./decide.ts";
 
 const PlanSchema = v.object({
   pipeline: v.string(),
@@ -18,8 +19,30 @@ const PlanSchema = v.object({
 /** The file where the data path keeps source positions across its restarts within a run. */
 export const POSITIONS_VARIABLE = "FLOWCTL_DATA_PATH_POSITIONS";
 
-/** The file where the runner keeps each component's address (container mode), as JSON. */
+/**
+ * The file where the runner keeps where each component is reached (container and swarm mode),
+ * as JSON: a Reach by component id.
+ */
 export const HOSTS_VARIABLE = "FLOWCTL_DATA_PATH_HOSTS";
+
+const HostsSchema = v.record(
+  v.string(),
+  v.object({
+    host: v.optional(v.string()),
+    published: v.optional(v.record(v.string(), v.string())),
+    where: v.optional(v.string()),
+  }),
+);
+
+/** The hosts file's text as Reach by component id; none when it is no such JSON. */
+export function parseHosts(text: string): Record<string, Reach> {
+  try {
+    const parsed = v.safeParse(HostsSchema, JSON.parse(text));
+    return parsed.success ? parsed.output : {};
+  } catch {
+    return {};
+  }
+}
 
 /** Exit code of `flowctl __data-path --decide` when no edge would be driven. */
 export const NOTHING_DRIVEN = 10;

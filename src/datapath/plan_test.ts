@@ -56,7 +56,7 @@ Deno.test("planDataPath() fills StreamRequest params from START_LEDGER/END_LEDGE
   assertEquals(p?.components[1]?.streamParams, { start_ledger: "5" });
 });
 
-Deno.test("planDataPath() drives an edge forced on both ends without waiting, and nothing in swarm mode", () => {
+Deno.test("planDataPath() drives an edge forced on both ends without waiting, and in swarm mode at its nodes' published ports", () => {
   const forced = plan(`  sources:
     - id: src
       command: [src]
@@ -73,6 +73,13 @@ Deno.test("planDataPath() drives an edge forced on both ends without waiting, an
     `  sources:\n    - id: src\n      image: s:1\n  sinks:\n    - id: out\n      image: k:1\n      inputs: [src]\n`;
   assertEquals(plan(body, "container").edges[0]?.mode, "at-run");
   const swarm = plan(body, "swarm");
-  assertEquals(swarm.plan, undefined);
-  assertEquals(swarm.edges[0]?.mode, "direct");
+  assertEquals(swarm.edges[0]?.mode, "at-run");
+  assertEquals(
+    swarm.edges[0]?.reason.endsWith(
+      "; in swarm mode each end is dialled at the port its node publishes for its data port",
+    ),
+    true,
+  );
+  // No fallback host in swarm mode: a task is dialled only where the runner says it is reached.
+  assertEquals(swarm.plan?.host, "");
 });

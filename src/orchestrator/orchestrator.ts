@@ -88,6 +88,19 @@ export interface OpenOptions {
   onPullProgress?(component: string, line: string): void;
 }
 
+/**
+ * Where flowctl's host reaches the ports of a component's swarm task (for the data path, which
+ * dials them from this host).
+ */
+export interface PortReach {
+  /** Where any port of it is dialled: a task on flowctl's own machine, at its bridge address. */
+  host?: string | undefined;
+  /** "host:port" by container port: the ports its node publishes, at the node's address. */
+  published: Record<string, string>;
+  /** Where it runs, for messages: `node "worker-1" (10.0.0.2)`. */
+  where: string;
+}
+
 /** A run opened by an orchestrator: everything prepared, components started on request. */
 export interface OrchestratorRun extends AsyncDisposable {
   /** Addresses the control plane listens on for this run. */
@@ -100,6 +113,8 @@ export interface OrchestratorRun extends AsyncDisposable {
    * saying why the caller's claim does not fit, or undefined for no component.
    */
   identifyPeer?(peer: PeerAddress, claim?: PeerClaim): Promise<string | PeerRefusal | undefined>;
+  /** Where flowctl's host reaches the ports of a component's current task (swarm mode). */
+  reach?(componentId: string): PortReach | undefined;
   /**
    * Starts a component of the pipeline (again, after it exited).
    * @throws {ComponentFailedError} when it cannot be started.

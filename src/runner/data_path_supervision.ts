@@ -6,6 +6,7 @@
  */
 import type { Component } from "../config/mod.ts";
 import type { DataPathPlan, PlannedEdge } from "../datapath/plan.ts";
+import type { Reach } from "../datapath/decide.ts";
 import {
   HOSTS_VARIABLE,
   NOTHING_DRIVEN,
@@ -36,8 +37,8 @@ export interface DataPathSupervisionOptions {
   onOutput?(componentId: string, lines: Uint8Array): void;
   registrations?: RegistrationWatcher;
   onHandleChanged?(): void;
-  /** Each component's address on the run's network (container mode), by id. */
-  addresses?(): Record<string, string>;
+  /** Where flowctl's host reaches each component (container and swarm mode), by id. */
+  reach?(): Record<string, Reach>;
 }
 
 /** What the runner hears from its data path. */
@@ -165,15 +166,15 @@ export class DataPathSupervision {
   }
 
   /**
-   * Container mode: writes each component's address to the data path's hosts file, again
-   * whenever one changes (a restarted container may get another).
+   * Container and swarm mode: writes where each component is reached to the data path's hosts
+   * file, again whenever that changes (a restarted container or task may be elsewhere).
    */
   #keepHostsCurrent(): void {
     const file = this.#setup.component.env[HOSTS_VARIABLE];
-    const addresses = this.#options.addresses;
-    if (!file || !addresses) return;
+    const reach = this.#options.reach;
+    if (!file || !reach) return;
     const write = () => {
-      const text = JSON.stringify(addresses());
+      const text = JSON.stringify(reach());
       if (text === this.#hostsWritten) return;
       try {
         Deno.writeTextFileSync(`${file}.tmp`, text);

@@ -271,12 +271,13 @@ class RunSession {
     const component = dataPathComponent(plan, id, {
       workingDir: this.#pipeline.dir,
       positionsFile: join(this.#options.logDir, `.${id}.positions.json`),
-      // Container addresses (none in process mode, where 127.0.0.1 is used).
+      // Container addresses, swarm tasks' published ports (none in process mode: 127.0.0.1).
       hostsFile: join(this.#options.logDir, `.${id}.hosts.json`),
     });
     await Deno.remove(component.env[POSITIONS_VARIABLE] ?? "").catch(() => {});
     const pipeline: Pipeline = { ...this.#pipeline, components: [component], levels: [[id]] };
-    // A process on this host in every mode: it reaches components where flowctl's probes do.
+    // A process on this host in every mode: it reaches components where flowctl's probes do
+    // (in swarm mode through the data port each task's node publishes).
     const { ProcessOrchestrator } = await import("../orchestrator/process/process_orchestrator.ts");
     const run = await this.#open(new ProcessOrchestrator(), controlPlane, pipeline);
     return new DataPathSupervision({ component, plan, edges, run }, {
@@ -289,10 +290,11 @@ class RunSession {
       ...(this.#options.onOutput ? { onOutput: this.#options.onOutput } : {}),
       registrations,
       onHandleChanged: () => this.#stateWriter.flush(),
-      addresses: () =>
-        Object.fromEntries(
-          (this.#runner?.snapshot() ?? []).flatMap((c) => c.address ? [[c.id, c.address]] : []),
-        ),
+      reach: () =>
+        Object.fromEntries((this.#runner?.snapshot() ?? []).flatMap((c) => {
+          const reach = this.#run?.reach?.(c.id) ?? (c.address ? { host: c.address } : undefined);
+          return reach ? [[c.id, reach]] : [];
+        })),
     });
   }
 

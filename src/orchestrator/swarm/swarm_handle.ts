@@ -11,7 +11,7 @@ import {
   TERMINAL_TASK_STATES,
 } from "../../docker/swarm_api.ts";
 import { emptyStream, StoppableHandle } from "../_handle.ts";
-import type { ComponentHandle, ExitStatus, StopOptions } from "../orchestrator.ts";
+import type { ComponentHandle, ExitStatus, PortReach, StopOptions } from "../orchestrator.ts";
 import { POLL_MS, removeServicesAndWait } from "./swarm_removal.ts";
 import type { OverlayProbe } from "./overlay_probe.ts";
 import type { ProbeResult } from "../../health/probe.ts";
@@ -151,6 +151,24 @@ export class TaskHandle extends StoppableHandle implements ComponentHandle {
       };
     }
     return { hostname: placed.bridgeAddress ?? placed.overlayAddress ?? "127.0.0.1", port };
+  }
+
+  /**
+   * Where flowctl's host reaches the task's ports: those its node publishes at the node's address
+   * (127.0.0.1 on this machine), and on this machine any port at its bridge address.
+   */
+  reach(): PortReach {
+    const placed = this.#placed;
+    const node = placed.local ? "127.0.0.1" : placed.nodeAddress;
+    const published: Record<string, string> = {};
+    for (const [target, port] of placed.published) {
+      if (node) published[target] = `${node}:${port}`;
+    }
+    return {
+      ...(placed.local && placed.bridgeAddress ? { host: placed.bridgeAddress } : {}),
+      published,
+      where: `node "${placed.nodeName}"${placed.nodeAddress ? ` (${placed.nodeAddress})` : ""}`,
+    };
   }
 
   /**

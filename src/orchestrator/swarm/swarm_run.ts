@@ -25,11 +25,12 @@ import {
   type ComponentHandle,
   type OpenOptions,
   type OrchestratorRun,
+  type PortReach,
   PreflightError,
 } from "../orchestrator.ts";
 import { type PlacedTask, TaskHandle, UnplacedHandle } from "./swarm_handle.ts";
 import { POLL_MS, removeNetworkWhenFree, removeServicesAndWait } from "./swarm_removal.ts";
-import { serviceName, serviceSpec } from "./swarm_service.ts";
+import { publishedDataPort, serviceName, serviceSpec } from "./swarm_service.ts";
 import { placeTask, unprobeablePort } from "./task_placement.ts";
 import { nextTask } from "./next_task.ts";
 import { chooseControlPlaneAddress, type ControlPlaneAddress } from "./control_plane_address.ts";
@@ -197,10 +198,11 @@ export class SwarmRun implements OrchestratorRun {
     }
   }
 
-  /**
-   * Creates the component's service (or, after its task ended, waits for the task Swarm starts
-   * next) and follows that task.
-   */
+  /** Where flowctl's host reaches the ports of the task `componentId` runs now. */
+  reach(componentId: string): PortReach | undefined {
+    return this.#current.get(componentId)?.reach();
+  }
+
   /**
    * Runs `command` inside the handle's task container (Engine exec); only a task on this node
    * can be reached that way.
@@ -219,6 +221,10 @@ export class SwarmRun implements OrchestratorRun {
     return await execInContainer(this.#docker, handle.containerId, command, { signal });
   }
 
+  /**
+   * Creates the component's service (or, after its task ended, waits for the task Swarm starts
+   * next) and follows that task.
+   */
   async start(componentId: string): Promise<ComponentHandle> {
     const component = this.#pipeline.components.find((c) => c.id === componentId);
     if (!component || !this.#networkId) {
@@ -359,6 +365,7 @@ export class SwarmRun implements OrchestratorRun {
     if (!env) throw new RangeError("prepare() must run before start()");
     return serviceSpec(component, {
       name: serviceName(this.#pipeline, component),
+      dataPort: publishedDataPort(this.#pipeline, component),
       env,
       labels: this.#labels(component),
       secrets: this.#secrets.get(component.id) ?? [],

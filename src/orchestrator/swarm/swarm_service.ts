@@ -1,5 +1,6 @@
 /** What the engine is asked to create for a component in swarm mode: its service. */
 import type { Component, Pipeline, SecretFile } from "../../config/mod.ts";
+import { dataPort, drivableComponents } from "../../config/data_edges.ts";
 
 /** What a service is made of besides the component: its name, env, labels, secrets, network. */
 export interface ServiceParts {
@@ -9,6 +10,16 @@ export interface ServiceParts {
   /** The swarm secrets created for the component's present secret files. */
   secrets: readonly { id: string; name: string; secret: SecretFile }[];
   networkId: string | undefined;
+  /** A port the node publishes on a port it picks (host mode), unless the file publishes it. */
+  dataPort?: number | undefined;
+}
+
+/**
+ * The data port flowctl publishes for a component the data path may drive (it runs on flowctl's
+ * host and dials each driven task at its node), when the file names one (config/data_edges.ts).
+ */
+export function publishedDataPort(pipeline: Pipeline, component: Component): number | undefined {
+  return drivableComponents(pipeline).has(component.id) ? dataPort(component) : undefined;
 }
 
 /** The service of a component: `<pipeline>-<id>`. */
@@ -68,17 +79,31 @@ export function serviceSpec(component: Component, service: ServiceParts): Record
     Mode: { Replicated: { Replicas: component.replicas } },
     EndpointSpec: {
       Mode: component.endpointMode,
-      Ports: component.ports.flatMap((port) =>
-        port.hostPort === undefined ? [] : [{
-          Protocol: "tcp",
-          TargetPort: port.containerPort,
-          PublishedPort: port.hostPort,
-          // The ingress routing mesh needs IPVS; host mode publishes on the task's node.
-          PublishMode: "host",
-        }]
-      ),
+      Ports: [
+        ...component.ports.flatMap((port) =>
+          port.hostPort === undefined ? [] : [{
+            Protocol: "tcp",
+            TargetPort: port.containerPort,
+            PublishedPort: port.hostPort,
+            // The ingress routing mesh needs IPVS; host mode publishes on the task's node.
+            PublishMode: "host",
+          }]
+        ),
+        ...dataPortSpec(component, service.dataPort),
+      ],
     },
   };
+}
+
+/**
+ * The data port of a component the data path may drive, published in host mode on a port its
+ * node picks (no PublishedPort), so tasks of several components on one node never collide; none
+ * when the file publishes that port itself.
+ */
+function dataPortSpec(component: Component, port: number | undefined): Record<string, unknown>[] {
+  if (port === undefined) return [];
+  if (component.ports.some((p) => p.containerPort === port && p.hostPort !== undefined)) return [];
+  return [{ Protocol: "tcp", TargetPort: port, PublishMode: "host" }];
 }
 
 /** `resources`: limits and requests (reservations) in the units the Engine API counts. */
