@@ -10,8 +10,8 @@ import { ROOT } from "./_helpers.ts";
 
 export const SDK_IMAGE = "flowctl-test/sdk-node:1";
 
-/** Builds SDK_IMAGE in the local engine. */
-export async function buildSdkImage(): Promise<void> {
+/** Builds SDK_IMAGE in the local engine, or in the engine at `dockerHost`. */
+export async function buildSdkImage(dockerHost?: string): Promise<void> {
   const node = Deno.realPathSync((await output("sh", ["-c", "command -v node"])).trim());
   const libraries = (await output("ldd", [node])).split("\n")
     .map((line) => /(\/\S+) \(0x/.exec(line)?.[1])
@@ -42,7 +42,7 @@ export async function buildSdkImage(): Promise<void> {
     ...await filesUnder(`${ROOT}proto`, "root/app/proto"),
     { path: "root/tmp" },
   ];
-  using docker = await DockerClient.connect();
+  using docker = await DockerClient.connect(dockerHost);
   await buildImage(docker, createTar(entries), SDK_IMAGE);
 }
 

@@ -220,7 +220,10 @@ async function describe(state: RunState): Promise<ComponentView[]> {
         ? (tasks.get(c.id) ?? []).flatMap((t) => t.ports)
         : portsOf(components.get(c.id), state.orchestrator),
       node,
-      ...(modeOf(state.orchestrator).listsTasks ? { tasks: tasks.get(c.id) ?? [] } : {}),
+      // The data path is a process on flowctl's host in every mode, not a swarm service.
+      ...(modeOf(state.orchestrator).listsTasks && c.kind !== "data-path"
+        ? { tasks: tasks.get(c.id) ?? [] }
+        : {}),
     };
   });
 }

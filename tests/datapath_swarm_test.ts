@@ -1,0 +1,158 @@
+/**
+ * Swarm mode: flowctl-sdk v1 fixture components as swarm services, driven by the data path, which
+ * runs on flowctl's host and dials each task at the data port its node publishes (flowctl publishes
+ * it in host mode on a port the node picks). On a single-node private swarm with flowctl on the
+ * manager, and on a manager and a worker with flowctl on this host, which is no node, reaching
+ * the manager over tcp with TLS.
+ */
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { REQUIRE_DOCKER, TEST_IMAGE } from "./_docker.ts";
+import {
+  FlowctlProcess,
+  pipelineYaml,
+  runArgs,
+  runFlowctl,
+  type RunOptions,
+  tempDir,
+  uniqueName,
+} from "./_helpers.ts";
+import { ledgersFrom, pipelineProcesses, sinkEvents } from "./_sdk_fixture.ts";
+import { buildSdkImage, SDK_IMAGE } from "./_sdk_image.ts";
+import {
+  type PrivateSwarm,
+  privateSwarmUnavailable,
+  randomSwarmSubnet,
+  startSwarm,
+  type SwarmNode,
+} from "./_swarm.ts";
+import { makeEngineCertificates } from "./_tls.ts";
+import { DockerClient } from "../src/docker/docker_client.ts";
+import { listServices } from "../src/docker/swarm_api.ts";
+
+const UNAVAILABLE = privateSwarmUnavailable();
+if (UNAVAILABLE && !REQUIRE_DOCKER) {
+  console.warn(`The data path swarm tests are skipped: ${UNAVAILABLE}`);
+}
+const STATE_DIR = Deno.env.get("FLOWCTL_STATE_DIR") ?? "/tmp/flowctl-state-swarm-tests";
+/** Events the source streams, paced so that `status` can look at a run that is still moving. */
+const TOTAL = 400;
+
+type Role = "source" | "processor" | "sink";
+
+/** One fixture component as a swarm service, on `node`, its data port 50051 as the SDK's env says. */
+function service(role: Role, id: string, dir: string, node: SwarmNode, inputs?: string): string {
+  const env: Record<string, string> = role === "source"
+    ? { FLOWCTL_COMPONENT_ID: id, GRPC_PORT: "50051", END_LEDGER: String(TOTAL), SOURCE_RATE: "40" }
+    : { COMPONENT_ID: id, PORT: ":50051" };
+  if (role === "sink") env.SINK_OUTPUT = `/out/${id}.out`;
+  return `    - id: ${id}\n      image: ${SDK_IMAGE}\n      args: [${role}]\n` +
+    (inputs ? `      inputs: [${inputs}]\n` : "") +
+    `      env: ${JSON.stringify(env)}\n` +
+    `      volumes: [{ host_path: ${dir}, container_path: /out }]\n` +
+    `      placement: { constraints: ["node.labels.name==${node.name}"] }\n`;
+}
+
+/** A source, a processor and a sink of the fixture, each pinned to its node. */
+function sdkPipeline(name: string, dir: string, nodes: Record<Role, SwarmNode>): string {
+  return pipelineYaml(
+    name,
+    "  driver: swarm\n" +
+      `  sources:\n${service("source", "ledgers", dir, nodes.source)}` +
+      `  processors:\n${service("processor", "transform", dir, nodes.processor, "ledgers")}` +
+      `  sinks:\n${service("sink", "out", dir, nodes.sink, "transform")}`,
+  );
+}
+
+/**
+ * Runs the pipeline to its end: its edges driven (in `status` while it moves), every event
+ * through in order, "All sinks finished", exit 0, and nothing left in the swarm. Returns what
+ * `status` printed.
+ */
+async function runToEnd(swarm: PrivateSwarm, nodes: Record<Role, SwarmNode>, options: RunOptions) {
+  await using dir = await tempDir("flowctl-dp-swarm-");
+  const name = uniqueName("dpsw");
+  const file = `${dir.path}/pipeline.yaml`;
+  await Deno.writeTextFile(file, sdkPipeline(name, dir.path, nodes));
+  await using flowctl = new FlowctlProcess(runArgs(file, `${dir.path}/logs`), options);
+  await flowctl.waitForOutput("Edge transform -> out: driven", 240_000);
+  const status = await runFlowctl(["status", file], options);
+  assertEquals(status.code, 0, status.stderr);
+  assert(/ledgers -> transform\s+driven/.test(status.stdout), status.stdout);
+  assert(/transform -> out\s+driven/.test(status.stdout), status.stdout);
+  const result = await flowctl.result();
+  assertEquals(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  assertStringIncludes(result.stdout, "Edge ledgers -> transform: driven");
+  assertStringIncludes(result.stdout, "All sinks finished; stopping pipeline");
+  const expected = Array.from({ length: TOTAL }, (_, i) => i + 1);
+  assertEquals(ledgersFrom(sinkEvents(dir.path, "out"), "ledgers"), expected);
+  using docker = await DockerClient.connect(swarm.manager.engine.host);
+  assertEquals(await listServices(docker, "dev.flowctl.pipeline", name), []);
+  assertEquals(pipelineProcesses(name), []);
+  return status.stdout;
+}
+
+Deno.test({
+  name:
+    "swarm mode: the data path drives source -> processor -> sink tasks to a bounded end (flowctl on the manager)",
+  ignore: UNAVAILABLE !== undefined && !REQUIRE_DOCKER,
+  async fn() {
+    await using swarm = await startSwarm();
+    await buildSdkImage(swarm.manager.engine.host);
+    const { manager } = swarm;
+    const status = await runToEnd(swarm, { source: manager, processor: manager, sink: manager }, {
+      wrapper: manager.wrapper,
+      env: {
+        DOCKER_HOST: manager.engine.host,
+        FLOWCTL_STATE_DIR: STATE_DIR,
+        FLOWCTL_SWARM_PROBE_IMAGE: TEST_IMAGE,
+      },
+    });
+    // The data port of each task, published on a port the node picked.
+    const published = [...status.matchAll(/(\d+\.\d+\.\d+\.\d+):(\d+)->50051/g)];
+    assertEquals(published.map((m) => m[1]), [manager.address, manager.address, manager.address]);
+    assertEquals(new Set(published.map((m) => m[2])).size, 3, status);
+    // The data path is a process here, not a swarm service: no tasks line for it.
+    assertEquals(status.includes("data-path tasks:"), false, status);
+  },
+});
+
+Deno.test({
+  name:
+    "swarm mode: the data path on a host off the cluster drives tasks on a worker and the manager at their nodes' published data ports",
+  ignore: UNAVAILABLE !== undefined && !REQUIRE_DOCKER,
+  async fn() {
+    await using dir = await tempDir("flowctl-dp-cluster-");
+    const subnet = randomSwarmSubnet();
+    const managerAddress = `${subnet}.1`;
+    const certs = await makeEngineCertificates(dir.path, [managerAddress]);
+    await using swarm = await startSwarm({
+      workers: 1,
+      hostLink: true,
+      subnet,
+      managerArgs: certs.dockerdArgs(managerAddress, 2376),
+    });
+    const [worker] = swarm.workers;
+    if (!worker) throw new Error("no worker");
+    for (const node of [swarm.manager, worker]) await buildSdkImage(node.engine.host);
+    // Source and sink on the worker, both with data port 50051: their node picks two ports.
+    const status = await runToEnd(
+      swarm,
+      { source: worker, processor: swarm.manager, sink: worker },
+      {
+        env: {
+          DOCKER_HOST: `tcp://${managerAddress}:2376`,
+          DOCKER_TLS_VERIFY: "1",
+          DOCKER_CERT_PATH: certs.clientDir,
+          FLOWCTL_STATE_DIR: STATE_DIR,
+          FLOWCTL_SWARM_PROBE_IMAGE: TEST_IMAGE,
+        },
+      },
+    );
+    const published = (address: string) =>
+      [...status.matchAll(new RegExp(`${address.replaceAll(".", "\\.")}:(\\d+)->50051`, "g"))]
+        .map((m) => m[1]);
+    assertEquals(published(worker.address).length, 2, status);
+    assertEquals(new Set(published(worker.address)).size, 2, status);
+    assertEquals(published(managerAddress).length, 1, status);
+  },
+});
