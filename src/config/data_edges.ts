@@ -3,7 +3,7 @@
  * (flowctl-sdk v1 servers), and the port a component serves its data on as the file declares it.
  * The data path plans from them, and swarm mode publishes that port for the data path to dial.
  */
-import type { Component, Pipeline } from "./pipeline.ts";
+import type { Component, OrchestratorKind, Pipeline } from "./pipeline.ts";
 
 /** Kinds of component that produce events on a data edge. */
 export const DATA_PRODUCERS: readonly string[] = ["source", "processor"];
@@ -46,4 +46,12 @@ export function dataPort(component: Component): number | undefined {
     if (Number.isInteger(port) && port > 0 && port < 65536) return port;
   }
   return undefined;
+}
+
+/**
+ * Whether the data path, on flowctl's host, reaches components through the ports their nodes
+ * publish (swarm tasks), and so never at a host of its own choosing.
+ */
+export function dialsPublishedPorts(orchestrator: OrchestratorKind): boolean {
+  return orchestrator === "swarm";
 }

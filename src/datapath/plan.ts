@@ -5,7 +5,7 @@
  * components' registrations and gRPC reflection (decide.ts).
  */
 import type { Component, Pipeline } from "../config/pipeline.ts";
-import { DATA_CONSUMERS, DATA_PRODUCERS } from "../config/data_edges.ts";
+import { DATA_CONSUMERS, DATA_PRODUCERS, dialsPublishedPorts } from "../config/data_edges.ts";
 
 /** What a component is on the data path: who calls whom. */
 export type DataPathRole = "source" | "processor" | "sink";
@@ -82,7 +82,7 @@ export function planDataPath(pipeline: Pipeline): PlanResult {
     edges,
     plan: {
       pipeline: pipeline.name,
-      host: pipeline.orchestrator === "swarm" ? "" : "127.0.0.1",
+      host: dialsPublishedPorts(pipeline.orchestrator) ? "" : "127.0.0.1",
       components,
       edges: candidates.map(({ from, to }) => ({ from, to })),
     },
@@ -100,7 +100,7 @@ function edgeMode(
   const direct = [from, to].find((c) => c.dataPath === "direct");
   if (direct) return { mode: "direct", reason: `data_path: direct on "${direct.id}"` };
   // Swarm: the data path on flowctl's host dials each task at its node's published data port.
-  const where = pipeline.orchestrator === "swarm"
+  const where = dialsPublishedPorts(pipeline.orchestrator)
     ? "; in swarm mode each end is dialled at the port its node publishes for its data port"
     : "";
   if (from.dataPath === "driven" && to.dataPath === "driven") {
