@@ -140,17 +140,53 @@ export async function listServices(
   return "no list_services answer";
 }
 
-/** Resolves once a TCP connection to `address` opens (the SDK listens only after registering). */
+/** The HTTP/2 client connection preface, then an empty SETTINGS frame (RFC 9113 §3.4). */
+const PREFACE = new Uint8Array([
+  ...new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+  0,
+  0,
+  0,
+  4,
+  0,
+  0,
+  0,
+  0,
+  0,
+]);
+const SETTINGS_FRAME = 4;
+const ANSWER_MS = 2_000;
+
+/**
+ * Whether an HTTP/2 server answers at `address`: it sends its SETTINGS frame. A TCP connection
+ * alone is not enough (the SDK registers before it listens, and a swarm node's published port
+ * is held by the engine's proxy, which accepts and then closes while the task is gone).
+ */
 export async function canConnect(address: string): Promise<boolean> {
   const at = address.lastIndexOf(":");
+  let conn: Deno.TcpConn | undefined;
+  const timer = setTimeout(() => conn?.close(), ANSWER_MS);
   try {
-    const conn = await Deno.connect({
+    conn = await Deno.connect({
       hostname: address.slice(0, at).replace(/^\[|\]$/g, ""),
       port: Number(address.slice(at + 1)),
     });
-    conn.close();
-    return true;
+    await conn.write(PREFACE);
+    const header = new Uint8Array(9);
+    let read = 0;
+    while (read < header.length) {
+      const n = await conn.read(header.subarray(read));
+      if (n === null) return false;
+      read += n;
+    }
+    return header[3] === SETTINGS_FRAME;
   } catch {
     return false;
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn?.close();
+    } catch {
+      // closed by the timer
+    }
   }
 }

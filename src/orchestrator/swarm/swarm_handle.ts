@@ -55,6 +55,7 @@ export class TaskHandle extends StoppableHandle implements ComponentHandle {
   readonly #placed: PlacedTask;
   readonly #logs = new AbortController();
   #stopRequested = false;
+  #ended = false;
   /** Set when a service update replaces this task: stopping it then leaves the service alone. */
   #handedOver = false;
   /** Probes from the overlay, when flowctl cannot reach the probed port itself. */
@@ -85,6 +86,7 @@ export class TaskHandle extends StoppableHandle implements ComponentHandle {
     this.taskId = placed.taskId;
     this.nodeName = placed.nodeName;
     this.exited = this.#wait(task);
+    this.exited.then(() => this.#ended = true);
     const streams = this.#output();
     this.stdout = streams.stdout;
     this.stderr = streams.stderr;
@@ -155,9 +157,12 @@ export class TaskHandle extends StoppableHandle implements ComponentHandle {
 
   /**
    * Where flowctl's host reaches the task's ports: those its node publishes at the node's address
-   * (127.0.0.1 on this machine), and on this machine any port at its bridge address.
+   * (127.0.0.1 on this machine), and on this machine any port at its bridge address. Undefined
+   * once the task ended: its node may still accept connections on the port it published (the
+   * engine's proxy) and close them, which would read as the component being back.
    */
-  reach(): PortReach {
+  reach(): PortReach | undefined {
+    if (this.#ended) return undefined;
     const placed = this.#placed;
     const node = placed.local ? "127.0.0.1" : placed.nodeAddress;
     const published: Record<string, string> = {};
