@@ -3,16 +3,16 @@
  * process starts (flowctl spawns the first components meanwhile) and between a crash and the
  * restart. Connections that arrive then are accepted and, once the process listens, relayed to
  * it, so a component that dials early is answered late instead of refused. The relay ends with
- * the calls the caller made meanwhile: it tells the caller (an HTTP/2 GOAWAY) to make new calls on
- * a new connection, which reaches the process directly, so flowctl carries no component's bytes
- * for long. Holder and process both bind with SO_REUSEPORT, so the process can bind while the
+ * the calls the caller made meanwhile: once they are answered it tells the caller (an HTTP/2
+ * GOAWAY) to make new calls on a new connection, which reaches the process directly, so flowctl
+ * carries no component's bytes for long. Holder and process both bind with SO_REUSEPORT, so the process can bind while the
  * port is held.
  */
 import { getLogger } from "@logtape/logtape";
 import { delay } from "../delay.ts";
 import { addressKey } from "../proc/tcp_sockets.ts";
 import { ControlPlanePortError } from "./errors.ts";
-import { goawayAfterSettings, withoutClientGoaway } from "./h2_frames.ts";
+import { RelayHandover } from "./relay_handover.ts";
 import type { PeerAddress } from "./peer.ts";
 
 const logger = getLogger(["flowctl", "controlplane"]);
@@ -175,12 +175,12 @@ export class PortHolder {
       closeQuietly(upstream);
     };
     const relayedAt = performance.now();
+    const handover = new RelayHandover(() => draining = setTimeout(cut, RELAY_DRAIN_MS));
     await Promise.allSettled([
-      conn.readable.pipeThrough(withoutClientGoaway()).pipeTo(upstream.writable),
-      upstream.readable
-        .pipeThrough(goawayAfterSettings(() => draining = setTimeout(cut, RELAY_DRAIN_MS)))
-        .pipeTo(conn.writable),
+      conn.readable.pipeThrough(handover.fromCaller()).pipeTo(upstream.writable),
+      upstream.readable.pipeThrough(handover.toCaller()).pipeTo(conn.writable),
     ]);
+    handover.close();
     clearTimeout(draining);
     const ended = {
       caller: `${remote.hostname}:${remote.port}`,
