@@ -4,9 +4,9 @@
  * restart. Connections that arrive then are accepted and, once the process listens, relayed to
  * it, so a component that dials early is answered late instead of refused. The relay ends with
  * the calls the caller made meanwhile: once they are answered it tells the caller (an HTTP/2
- * GOAWAY) to make new calls on a new connection, which reaches the process directly, so flowctl
- * carries no component's bytes for long. Holder and process both bind with SO_REUSEPORT, so the process can bind while the
- * port is held.
+ * GOAWAY, relay_handover.ts) to make new calls on a new connection, which reaches the process
+ * directly, so flowctl carries no component's bytes for long. Holder and process both bind with
+ * SO_REUSEPORT, so the process can bind while the port is held.
  */
 import { getLogger } from "@logtape/logtape";
 import { delay } from "../delay.ts";
@@ -204,9 +204,9 @@ export class PortHolder {
 const RELAY_CONNECT_MS = 2_000;
 const RELAY_RETRY_MS = 20;
 /**
- * How long a relayed connection may outlive the GOAWAY that sends its caller to the process.
- * grpc-js, grpc-go and grpcio close it as soon as the calls in flight are answered (milliseconds);
- * only a call that streams for longer, such as a health `Watch`, is still open then.
+ * How long a relayed connection may outlive the GOAWAY that sends its caller to the process. An
+ * HTTP/2 client closes it once its calls on it are answered, at once when it had none open; only
+ * a call that streams for longer, such as a health `Watch`, is still open then.
  */
 const RELAY_DRAIN_MS = 10_000;
 
