@@ -277,9 +277,9 @@ export class DataPathSupervision {
         return;
       case "edge_stats": {
         if (!edge) return;
-        const { type: _, dropped, ...stats } = report;
-        Object.assign(edge, { ...stats, dropped });
-        this.#options.onEvent({ type: "edge_stats", ...stats, mode: "driven" });
+        const { type: _, dropped, filtered, ...stats } = report;
+        Object.assign(edge, { ...stats, dropped, filtered });
+        this.#options.onEvent({ type: "edge_stats", ...stats, filtered, mode: "driven" });
         return;
       }
       case "sink_finished":
