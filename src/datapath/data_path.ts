@@ -110,7 +110,10 @@ export async function runDataPath(
       report,
     });
     if (nodes.length === 0) return "idle";
-    const positions = options.positionsFile ? loadPositions(options.positionsFile) : new Map();
+    const paramsOf = (id: string) => plan.components.find((c) => c.id === id)?.streamParams;
+    const positions = options.positionsFile
+      ? loadPositions(options.positionsFile, paramsOf)
+      : new Map<string, SourcePosition>();
     const context: PumpContext = {
       sessions,
       signal: options.signal,
@@ -119,7 +122,7 @@ export async function runDataPath(
       waitForAddress: (id) => registrations.waitForAddress(id, plan.host),
       positionOf: (id) => {
         let position: SourcePosition | undefined = positions.get(id);
-        if (!position) positions.set(id, position = { delivered: 0 });
+        if (!position) positions.set(id, position = { delivered: 0, params: paramsOf(id) ?? {} });
         return position;
       },
     };

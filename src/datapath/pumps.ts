@@ -16,6 +16,8 @@ const MAX_BACKOFF_MS = 2_000;
 /** Where a source's stream got to: its last Stellar cursor, and events delivered in all. */
 export interface SourcePosition {
   delivered: number;
+  /** The source's StreamRequest params this position was reached with. */
+  params?: Readonly<Record<string, string>>;
   cursor?: { ledger: bigint; index: number };
 }
 

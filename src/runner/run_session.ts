@@ -265,8 +265,12 @@ class RunSession {
     controlPlane: ControlPlaneProcess,
     registrations: Registry,
   ): Promise<DataPathSupervision | null> {
-    const { plan, edges } = planDataPath(this.#pipeline);
-    if (!plan) return null;
+    const { plan: planned, edges } = planDataPath(this.#pipeline);
+    // `run --watch` may add edges to drive later (not in swarm mode, whose edges are direct).
+    const following = this.#options.reload !== undefined && this.#pipeline.orchestrator !== "swarm";
+    if (!planned && !following) return null;
+    const plan = planned ??
+      { pipeline: this.#pipeline.name, host: "127.0.0.1", components: [], edges: [] };
     const id = dataPathId(this.#pipeline);
     const component = dataPathComponent(plan, id, {
       workingDir: this.#pipeline.dir,
