@@ -272,16 +272,18 @@ function buildNodes(
     const from = decisions.get(edge.from);
     const to = decisions.get(edge.to);
     if (!from?.driven || !to?.driven) continue;
+    const producer = nodeOf(edge.from);
+    const consumer = nodeOf(edge.to);
     // As the Go flowctl: only a sink's input_event_types filter what it is sent.
-    const accepted = nodeOf(edge.to)?.component.role === "sink" ? options.accepted(edge.to) : [];
+    const accepted = consumer?.component.role === "sink" ? options.accepted(edge.to) : [];
     const counter = new EdgeCounter(
       edge.from,
       edge.to,
       new EdgeQueue<Event>(capacity),
       accepted,
     );
-    nodeOf(edge.from)?.outputs.push(counter);
-    nodeOf(edge.to)?.inputs.push(counter);
+    producer?.outputs.push(counter);
+    consumer?.inputs.push(counter);
     report(counter.sample());
   }
   // A producer with several consumers must not be stalled by one that is gone.

@@ -266,9 +266,8 @@ class RunSession {
     registrations: Registry,
   ): Promise<DataPathSupervision | null> {
     const { plan: planned, edges } = planDataPath(this.#pipeline);
-    // `run --watch` may add edges to drive later (not in swarm mode, whose edges are direct).
-    const following = this.#options.reload !== undefined && this.#pipeline.orchestrator !== "swarm";
-    if (!planned && !following) return null;
+    // `run --watch` may add edges to drive later: the data path is there to follow them.
+    if (!planned && this.#options.reload === undefined) return null;
     const plan = planned ??
       { pipeline: this.#pipeline.name, host: "127.0.0.1", components: [], edges: [] };
     const id = dataPathId(this.#pipeline);
