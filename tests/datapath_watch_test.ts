@@ -122,3 +122,49 @@ Deno.test("run --watch: a pipeline with nothing to drive at start gets a data pa
   );
   assertEquals(pipelineProcesses(name), []);
 });
+
+Deno.test("run --watch: a source whose START_LEDGER changed is read from the new ledger, not from where it had got to", async () => {
+  const name = uniqueName("dp-watch-start");
+  let outputDir = "";
+  await using p = await testPipeline(({ dir }) => {
+    outputDir = dir;
+    return { name, sources: [] };
+  });
+  const sink = sdkComponent("sink", "out", { inputs: ["src"], outputDir });
+  const source = sdkComponent("source", "src", { env: { START_LEDGER: 1, SOURCE_RATE: 300 } });
+  const write = (start: number) =>
+    Deno.writeTextFile(
+      p.file,
+      stringify({
+        apiVersion: "flowctl/v1",
+        kind: "Pipeline",
+        metadata: { name },
+        spec: {
+          sources: [{ ...source, env: { ...source.env as object, START_LEDGER: String(start) } }],
+          sinks: [sink],
+        },
+      }),
+    );
+  await write(1);
+  await using flowctl = new FlowctlProcess([...p.args, "--watch"], { env: p.env });
+  await waitFor(() => sinkEvents(outputDir, "out").length > 50, "events at out", 30_000);
+  await write(5000);
+  await flowctl.waitForOutput(
+    "The data path follows the changed file (components changed)",
+    30_000,
+  );
+  const ledgers = () => ledgersFrom(sinkEvents(outputDir, "out"), "src");
+  await waitFor(
+    () => ledgers().filter((ledger) => ledger >= 5000).length > 50,
+    "ledgers from 5000 at out",
+    30_000,
+  );
+  flowctl.kill("SIGINT");
+  assertEquals((await flowctl.result()).code, 0);
+  const after = ledgers().slice(ledgers().indexOf(5000));
+  assertEquals(after, Array.from({ length: after.length }, (_, i) => 5000 + i));
+  // Resumed from where it had got to (ledger ~100), it would have sent 100..4999 first; only the
+  // old data path, until it restarted, may have sent a few more (300 a second).
+  assertEquals(ledgers().filter((ledger) => ledger > 1000 && ledger < 5000), []);
+  assertEquals(pipelineProcesses(name), []);
+});
