@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/assert.ts";
-import { parsePipeline } from "../config/parse_pipeline.ts";
+import { parsePipeline } from "../config/parse_pipeline_text.ts";
 import { carryEdges, planChange, planDataPath } from "./plan.ts";
 
 function plan(body: string, orchestrator?: "container" | "swarm") {
