@@ -46,7 +46,7 @@ const status = await new Deno.Command(Deno.execPath(), {
 const endpoint: string =
   JSON.parse(new TextDecoder().decode(status.stdout)).pipelines[0].controlPlane;
 // Steady state: the load starts once the control plane process itself answers (connections made
-// while flowctl still holds the port stay relayed through flowctl for their life).
+// while flowctl still holds the port go through flowctl until their first calls are answered).
 for (let answered = false; !answered;) {
   const { stdout } = await new Deno.Command("curl", {
     args: [

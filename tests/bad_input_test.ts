@@ -5,7 +5,7 @@
  */
 import { ExitCode } from "../src/cli/exit_code.ts";
 import { ConfigError } from "../src/config/config_error.ts";
-import { parsePipeline } from "../src/config/parse_pipeline.ts";
+import { parsePipeline } from "../src/config/parse_pipeline_text.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { ROOT, runFlowctl, tempDir, writeTemp } from "./_helpers.ts";
 

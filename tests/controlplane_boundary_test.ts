@@ -12,99 +12,28 @@ import {
   containerComponent,
   FlowctlProcess,
   isAlive,
-  ROOT,
-  type TestPipeline,
   testPipeline,
   uniqueName,
   waitFor,
 } from "./_helpers.ts";
+import {
+  closingComponents,
+  componentPids,
+  controlPlaneOf,
+  controlPlanePid,
+  goawayRound,
+  listed,
+  logOf,
+  node,
+  registrations,
+} from "./_control_plane.ts";
 import { buildTestImage, leftovers, SKIP_DOCKER, TEST_IMAGE } from "./_docker.ts";
-
-// deno-lint-ignore no-explicit-any
-type Json = any;
 
 /** Fresh `flowctl run`s hit by the reproducer's pattern (the crash came in most of them before). */
 const RUNS = 20;
 /** Fresh runs of four closing grpc-js components (each run starts four Node processes). */
 const COMPONENT_RUNS = 4;
 const SLEEPER = ["sleep", "600"];
-
-async function node(script: string, args: string[]): Promise<Json> {
-  const { code, stdout, stderr } = await new Deno.Command("node", {
-    args: [`${ROOT}tests/interop/${script}`, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assertEquals(code, 0, new TextDecoder().decode(stderr));
-  return JSON.parse(new TextDecoder().decode(stdout));
-}
-
-/** The reproducer's client pattern: 6 sessions x 50 gRPC calls, then GOAWAY and close. */
-function goawayRound(endpoint: string): Promise<{ ok: number; failed: number }> {
-  return node("goaway_client.cjs", [endpoint, "6", "50"]);
-}
-
-/** ListComponents through stock grpc-js, or undefined while the control plane does not answer. */
-async function listed(endpoint: string): Promise<Json[] | undefined> {
-  const [result] = await node("client.cjs", [
-    endpoint,
-    JSON.stringify([{
-      service: "v1",
-      method: "ListComponents",
-      request: { include_unhealthy: true },
-    }]),
-  ]);
-  return result.ok ? result.response.components : undefined;
-}
-
-/** Component ids and registration times the control plane lists, once it answers. */
-async function registrations(endpoint: string, count: number): Promise<Map<string, string>> {
-  let found = new Map<string, string>();
-  await waitFor(async () => {
-    const components = await listed(endpoint) ?? [];
-    found = new Map(components.map((c) => [c.component.id, JSON.stringify(c.registered_at)]));
-    return found.size === count;
-  }, `${count} registrations listed by the control plane at ${endpoint}`);
-  return found;
-}
-
-/** The pid of the control plane process, from the run's state file. */
-function controlPlanePid(p: TestPipeline): number | undefined {
-  try {
-    const state = JSON.parse(
-      Deno.readTextFileSync(`${p.env.FLOWCTL_STATE_DIR}/${p.name}.json`),
-    );
-    return state.controlPlane?.pid;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The pids of the pipeline's components, from the run's state file. */
-function componentPids(p: TestPipeline): number[] {
-  const state = JSON.parse(Deno.readTextFileSync(`${p.env.FLOWCTL_STATE_DIR}/${p.name}.json`));
-  return state.components.map((c: Json) => c.pid).filter((pid: unknown) => pid !== undefined);
-}
-
-/** The first JSON event's control plane address. */
-async function controlPlaneOf(flowctl: FlowctlProcess): Promise<string> {
-  await flowctl.waitForOutput('"event":"pipeline_starting"');
-  return JSON.parse(flowctl.stdout.split("\n")[0] ?? "{}").controlPlane;
-}
-
-/** Four stock grpc-js components: register, heartbeat 30 times, close, again. */
-function closingComponents(count: number, env: Record<string, string> = {}) {
-  return Array.from({ length: count }, (_, i) => ({
-    id: `comp-${i}`,
-    command: ["node", `${ROOT}tests/interop/closing_component.cjs`],
-    env,
-    health: { registered: true },
-  }));
-}
-
-async function logOf(p: TestPipeline, id: string): Promise<string> {
-  return await Deno.readTextFile(`${p.logDir}/${id}.log`);
-}
 
 Deno.test(`control plane boundary: ${RUNS} fresh runs hit by the reproducer's clients keep flowctl, its components and the control plane`, async () => {
   await using p = await testPipeline({

@@ -87,6 +87,55 @@ Deno.test("flowctl run drives a chain of two processors in order", async () => {
   assertEquals(pipelineProcesses(name), []);
 });
 
+Deno.test("a sink is sent only the event types it registered (input_event_types, as the Go flowctl filters); the rest are counted as filtered", async () => {
+  const name = uniqueName("dp-types");
+  await using p = await testPipeline(({ dir }) => ({
+    name,
+    sources: [sdkComponent("source", "src", {
+      env: { START_LEDGER: 1, END_LEDGER: 400, EVENT_TYPES: "ledger.a,ledger.b" },
+    })],
+    processors: [sdkComponent("processor", "proc", { inputs: ["src"] })],
+    sinks: [
+      sdkComponent("sink", "every", { inputs: ["proc"], outputDir: dir }),
+      sdkComponent("sink", "only-a", {
+        inputs: ["proc"],
+        outputDir: dir,
+        env: { INPUT_EVENT_TYPES: "ledger.a>proc" },
+      }),
+      sdkComponent("sink", "unmatched", {
+        inputs: ["proc"],
+        outputDir: dir,
+        // Compared with the event's type exactly: the type before the processor does not match.
+        env: { INPUT_EVENT_TYPES: "ledger.a,LEDGER.B>PROC" },
+      }),
+    ],
+  }));
+  const result = await runFlowctl([...p.args, "--output", "json"], { env: p.env });
+  assertEquals(result.code, 0, result.stderr);
+  const events = result.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+  assert(events.some((e) => e.event === "pipeline_completed"), "the pipeline completed");
+  const last = (to: string) =>
+    events.filter((e) => e.event === "edge_stats" && e.from === "proc" && e.to === to).at(-1);
+  assertEquals([last("every").events, last("every").filtered], [400, 0]);
+  assertEquals([last("only-a").events, last("only-a").filtered], [200, 200]);
+  assertEquals([last("unmatched").events, last("unmatched").filtered], [0, 400]);
+  assertEquals(ledgersFrom(sinkEvents(p.dir, "every"), "src"), range(1, 400));
+  const onlyA = sinkEvents(p.dir, "only-a");
+  assertEquals(ledgersFrom(onlyA, "src"), range(1, 200).map((i) => i * 2));
+  assert(onlyA.every(([, type]) => type === "ledger.a>proc"), "only ledger.a>proc events");
+  assertEquals(sinkEvents(p.dir, "unmatched"), []);
+  const logs = await runFlowctl(["logs", p.file, "data-path", "--log-dir", p.logDir]);
+  assertStringIncludes(
+    logs.stdout,
+    `sink "only-a" is sent only events of type "ledger.a>proc" (its registered input_event_types)`,
+  );
+  assertStringIncludes(
+    logs.stdout,
+    `edge proc -> only-a: 200 events not sent, their type is not in "only-a"'s input_event_types`,
+  );
+  assertEquals(pipelineProcesses(name), []);
+});
+
 Deno.test("components that register as v1 servers but do not serve the v1 service by reflection get no data path", async () => {
   const name = uniqueName("dp-direct");
   await using p = await testPipeline(({ dir }) => ({

@@ -98,16 +98,24 @@ test("container mode: a startup failure stops what started and leaves nothing", 
   await assertNothingLeft(p.name);
 });
 
-test("container mode: a crashing container is restarted per its policy, then the pipeline fails cleanly", async () => {
+test("container mode: a crashing container is restarted per its policy, told its attempt (FLOWCTL_ATTEMPT), then the pipeline fails cleanly", async () => {
   await using p = await pipeline({
     sources: [
-      image("crashy", { EXIT_AFTER: 0, EXIT_CODE: 2 }, { restart: "on-failure", max_restarts: 1 }),
+      image("crashy", { EXIT_AFTER: 0, EXIT_CODE: 2, PRINT_ENV: "FLOWCTL_ATTEMPT" }, {
+        restart: "on-failure",
+        max_restarts: 1,
+      }),
     ],
   });
   const result = await runFlowctl(p.args);
   assertEquals(result.code, ExitCode.failure, result.stderr);
   assertStringIncludes(result.stdout, "Restarting component crashy in 1s (restart 1)");
   assertStringIncludes(result.stdout, "Starting component: crashy (attempt 2)");
+  // The environment inside each container: the restart runs in a container made for attempt 2.
+  const attempts = result.stdout.split("\n").filter((l) =>
+    l.startsWith("crashy | FLOWCTL_ATTEMPT")
+  );
+  assertEquals(attempts, ["crashy | FLOWCTL_ATTEMPT=1", "crashy | FLOWCTL_ATTEMPT=2"]);
   assertStringIncludes(
     result.stderr,
     'Component "crashy" exited with code 2 and was restarted 1 time already (max_restarts: 1)',

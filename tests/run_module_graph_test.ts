@@ -6,7 +6,10 @@
 import { assertEquals } from "./assert.ts";
 import { ROOT } from "./_helpers.ts";
 
-/** Every module specifier (and node built-in) that `entry` loads, statically or dynamically. */
+/**
+ * Every module specifier (and node built-in) that `entry` loads, statically or dynamically: the
+ * code imports `deno run` follows, not type-only ones (`typeof import(...)`), which it skips.
+ */
 async function moduleGraph(entry: string): Promise<string[]> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry],
@@ -15,10 +18,22 @@ async function moduleGraph(entry: string): Promise<string[]> {
     stderr: "piped",
   }).output();
   assertEquals(code, 0, new TextDecoder().decode(stderr));
-  const graph: { modules: { specifier: string }[] } = JSON.parse(
-    new TextDecoder().decode(stdout),
-  );
-  return graph.modules.map((m) => m.specifier);
+  const graph: {
+    roots: string[];
+    modules: { specifier: string; dependencies?: { code?: { specifier: string } }[] }[];
+  } = JSON.parse(new TextDecoder().decode(stdout));
+  const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
+  const loaded = new Set<string>();
+  const pending = [...graph.roots];
+  while (pending.length > 0) {
+    const specifier = pending.pop()!;
+    if (loaded.has(specifier)) continue;
+    loaded.add(specifier);
+    for (const dependency of bySpecifier.get(specifier)?.dependencies ?? []) {
+      if (dependency.code) pending.push(dependency.code.specifier);
+    }
+  }
+  return [...loaded];
 }
 
 const GRPC_STACK = /^node:http2$|@connectrpc|@bufbuild|\/controlplane\/gen\//;
@@ -30,4 +45,12 @@ Deno.test("flowctl run loads no node:http2, Connect or generated protobuf code",
   const child = await moduleGraph("src/cli/control_plane_child.ts");
   assertEquals(child.some((m) => m === "node:http2"), true);
   assertEquals(child.some((m) => m.includes("@connectrpc")), true);
+});
+
+Deno.test("flowctl run reaches the YAML parser only through the cache of parsed files", async () => {
+  const loaded = await moduleGraph("src/cli/run.ts");
+  // A file read before needs no parser; the first read imports it on use (src/cli/_yaml_cache.ts).
+  assertEquals(loaded.filter((m) => /^npm:\/?yaml@/.test(m)), []);
+  const validate = await moduleGraph("src/config/parse_pipeline_text.ts");
+  assertEquals(validate.some((m) => /^npm:\/?yaml@/.test(m)), true);
 });

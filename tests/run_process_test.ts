@@ -177,6 +177,30 @@ Deno.test("flowctl run kills a component that ignores SIGTERM after its grace pe
   assertAllGone(p.events);
 });
 
+Deno.test("a component leads its own session and process group, under the pid flowctl records", async () => {
+  await using p = await testPipeline({
+    name: "session",
+    sources: [{
+      id: "leader",
+      // pid, process group and session of its own process ($$ is $ in pipeline files), then it stays.
+      command: ["sh", "-c", 'echo "ids $$$$ $(cut -d" " -f5,6 /proc/$$$$/stat)"; exec sleep 1000'],
+    }],
+  });
+  await using flowctl = new FlowctlProcess(p.args);
+  await flowctl.waitForOutput("Pipeline started successfully");
+  await flowctl.waitForOutput("leader | ids");
+  const ids = /ids (\d+) (\d+) (\d+)/.exec(flowctl.stdout);
+  assert(ids, flowctl.stdout);
+  const [pid, group, session] = ids.slice(1).map(Number);
+  assertEquals([group, session], [pid, pid], flowctl.stdout);
+  const status = await runFlowctl(["status", p.file, "--output", "json"]);
+  const [leader] = JSON.parse(status.stdout).pipelines[0].components;
+  assertEquals(leader.pid, pid, status.stdout);
+  flowctl.kill("SIGINT");
+  assertEquals((await flowctl.result()).code, ExitCode.ok);
+  assert(!isAlive(pid!), `the component ${pid} was stopped`);
+});
+
 Deno.test("flowctl run stops the children of npm start", async () => {
   const token = `flowctl-npm-${crypto.randomUUID()}`;
   await using p = await testPipeline({

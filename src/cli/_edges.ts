@@ -13,7 +13,9 @@ export function edgeLines(edges: readonly EdgeSnapshot[]): string[] {
       const rates = e.events !== undefined
         ? `  ${e.events} events, ${e.eventsPerSecond ?? 0} events/s, ${
           formatRate(e.bytesPerSecond ?? 0)
-        }${e.dropped ? `, ${e.dropped} dropped` : ""}`
+        }${e.dropped ? `, ${e.dropped} dropped` : ""}${
+          e.filtered ? `, ${e.filtered} filtered by type` : ""
+        }`
         : "";
       return `  ${name}  ${mode}${rates}  (${e.reason})`;
     }),

@@ -6,8 +6,9 @@ import {
   type OrchestratorKind,
   parseDotenv,
   type ParsedPipeline,
-  parsePipeline,
+  parsePipelineSource,
 } from "../config/mod.ts";
+import { readPipelineYaml } from "./_yaml_cache.ts";
 import { UserError } from "../user_error.ts";
 import { InputFileError, readInputFile, readInputFileSync } from "../trust/read_input.ts";
 
@@ -41,7 +42,9 @@ export async function loadPipelineFile(
   const dir = fromStdin ? Deno.cwd() : dirname(path);
   const text = fromStdin ? await readStdin(options.signal) : await readFile(file, path);
   const dotenv = await readDotenv(file, `${dir}/.env`);
-  return parsePipeline(text, {
+  const source = await readPipelineYaml(text);
+  return parsePipelineSource(text, {
+    readYaml: () => source,
     file,
     dir,
     // `$PWD` is written in files as the folder flowctl runs in, even where no shell set it.

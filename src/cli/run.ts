@@ -136,7 +136,7 @@ export const runCommand: CommandModule = {
             `warning: the dashboard listens on ${uiAddress.hostname}, beyond this host: whoever has its URL can stop and restart components`,
           );
         }
-        showDashboardUrl(out, dashboard.start(uiAddress));
+        showDashboardUrl(out, await dashboard.start(uiAddress));
       }
     } catch (error) {
       signals[Symbol.dispose]();

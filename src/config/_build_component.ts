@@ -21,7 +21,7 @@ import {
 import { parseCpu, parseMemory } from "./quantity.ts";
 import type { ComponentSpec, ResourcesSpec } from "./schema.ts";
 import { splitWords } from "./split_words.ts";
-import type { PathSegment } from "./yaml_source.ts";
+import type { PathSegment } from "./yaml_path.ts";
 
 /** A component as written, where it sits in the file, and its ports with defaults. */
 export interface ComponentEntry {

@@ -5,7 +5,7 @@ import type { BuildContext } from "./_build_component.ts";
 import { parseDotenv } from "./dotenv.ts";
 import type { Expand } from "./interpolate.ts";
 import type { ComponentSpec } from "./schema.ts";
-import type { PathSegment } from "./yaml_source.ts";
+import type { PathSegment } from "./yaml_path.ts";
 
 /**
  * The variables of the component's `env_file`s (compose syntax, read as written: no

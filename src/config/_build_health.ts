@@ -4,7 +4,7 @@ import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.ts";
 import type { Expand } from "./interpolate.ts";
 import { DEFAULT_HEALTH_TIMINGS, type HealthCheck, type PortMapping } from "./pipeline.ts";
 import type { ComponentSpec, HealthSpec } from "./schema.ts";
-import type { PathSegment } from "./yaml_source.ts";
+import type { PathSegment } from "./yaml_path.ts";
 
 /** The health check from either the `health` mapping or the `health_check`/`health_port` pair. */
 export function buildHealth(

@@ -4,7 +4,7 @@ import type { IssueCollector } from "./_issues.ts";
 import type { Expand } from "./interpolate.ts";
 import { DEFAULT_SECRET_DIR, type SecretFile, type VolumeMount } from "./pipeline.ts";
 import type { SecretSpec, VolumeSpec } from "./schema.ts";
-import type { PathSegment } from "./yaml_source.ts";
+import type { PathSegment } from "./yaml_path.ts";
 
 /** A bind mount (`host_path`, relative to the pipeline file) or a named volume. */
 export function buildVolume(

@@ -2,7 +2,7 @@
 import type { DependencyCondition } from "./pipeline.ts";
 import type { ComponentSpec } from "./schema.ts";
 import type { IssueCollector } from "./_issues.ts";
-import type { PathSegment } from "./yaml_source.ts";
+import type { PathSegment } from "./yaml_path.ts";
 
 /** One `depends_on` edge as written, and where it sits below the component. */
 export interface DependencyEntry {

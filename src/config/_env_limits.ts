@@ -5,7 +5,7 @@
  * all of them together at most ARG_MAX (2 MiB with the usual 8 MiB stack).
  */
 import type { IssueCollector } from "./_issues.ts";
-import type { PathSegment } from "./yaml_source.ts";
+import type { PathSegment } from "./yaml_path.ts";
 
 /** Linux's MAX_ARG_STRLEN: 32 pages of 4 KiB. */
 export const MAX_ARG_STRLEN = 131_072;

@@ -4,7 +4,7 @@
  */
 import type { IssueCollector } from "./_issues.ts";
 import type { PipelineFile } from "./schema.ts";
-import type { PathSegment } from "./yaml_source.ts";
+import type { PathSegment } from "./yaml_path.ts";
 
 const SECTIONS = ["sources", "processors", "sinks", "pipelines"] as const;
 

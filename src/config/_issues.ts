@@ -1,7 +1,7 @@
 /** The one collector every step of `parsePipeline` reports to, so a file's problems come together. */
 import { ConfigError, type ConfigIssue } from "./config_error.ts";
 import { touchesCut } from "./_schema_draft.ts";
-import { formatPath, type PathSegment, type Position, type YamlSource } from "./yaml_source.ts";
+import { formatPath, type PathSegment, type Position, type YamlSource } from "./yaml_path.ts";
 
 /** Gathers located issues and warnings of one pipeline file; steps report and carry on. */
 export class IssueCollector {

@@ -1,6 +1,7 @@
 /** What the parsePipeline() tests share: options, the file header, issues as one line each. */
 import { ConfigError } from "./config_error.ts";
-import { parsePipeline, type ParsePipelineOptions } from "./parse_pipeline.ts";
+import { parsePipeline } from "./parse_pipeline_text.ts";
+import type { ParsePipelineOptions } from "./parse_pipeline.ts";
 
 export const base: ParsePipelineOptions = { file: "p.yaml", dir: "/work", env: {} };
 

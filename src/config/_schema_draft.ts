@@ -5,7 +5,7 @@
  */
 import * as v from "valibot";
 import { isComponentId, type PipelineFile, PipelineFileSchema } from "./schema.ts";
-import type { PathSegment } from "./yaml_source.ts";
+import type { PathSegment } from "./yaml_path.ts";
 
 /** The schema-valid rest of a file and the paths that were cut out of it. */
 export interface SchemaDraft {

@@ -1,6 +1,6 @@
 import { assertEquals } from "../../tests/assert.ts";
 import { dataPort, drivableComponents } from "./data_edges.ts";
-import { parsePipeline } from "./parse_pipeline.ts";
+import { parsePipeline } from "./parse_pipeline_text.ts";
 
 function pipeline(body: string) {
   return parsePipeline(

@@ -8,7 +8,7 @@
  * (`while read line; do echo "$line"; done`). `${name}` unset is still empty.
  */
 
-import type { PathSegment } from "./yaml_source.ts";
+import type { PathSegment } from "./yaml_path.ts";
 
 /** Interpolation of one value of the file; a failure is reported at `at`. */
 export type Expand = (value: string, at: PathSegment[]) => string;

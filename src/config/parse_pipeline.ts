@@ -20,15 +20,14 @@ import { schemaDraft } from "./_schema_draft.ts";
 import type { ReferencedComponent } from "./_references.ts";
 import { didYouMean } from "./_suggest.ts";
 import { describeMismatch, eventTypeMismatches } from "./event_types.ts";
-import { ConfigError, type ConfigIssue } from "./config_error.ts";
+import type { ConfigIssue } from "./config_error.ts";
 import type { Component, OrchestratorKind, Pipeline } from "./pipeline.ts";
 import { issueMessage, type PipelineFile, PipelineFileSchema } from "./schema.ts";
-import { formatPath, parseYamlSource, type PathSegment, type YamlSource } from "./yaml_source.ts";
+import { formatPath, type PathSegment, type YamlSource } from "./yaml_path.ts";
+import { readDocument } from "./_read_document.ts";
 import { goSpellings } from "./_go_spellings.ts";
 
-/** Pipeline files larger than this are refused before parsing. */
-export const MAX_PIPELINE_BYTES = 1024 * 1024;
-const MAX_ALIAS_COUNT = 100;
+export { MAX_PIPELINE_BYTES } from "./_read_document.ts";
 
 export interface ParsePipelineOptions {
   /** Path shown in messages and used to resolve relative paths ("-" for standard input). */
@@ -52,6 +51,11 @@ export interface ParsePipelineOptions {
    * missing file: Deno.errors.NotFound). Without it, `env_file` is an error.
    */
   readEnvFile?: (path: string) => string;
+}
+
+/** How the text becomes a document: the YAML parser, or a snapshot of an earlier parse. */
+export interface ReadPipelineOptions extends ParsePipelineOptions {
+  readYaml(text: string): YamlSource;
 }
 
 export interface ParsedPipeline {
@@ -80,9 +84,9 @@ const DRIVERS: Readonly<Record<string, OrchestratorKind>> = {
  * Parses, validates and interpolates a pipeline file.
  * @throws {ConfigError} with every problem found, each with line, column and path.
  */
-export function parsePipeline(text: string, options: ParsePipelineOptions): ParsedPipeline {
+export function parsePipelineSource(text: string, options: ReadPipelineOptions): ParsedPipeline {
   const issues = new IssueCollector(options.file);
-  const data = readDocument(text, issues);
+  const data = readDocument(text, options.readYaml, issues);
   const file = checkSchema(data, issues);
   goSpellings(file, issues, options.strict ?? false);
   const driver = file.spec.driver ?? "process";
@@ -134,56 +138,6 @@ export function parsePipeline(text: string, options: ParsePipelineOptions): Pars
     },
     warnings: issues.warnings,
   };
-}
-
-/**
- * Step "read document": size and NUL checks, YAML syntax, aliases, an empty file. Any problem
- * here ends parsing, since nothing after it has a document to check.
- */
-function readDocument(text: string, issues: IssueCollector): unknown {
-  const start = { line: 1, column: 1 };
-  const bytes = new TextEncoder().encode(text).length;
-  if (bytes > MAX_PIPELINE_BYTES) {
-    issues.add(
-      { line: 0, column: 0 },
-      [],
-      `file is ${bytes} bytes; pipeline files are limited to ${MAX_PIPELINE_BYTES} bytes`,
-    );
-  } else if (text.includes("\0")) {
-    issues.add({ line: 0, column: 0 }, [], "file contains NUL bytes; it is not a YAML text file");
-  }
-  issues.throwIfAny();
-
-  let source: YamlSource;
-  let data: unknown;
-  try {
-    source = parseYamlSource(text);
-    for (const error of source.syntaxErrors) {
-      issues.add(error, [], `YAML syntax error: ${error.message}`);
-    }
-    issues.throwIfAny("found");
-    data = source.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    issues.add(start, [], unreadableReason(error));
-    return issues.fail({ cause: error });
-  }
-  issues.attach(source);
-  if (data === null || data === undefined) {
-    issues.add(start, [], "the file is empty; expected a Pipeline document");
-  }
-  issues.throwIfAny();
-  return data;
-}
-
-function unreadableReason(error: unknown): string {
-  if (error instanceof RangeError && /call stack/.test(error.message)) {
-    return "the document is nested too deeply";
-  }
-  if (error instanceof Error && /alias/i.test(error.message)) {
-    return `too many alias expansions (more than ${MAX_ALIAS_COUNT}); alias bombs are refused`;
-  }
-  return `cannot read YAML: ${error instanceof Error ? error.message : String(error)}`;
 }
 
 /**

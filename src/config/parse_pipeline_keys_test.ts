@@ -1,6 +1,7 @@
 /** parsePipeline(): the Go flowctl keys, depends_on's map form, env_file and profiles. */
 import { assertEquals } from "../../tests/assert.ts";
-import { parsePipeline, type ParsePipelineOptions } from "./parse_pipeline.ts";
+import { parsePipeline } from "./parse_pipeline_text.ts";
+import type { ParsePipelineOptions } from "./parse_pipeline.ts";
 import { base, header, issuesOf } from "./_parse_test_helpers.ts";
 
 Deno.test("parsePipeline() builds the Go flowctl keys into the model", () => {

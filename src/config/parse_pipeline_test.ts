@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "../../tests/assert.ts";
 import { ConfigError } from "./config_error.ts";
-import { parsePipeline } from "./parse_pipeline.ts";
+import { parsePipeline } from "./parse_pipeline_text.ts";
 import { isComponentId } from "./schema.ts";
 import { base, header, issuesOf } from "./_parse_test_helpers.ts";
 

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/assert.ts";
-import { parsePipeline } from "./parse_pipeline.ts";
+import { parsePipeline } from "./parse_pipeline_text.ts";
 
 const text = `apiVersion: flowctl/v1
 kind: Pipeline

@@ -1,26 +1,17 @@
 /** A parsed YAML document that can point at the line and column of any path in it. */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Document, Node } from "yaml";
+import { MAX_ALIAS_COUNT, type PathSegment, type Position, type YamlSource } from "./yaml_path.ts";
+import { placeKey, type YamlSnapshot } from "./yaml_snapshot.ts";
 
-export type PathSegment = string | number;
-
-export interface Position {
-  line: number;
-  column: number;
-}
-
-export interface YamlSource {
-  doc: Document;
-  /** Errors from the YAML parser, already positioned. */
-  syntaxErrors: { message: string; line: number; column: number }[];
-  /** Line and column of the node at `path` (of its key when `atKey`), or of its nearest ancestor. */
-  locate(path: readonly PathSegment[], atKey?: boolean): Position;
-  /** The text of the plain scalar at `path` as written (`0.50`, not 0.5), if it is one. */
-  scalarText(path: readonly PathSegment[]): string | undefined;
+/** A parsed document, and how to keep it for a later run (see yaml_snapshot.ts). */
+export interface ParsedYaml extends YamlSource {
+  /** The document as a snapshot; undefined when it cannot be kept as one (see snapshotOf). */
+  snapshot(): YamlSnapshot | undefined;
 }
 
 /** Parses YAML text keeping node positions; never throws for bad input. */
-export function parseYamlSource(text: string): YamlSource {
+export function parseYamlSource(text: string): ParsedYaml {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const position = (offset: number): Position => {
@@ -64,9 +55,89 @@ export function parseYamlSource(text: string): YamlSource {
   };
   const scalarText = (path: readonly PathSegment[]): string | undefined => {
     const node = doc.getIn(path, true);
-    return isScalar(node) && typeof node.source === "string" ? node.source : undefined;
+    return isScalar(node) && typeof node.source === "string" && typeof node.value !== "string"
+      ? node.source
+      : undefined;
   };
-  return { doc, syntaxErrors, locate, scalarText };
+  const toJS = () => doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  return {
+    syntaxErrors,
+    toJS,
+    locate,
+    scalarText,
+    snapshot: () => syntaxErrors.length > 0 ? undefined : snapshotOf(doc, toJS(), position),
+  };
+}
+
+/**
+ * Every place a lookup can reach, found by the same walk as `locate` and `scalarText` take.
+ * Undefined for a document with aliases (a lookup resolves them; a snapshot would have to copy
+ * what they expand to) or whose data JSON would not give back as it is (see isPlainJson).
+ */
+function snapshotOf(
+  doc: Document,
+  data: unknown,
+  position: (offset: number) => Position,
+): YamlSnapshot | undefined {
+  if (!isPlainJson(data)) return undefined;
+  const at = (offset: number): [number, number] => {
+    const { line, column } = position(offset);
+    return [line, column];
+  };
+  const rootOffset = rangeStart(doc.contents) ?? 0;
+  const snapshot: YamlSnapshot = { data, root: at(rootOffset), places: {}, texts: {} };
+  let aliased = false;
+  /** `text` is the path in scalarText's terms (undefined below a key getIn cannot name). */
+  const walk = (node: unknown, place: string, text: string | undefined, offset: number) => {
+    if (isAlias(node)) aliased = true;
+    else if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!isScalar(pair.key)) continue;
+        const value = pair.value as Node | null;
+        const keyOffset = rangeStart(pair.key) ?? offset;
+        const valueOffset = value === null ? keyOffset : rangeStart(value) ?? offset;
+        const child = placeKey(place, String(pair.key.value));
+        // The first of equal keys is the one a lookup finds.
+        snapshot.places[child] ??= [...at(valueOffset), ...at(keyOffset)];
+        const key = pair.key.value;
+        const childText = text === undefined
+          ? undefined
+          : typeof key === "string"
+          ? `${text}\0s${key}`
+          : typeof key === "number"
+          ? `${text}\0n${key}`
+          : undefined;
+        addText(value, childText);
+        walk(value, child, childText, valueOffset);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, index) => {
+        const itemOffset = rangeStart(item) ?? offset;
+        const child = placeKey(place, index);
+        snapshot.places[child] = [...at(itemOffset), ...at(itemOffset)];
+        const childText = text === undefined ? undefined : `${text}\0i${index}`;
+        addText(item, childText);
+        walk(item, child, childText, itemOffset);
+      });
+    }
+  };
+  const addText = (node: unknown, key: string | undefined) => {
+    if (key === undefined || !isScalar(node) || typeof node.source !== "string") return;
+    // getIn finds the first of equal keys too.
+    if (typeof node.value !== "string") snapshot.texts[key] ??= node.source;
+  };
+  walk(doc.contents, "", "", rootOffset);
+  return aliased ? undefined : snapshot;
+}
+
+/** Whether JSON gives `data` back unchanged: finite numbers, no -0, no `__proto__` keys. */
+function isPlainJson(data: unknown): boolean {
+  if (data === null || typeof data === "string" || typeof data === "boolean") return true;
+  if (typeof data === "number") return Number.isFinite(data) && !Object.is(data, -0);
+  if (Array.isArray(data)) return data.every(isPlainJson);
+  if (typeof data !== "object" || Object.getPrototypeOf(data) !== Object.prototype) return false;
+  return Object.entries(data).every(([key, value]) => key !== "__proto__" && isPlainJson(value)) &&
+    !Object.hasOwn(data, "__proto__");
 }
 
 function rangeStart(node: unknown): number | undefined {
@@ -80,15 +151,4 @@ function rangeStart(node: unknown): number | undefined {
 /** The parser's message without its " at line X, column Y:" tail and code excerpt. */
 function firstLine(message: string): string {
   return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
-}
-
-/** Formats a path as users write it: `spec.processors[0].inputs[1]`. */
-export function formatPath(path: readonly PathSegment[]): string {
-  let out = "";
-  for (const segment of path) {
-    if (typeof segment === "number") out += `[${segment}]`;
-    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(segment)) out += out ? `.${segment}` : segment;
-    else out += `[${JSON.stringify(segment)}]`;
-  }
-  return out;
 }

@@ -2,7 +2,8 @@
  * The control plane process (`flowctl __control-plane`): serves gRPC and Connect for one run,
  * answering every call itself, and tells flowctl what changed: a registration before its caller
  * gets the answer (so an answered registration is never lost), heartbeats coalesced per tick.
- * It asks flowctl who a caller is, once per connection, and ends when flowctl's pipe closes.
+ * It asks flowctl who a caller is, once per connection, answers flowctl's pings (a hung process is
+ * killed and replaced), and ends when flowctl's pipe closes.
  */
 import * as v from "valibot";
 import { ChildInitSchema, type ChildMessage, ParentMessageSchema } from "./child_protocol.ts";
@@ -80,6 +81,10 @@ export async function runControlPlaneChild(): Promise<number> {
         message.refused !== undefined ? { refused: message.refused } : message.component,
       );
       identities.delete(message.id);
+      continue;
+    }
+    if (message.type === "ping") {
+      outbox.now({ type: "pong", id: message.id });
       continue;
     }
     server.listenOn(message.host).then(

@@ -1,8 +1,9 @@
 /**
  * What flowctl and its control plane process tell each other, one JSON message per line: the
  * parent sends the run's facts and answers "who is this caller?"; the child reports what changed
- * in the registry (registrations at once, heartbeats coalesced per tick). A child may be broken
- * (heap corruption is why it is a child), so the parent parses every line through a schema.
+ * in the registry (registrations at once, heartbeats coalesced per tick) and answers the parent's
+ * pings, which tell a hung child from a working one. A child may be broken (heap corruption is
+ * why it is a child), so the parent parses every line through a schema.
  */
 import * as v from "valibot";
 
@@ -86,6 +87,8 @@ export const ParentMessageSchema = v.variant("type", [
     refused: v.exactOptional(v.string()),
   }),
   v.object({ type: v.literal("listen"), id: v.number(), host: v.string() }),
+  /** Are you still answering? (liveness_watch.ts) */
+  v.object({ type: v.literal("ping"), id: v.number() }),
 ]);
 export type ParentMessage = v.InferOutput<typeof ParentMessageSchema>;
 
@@ -136,5 +139,6 @@ export const ChildMessageSchema = v.variant("type", [
     ]),
   }),
   v.object({ type: v.literal("beats"), beats: v.array(BeatSchema) }),
+  v.object({ type: v.literal("pong"), id: v.number() }),
 ]);
 export type ChildMessage = v.InferOutput<typeof ChildMessageSchema>;

@@ -4,8 +4,9 @@
  * Deno's `node:http2` can abort the whole process inside nghttp2 when clients close their
  * connections (denoland/deno#36788); behind this boundary that takes the child down, never flowctl
  * and the pipeline it supervises. flowctl keeps a mirror of the registry, fed by the child, and
- * hands it to the next child, so components stay registered across a restart. This module loads
- * no gRPC code at all.
+ * hands it to the next child, so components stay registered across a restart. A child that stops
+ * answering flowctl's pings (heap corruption can deadlock it, too) is killed and replaced the same
+ * way. This module loads no gRPC code at all.
  */
 import { fileURLToPath } from "node:url";
 import { getLogger } from "@logtape/logtape";
@@ -19,6 +20,7 @@ import {
 } from "./child_protocol.ts";
 import { ControlPlanePortError } from "./errors.ts";
 import { LineWriter, readLines } from "./json_lines.ts";
+import { LivenessWatch } from "./liveness_watch.ts";
 import type { IdentifyPeer } from "./peer.ts";
 import { PortHolder, RelayedPeers } from "./port_holder.ts";
 import type { Registry, RegistryEvent } from "./registry.ts";
@@ -54,6 +56,10 @@ interface Child {
   drained: Promise<void>;
   /** performance.now() when it was spawned. */
   spawnedAt: number;
+  /** Pings it once it listens. */
+  watch?: LivenessWatch;
+  /** How long it had left a ping unanswered when flowctl killed it as hung. */
+  silentMs?: number;
 }
 
 const MAX_RESTART_DELAY_MS = 5_000;
@@ -133,6 +139,7 @@ export class ControlPlaneProcess implements AsyncDisposable {
     for (const holder of this.#holders) holder.close();
     const child = this.#child;
     if (child) {
+      child.watch?.stop();
       await child.writer.close();
       const exited = await Promise.race([
         child.process.status.then(() => true),
@@ -220,6 +227,7 @@ export class ControlPlaneProcess implements AsyncDisposable {
     })();
     child.drained = Promise.all([stdout, stderr]).then(() => {});
     process.status.then(async (status) => {
+      child.watch?.stop();
       await child.drained;
       child.listening.reject(
         new Error(`the control plane process exited (${describeStatus(status, child)})`),
@@ -242,9 +250,13 @@ export class ControlPlaneProcess implements AsyncDisposable {
         if (!this.#closing) this.#hold(false);
         await child.drained;
         if (this.#closing) return;
-        const died = `Control plane process (pid ${child.process.pid}) died (${
-          describeStatus(status, child)
-        })`;
+        const died = child.silentMs === undefined
+          ? `Control plane process (pid ${child.process.pid}) died (${
+            describeStatus(status, child)
+          })`
+          : `Control plane process (pid ${child.process.pid}) stopped answering for ${
+            (child.silentMs / 1000).toFixed(1)
+          } s and was killed`;
         // A crash while serving (what clients cause) is restarted at once; a child that cannot
         // even start again is retried after a growing delay.
         this.#failedStarts = listened ? 0 : this.#failedStarts + 1;
@@ -301,6 +313,7 @@ export class ControlPlaneProcess implements AsyncDisposable {
           })
         );
         this.#holder = undefined;
+        this.#watch(child);
         return child.listening.resolve(message.port);
       case "failed":
         return child.listening.reject(
@@ -314,6 +327,8 @@ export class ControlPlaneProcess implements AsyncDisposable {
         if (message.error === undefined) return pending?.resolve();
         return pending?.reject(new Error(message.error));
       }
+      case "pong":
+        return child.watch?.answered(message.id);
       case "identify":
         return void this.#identify(child, message.id, message.peer, message.claim);
       case "beats":
@@ -332,6 +347,25 @@ export class ControlPlaneProcess implements AsyncDisposable {
         return this.#options.onEvent(event);
       }
     }
+  }
+
+  /** Pings `child` from now on; kills it when it stops answering (the supervisor restarts it). */
+  #watch(child: Child): void {
+    if (this.#closing) return;
+    child.watch = new LivenessWatch({
+      ping: (id) => void child.writer.write([{ type: "ping", id }]),
+      onSilent: (silentMs) => {
+        if (this.#closing) return;
+        child.silentMs = silentMs;
+        logger.warn("Control plane process {pid} left a ping unanswered for {silentMs} ms", {
+          pid: child.process.pid,
+          silentMs,
+        });
+        try {
+          child.process.kill("SIGKILL");
+        } catch { /* gone already */ }
+      },
+    });
   }
 
   async #identify(

@@ -2,13 +2,20 @@
  * Holds the control plane's port while no control plane process listens on it: while the
  * process starts (flowctl spawns the first components meanwhile) and between a crash and the
  * restart. Connections that arrive then are accepted and, once the process listens, relayed to
- * it byte for byte, so a component that dials early is answered late instead of refused. Holder
- * and process both bind with SO_REUSEPORT, so the process can bind while the port is held.
+ * it, so a component that dials early is answered late instead of refused. The relay ends with
+ * the calls the caller made meanwhile: once they are answered it tells the caller (an HTTP/2
+ * GOAWAY, relay_handover.ts) to make new calls on a new connection, which reaches the process
+ * directly, so flowctl carries no component's bytes for long. Holder and process both bind with
+ * SO_REUSEPORT, so the process can bind while the port is held.
  */
+import { getLogger } from "@logtape/logtape";
 import { delay } from "../delay.ts";
 import { addressKey } from "../proc/tcp_sockets.ts";
 import { ControlPlanePortError } from "./errors.ts";
+import { RelayHandover } from "./relay_handover.ts";
 import type { PeerAddress } from "./peer.ts";
+
+const logger = getLogger(["flowctl", "controlplane"]);
 
 /** The callers behind relayed connections, by the relay's own end ("address:port"). */
 export class RelayedPeers {
@@ -158,10 +165,33 @@ export class PortHolder {
       port: remote.port,
       local: { address: local.hostname, port: local.port },
     });
+    // A caller that keeps its connection after the GOAWAY (a stream that never ends, a client
+    // that ignores it) is cut after a while: it sees that one call fail and reconnects.
+    let draining: ReturnType<typeof setTimeout> | undefined;
+    let cutAfterDrain = false;
+    const cut = () => {
+      cutAfterDrain = true;
+      closeQuietly(conn);
+      closeQuietly(upstream);
+    };
+    const relayedAt = performance.now();
+    const handover = new RelayHandover(() => draining = setTimeout(cut, RELAY_DRAIN_MS));
     await Promise.allSettled([
-      conn.readable.pipeTo(upstream.writable),
-      upstream.readable.pipeTo(conn.writable),
+      conn.readable.pipeThrough(handover.fromCaller()).pipeTo(upstream.writable),
+      upstream.readable.pipeThrough(handover.toCaller()).pipeTo(conn.writable),
     ]);
+    handover.close();
+    clearTimeout(draining);
+    const ended = {
+      caller: `${remote.hostname}:${remote.port}`,
+      ms: Math.round(performance.now() - relayedAt),
+    };
+    if (cutAfterDrain) {
+      logger.debug(
+        "Relay of {caller} cut after {ms} ms: the caller kept it past the GOAWAY",
+        ended,
+      );
+    } else logger.debug("Relay of {caller} ended after {ms} ms", ended);
     this.#peers.delete(key);
     this.#relays.delete(conn);
     this.#relays.delete(upstream);
@@ -173,6 +203,12 @@ export class PortHolder {
 /** How long a relay keeps dialling the process before it gives the held connection up. */
 const RELAY_CONNECT_MS = 2_000;
 const RELAY_RETRY_MS = 20;
+/**
+ * How long a relayed connection may outlive the GOAWAY that sends its caller to the process. An
+ * HTTP/2 client closes it once its calls on it are answered, at once when it had none open; only
+ * a call that streams for longer, such as a health `Watch`, is still open then.
+ */
+const RELAY_DRAIN_MS = 10_000;
 
 function closeQuietly(resource: { close(): void }): void {
   try {

@@ -106,9 +106,17 @@ export async function runDataPath(
   try {
     const decisions = await decideAll(plan, registrations, sessions, options);
     if (options.signal.aborted) return "stopped";
-    const nodes = buildNodes(plan, decisions, options.bufferEvents ?? 256, options, report);
+    const nodes = buildNodes(plan, decisions, {
+      capacity: options.bufferEvents ?? 256,
+      accepted: (id) => registrations.get(id)?.inputEventTypes ?? [],
+      print: options.print,
+      report,
+    });
     if (nodes.length === 0) return "idle";
-    const positions = options.positionsFile ? loadPositions(options.positionsFile) : new Map();
+    const paramsOf = (id: string) => plan.components.find((c) => c.id === id)?.streamParams;
+    const positions = options.positionsFile
+      ? loadPositions(options.positionsFile, paramsOf)
+      : new Map<string, SourcePosition>();
     const context: PumpContext = {
       sessions,
       signal: options.signal,
@@ -117,7 +125,7 @@ export async function runDataPath(
       waitForAddress: (id) => registrations.waitForAddress(id, plan.host),
       positionOf: (id) => {
         let position: SourcePosition | undefined = positions.get(id);
-        if (!position) positions.set(id, position = { delivered: 0 });
+        if (!position) positions.set(id, position = { delivered: 0, params: paramsOf(id) ?? {} });
         return position;
       },
     };
@@ -135,6 +143,11 @@ export async function runDataPath(
       for (const edge of edges.filter((e) => e.queue.dropped > 0)) {
         options.print(
           `edge ${edge.from} -> ${edge.to}: ${edge.queue.dropped} events dropped while "${edge.to}" was down`,
+        );
+      }
+      for (const edge of edges.filter((e) => e.filtered > 0)) {
+        options.print(
+          `edge ${edge.from} -> ${edge.to}: ${edge.filtered} events not sent, their type is not in "${edge.to}"'s input_event_types`,
         );
       }
     }
@@ -248,10 +261,15 @@ async function decideOne(
 function buildNodes(
   plan: DataPathPlan,
   decisions: Map<string, Decision>,
-  capacity: number,
-  options: DataPathOptions,
-  report: (r: DataPathReport) => void,
+  options: {
+    capacity: number;
+    /** The event types a component registered as accepting (`input_event_types`). */
+    accepted(id: string): readonly string[];
+    print(line: string): void;
+    report(r: DataPathReport): void;
+  },
 ): DrivenNode[] {
+  const { capacity, print, report } = options;
   const nodes = new Map<string, DrivenNode>();
   const nodeOf = (id: string) => {
     const component = plan.components.find((c) => c.id === id);
@@ -267,9 +285,18 @@ function buildNodes(
     const from = decisions.get(edge.from);
     const to = decisions.get(edge.to);
     if (!from?.driven || !to?.driven) continue;
-    const counter = new EdgeCounter(edge.from, edge.to, new EdgeQueue<Event>(capacity));
-    nodeOf(edge.from)?.outputs.push(counter);
-    nodeOf(edge.to)?.inputs.push(counter);
+    const producer = nodeOf(edge.from);
+    const consumer = nodeOf(edge.to);
+    // As the Go flowctl: only a sink's input_event_types filter what it is sent.
+    const accepted = consumer?.component.role === "sink" ? options.accepted(edge.to) : [];
+    const counter = new EdgeCounter(
+      edge.from,
+      edge.to,
+      new EdgeQueue<Event>(capacity),
+      accepted,
+    );
+    producer?.outputs.push(counter);
+    consumer?.inputs.push(counter);
     report(counter.sample());
   }
   // A producer with several consumers must not be stalled by one that is gone.
@@ -279,8 +306,15 @@ function buildNodes(
     }
   }
   if (nodes.size > 0) {
-    options.print(
-      `driving ${[...nodes.keys()].join(", ")} (${capacity} events buffered per edge)`,
+    print(`driving ${[...nodes.keys()].join(", ")} (${capacity} events buffered per edge)`);
+  }
+  for (const node of nodes.values()) {
+    const accepted = node.inputs[0]?.accepted ?? [];
+    if (accepted.length === 0) continue;
+    print(
+      `sink "${node.component.id}" is sent only events of type ${
+        accepted.map((t) => `"${t}"`).join(", ")
+      } (its registered input_event_types)`,
     );
   }
   return [...nodes.values()];

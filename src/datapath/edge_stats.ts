@@ -7,16 +7,36 @@ export class EdgeCounter {
   readonly from: string;
   readonly to: string;
   readonly queue: EdgeQueue<Event>;
+  /**
+   * The event types the consumer takes: a sink's registered `input_event_types`, as the Go
+   * flowctl filters its sinks (an event's `type` must equal one; an empty list takes any type).
+   */
+  readonly accepted: readonly string[];
   events = 0;
   bytes = 0;
+  /** Events not sent to the consumer because their type is not one it accepts. */
+  filtered = 0;
   #lastEvents = 0;
   #lastBytes = 0;
   #lastAt = performance.now();
 
-  constructor(from: string, to: string, queue: EdgeQueue<Event>) {
+  constructor(
+    from: string,
+    to: string,
+    queue: EdgeQueue<Event>,
+    accepted: readonly string[] = [],
+  ) {
     this.from = from;
     this.to = to;
     this.queue = queue;
+    this.accepted = accepted;
+  }
+
+  /** Whether `event` goes to the consumer; one it does not accept is counted as filtered. */
+  admits(event: Event): boolean {
+    if (this.accepted.length === 0 || this.accepted.includes(event.type)) return true;
+    this.filtered++;
+    return false;
   }
 
   /** Counts an event handed to the consumer. */
@@ -38,6 +58,7 @@ export class EdgeCounter {
       eventsPerSecond: Math.round((this.events - this.#lastEvents) / seconds),
       bytesPerSecond: Math.round((this.bytes - this.#lastBytes) / seconds),
       dropped: this.queue.dropped,
+      filtered: this.filtered,
     };
     this.#lastEvents = this.events;
     this.#lastBytes = this.bytes;

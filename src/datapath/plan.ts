@@ -141,3 +141,35 @@ export function streamParams(component: Component): Record<string, string> {
   if (end !== undefined) params.end_ledger = end;
   return params;
 }
+
+/**
+ * What changed between two plans, in words (`edges added: a -> b; removed: c -> d`), or
+ * undefined when the data path would run the same: `run --watch` restarts it with the new one.
+ */
+export function planChange(before: DataPathPlan, after: DataPathPlan): string | undefined {
+  if (JSON.stringify(before) === JSON.stringify(after)) return undefined;
+  const names = (plan: DataPathPlan) => plan.edges.map((e) => `${e.from} -> ${e.to}`);
+  const added = names(after).filter((edge) => !names(before).includes(edge));
+  const removed = names(before).filter((edge) => !names(after).includes(edge));
+  const parts = [
+    added.length > 0 ? `edges added: ${added.join(", ")}` : "",
+    removed.length > 0 ? `edges removed: ${removed.join(", ")}` : "",
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join("; ") : "components changed";
+}
+
+/**
+ * The edges after a reload: an edge planned as before keeps what is known of it (`known`: its
+ * run-time decision and rates); a new or changed one starts from its plan.
+ */
+export function carryEdges<T extends { from: string; to: string }>(
+  planned: readonly PlannedEdge[],
+  before: readonly PlannedEdge[],
+  known: readonly T[],
+): (T | PlannedEdge)[] {
+  return planned.map((edge) => {
+    const same = (e: { from: string; to: string }) => e.from === edge.from && e.to === edge.to;
+    const kept = JSON.stringify(before.find(same)) === JSON.stringify(edge);
+    return { ...(kept ? known.find(same) : undefined) ?? edge };
+  });
+}

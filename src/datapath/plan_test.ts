@@ -1,6 +1,6 @@
 import { assertEquals } from "../../tests/assert.ts";
-import { parsePipeline } from "../config/parse_pipeline.ts";
-import { planDataPath } from "./plan.ts";
+import { parsePipeline } from "../config/parse_pipeline_text.ts";
+import { carryEdges, planChange, planDataPath } from "./plan.ts";
 
 function plan(body: string, orchestrator?: "container" | "swarm") {
   const { pipeline } = parsePipeline(
@@ -82,4 +82,20 @@ Deno.test("planDataPath() drives an edge forced on both ends without waiting, an
   );
   // No fallback host in swarm mode: a task is dialled only where the runner says it is reached.
   assertEquals(swarm.plan?.host, "");
+});
+
+Deno.test("planChange() names the edges a reload adds and removes; carryEdges() keeps what is known of kept edges", () => {
+  const before = plan(FANOUT);
+  const after = plan(FANOUT.replace("      inputs: [src, other]", "      inputs: [src]"));
+  assertEquals(planChange(before.plan!, before.plan!), undefined);
+  assertEquals(planChange(before.plan!, after.plan!), "edges removed: other -> proc");
+  const known = before.edges.map((e) => ({ ...e, mode: "driven" as const, events: 7 }));
+  const carried = carryEdges(after.edges, before.edges, known);
+  assertEquals(carried.map((e) => `${e.from}>${e.to}:${e.mode}`), [
+    "src>proc:driven",
+    "proc>a:driven",
+    "proc>b:driven",
+  ]);
+  const restarted = plan(FANOUT.replace('START_LEDGER: "100"', 'START_LEDGER: "150"'));
+  assertEquals(planChange(before.plan!, restarted.plan!), "components changed");
 });

@@ -11,17 +11,29 @@ const PositionsSchema = v.record(
     delivered: v.number(),
     ledger: v.optional(v.string()),
     index: v.optional(v.number()),
+    /** The StreamRequest params the position was reached with. */
+    params: v.optional(v.record(v.string(), v.string())),
   }),
 );
 
-/** The positions saved in `path`; none when it is missing or unreadable. */
-export function loadPositions(path: string): Map<string, SourcePosition> {
+/**
+ * The positions saved in `path`; none when it is missing or unreadable. A source whose params
+ * changed since (`run --watch`: a new START_LEDGER) starts over: its position is left out.
+ */
+export function loadPositions(
+  path: string,
+  paramsOf: (id: string) => Readonly<Record<string, string>> | undefined,
+): Map<string, SourcePosition> {
   try {
     const parsed = v.safeParse(PositionsSchema, JSON.parse(Deno.readTextFileSync(path)));
     if (!parsed.success) return new Map();
+    const current = Object.entries(parsed.output).filter(([id, saved]) =>
+      JSON.stringify(saved.params ?? {}) === JSON.stringify(paramsOf(id) ?? {})
+    );
     return new Map(
-      Object.entries(parsed.output).map(([id, saved]) => [id, {
+      current.map(([id, saved]) => [id, {
         delivered: saved.delivered,
+        ...(saved.params ? { params: saved.params } : {}),
         ...(saved.ledger !== undefined
           ? { cursor: { ledger: BigInt(saved.ledger), index: saved.index ?? 0 } }
           : {}),
@@ -38,6 +50,7 @@ export function savePositions(path: string, positions: ReadonlyMap<string, Sourc
   for (const [id, position] of positions) {
     saved[id] = {
       delivered: position.delivered,
+      ...(position.params ? { params: { ...position.params } } : {}),
       ...(position.cursor
         ? { ledger: String(position.cursor.ledger), index: position.cursor.index }
         : {}),

@@ -16,6 +16,8 @@ const MAX_BACKOFF_MS = 2_000;
 /** Where a source's stream got to: its last Stellar cursor, and events delivered in all. */
 export interface SourcePosition {
   delivered: number;
+  /** The source's StreamRequest params this position was reached with. */
+  params?: Readonly<Record<string, string>>;
   cursor?: { ledger: bigint; index: number };
 }
 
@@ -197,9 +199,12 @@ function isAfter(event: Event, cursor: NonNullable<SourcePosition["cursor"]>): b
     (at.ledgerSequence === cursor.ledger && at.indexInLedger > cursor.index);
 }
 
-/** Hands `event` to every edge in turn; a live consumer's full buffer makes this wait. */
+/**
+ * Hands `event` to every edge whose consumer accepts its type, in turn; a live consumer's full
+ * buffer makes this wait.
+ */
 async function fanOut(edges: readonly EdgeCounter[], event: Event): Promise<void> {
-  for (const edge of edges) await edge.queue.push(event);
+  for (const edge of edges) if (edge.admits(event)) await edge.queue.push(event);
 }
 
 function closeAll(edges: readonly EdgeCounter[]): void {

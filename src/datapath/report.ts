@@ -25,6 +25,8 @@ const EdgeStatsSchema = v.object({
   bytesPerSecond: v.number(),
   /** Events dropped on this edge while its consumer was down with a full buffer. */
   dropped: v.number(),
+  /** Events not sent because the consumer does not accept their type (input_event_types). */
+  filtered: v.optional(v.number(), 0),
 });
 
 const SinkFinishedSchema = v.object({

@@ -22,6 +22,8 @@ const MAX_MESSAGE_BYTES = 50 * 1024 * 1024;
 
 export interface LiveRegistration extends SeenRegistration {
   registeredAtMs: number;
+  /** The event types it registered as accepting (`input_event_types`); empty: any type. */
+  inputEventTypes: readonly string[];
 }
 
 /** HTTP/2 sessions by address, for every client of the data path. */
@@ -86,6 +88,7 @@ export async function listRegistrations(
     found.set(info.id, {
       type: typeName(info.type),
       endpoint: info.endpoint,
+      inputEventTypes: info.inputEventTypes,
       registeredAtMs: status.registeredAt ? timestampMs(status.registeredAt) : 0,
     });
   }

@@ -5,6 +5,7 @@
 import type { OrchestratorKind } from "../config/mod.ts";
 import { UserError } from "../user_error.ts";
 import { programBeside, spawnBeside } from "./process/process_exec.ts";
+import { loadLater } from "../load_later.ts";
 
 /** The component a command runs beside, as the running flowctl describes it. */
 export interface ExecTarget {
@@ -70,8 +71,12 @@ async function execInComponentContainer(
     throw new UserError(`Component "${target.component}" has no running container`);
   }
   // Loaded only here: process mode does not pay for the Docker client.
-  const { DockerClient } = await import("../docker/docker_client.ts");
-  const { execInContainer } = await import("./container_exec.ts");
+  const { DockerClient } = await loadLater<typeof import("../docker/docker_client.ts")>(
+    new URL("../docker/docker_client.ts", import.meta.url),
+  );
+  const { execInContainer } = await loadLater<typeof import("./container_exec.ts")>(
+    new URL("./container_exec.ts", import.meta.url),
+  );
   using docker = await DockerClient.connect();
   const tty = terminal.isTerminal();
   if (tty) terminal.setRaw(true);

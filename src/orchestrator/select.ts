@@ -5,6 +5,7 @@
 import type { OrchestratorKind, Pipeline, PortMapping, SecretFile } from "../config/mod.ts";
 import type { DockerClient } from "../docker/docker_client.ts";
 import type { Orchestrator } from "./orchestrator.ts";
+import { loadLater } from "../load_later.ts";
 
 /** What differs per mode, for the runner, recovery and the CLI. */
 export interface Mode {
@@ -91,12 +92,18 @@ export async function connectOrchestrator(
       return { orchestrator: new ProcessOrchestrator() };
     }
     case "container": {
-      const { ContainerOrchestrator } = await import("./container/container_orchestrator.ts");
+      const { ContainerOrchestrator } = await loadLater<
+        typeof import("./container/container_orchestrator.ts")
+      >(
+        new URL("./container/container_orchestrator.ts", import.meta.url),
+      );
       const orchestrator = stack.use(await ContainerOrchestrator.connect());
       return { orchestrator, docker: orchestrator.docker };
     }
     case "swarm": {
-      const { SwarmOrchestrator } = await import("./swarm/swarm_orchestrator.ts");
+      const { SwarmOrchestrator } = await loadLater<typeof import("./swarm/swarm_orchestrator.ts")>(
+        new URL("./swarm/swarm_orchestrator.ts", import.meta.url),
+      );
       const orchestrator = stack.use(await SwarmOrchestrator.connect({ controlPlaneAddress }));
       return { orchestrator, docker: orchestrator.docker };
     }

@@ -4,6 +4,7 @@
  */
 import { containerUsage } from "./container/container_usage.ts";
 import { processGroupUsage } from "./process/process_usage.ts";
+import { loadLater } from "../load_later.ts";
 
 /** CPU (percent of one core) and resident memory (bytes). */
 export interface Usage {
@@ -40,7 +41,9 @@ export async function componentUsage(
   if (containers.length > 0) {
     try {
       // Loaded only here: process mode does not pay for the Docker client.
-      const { DockerClient } = await import("../docker/docker_client.ts");
+      const { DockerClient } = await loadLater<typeof import("../docker/docker_client.ts")>(
+        new URL("../docker/docker_client.ts", import.meta.url),
+      );
       using docker = await DockerClient.connect();
       await Promise.all(containers.map(async (c) => {
         const sample = await containerUsage(docker, c.containerId ?? "").catch(() => undefined);

@@ -12,6 +12,7 @@ import { LABEL_PIPELINE, ownerFromLabels } from "../docker/labels.ts";
 import * as v from "valibot";
 import { DockerApiError } from "../docker/docker_errors.ts";
 import { modeOf } from "../orchestrator/select.ts";
+import { loadLater } from "../load_later.ts";
 
 const VolumeListSchema = v.looseObject({
   Volumes: v.nullish(v.array(v.looseObject({ Name: v.string() }))),
@@ -89,8 +90,16 @@ async function removePipelineObjects(
 
 /** Removes the pipeline's services when the engine is a swarm manager, and waits for their tasks. */
 async function removeSwarmServices(docker: DockerClient, pipeline: string): Promise<number> {
-  const { listSecrets, listServices, removeSecret } = await import("../docker/swarm_api.ts");
-  const { removeServicesAndWait } = await import("../orchestrator/swarm/swarm_removal.ts");
+  const { listSecrets, listServices, removeSecret } = await loadLater<
+    typeof import("../docker/swarm_api.ts")
+  >(
+    new URL("../docker/swarm_api.ts", import.meta.url),
+  );
+  const { removeServicesAndWait } = await loadLater<
+    typeof import("../orchestrator/swarm/swarm_removal.ts")
+  >(
+    new URL("../orchestrator/swarm/swarm_removal.ts", import.meta.url),
+  );
   // A 503 (not a swarm manager) means there are none to remove.
   const services = await listServices(docker, LABEL_PIPELINE, pipeline).catch((error) => {
     if (error instanceof DockerApiError && error.status === 503) return [];

@@ -4,8 +4,14 @@
  * both ends of an edge, it reports its decisions, per-edge rates and finished sinks on its
  * output (src/datapath/report.ts), which become run events here.
  */
-import type { Component } from "../config/mod.ts";
-import type { DataPathPlan, PlannedEdge } from "../datapath/plan.ts";
+import type { Component, Pipeline } from "../config/mod.ts";
+import {
+  carryEdges,
+  type DataPathPlan,
+  planChange,
+  planDataPath,
+  type PlannedEdge,
+} from "../datapath/plan.ts";
 import type { Reach } from "../datapath/decide.ts";
 import {
   HOSTS_VARIABLE,
@@ -21,6 +27,7 @@ import { ComponentSupervisor } from "./component_supervisor.ts";
 import type { ControlAction, ControlResult } from "./control_order.ts";
 import type { RegistrationWatcher } from "./readiness.ts";
 import type { ComponentSnapshot, EdgeSnapshot, RunnerEvent } from "./events.ts";
+import { RUNNING } from "./reload_plan.ts";
 
 /** What the runner needs to run a data path: its component, plan, and a run that starts it. */
 export interface DataPathSetup {
@@ -56,7 +63,13 @@ const encoder = new TextEncoder();
 export class DataPathSupervision {
   readonly #setup: DataPathSetup;
   readonly #options: DataPathSupervisionOptions;
-  readonly #edges: EdgeSnapshot[];
+  #edges: EdgeSnapshot[];
+  /** The edges as planned from the file, before run-time decisions. */
+  #planned: PlannedEdge[];
+  /** The run's stop signal once start() was called; undefined before. */
+  #started: AbortSignal | undefined;
+  /** Waiting for registrations or deciding: a reload's new plan is picked up by that wait. */
+  #waiting = false;
   #supervisor: ComponentSupervisor | undefined;
   #log: LogFile | undefined;
   #hostsTimer: ReturnType<typeof setInterval> | undefined;
@@ -69,6 +82,7 @@ export class DataPathSupervision {
     this.#setup = setup;
     this.#options = options;
     this.#edges = setup.edges.map((e) => ({ ...e }));
+    this.#planned = setup.edges;
   }
 
   get id(): string {
@@ -116,13 +130,42 @@ export class DataPathSupervision {
    * decision drives one; not after `signal` aborts or stop().
    */
   start(signal: AbortSignal): void {
+    this.#started = signal;
+    this.#waiting = true;
     this.#run(AbortSignal.any([signal, this.#watch.signal])).catch((error) => {
       this.#listener?.failed(
         error instanceof ComponentFailedError
           ? error
           : new ComponentFailedError(this.id, `the data path failed: ${error}`, { cause: error }),
       );
+    }).finally(() => this.#waiting = false);
+  }
+
+  /**
+   * `run --watch`: follows the changed pipeline. Edges kept keep what is known of them; when the
+   * plan changed, the data path runs the new one: restarted with it when running, started when
+   * it was not needed before, or picked up by the wait for registrations.
+   */
+  async follow(pipeline: Pipeline): Promise<void> {
+    const { plan, edges } = planDataPath(pipeline);
+    const next = plan ?? { ...this.#setup.plan, components: [], edges: [] };
+    this.#edges = carryEdges(edges, this.#planned, this.#edges);
+    this.#planned = edges;
+    const change = planChange(this.#setup.plan, next);
+    if (!change) return;
+    this.#setup.plan = next;
+    const { run } = this.#setup;
+    run.envs.set(this.id, { ...run.envs.of(this.id), [PLAN_VARIABLE]: JSON.stringify(next) });
+    const supervisor = this.#supervisor;
+    const restart = supervisor !== undefined && RUNNING.includes(supervisor.phase);
+    this.#options.onEvent({
+      type: "notice",
+      message: `The data path follows the changed file (${change})${
+        restart ? `; restarting ${this.id}` : ""
+      }`,
     });
+    if (restart) await supervisor.requests.restart();
+    else if (!supervisor && !this.#waiting && this.#started) this.start(this.#started);
   }
 
   async #run(signal: AbortSignal): Promise<void> {
@@ -172,7 +215,7 @@ export class DataPathSupervision {
   #keepHostsCurrent(): void {
     const file = this.#setup.component.env[HOSTS_VARIABLE];
     const reach = this.#options.reach;
-    if (!file || !reach) return;
+    if (!file || !reach || this.#hostsTimer !== undefined) return;
     const write = () => {
       const text = JSON.stringify(reach());
       if (text === this.#hostsWritten) return;
@@ -278,9 +321,9 @@ export class DataPathSupervision {
         return;
       case "edge_stats": {
         if (!edge) return;
-        const { type: _, dropped, ...stats } = report;
-        Object.assign(edge, { ...stats, dropped });
-        this.#options.onEvent({ type: "edge_stats", ...stats, mode: "driven" });
+        const { type: _, dropped, filtered, ...stats } = report;
+        Object.assign(edge, { ...stats, dropped, filtered });
+        this.#options.onEvent({ type: "edge_stats", ...stats, filtered, mode: "driven" });
         return;
       }
       case "sink_finished":

@@ -85,6 +85,8 @@ export type RunnerEvent =
     bytes: number;
     eventsPerSecond: number;
     bytesPerSecond: number;
+    /** Events not sent because the sink does not accept their type (its input_event_types). */
+    filtered?: number;
   };
 
 /** What `flowctl status` shows of one data edge (`inputs`): how its events move, and rates. */
@@ -100,6 +102,8 @@ export interface EdgeSnapshot {
   bytesPerSecond?: number | undefined;
   /** Events dropped while the consumer was down with a full buffer. */
   dropped?: number | undefined;
+  /** Events not sent because the sink does not accept their type (its input_event_types). */
+  filtered?: number | undefined;
 }
 
 export type ComponentPhase =

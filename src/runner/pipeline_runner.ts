@@ -156,6 +156,8 @@ export class PipelineRunner {
         }
       }
     }
+    // Once the new components run: the data path drives the edges of the new file.
+    await this.#options.dataPath?.follow(next);
     this.#options.onHandlesChanged?.();
     return { ...summary, dependents };
   }

@@ -265,8 +265,11 @@ class RunSession {
     controlPlane: ControlPlaneProcess,
     registrations: Registry,
   ): Promise<DataPathSupervision | null> {
-    const { plan, edges } = planDataPath(this.#pipeline);
-    if (!plan) return null;
+    const { plan: planned, edges } = planDataPath(this.#pipeline);
+    // `run --watch` may add edges to drive later: the data path is there to follow them.
+    if (!planned && this.#options.reload === undefined) return null;
+    const plan = planned ??
+      { pipeline: this.#pipeline.name, host: "127.0.0.1", components: [], edges: [] };
     const id = dataPathId(this.#pipeline);
     const component = dataPathComponent(plan, id, {
       workingDir: this.#pipeline.dir,

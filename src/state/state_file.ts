@@ -69,6 +69,7 @@ export const RunStateSchema = v.object({
     eventsPerSecond: v.optional(v.number()),
     bytesPerSecond: v.optional(v.number()),
     dropped: v.optional(v.number()),
+    filtered: v.optional(v.number()),
   }))),
 });
 

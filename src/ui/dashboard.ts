@@ -8,7 +8,8 @@ import type { RunnerEvent } from "../runner/events.ts";
 import type { RunObserver, RunView } from "../runner/run_view.ts";
 import { UserError } from "../user_error.ts";
 import { DashboardFeed } from "./dashboard_feed.ts";
-import { DashboardServer } from "./dashboard_server.ts";
+import type { DashboardServer } from "./dashboard_server.ts";
+import { loadLater } from "../load_later.ts";
 
 /** Where the dashboard listens; loopback on a free port unless the user says otherwise. */
 export interface DashboardAddress {
@@ -28,7 +29,7 @@ export class Dashboard implements RunObserver, AsyncDisposable {
   readonly #pending: RunView;
   readonly #orchestrator: OrchestratorKind;
   #view: RunView | undefined;
-  #server: DashboardServer | undefined;
+  #server: Promise<DashboardServer> | undefined;
 
   constructor(pipeline: Pipeline, options: { heartbeatMs: number }) {
     this.#feed = new DashboardFeed({ heartbeatMs: options.heartbeatMs });
@@ -55,25 +56,31 @@ export class Dashboard implements RunObserver, AsyncDisposable {
 
   /**
    * Starts serving at `address` (the first call; later ones change nothing) and returns the
-   * page's URL with its token.
+   * page's URL with its token. The server and its page load only now: most runs never serve one,
+   * and `flowctl run` starts its components sooner without them.
    * @throws {UserError} when it cannot listen there.
    */
-  start(address: DashboardAddress = DEFAULT_DASHBOARD_ADDRESS): string {
-    this.#server ??= DashboardServer.start({
-      ...address,
-      feed: this.#feed,
-      view: () => this.#view ?? this.#pending,
-      orchestrator: this.#orchestrator,
-    });
-    return this.#server.url;
+  async start(address: DashboardAddress = DEFAULT_DASHBOARD_ADDRESS): Promise<string> {
+    this.#server ??= loadLater<typeof import("./dashboard_server.ts")>(
+      new URL("./dashboard_server.ts", import.meta.url),
+    ).then(({ DashboardServer }) =>
+      DashboardServer.start({
+        ...address,
+        feed: this.#feed,
+        view: () => this.#view ?? this.#pending,
+        orchestrator: this.#orchestrator,
+      })
+    );
+    return (await this.#server).url;
   }
 
   /** `flowctl ui`: the URL, serving on loopback and a free port unless `run --ui` started it. */
   url(): Promise<string> {
-    return Promise.resolve(this.start());
+    return this.start();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.#server?.[Symbol.asyncDispose]();
+    const server = await this.#server?.catch(() => undefined);
+    await server?.[Symbol.asyncDispose]();
   }
 }

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/assert.ts";
-import { parsePipeline } from "../config/mod.ts";
+import { parsePipeline } from "../config/parse_pipeline_text.ts";
 import type { ComponentSnapshot } from "../runner/events.ts";
 import type { RunView } from "../runner/run_view.ts";
 import { DashboardFeed } from "./dashboard_feed.ts";

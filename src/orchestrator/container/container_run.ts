@@ -44,11 +44,18 @@ export class ContainerRun implements OrchestratorRun {
   readonly #options: OpenOptions;
   readonly #live = new LiveHandles<ContainerHandle>();
   /**
-   * Each component's container in this run. A restart starts the same container again instead
-   * of removing it and creating another: a removal racing an engine that is shutting down can
-   * leave a container the engine can no longer delete.
+   * Each component's container in this run, by replica, with the attempt (FLOWCTL_ATTEMPT) it
+   * was created for. A restart creates a new container, as the environment is fixed at creation.
    */
-  readonly #containers = new Map<string, { id: string; started: boolean }>();
+  readonly #containers = new Map<string, { id: string; attempt: number }>();
+  /** Starts of each component so far: FLOWCTL_ATTEMPT of the next one. */
+  readonly #attempts = new Map<string, number>();
+  /**
+   * Containers of earlier attempts, renamed out of their name's way and removed once the next
+   * attempt's container started: removed at once, they could race an engine that is shutting
+   * down, which can leave a container it can no longer delete.
+   */
+  readonly #retired: string[] = [];
   readonly envs = new RunEnvs();
   /** Named volumes this run created (removed with it); those that existed before are kept. */
   readonly #volumes: string[] = [];
@@ -104,8 +111,8 @@ export class ContainerRun implements OrchestratorRun {
       this.#pipeline.components.flatMap((component) =>
         replicaNumbers(component).map(async (replica) => {
           signal.throwIfAborted();
-          const id = await this.#create(component, replica);
-          this.#containers.set(replicaKey(component.id, replica), { id, started: false });
+          const id = await this.#create(component, replica, 1);
+          this.#containers.set(replicaKey(component.id, replica), { id, attempt: 1 });
         })
       ),
     );
@@ -175,11 +182,13 @@ export class ContainerRun implements OrchestratorRun {
   async start(componentId: string): Promise<ComponentHandle> {
     const component = this.#pipeline.components.find((c) => c.id === componentId);
     if (!component) throw new RangeError(`no component "${componentId}" in this run`);
-    if (component.replicas === 1) return await this.#startReplica(component, 0);
+    const attempt = (this.#attempts.get(componentId) ?? 0) + 1;
+    this.#attempts.set(componentId, attempt);
+    if (component.replicas === 1) return await this.#startReplica(component, 0, attempt);
     const started: ContainerHandle[] = [];
     try {
       for (const replica of replicaNumbers(component)) {
-        started.push(await this.#startReplica(component, replica));
+        started.push(await this.#startReplica(component, replica, attempt));
       }
     } catch (error) {
       await Promise.allSettled(started.map((handle) => handle.stop({ graceMs: 0 })));
@@ -188,25 +197,29 @@ export class ContainerRun implements OrchestratorRun {
     return new ReplicaSetHandle(started);
   }
 
-  /** Starts one container of the component (replica 0: the only one). */
-  async #startReplica(component: Component, replica: number): Promise<ContainerHandle> {
+  /** Starts one container of the component (replica 0: the only one) for `attempt`. */
+  async #startReplica(
+    component: Component,
+    replica: number,
+    attempt: number,
+  ): Promise<ContainerHandle> {
     const network = this.#network;
     if (!network) throw new RangeError("prepare() must run before start()");
     const docker = this.#docker;
     const key = replicaKey(component.id, replica);
     try {
-      let since: number | undefined;
       const id = await retryEngine(async () => {
-        const reused = await this.#reusable(key);
-        since = reused?.started ? Date.now() / 1000 : undefined;
-        const id = reused?.id ?? await this.#create(component, replica);
-        this.#containers.set(key, { id, started: true });
-        await docker.startContainer(id);
-        return id;
+        const known = this.#containers.get(key);
+        if (known && known.attempt !== attempt) await this.#retire(key, component, replica);
+        const current = this.#containers.get(key) ??
+          { id: await this.#create(component, replica, attempt), attempt };
+        this.#containers.set(key, current);
+        await docker.startContainer(current.id);
+        return current.id;
       });
-      // The stream replays from the container's creation, so nothing printed before is lost; a
-      // restarted container's stream starts at the restart (engine stamps, this host's clock).
-      const logs = await retryEngine(() => docker.logs(id, since)).catch((error) => {
+      await this.#removeRetired();
+      // A container's stream replays from its creation, so nothing printed before is lost.
+      const logs = await retryEngine(() => docker.logs(id)).catch((error) => {
         logger.warn("No output of {component} can be captured: {error}", {
           component: component.id,
           error,
@@ -230,20 +243,47 @@ export class ContainerRun implements OrchestratorRun {
     }
   }
 
-  /** A container of this run, if it is created but not started yet, or stopped. */
-  async #reusable(key: string) {
+  /**
+   * Moves the container of an earlier attempt out of its name's way (a rename: no filesystem is
+   * touched); it is removed once the next one started. Renamed already (a retried step), or
+   * gone (a stop removes it), is done.
+   */
+  async #retire(key: string, component: Component, replica: number): Promise<void> {
     const known = this.#containers.get(key);
-    if (!known?.started) return known;
+    if (!known) return;
+    const name = `${containerName(this.#pipeline, component, replica)}-attempt-${known.attempt}`;
     const inspect = await this.#docker.inspectContainer(known.id);
-    return inspect && !inspect.State.Running ? known : undefined;
+    if (inspect && inspect.Name !== `/${name}`) {
+      await this.#docker.call("POST", `/containers/${known.id}/rename`, {
+        query: { name },
+        accept: [404],
+      });
+    }
+    if (inspect) this.#retired.push(known.id);
+    this.#containers.delete(key);
   }
 
-  /** Creates a container of the component (not started); returns its id. */
-  async #create(component: Component, replica: number): Promise<string> {
+  /** Removes the containers of earlier attempts; what fails now is removed with the run. */
+  async #removeRetired(): Promise<void> {
+    while (this.#retired.length > 0) {
+      const id = this.#retired.shift() ?? "";
+      await this.#docker.removeContainer(id).catch((error) => {
+        logger.debug("Removing {container} failed: {error}", { container: id, error });
+      });
+    }
+  }
+
+  /** Creates a container of the component for `attempt` (not started); returns its id. */
+  async #create(component: Component, replica: number, attempt: number): Promise<string> {
     const network = this.#network;
     const componentEnv = this.envs.of(component.id);
     if (!network || !componentEnv) throw new RangeError("prepare() must run before start()");
-    const env = replica > 0 ? { ...componentEnv, FLOWCTL_REPLICA: String(replica) } : componentEnv;
+    // The Go flowctl's attempt counter: 1 at the first start, one more at each restart.
+    const env = {
+      ...componentEnv,
+      FLOWCTL_ATTEMPT: component.env.FLOWCTL_ATTEMPT ?? String(attempt),
+      ...(replica > 0 ? { FLOWCTL_REPLICA: String(replica) } : {}),
+    };
     const docker = this.#docker;
     const pipeline = this.#pipeline;
     const name = containerName(pipeline, component, replica);

@@ -11,6 +11,7 @@ import {
 import type { ImageProgram } from "../../registry/component_image.ts";
 import { UserError } from "../../user_error.ts";
 import { type OpenOptions, PreflightError } from "../orchestrator.ts";
+import { loadLater } from "../../load_later.ts";
 
 /**
  * Checks, from the cache only, a component that runs an executable of an image: a cached image
@@ -19,7 +20,11 @@ import { type OpenOptions, PreflightError } from "../orchestrator.ts";
 export async function checkImageProgram(component: Component): Promise<string | undefined> {
   const target = component.fromImage;
   if (!target) return undefined;
-  const { cachedImageProgram } = await import("../../registry/component_image.ts");
+  const { cachedImageProgram } = await loadLater<
+    typeof import("../../registry/component_image.ts")
+  >(
+    new URL("../../registry/component_image.ts", import.meta.url),
+  );
   try {
     const cached = await cachedImageProgram(target);
     if (!cached && component.pullPolicy === "never") {
@@ -72,7 +77,11 @@ export async function resolveImagePrograms(
   const wanted = pipeline.components.filter((c) => c.fromImage);
   if (wanted.length === 0) return programs;
   // Loaded only here: pipelines of commands do not pay for the registry client.
-  const { resolveImageProgram } = await import("../../registry/component_image.ts");
+  const { resolveImageProgram } = await loadLater<
+    typeof import("../../registry/component_image.ts")
+  >(
+    new URL("../../registry/component_image.ts", import.meta.url),
+  );
   const problems: string[] = [];
   for (const component of wanted) {
     const target = component.fromImage;

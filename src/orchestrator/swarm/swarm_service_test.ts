@@ -1,5 +1,5 @@
 import { assertEquals } from "../../../tests/assert.ts";
-import { parsePipeline } from "../../config/parse_pipeline.ts";
+import { parsePipeline } from "../../config/parse_pipeline_text.ts";
 import { publishedDataPort, serviceSpec } from "./swarm_service.ts";
 
 const { pipeline } = parsePipeline(
