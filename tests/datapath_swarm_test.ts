@@ -27,6 +27,7 @@ import {
   type SwarmNode,
 } from "./_swarm.ts";
 import { makeEngineCertificates } from "./_tls.ts";
+import { ESTABLISHED, tcpSocketsOf } from "./_control_plane.ts";
 import { DockerClient } from "../src/docker/docker_client.ts";
 import { listServices } from "../src/docker/swarm_api.ts";
 
@@ -85,7 +86,12 @@ function sdkPipeline(name: string, dir: string, nodes: Record<Role, SwarmNode>):
  * through in order, "All sinks finished", exit 0, and nothing left in the swarm. Returns what
  * `status` printed.
  */
-async function runToEnd(swarm: PrivateSwarm, nodes: Record<Role, SwarmNode>, options: RunOptions) {
+async function runToEnd(
+  swarm: PrivateSwarm,
+  nodes: Record<Role, SwarmNode>,
+  options: RunOptions,
+  whileMoving?: (status: string, pids: { flowctl: number; dataPath: number }) => Promise<void>,
+) {
   await using dir = await tempDir("flowctl-dp-swarm-");
   const name = uniqueName("dpsw");
   const file = `${dir.path}/pipeline.yaml`;
@@ -96,6 +102,9 @@ async function runToEnd(swarm: PrivateSwarm, nodes: Record<Role, SwarmNode>, opt
   assertEquals(status.code, 0, status.stderr);
   assert(/ledgers -> transform\s+driven/.test(status.stdout), status.stdout);
   assert(/transform -> out\s+driven/.test(status.stdout), status.stdout);
+  const dataPath = componentPid(name, "data-path");
+  if (dataPath === undefined) throw new Error("no data path process");
+  await whileMoving?.(status.stdout, { flowctl: flowctl.child.pid, dataPath });
   const result = await flowctl.result();
   assertEquals(result.code, 0, `${result.stdout}\n${result.stderr}`);
   assertStringIncludes(result.stdout, "Edge ledgers -> transform: driven");
@@ -198,6 +207,23 @@ Deno.test({
     const [worker] = swarm.workers;
     if (!worker) throw new Error("no worker");
     for (const node of [swarm.manager, worker]) await buildSdkImage(node.engine.host);
+    const published = (status: string, address: string) =>
+      [...status.matchAll(new RegExp(`${address.replaceAll(".", "\\.")}:(\\d+)->50051`, "g"))]
+        .map((m) => Number(m[1]));
+    // The data path dials each task's published data port; flowctl itself dials none of them.
+    const connections = async (status: string, pids: { flowctl: number; dataPath: number }) => {
+      const ports = [worker.address, managerAddress].flatMap((a) => published(status, a));
+      const peers = async (pid: number) =>
+        new Set(
+          (await tcpSocketsOf(pid)).filter((r) => r.state === ESTABLISHED).map((r) =>
+            r.remote.port
+          ),
+        );
+      const fromDataPath = await peers(pids.dataPath);
+      assertEquals(ports.filter((port) => !fromDataPath.has(port)), [], `${[...fromDataPath]}`);
+      const fromFlowctl = await peers(pids.flowctl);
+      assertEquals(ports.filter((port) => fromFlowctl.has(port)), []);
+    };
     // Source and sink on the worker, both with data port 50051: their node picks two ports.
     const status = await runToEnd(
       swarm,
@@ -211,12 +237,10 @@ Deno.test({
           FLOWCTL_SWARM_PROBE_IMAGE: TEST_IMAGE,
         },
       },
+      connections,
     );
-    const published = (address: string) =>
-      [...status.matchAll(new RegExp(`${address.replaceAll(".", "\\.")}:(\\d+)->50051`, "g"))]
-        .map((m) => m[1]);
-    assertEquals(published(worker.address).length, 2, status);
-    assertEquals(new Set(published(worker.address)).size, 2, status);
-    assertEquals(published(managerAddress).length, 1, status);
+    assertEquals(published(status, worker.address).length, 2, status);
+    assertEquals(new Set(published(status, worker.address)).size, 2, status);
+    assertEquals(published(status, managerAddress).length, 1, status);
   },
 });
