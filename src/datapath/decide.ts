@@ -131,5 +131,5 @@ export function unreachableReason(id: string, endpoint: string, reach: Reach | u
   if (!reach) return `"${id}" registered ${endpoint}, but flowctl does not know where it runs`;
   return `"${id}" registered ${endpoint}, a port of its task on ${
     reach.where ?? "another node"
-  } that flowctl's host cannot reach: publish it (its port named "grpc", or the port in its PORT or GRPC_PORT, which flowctl publishes itself, or a "ports" entry with containerPort ${port} and a hostPort)`;
+  } that flowctl's host cannot reach: name it as its data port (a port named "grpc", or PORT or GRPC_PORT in its env), which flowctl then publishes, or publish it yourself (a "ports" entry with containerPort ${port} and a hostPort)`;
 }
