@@ -191,7 +191,7 @@ async function boundedRun(
 
 Deno.test({
   name:
-    "swarm mode: the data path on a host off the cluster drives tasks on a worker and the manager at their nodes' published data ports",
+    "swarm mode: the data path on a host off the cluster drives tasks on a worker and the manager at their nodes' published data ports; a port the file does not name is not",
   ignore: UNAVAILABLE !== undefined && !REQUIRE_DOCKER,
   async fn() {
     await using dir = await tempDir("flowctl-dp-cluster-");
@@ -225,22 +225,35 @@ Deno.test({
       assertEquals(ports.filter((port) => fromFlowctl.has(port)), []);
     };
     // Source and sink on the worker, both with data port 50051: their node picks two ports.
-    const status = await runToEnd(
-      swarm,
-      { source: worker, processor: swarm.manager, sink: worker },
-      {
-        env: {
-          DOCKER_HOST: `tcp://${managerAddress}:2376`,
-          DOCKER_TLS_VERIFY: "1",
-          DOCKER_CERT_PATH: certs.clientDir,
-          FLOWCTL_STATE_DIR: STATE_DIR,
-          FLOWCTL_SWARM_PROBE_IMAGE: TEST_IMAGE,
-        },
+    const options = {
+      env: {
+        DOCKER_HOST: `tcp://${managerAddress}:2376`,
+        DOCKER_TLS_VERIFY: "1",
+        DOCKER_CERT_PATH: certs.clientDir,
+        FLOWCTL_STATE_DIR: STATE_DIR,
+        FLOWCTL_SWARM_PROBE_IMAGE: TEST_IMAGE,
       },
-      connections,
-    );
+    };
+    const nodes = { source: worker, processor: swarm.manager, sink: worker };
+    const status = await runToEnd(swarm, nodes, options, connections);
     assertEquals(published(status, worker.address).length, 2, status);
     assertEquals(new Set(published(status, worker.address)).size, 2, status);
     assertEquals(published(status, managerAddress).length, 1, status);
+
+    // A source whose file names no data port (it listens on the SDK's default): nothing is
+    // published for it, and its edge is direct, saying why.
+    const name = uniqueName("dpswn");
+    const file = `${dir.path}/unnamed.yaml`;
+    const text = sdkPipeline(name, dir.path, { source: worker, processor: worker, sink: worker });
+    await Deno.writeTextFile(file, text.replace('"GRPC_PORT":"50051",', ""));
+    await using flowctl = new FlowctlProcess(runArgs(file, `${dir.path}/logs-unnamed`), {
+      env: { ...options.env, FLOWCTL_DATA_PATH_DECIDE_MS: "5000" },
+    });
+    await flowctl.waitForOutput(
+      `Edge ledgers -> transform: direct ("ledgers" registered :50051, a port of its task on node "${Deno.hostname()}" (${worker.address}) that flowctl's host cannot reach: name it as its data port`,
+      240_000,
+    );
+    flowctl.kill("SIGINT");
+    assertEquals((await flowctl.result()).code, 0);
   },
 });
