@@ -39,7 +39,7 @@ interface ComponentView {
   rssBytes?: number;
   /** Published or listening ports: `hostIp:hostPort->containerPort`, or the process's port. */
   ports: string[];
-  /** Where it runs: this host (a swarm node, later). */
+  /** Where it runs: this host, or in swarm mode the nodes of its live tasks. */
   node: string;
   /** Swarm mode: its live tasks and the nodes they run on. */
   tasks?: TaskView[];
@@ -219,13 +219,21 @@ async function describe(state: RunState): Promise<ComponentView[]> {
       ports: state.orchestrator === "swarm" && tasks.get(c.id)?.some((t) => t.ports.length > 0)
         ? (tasks.get(c.id) ?? []).flatMap((t) => t.ports)
         : portsOf(components.get(c.id), state.orchestrator),
-      node,
+      node: modeOf(state.orchestrator).listsTasks && c.kind !== "data-path"
+        ? nodesOf(tasks.get(c.id) ?? [])
+        : node,
       // The data path is a process on flowctl's host in every mode, not a swarm service.
       ...(modeOf(state.orchestrator).listsTasks && c.kind !== "data-path"
         ? { tasks: tasks.get(c.id) ?? [] }
         : {}),
     };
   });
+}
+
+/** The nodes a swarm component's live tasks run on ("-" when it has none). */
+function nodesOf(tasks: readonly TaskView[]): string {
+  const nodes = [...new Set(tasks.map((task) => task.node))];
+  return nodes.length > 0 ? nodes.join(",") : "-";
 }
 
 function formatAgo(ms: number): string {
