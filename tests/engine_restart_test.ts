@@ -74,7 +74,9 @@ Deno.test({
           () => count("Component src health check passed") === 2,
           "src healthy again after the restart",
           90_000,
-        );
+        ).catch((error) => {
+          throw new Error(`${error.message}; flowctl printed:\n${flowctl.stdout}${flowctl.stderr}`);
+        });
         await waitFor(() => count("sink | sink ready") === 2, "the sink running again", 90_000);
       } finally {
         flowctl.kill("SIGINT");
