@@ -36,6 +36,8 @@ import {
 import { ENGINE_RETURN_MS, retryEngine } from "./engine_retry.ts";
 
 const logger = getLogger(["flowctl", "docker"]);
+/** Creates tried while the name is held by a container of ours (an engine just restarted). */
+const NAME_CONFLICT_TRIES = 5;
 
 /** The containers and network of one run. */
 export class ContainerRun implements OrchestratorRun {
@@ -287,23 +289,37 @@ export class ContainerRun implements OrchestratorRun {
     const docker = this.#docker;
     const pipeline = this.#pipeline;
     const name = containerName(pipeline, component, replica);
+    const config = {
+      ...containerConfig(component, env, network),
+      // metadata.labels first: flowctl's own labels are how it finds what it made.
+      Labels: {
+        ...pipeline.labels,
+        ...runLabels(pipeline.name, this.#options.runId),
+        ...ownerLabels(),
+        [LABEL_COMPONENT]: component.id,
+        ...(replica > 0 ? { [LABEL_REPLICA]: String(replica) } : {}),
+      },
+    };
     try {
-      // A stopped container of ours from an earlier attempt holds the name: remove it first.
-      const previous = await docker.containerByName(name);
-      if (previous?.Labels?.[LABEL_PIPELINE] === pipeline.name) {
-        await docker.removeContainer(previous.Id);
+      for (let tries = 1;; tries++) {
+        // A stopped container of ours from an earlier attempt holds the name: remove it first.
+        const previous = await docker.containerByName(name);
+        if (previous?.Labels?.[LABEL_PIPELINE] === pipeline.name) {
+          await docker.removeContainer(previous.Id);
+        }
+        try {
+          return await docker.createContainer(name, config);
+        } catch (error) {
+          // An engine that has just restarted can list its containers before it has loaded
+          // them all, or answer a rename of one with 404: the name is then still held by a
+          // container of ours the lookup above did not see yet. Look again, a few times.
+          const held = error instanceof DockerApiError && error.status === 409;
+          if (!held || tries >= NAME_CONFLICT_TRIES) throw error;
+          const holder = await docker.containerByName(name);
+          if (holder && holder.Labels?.[LABEL_PIPELINE] !== pipeline.name) throw error;
+          await delay(250 * tries);
+        }
       }
-      return await docker.createContainer(name, {
-        ...containerConfig(component, env, network),
-        // metadata.labels first: flowctl's own labels are how it finds what it made.
-        Labels: {
-          ...pipeline.labels,
-          ...runLabels(pipeline.name, this.#options.runId),
-          ...ownerLabels(),
-          [LABEL_COMPONENT]: component.id,
-          ...(replica > 0 ? { [LABEL_REPLICA]: String(replica) } : {}),
-        },
-      });
     } catch (error) {
       if (error instanceof DockerApiError) {
         throw new ComponentFailedError(
