@@ -16,7 +16,7 @@ import {
 import { loadLater } from "../load_later.ts";
 import { ensureOwnedDir, ownedDirExists } from "../trust/owned_dir.ts";
 import { readOwnedFile, writeFileAtomically } from "../trust/safe_file.ts";
-import { xdgBase } from "../trust/user_home.ts";
+import { CACHE_DIR_FIX, cacheDir } from "../trust/user_home.ts";
 import { VERSION } from "./version.ts";
 
 const logger = getLogger(["flowctl", "config"]);
@@ -25,8 +25,6 @@ const logger = getLogger(["flowctl", "config"]);
 const KEEP_ENTRIES = 64;
 /** A snapshot is bigger than its text (a position per node); files are at most 1 MiB. */
 const MAX_ENTRY_BYTES = 32 * 1024 * 1024;
-const FIX =
-  "make it yours and private (chown, chmod 700) or set XDG_CACHE_HOME to a folder of your own";
 
 /** The document in `text`, from the cache when an earlier run parsed the same text. */
 export async function readPipelineYaml(text: string): Promise<YamlSource> {
@@ -48,7 +46,7 @@ interface CacheEntry {
 }
 
 async function cacheEntry(text: string): Promise<CacheEntry> {
-  const dir = `${xdgBase("XDG_CACHE_HOME", ".cache")}/flowctl/pipelines`;
+  const dir = `${cacheDir()}/pipelines`;
   // A new flowctl (and the YAML parser it pins) may read the same text differently.
   const bytes = new TextEncoder().encode(`flowctl ${VERSION}\0${text}`);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
@@ -58,15 +56,15 @@ async function cacheEntry(text: string): Promise<CacheEntry> {
 
 async function readEntry(path: string): Promise<YamlSnapshot | undefined> {
   const dir = path.slice(0, path.lastIndexOf("/"));
-  if (!ownedDirExists(dir, FIX)) return undefined;
-  const bytes = await readOwnedFile(path, MAX_ENTRY_BYTES, FIX);
+  if (!ownedDirExists(dir, CACHE_DIR_FIX)) return undefined;
+  const bytes = await readOwnedFile(path, MAX_ENTRY_BYTES, CACHE_DIR_FIX);
   if (!bytes) return undefined;
   const parsed = v.safeParse(YamlSnapshotSchema, JSON.parse(new TextDecoder().decode(bytes)));
   return parsed.success ? parsed.output : undefined;
 }
 
 async function keep(entry: CacheEntry, snapshot: YamlSnapshot): Promise<void> {
-  await ensureOwnedDir(entry.dir, FIX);
+  await ensureOwnedDir(entry.dir, CACHE_DIR_FIX);
   await writeFileAtomically(entry.path, JSON.stringify(snapshot));
   const entries: { path: string; mtime: number }[] = [];
   for await (const file of Deno.readDir(entry.dir)) {

@@ -10,22 +10,9 @@ import { createHash } from "node:crypto";
 import * as v from "valibot";
 import { ensureOwnedDir } from "../trust/owned_dir.ts";
 import { writeFileAtomically } from "../trust/safe_file.ts";
-import { xdgBase } from "../trust/user_home.ts";
+import { CACHE_DIR_FIX, cacheDir } from "../trust/user_home.ts";
 
 const RefRecordSchema = v.object({ reference: v.string(), digest: v.string() });
-
-/**
- * The cache folder: `$XDG_CACHE_HOME/flowctl`, else `<home>/.cache/flowctl` (home from `$HOME`
- * or the user database, never a shared folder).
- * @throws {NoHomeError} when there is no home and XDG_CACHE_HOME is not set.
- */
-export function cacheDir(): string {
-  return join(xdgBase("XDG_CACHE_HOME", ".cache"), "flowctl");
-}
-
-/** The fix named when the cache folder is not the user's own. */
-const CACHE_DIR_FIX =
-  "make it yours and private (chown, chmod 700) or set XDG_CACHE_HOME to a folder of your own";
 
 /**
  * The image cache. Every use first checks that the folder is the user's own and writable by

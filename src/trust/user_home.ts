@@ -63,3 +63,16 @@ export function xdgBase(variable: string, fallback: string, options: UserHomeOpt
   if (value && value.startsWith("/")) return value;
   return `${userHome(options)}/${fallback}`;
 }
+
+/**
+ * flowctl's cache folder: `$XDG_CACHE_HOME/flowctl`, else `<home>/.cache/flowctl` (home from
+ * `$HOME` or the user database, never a shared folder).
+ * @throws {NoHomeError} when there is no home and XDG_CACHE_HOME is not set.
+ */
+export function cacheDir(options: UserHomeOptions = {}): string {
+  return `${xdgBase("XDG_CACHE_HOME", ".cache", options)}/flowctl`;
+}
+
+/** The fix named when the cache folder is not the user's own. */
+export const CACHE_DIR_FIX =
+  "make it yours and private (chown, chmod 700) or set XDG_CACHE_HOME to a folder of your own";
