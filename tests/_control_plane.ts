@@ -4,8 +4,8 @@
  * process holds, read from /proc.
  */
 import { parseTcpTable, type TcpSocketRow } from "../src/proc/tcp_sockets.ts";
-import { assertEquals } from "./assert.ts";
-import { type FlowctlProcess, ROOT, type TestPipeline, waitFor } from "./_helpers.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { FlowctlProcess, isAlive, ROOT, type TestPipeline, waitFor } from "./_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -86,6 +86,48 @@ export function closingComponents(count: number, env: Record<string, string> = {
 
 export async function logOf(p: TestPipeline, id: string): Promise<string> {
   return await Deno.readTextFile(`${p.logDir}/${id}.log`);
+}
+
+/**
+ * `flowctl run` of `p` (two closingComponents, JSON events) once it started: its control plane's
+ * address and registrations, the control plane process's pid, and each component's log so far.
+ */
+export async function registeredRun(p: TestPipeline) {
+  const flowctl = new FlowctlProcess([...p.args, "--output", "json"], { env: p.env });
+  try {
+    const endpoint = await controlPlaneOf(flowctl);
+    await flowctl.waitForOutput('"event":"pipeline_started"', 30_000);
+    const before = await registrations(endpoint, 2);
+    const pid = controlPlanePid(p);
+    assert(pid !== undefined && isAlive(pid), "the state file names the control plane's pid");
+    const logsBefore = await Promise.all([logOf(p, "comp-0"), logOf(p, "comp-1")]);
+    return { flowctl, endpoint, before, pid, logsBefore };
+  } catch (error) {
+    await flowctl[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+/**
+ * Waits until both components logged more heartbeats than `logsBefore`, and checks that neither
+ * lost its registration and each saw at most `maxFailed` failed calls since.
+ */
+export async function assertHeartbeatsGoOn(
+  p: TestPipeline,
+  logsBefore: readonly string[],
+  maxFailed: 1 | 2,
+): Promise<void> {
+  await waitFor(async () => {
+    const logs = await Promise.all([logOf(p, "comp-0"), logOf(p, "comp-1")]);
+    return logs.every((log, i) => log.length > (logsBefore[i]?.length ?? 0) + 40);
+  }, "components heartbeat on");
+  const most = maxFailed === 1 ? "at most one failed call" : "at most two failed calls";
+  for (const [i, id] of ["comp-0", "comp-1"].entries()) {
+    const since = (await logOf(p, id)).slice(logsBefore[i]?.length ?? 0);
+    assertEquals(since.includes("registration lost"), false, since);
+    const failed = since.split("\n").filter((l) => l.includes("failed"));
+    assert(failed.length <= maxFailed, `${id} saw ${most}: ${failed.join("; ")}`);
+  }
 }
 
 /** The TCP sockets process `pid` holds (Linux: its fds' inodes in /proc/net/tcp{,6}). */

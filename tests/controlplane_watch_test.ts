@@ -18,12 +18,12 @@ import {
   waitFor,
 } from "./_helpers.ts";
 import {
+  assertHeartbeatsGoOn,
   closingComponents,
   connectionsOn,
-  controlPlaneOf,
   controlPlanePid,
   LISTEN,
-  logOf,
+  registeredRun,
   registrations,
   tcpSocketsOf,
 } from "./_control_plane.ts";
@@ -121,13 +121,8 @@ Deno.test("control plane watch: a control plane process that stops answering (SI
     name: uniqueName("cph"),
     sources: closingComponents(2, { BURST: "1", PAUSE_MS: "1000" }),
   });
-  await using flowctl = new FlowctlProcess([...p.args, "--output", "json"], { env: p.env });
-  const endpoint = await controlPlaneOf(flowctl);
-  await flowctl.waitForOutput('"event":"pipeline_started"', 30_000);
-  const before = await registrations(endpoint, 2);
-  const pid = controlPlanePid(p);
-  assert(pid !== undefined && isAlive(pid), "the state file names the control plane's pid");
-  const logsBefore = await Promise.all([logOf(p, "comp-0"), logOf(p, "comp-1")]);
+  const { flowctl: run, endpoint, before, pid, logsBefore } = await registeredRun(p);
+  await using flowctl = run;
   const stoppedAt = Date.now();
   Deno.kill(pid, "SIGSTOP");
   // The deadline, the tick that notices, and a restart (a fresh Deno loading the gRPC stack).
@@ -149,19 +144,10 @@ Deno.test("control plane watch: a control plane process that stops answering (SI
   assertEquals(components.map((c) => [c.id, c.registered]), [["comp-0", true], ["comp-1", true]]);
   const next = controlPlanePid(p);
   assert(next !== undefined && next !== pid && isAlive(next), "a new process serves");
-  // Components heartbeat on and keep their records.
-  await waitFor(async () => {
-    const logs = await Promise.all([logOf(p, "comp-0"), logOf(p, "comp-1")]);
-    return logs.every((log, i) => log.length > (logsBefore[i]?.length ?? 0) + 40);
-  }, "components heartbeat on");
-  for (const [i, id] of ["comp-0", "comp-1"].entries()) {
-    const since = (await logOf(p, id)).slice(logsBefore[i]?.length ?? 0);
-    assertEquals(since.includes("registration lost"), false, since);
-    // The call the hang held fails; one more may if the call's own 5 s deadline ended it
-    // before the kill and the next one reached the stopped process too.
-    const failed = since.split("\n").filter((l) => l.includes("failed"));
-    assert(failed.length <= 2, `${id} saw at most two failed calls: ${failed.join("; ")}`);
-  }
+  // Components heartbeat on and keep their records. The call the hang held fails; one more may
+  // if the call's own 5 s deadline ended it before the kill and the next one reached the
+  // stopped process too.
+  await assertHeartbeatsGoOn(p, logsBefore, 2);
   flowctl.kill("SIGINT");
   const result = await flowctl.result();
   assertEquals(result.code, ExitCode.ok, result.stderr);

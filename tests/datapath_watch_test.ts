@@ -14,6 +14,14 @@ import {
 } from "./_helpers.ts";
 import { ledgersFrom, pipelineProcesses, sdkComponent, sinkEvents } from "./_sdk_fixture.ts";
 
+/** Writes the pipeline file `name` with `spec`, as a user edits it under `run --watch`. */
+function writePipeline(file: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  return Deno.writeTextFile(
+    file,
+    stringify({ apiVersion: "flowctl/v1", kind: "Pipeline", metadata: { name }, spec }),
+  );
+}
+
 function increasing(ledgers: readonly number[]): boolean {
   return ledgers.every((ledger, i) => i === 0 || ledger > (ledgers[i - 1] ?? 0));
 }
@@ -38,16 +46,7 @@ Deno.test("run --watch: a sink added to the file is driven by the data path, and
   const src = sdkComponent("source", "src", { env: { START_LEDGER: 1, SOURCE_RATE: 300 } });
   const first = sdkComponent("sink", "first", { inputs: ["src"], outputDir });
   const second = sdkComponent("sink", "second", { inputs: ["src"], outputDir });
-  const write = (sinks: TestComponent[]) =>
-    Deno.writeTextFile(
-      file,
-      stringify({
-        apiVersion: "flowctl/v1",
-        kind: "Pipeline",
-        metadata: { name },
-        spec: { sources: [src], sinks },
-      }),
-    );
+  const write = (sinks: TestComponent[]) => writePipeline(file, name, { sources: [src], sinks });
   await write([first]);
 
   await using flowctl = new FlowctlProcess([...p.args, "--watch"], { env: p.env });
@@ -98,15 +97,7 @@ Deno.test("run --watch: a pipeline with nothing to drive at start gets a data pa
   const src = sdkComponent("source", "src", { env: { START_LEDGER: 1, END_LEDGER: 300 } });
   const sink = sdkComponent("sink", "out", { inputs: ["src"], outputDir });
   const write = (sinks: TestComponent[]) =>
-    Deno.writeTextFile(
-      p.file,
-      stringify({
-        apiVersion: "flowctl/v1",
-        kind: "Pipeline",
-        metadata: { name },
-        spec: { sources: [src], ...(sinks.length > 0 ? { sinks } : {}) },
-      }),
-    );
+    writePipeline(p.file, name, { sources: [src], ...(sinks.length > 0 ? { sinks } : {}) });
   await write([]);
   await using flowctl = new FlowctlProcess([...p.args, "--watch"], { env: p.env });
   await flowctl.waitForOutput("Pipeline started successfully", 30_000);
@@ -133,18 +124,10 @@ Deno.test("run --watch: a source whose START_LEDGER changed is read from the new
   const sink = sdkComponent("sink", "out", { inputs: ["src"], outputDir });
   const source = sdkComponent("source", "src", { env: { START_LEDGER: 1, SOURCE_RATE: 300 } });
   const write = (start: number) =>
-    Deno.writeTextFile(
-      p.file,
-      stringify({
-        apiVersion: "flowctl/v1",
-        kind: "Pipeline",
-        metadata: { name },
-        spec: {
-          sources: [{ ...source, env: { ...source.env as object, START_LEDGER: String(start) } }],
-          sinks: [sink],
-        },
-      }),
-    );
+    writePipeline(p.file, name, {
+      sources: [{ ...source, env: { ...source.env as object, START_LEDGER: String(start) } }],
+      sinks: [sink],
+    });
   await write(1);
   await using flowctl = new FlowctlProcess([...p.args, "--watch"], { env: p.env });
   await waitFor(() => sinkEvents(outputDir, "out").length > 50, "events at out", 30_000);
