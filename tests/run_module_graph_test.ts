@@ -54,3 +54,28 @@ Deno.test("flowctl run reaches the YAML parser only through the cache of parsed 
   const validate = await moduleGraph("src/config/parse_pipeline_text.ts");
   assertEquals(validate.some((m) => /^npm:\/?yaml@/.test(m)), true);
 });
+
+/**
+ * Node's `process` object is built on first use, and building it boots Deno's Node compatibility
+ * layer: about 17 ms. node:path's `resolve` and `relative` use it for the current folder, so the
+ * code of `run` resolves paths with src/absolute_path.ts and never names `process`.
+ */
+const BOOTS_NODE_PROCESS = [
+  /import\s*\{[^}]*\b(resolve|relative)\b[^}]*\}\s*from\s*"node:(path|process)"/,
+  /from\s*"node:process"/,
+  /(?<![.\w])process\.(env|cwd|argv|exit|on|platform|pid)\b/,
+];
+
+Deno.test("flowctl run's own code never builds Node's process object", async () => {
+  const local = (await moduleGraph("src/cli/run.ts")).filter((m) =>
+    m.startsWith("file://") && !m.includes("/gen/") && !m.endsWith("/src/absolute_path.ts")
+  );
+  const offending = local.flatMap((url) => {
+    const text = Deno.readTextFileSync(new URL(url));
+    return BOOTS_NODE_PROCESS.some((pattern) => pattern.test(text)) ? [url] : [];
+  });
+  assertEquals(offending, []);
+  // The check can see one: the helper itself imports node:path's resolve (with an absolute root).
+  const helper = Deno.readTextFileSync(new URL("../src/absolute_path.ts", import.meta.url));
+  assertEquals(BOOTS_NODE_PROCESS[0]!.test(helper), true);
+});

@@ -1,5 +1,6 @@
 /** Reads a pipeline file (or standard input) and the `.env` beside it, then parses it. */
-import { dirname, resolve } from "node:path";
+import { dirname } from "node:path";
+import { absolutePath } from "../absolute_path.ts";
 import {
   ConfigError,
   MAX_PIPELINE_BYTES,
@@ -38,7 +39,7 @@ export async function loadPipelineFile(
   options: LoadOptions = {},
 ): Promise<ParsedPipeline> {
   const fromStdin = file === "-";
-  const path = fromStdin ? "-" : resolve(file);
+  const path = fromStdin ? "-" : absolutePath(file);
   const dir = fromStdin ? Deno.cwd() : dirname(path);
   const text = fromStdin ? await readStdin(options.signal) : await readFile(file, path);
   const dotenv = await readDotenv(file, `${dir}/.env`);

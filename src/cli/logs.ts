@@ -1,5 +1,5 @@
 /** `flowctl logs`: component log files, prefixed and merged in time order, optionally followed. */
-import { resolve } from "node:path";
+import { absolutePath } from "../absolute_path.ts";
 import { delay } from "../delay.ts";
 import { logPath } from "../logs/log_file.ts";
 import { type LogLine, mergeByTime, readLogLines } from "../logs/read_logs.ts";
@@ -47,8 +47,8 @@ Exit codes: 0 done, 1 no pipeline named and none running, 2 usage or configurati
       ? await loadTargetPipeline(target).catch(() => undefined)
       : await loadTargetPipeline(target);
     const dir = values["log-dir"]
-      ? resolve(values["log-dir"])
-      : target.state?.logDir ?? await readRecordedLogDir(target.name) ?? resolve("logs");
+      ? absolutePath(values["log-dir"])
+      : target.state?.logDir ?? await readRecordedLogDir(target.name) ?? absolutePath("logs");
     // The run's components: those its --profile enabled too, as restart and exec see them; the
     // data path logs like a component once a run of this pipeline started one.
     const dataPath = pipeline && planDataPath(pipeline).plan ? dataPathId(pipeline) : undefined;

@@ -1,5 +1,5 @@
 /** `flowctl run`: starts a pipeline and keeps it running until Ctrl+C, a failure, or completion. */
-import { resolve } from "node:path";
+import { absolutePath } from "../absolute_path.ts";
 import { formatIssue } from "../config/mod.ts";
 import { runSession } from "../runner/run_session.ts";
 import {
@@ -149,7 +149,7 @@ export const runCommand: CommandModule = {
     /** Set in a detached run: the file the waiting `run -d` watches for the start. */
     const readyFile = values[READY_OPTION];
     const result = await runSession(pipeline, {
-      logDir: resolve(values["log-dir"] ?? "logs"),
+      logDir: absolutePath(values["log-dir"] ?? "logs"),
       controlPlanePort: parsePort(values["control-plane-port"] ?? "8080"),
       controlPlaneAddress: values["control-plane-address"],
       openControlPlane: values["open-control-plane"] ?? false,

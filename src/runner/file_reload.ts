@@ -3,7 +3,8 @@
  * runs; each change is loaded and applied to the running pipeline, one reload at a time. An
  * invalid file, or one that cannot start, is reported and leaves the pipeline as it is.
  */
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { absolutePath } from "../absolute_path.ts";
 import { ConfigError, formatIssue, type Pipeline } from "../config/mod.ts";
 import type { Orchestrator, OrchestratorRun } from "../orchestrator/orchestrator.ts";
 import { UserError } from "../user_error.ts";
@@ -69,7 +70,7 @@ export function watchPipelineFile(stack: AsyncDisposableStack, host: ReloadHost)
 
 /** The files of the pipeline that `run --watch` follows: the file, its .env, its env files. */
 function watchedPaths(pipeline: Pipeline): string[] {
-  return [resolve(pipeline.file), join(pipeline.dir, ".env"), ...pipeline.envFiles];
+  return [absolutePath(pipeline.file), join(pipeline.dir, ".env"), ...pipeline.envFiles];
 }
 
 /** Loads the changed file and applies it; resolves with it, or undefined when it was not. */

@@ -3,7 +3,7 @@
  * holds it), what a dead earlier run recorded (for cleanup), and on disposal the state file
  * removed and the lock released.
  */
-import { resolve } from "node:path";
+import { absolutePath } from "../absolute_path.ts";
 import type { Pipeline } from "../config/mod.ts";
 import { UserError } from "../user_error.ts";
 import { RunLock } from "./run_lock.ts";
@@ -36,7 +36,7 @@ export class RunClaim implements AsyncDisposable {
    */
   static async take(pipeline: Pipeline): Promise<RunClaim> {
     const lock = await RunLock.acquire(pipeline.name, {
-      file: pipeline.file === "-" ? "-" : resolve(pipeline.file),
+      file: pipeline.file === "-" ? "-" : absolutePath(pipeline.file),
     });
     try {
       const previous = await readRunState(pipeline.name);

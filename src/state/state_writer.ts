@@ -1,5 +1,5 @@
 /** Keeps the state file current while a pipeline runs, coalescing bursts of changes. */
-import { resolve } from "node:path";
+import { absolutePath } from "../absolute_path.ts";
 import type { Pipeline } from "../config/mod.ts";
 import { readProcStat } from "../proc/process_group.ts";
 import { bootId } from "../proc/owner.ts";
@@ -82,7 +82,7 @@ export function buildRunState(parts: RunStateParts): RunState {
   return {
     version: 1,
     pipeline: pipeline.name,
-    file: pipeline.file === "-" ? "-" : resolve(pipeline.file),
+    file: pipeline.file === "-" ? "-" : absolutePath(pipeline.file),
     runId: parts.runId,
     orchestrator: pipeline.orchestrator,
     flowctl: {

@@ -5,7 +5,8 @@
  * planted: a state file naming a pid, a symlinked lock file, a binary. flowctl refuses such a
  * folder with one line naming it and the fix, rather than using it.
  */
-import { dirname, resolve } from "node:path";
+import { dirname } from "node:path";
+import { absolutePath } from "../absolute_path.ts";
 import { UserError } from "../user_error.ts";
 
 /** A folder flowctl would rely on that someone else could have written. */
@@ -43,7 +44,7 @@ function problemOf(info: Deno.FileInfo, own: boolean): string | undefined {
  * @throws {Deno.errors.NotFound} when `path` does not exist.
  */
 export function checkOwnedDir(given: string, fix: string): void {
-  const path = resolve(given);
+  const path = absolutePath(given);
   // A symlink on the way is only as trustworthy as its owner: whoever owns it can re-point it.
   const parts = path.split("/").filter(Boolean);
   for (let i = 1; i <= parts.length; i++) {

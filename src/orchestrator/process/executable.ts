@@ -1,5 +1,6 @@
 /** Finding a component's program as the shell would, and checking its working dir. */
-import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { delimiter, isAbsolute, join } from "node:path";
+import { absolutePath } from "../../absolute_path.ts";
 import type { Component } from "../../config/mod.ts";
 
 export function pathOf(component: Component): string {
@@ -10,12 +11,12 @@ export function pathOf(component: Component): string {
 export function findExecutable(program: string, cwd: string, path: string): string | undefined {
   if (program === "") return undefined;
   if (program.includes("/")) {
-    const full = isAbsolute(program) ? program : resolve(cwd, program);
+    const full = isAbsolute(program) ? program : absolutePath(cwd, program);
     return isExecutable(full) ? full : undefined;
   }
   for (const dir of path.split(delimiter)) {
     if (!dir) continue;
-    const full = join(isAbsolute(dir) ? dir : resolve(cwd, dir), program);
+    const full = join(isAbsolute(dir) ? dir : absolutePath(cwd, dir), program);
     if (isExecutable(full)) return full;
   }
   return undefined;
