@@ -55,20 +55,18 @@ export class LogFile {
   static async open(dir: string, id: string): Promise<LogFile> {
     await ensureLogDir(dir);
     const path = logPath(dir, id);
+    // Synchronous, like the writes: each is a metadata call of microseconds in a folder that is
+    // the user's own, where an asynchronous call costs a trip through Deno's thread pool.
     for (const suffix of ["", ".idx"]) {
       try {
-        await Deno.rename(`${path}${suffix}`, `${path}.1${suffix}`);
+        Deno.renameSync(`${path}${suffix}`, `${path}.1${suffix}`);
       } catch (error) {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       }
     }
-    const file = await Deno.open(path, { create: true, write: true, truncate: true, mode: 0o600 });
-    const index = await Deno.open(`${path}.idx`, {
-      create: true,
-      write: true,
-      truncate: true,
-      mode: 0o600,
-    });
+    const options = { create: true, write: true, truncate: true, mode: 0o600 } as const;
+    const file = Deno.openSync(path, options);
+    const index = Deno.openSync(`${path}.idx`, options);
     return new LogFile(id, path, file, index);
   }
 

@@ -16,7 +16,7 @@ import {
 } from "./control_order.ts";
 import type { RegistrationWatcher } from "./readiness.ts";
 import type { DataPathSupervision } from "./data_path_supervision.ts";
-import { reportOutcome } from "./run_outcome.ts";
+import { reportOutcome, type RunOutcome } from "./run_outcome.ts";
 import {
   awaitedComponents,
   dependencyMet,
@@ -34,6 +34,8 @@ import {
 } from "./reload_plan.ts";
 import { reloadInPlace } from "./reload_in_place.ts";
 
+export type { RunOutcome };
+
 export interface RunnerOptions {
   run: OrchestratorRun;
   logDir: string;
@@ -50,11 +52,6 @@ export interface RunnerOptions {
   /** The data path (src/datapath): started after startup, stopped first; its sinks finish. */
   dataPath?: DataPathSupervision;
 }
-
-export type RunOutcome =
-  | { result: "stopped" }
-  | { result: "completed" }
-  | { result: "failed"; error: ComponentFailedError };
 
 /**
  * Starts a pipeline level by level (each level in parallel, each component behind its inputs'
@@ -256,9 +253,18 @@ export class PipelineRunner {
 
   async #openSupervisors(): Promise<void> {
     const oneShots = oneShotIds(this.pipeline);
+    // The log files open together (each checks the folder first); supervisors keep file order.
+    await Promise.all(this.pipeline.components.map((component) => this.#logOf(component.id)));
     for (const component of this.pipeline.components) {
       await this.#addSupervisor(component, this.#options.run, oneShots.has(component.id));
     }
+  }
+
+  /** The log file of component `id`, opened once per run. */
+  async #logOf(id: string): Promise<LogFile> {
+    const log = this.#logs.get(id) ?? await LogFile.open(this.#options.logDir, id);
+    this.#logs.set(id, log);
+    return log;
   }
 
   /**
@@ -271,11 +277,7 @@ export class PipelineRunner {
     oneShot: boolean,
   ): Promise<ComponentSupervisor> {
     this.#finished.delete(component.id);
-    let log = this.#logs.get(component.id);
-    if (!log) {
-      log = await LogFile.open(this.#options.logDir, component.id);
-      this.#logs.set(component.id, log);
-    }
+    const log = await this.#logOf(component.id);
     const supervisor = new ComponentSupervisor(component, {
       run,
       oneShot,

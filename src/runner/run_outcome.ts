@@ -1,7 +1,13 @@
 /** The last event of a run: failed (with the failed component's log tail), completed or stopped. */
 import { readLogTail } from "../logs/log_tail.ts";
+import type { ComponentFailedError } from "../orchestrator/orchestrator.ts";
 import type { RunnerEvent } from "./events.ts";
-import type { RunOutcome } from "./pipeline_runner.ts";
+
+/** How a run ended. */
+export type RunOutcome =
+  | { result: "stopped" }
+  | { result: "completed" }
+  | { result: "failed"; error: ComponentFailedError };
 
 const LOG_TAIL_LINES = 10;
 
