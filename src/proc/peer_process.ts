@@ -32,7 +32,7 @@ export async function findPeerComponent(
   for (const pid of table.keys()) {
     if (pid === Deno.pid) continue;
     const root = rootOf(pid, table, rootPids);
-    if (root !== undefined && await holdsSocket(pid, inode)) return byPid.get(root);
+    if (root !== undefined && holdsSocket(pid, inode)) return byPid.get(root);
   }
   return undefined;
 }

@@ -45,13 +45,17 @@ export function rootOf(
   return undefined;
 }
 
-/** Whether process `pid` has a file descriptor open on socket `inode`. */
-export async function holdsSocket(pid: number, inode: number): Promise<boolean> {
+/**
+ * Whether process `pid` has a file descriptor open on socket `inode`. Synchronous: /proc is made
+ * from the kernel's memory, so no read waits on a disk, and each asynchronous call cost a trip
+ * through Deno's thread pool (a startup probe reads every descriptor of its component).
+ */
+export function holdsSocket(pid: number, inode: number): boolean {
   const target = `socket:[${inode}]`;
   try {
-    for await (const fd of Deno.readDir(`/proc/${pid}/fd`)) {
+    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
       try {
-        if (await Deno.readLink(`/proc/${pid}/fd/${fd.name}`) === target) return true;
+        if (Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`) === target) return true;
       } catch {
         // closed while we looked
       }

@@ -2,7 +2,7 @@ import { assertEquals } from "../../tests/assert.ts";
 import { findPeerComponent } from "./peer_process.ts";
 import { holdsSocket } from "./process_tree.ts";
 import { addressKey, findTcpSocketInode, parseTcpTable } from "./tcp_sockets.ts";
-import { portOwner } from "./port_owner.ts";
+import { listeningInodes, portOwner } from "./port_owner.ts";
 
 Deno.test("addressKey() treats IPv4, IPv4-mapped IPv6 and /proc's hex as one address", () => {
   const loopback = addressKey("127.0.0.1");
@@ -33,7 +33,7 @@ Deno.test("a connection's socket is found in /proc, and only its own process hol
   const local = { address: server.hostname, port: server.port };
   const inode = await findTcpSocketInode(peer, local);
   assertEquals(typeof inode, "number");
-  assertEquals(await holdsSocket(Deno.pid, inode!), true);
+  assertEquals(holdsSocket(Deno.pid, inode!), true);
   assertEquals(await findTcpSocketInode({ ...peer, port: peer.port + 1 }, local), undefined);
   // This process is the caller here, and no component's root: it is nobody.
   assertEquals(await findPeerComponent(peer, local, [{ componentId: "c", pid: 1 }]), undefined);
@@ -47,4 +47,19 @@ Deno.test("portOwner() tells a listener of the given process tree from anyone el
   assertEquals(other.kind === "other" && other.pid, Deno.pid);
   listener.close();
   assertEquals(await portOwner(port, Deno.pid), { kind: "unknown" });
+});
+
+Deno.test("listeningInodes() takes listeners on the port, not connections to it", () => {
+  const table = [
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+    "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 4242 1",
+    "   1: 0100007F:D431 0100007F:1F90 01 00000000:00000000 00:00000000 00000000 0 0 4343 1",
+    "   2: 00000000:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 4444 1",
+    "   3: 0100007F:1F90 0100007F:D432 06 00000000:00000000 00:00000000 00000000 0 0 0 1",
+    "   4: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A " +
+    "00000000:00000000 00:00000000 00000000 0 0 4545 1",
+  ].join("\n");
+  assertEquals(listeningInodes(table, 8080), [4242, 4545]);
+  assertEquals(listeningInodes(table, 8081), [4444]);
+  assertEquals(listeningInodes(table, 54321), []);
 });
