@@ -1,4 +1,5 @@
 /** The Engine API's images: present, pullable, pulled, built; progress read as JSON lines. */
+import * as v from "valibot";
 import type { DockerClient } from "./docker_client.ts";
 import { DockerApiError } from "./docker_errors.ts";
 
@@ -61,8 +62,19 @@ export async function buildImage(
   await readJsonLines(response, "POST", "/build", onProgress);
 }
 
-/** Reads a progress stream of JSON lines; an `error` line becomes a DockerApiError. */
-async function readJsonLines(
+/** A line of the engine's pull or build progress; other fields (ids, details) are not shown. */
+const ProgressLineSchema = v.object({
+  error: v.optional(v.string()),
+  status: v.optional(v.string()),
+  stream: v.optional(v.string()),
+  progress: v.optional(v.string()),
+});
+
+/**
+ * Reads a progress stream of JSON lines, giving each one's text to `onProgress` (a line that is
+ * not such JSON as it came); an `error` line becomes a DockerApiError once the stream ends.
+ */
+export async function readJsonLines(
   response: Response,
   method: string,
   path: string,
@@ -78,22 +90,26 @@ async function readJsonLines(
       const line = buffer.slice(0, newline).trim();
       buffer = buffer.slice(newline + 1);
       if (!line) continue;
-      try {
-        const event = JSON.parse(line) as {
-          error?: string;
-          status?: string;
-          stream?: string;
-          progress?: string;
-        };
-        if (event.error) failure = event.error;
-        const text = event.stream ?? [event.status, event.progress].filter(Boolean).join(" ");
-        if (text.trim()) onProgress?.(text.trimEnd());
-      } catch {
+      const parsed = v.safeParse(ProgressLineSchema, parseJson(line));
+      if (!parsed.success) {
         onProgress?.(line);
+        continue;
       }
+      const event = parsed.output;
+      if (event.error) failure = event.error;
+      const text = event.stream ?? [event.status, event.progress].filter(Boolean).join(" ");
+      if (text.trim()) onProgress?.(text.trimEnd());
     }
   }
   if (failure) throw new DockerApiError(response.status, method, path, failure);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function splitReference(reference: string): [string, string] {
