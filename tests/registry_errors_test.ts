@@ -136,6 +136,46 @@ Deno.test("run: basic-auth credentials come from ~/.docker/config.json", async (
     assertEquals(result.code, ExitCode.ok, result.stdout + result.stderr);
     assertStringIncludes(result.stdout, "private | private component ran");
   });
+
+  await t.step("from a credential helper (credsStore), as docker login leaves them", async () => {
+    // Cached by the last step: a new tag must be pulled, with the helper's credentials.
+    await registry.pushScript("flowctl-test/private", 'echo "private v2 ran"', {
+      tag: "v2",
+      path: "app/component",
+    });
+    await using p2 = await testPipeline({
+      name: "registry-auth-helper",
+      sinks: [{ id: "private", type: `${registry.host}/flowctl-test/private@v2` }],
+    });
+    await Deno.writeTextFile(
+      `${ws.dir}/.docker/config.json`,
+      JSON.stringify({ credsStore: "flowtest", auths: { [registry.host]: {} } }),
+    );
+    await Deno.mkdir(`${ws.dir}/bin`, { recursive: true });
+    const helper = `${ws.dir}/bin/docker-credential-flowtest`;
+    await Deno.writeTextFile(
+      helper,
+      `#!/bin/sh\n[ "$1" = get ] && [ "$(cat)" = "${registry.host}" ] || exit 1\n` +
+        `echo '{"Username":"${user.name}","Secret":"${user.password}"}'\n`,
+    );
+    await Deno.chmod(helper, 0o755);
+    const path = `${ws.dir}/bin:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`;
+    const result = await ws.flowctl(p2.args, { ...p2.env, PATH: path });
+    assertEquals(result.code, ExitCode.ok, result.stdout + result.stderr);
+    assertStringIncludes(result.stdout, "private | private v2 ran");
+    // Without the helper on PATH: a warning that names it, then the registry's refusal.
+    await using p3 = await testPipeline({
+      name: "registry-auth-no-helper",
+      sinks: [{ id: "private", type: `${registry.host}/flowctl-test/private@v2` }],
+    });
+    await Deno.remove(`${ws.dir}/cache`, { recursive: true });
+    const missing = await ws.run(p3);
+    assertEquals(missing.code, ExitCode.failure, missing.stdout + missing.stderr);
+    assertMatch(
+      missing.stderr,
+      /Credential helper "?docker-credential-flowtest"? could not run: "?not found on PATH/,
+    );
+  });
 });
 
 async function writeDockerConfig(home: string, host: string, userPass: string): Promise<void> {
