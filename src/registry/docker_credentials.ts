@@ -59,7 +59,7 @@ export async function dockerCredentials(
   const helper = keys.map((key) => config.credHelpers?.[key]).find((name) => name) ??
     config.credsStore;
   if (helper) {
-    const fromHelper = await askHelper(helper, keys[0]!, options.helperTimeoutMs);
+    const fromHelper = await askHelperOnce(helper, keys[0]!, options.helperTimeoutMs);
     if (fromHelper) return fromHelper;
   }
   for (const key of keys) {
@@ -95,6 +95,26 @@ async function readDockerConfig(): Promise<v.InferOutput<typeof DockerConfigSche
   }
   const parsed = v.safeParse(DockerConfigSchema, data);
   return parsed.success ? parsed.output : undefined;
+}
+
+/**
+ * How long a helper's answer is reused: a pipeline pulls many images from one registry, and a
+ * cloud helper (ecr-login, gcloud) calls its cloud each time; `run --watch` asks again later.
+ */
+const HELPER_ANSWER_MS = 60_000;
+const helperAnswers = new Map<string, { at: number; answer: Promise<Credentials | undefined> }>();
+
+function askHelperOnce(
+  name: string,
+  serverUrl: string,
+  timeoutMs?: number,
+): Promise<Credentials | undefined> {
+  const key = `${name}\0${serverUrl}`;
+  const kept = helperAnswers.get(key);
+  if (kept && performance.now() - kept.at < HELPER_ANSWER_MS) return kept.answer;
+  const answer = askHelper(name, serverUrl, timeoutMs);
+  helperAnswers.set(key, { at: performance.now(), answer });
+  return answer;
 }
 
 /** Runs `docker-credential-<name> get` for `serverUrl`; undefined when it has nothing. */

@@ -111,3 +111,18 @@ Deno.test("dockerCredentials() gets nothing from a helper that fails, hangs, is 
     });
   }
 });
+
+Deno.test("dockerCredentials() asks a helper once for many pulls from one registry", async () => {
+  await withDockerConfig(
+    { credsStore: "memo" },
+    { memo: `echo '{"Username":"u","Secret":"p"}'` },
+    async (log) => {
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () => dockerCredentials("many.example")),
+      );
+      assertEquals(answers.every((a) => a?.username === "u" && a.password === "p"), true);
+      assertEquals(await dockerCredentials("many.example"), { username: "u", password: "p" });
+      assertEquals(await asked(log), ["memo get many.example"]);
+    },
+  );
+});
