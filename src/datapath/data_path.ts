@@ -225,13 +225,15 @@ async function decideOne(
   deadline: number,
   signal: AbortSignal,
 ): Promise<Decision> {
-  let registration: LiveRegistration | undefined;
-  while (!signal.aborted && Date.now() < deadline) {
-    registration = registrations.get(component.id);
-    if (registration?.endpoint) break;
-    if (registration && component.forced !== "driven") break;
+  // Known once it registered with an endpoint, or at all unless it is forced driven.
+  const known = (r: LiveRegistration | undefined) =>
+    !!r?.endpoint || (r !== undefined && component.forced !== "driven");
+  let registration = registrations.get(component.id);
+  while (!known(registration) && !signal.aborted && Date.now() < deadline) {
+    // Asked before any pause: the first look at an empty cache used to cost a whole pause.
     await registrations.refresh();
-    await delay(POLL_MS, { signal });
+    registration = registrations.get(component.id);
+    if (!known(registration)) await delay(POLL_MS, { signal });
   }
   if (!registration?.endpoint || component.forced === "driven" || signal.aborted) {
     return decideComponent(component, registration, undefined);

@@ -57,6 +57,8 @@ export interface DataPathListener {
 }
 
 const WATCH_MS = 200;
+/** How often the registrations are looked at until an edge may be driven (a map lookup). */
+const READY_WATCH_MS = 20;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
@@ -169,7 +171,7 @@ export class DataPathSupervision {
   }
 
   async #run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted && !this.#ready()) await delay(WATCH_MS, { signal });
+    while (!signal.aborted && !this.#ready()) await delay(READY_WATCH_MS, { signal });
     if (signal.aborted) return;
     this.#keepHostsCurrent();
     // Components that dial each other (and register as v1 servers too) get no data path.
