@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import type { DockerClient } from "./docker_client.ts";
 import { DockerApiError } from "./docker_errors.ts";
+import { safeJson } from "../safe_json.ts";
 
 /** Whether the engine has the image `reference`. */
 export async function imageExists(docker: DockerClient, reference: string): Promise<boolean> {
@@ -90,7 +91,7 @@ export async function readJsonLines(
       const line = buffer.slice(0, newline).trim();
       buffer = buffer.slice(newline + 1);
       if (!line) continue;
-      const parsed = v.safeParse(ProgressLineSchema, parseJson(line));
+      const parsed = v.safeParse(ProgressLineSchema, safeJson(line));
       if (!parsed.success) {
         onProgress?.(line);
         continue;
@@ -102,14 +103,6 @@ export async function readJsonLines(
     }
   }
   if (failure) throw new DockerApiError(response.status, method, path, failure);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function splitReference(reference: string): [string, string] {

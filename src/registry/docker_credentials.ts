@@ -9,6 +9,7 @@
 import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
 import * as v from "valibot";
+import { safeJson } from "../safe_json.ts";
 import { userHome } from "../trust/user_home.ts";
 
 /** A user name and password for one registry. */
@@ -87,13 +88,13 @@ async function readDockerConfig(): Promise<v.InferOutput<typeof DockerConfigSche
       return undefined;
     }
   }
-  let data: unknown;
+  let text: string;
   try {
-    data = JSON.parse(await Deno.readTextFile(join(dir, "config.json")));
+    text = await Deno.readTextFile(join(dir, "config.json"));
   } catch {
     return undefined;
   }
-  const parsed = v.safeParse(DockerConfigSchema, data);
+  const parsed = v.safeParse(DockerConfigSchema, safeJson(text));
   return parsed.success ? parsed.output : undefined;
 }
 
@@ -163,13 +164,7 @@ async function askHelper(
     });
     return undefined;
   }
-  let answer: unknown;
-  try {
-    answer = JSON.parse(text(output.stdout));
-  } catch {
-    answer = undefined;
-  }
-  const parsed = v.safeParse(HelperAnswerSchema, answer);
+  const parsed = v.safeParse(HelperAnswerSchema, safeJson(text(output.stdout)));
   if (!parsed.success) {
     logger.warn("Credential helper {program} answered {serverUrl} with no Username and Secret", {
       program,

@@ -18,6 +18,7 @@ import {
   type RegistryTimeouts,
   webUrl,
 } from "./registry_http.ts";
+import { safeJson } from "../safe_json.ts";
 
 /** Manifests are small JSON documents; registries themselves refuse more than 4 MiB. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -214,13 +215,5 @@ export class RegistryClient {
       return `access denied by registry "${this.#ref.registry}" (HTTP ${response.status}${detail})`;
     }
     return `registry "${this.#ref.registry}" answered HTTP ${response.status} for ${path}${detail}`;
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
