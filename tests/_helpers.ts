@@ -81,16 +81,20 @@ export async function tempDir(prefix = "flowctl-test-"): Promise<TempDir> {
   };
 }
 
-/** Polls `condition` every 10 ms until it is true or `timeoutMs` passes. */
+/**
+ * Polls `condition` every 10 ms until it is true or `timeoutMs` passes. `what` may be a function,
+ * so the message shows the state at the timeout (output collected meanwhile), not at the start.
+ */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 15_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      const described = typeof what === "string" ? what : what();
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${described}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -136,7 +140,7 @@ export class FlowctlProcess implements AsyncDisposable {
   async waitForOutput(text: string, timeoutMs = 20_000): Promise<void> {
     await waitFor(
       () => this.stdout.includes(text),
-      `"${text}" in flowctl output:\n${this.stdout}\n${this.stderr}`,
+      () => `"${text}" in flowctl output:\n${this.stdout}\n${this.stderr}`,
       timeoutMs,
     );
   }

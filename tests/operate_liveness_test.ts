@@ -140,7 +140,7 @@ function pids(events: string): number[] {
 async function waitForCount(flowctl: FlowctlProcess, text: string, count: number): Promise<void> {
   await waitFor(
     () => flowctl.stdout.split(text).length - 1 >= count,
-    `"${text}" ${count} times in flowctl output:\n${flowctl.stdout}`,
+    () => `"${text}" ${count} times in flowctl output:\n${flowctl.stdout}`,
     20_000,
   );
 }
